@@ -1,0 +1,492 @@
+//! Accounts: registration, email verification, login, logout, password reset.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::extract::{client_address, Caller};
+use crate::api::input::Input;
+use crate::auth::permissions::Role;
+use crate::auth::token;
+use crate::db::types::{Json, Ts, Uid};
+use crate::domain::account::{DisplayName, EmailAddress, Locale, Password};
+use crate::error::{Error, Problem};
+use crate::notify::{self, templates::Event, Email};
+use crate::state::AppState;
+use crate::store::audit::{self, Change};
+use crate::store::email_tokens::{self, Purpose};
+use crate::store::tokens;
+use crate::store::users::{self, User};
+
+/// An account, as its owner and administrators see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub locale: String,
+    pub role: Role,
+    pub email_verified: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView {
+            id: *user.id,
+            email: user.email.clone(),
+            display_name: user.display_name.clone(),
+            locale: user.locale.clone(),
+            role: Role::from_db(&user.role),
+            email_verified: user.email_verified_at.is_some(),
+        }
+    }
+}
+
+/// `POST /auth/register`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(required = true)]
+    pub email: Option<String>,
+    /// 12 to 128 characters, not the email.
+    #[schema(required = true)]
+    pub password: Option<String>,
+    #[schema(required = true)]
+    pub display_name: Option<String>,
+    /// `fr` (default) or `en`: the language of the emails.
+    pub locale: Option<String>,
+}
+
+/// Checks a new password against the rules (including "not the email" when the email is valid).
+pub fn check_password(
+    check: &mut crate::api::input::Check,
+    raw: Option<&str>,
+    email: Option<&EmailAddress>,
+) -> Option<Password> {
+    check.required("password", raw, |p| Password::parse(p, email))
+}
+
+/// Creates an account and emails a verification link. An email already taken gets the same answer, and
+/// its owner is told by email instead, so that nobody can learn who has an account.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created (or the address was taken: same answer)", body = UserView),
+        (status = 400, description = "Malformed JSON", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    input: Input<RegisterRequest>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
+    let display_name = check.required(
+        "display_name",
+        body.display_name.as_deref(),
+        DisplayName::parse,
+    );
+    let password = check_password(&mut check, body.password.as_deref(), email.as_ref());
+    let locale = check
+        .optional("locale", body.locale.as_deref(), Locale::parse)
+        .unwrap_or_default();
+    let (Some(email), Some(display_name), Some(password)) = (email, display_name, password) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+
+    // Hash in every case, so that a taken address answers as slowly as a new one.
+    let password_hash = state.hasher.hash(password.into_secret()).await?;
+    let now = state.clock.now();
+    let secret = token::generate();
+    let fresh = User {
+        id: Uid(Uuid::now_v7()),
+        email: email.as_str().to_owned(),
+        password_hash,
+        display_name: display_name.as_str().to_owned(),
+        locale: locale.as_str().to_owned(),
+        role: Role::User.as_str().to_owned(),
+        email_verified_at: None,
+        created_at: Ts(now),
+        updated_at: Ts(now),
+    };
+    let view = UserView::from(&fresh);
+    let state2 = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let state = state2;
+            if let Some(owner) = users::find_by_email(conn, &fresh.email)? {
+                let context = json!({
+                    "display_name": owner.display_name,
+                    "login_link": state.link("/login"),
+                    "reset_link": state.link("/password-reset"),
+                });
+                let email = Email {
+                    event: Event::RegistrationAttempt,
+                    to: &owner.email,
+                    user_id: Some(*owner.id),
+                    locale: &owner.locale,
+                    context,
+                };
+                return notify::queue(conn, &state.templates, &state.settings.email, email, now);
+            }
+            users::insert(conn, &fresh)?;
+            let hours = state.settings.auth.verification_ttl_hours;
+            email_tokens::insert(conn, *fresh.id, Purpose::VerifyEmail, &token::hash(&secret), now + Duration::hours(hours), now)?;
+            let context = json!({
+                "display_name": fresh.display_name,
+                "link": state.link_with_token("/verify-email", &secret),
+                "token": secret,
+                "expires_in_hours": hours,
+            });
+            let email = Email {
+                event: Event::VerifyEmail,
+                to: &fresh.email,
+                user_id: Some(*fresh.id),
+                locale: &fresh.locale,
+                context,
+            };
+            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(*fresh.id),
+                    action: "user.registered",
+                    entity_type: "user",
+                    entity_id: *fresh.id,
+                    before: None,
+                    after: Some(json!({"email": fresh.email, "display_name": fresh.display_name, "locale": fresh.locale})),
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A one-time token received by email.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    #[schema(required = true)]
+    pub token: Option<String>,
+}
+
+fn invalid_token() -> Error {
+    Error::field(
+        "token",
+        "invalid_token",
+        "this link is unknown, already used or expired",
+    )
+}
+
+fn required_token(check: &mut crate::api::input::Check, raw: Option<String>) -> Option<String> {
+    check.required("token", raw, |t| {
+        let t = t.trim().to_owned();
+        if t.is_empty() {
+            Err(crate::domain::identifiers::InvalidValue {
+                code: "required",
+                message: "this field is required".into(),
+            })
+        } else {
+            Ok(t)
+        }
+    })
+}
+
+/// Confirms that the account's owner reads its mailbox.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = TokenRequest,
+    responses(
+        (status = 204, description = "Email verified"),
+        (status = 422, description = "Unknown, used or expired token", body = Problem),
+    )
+)]
+#[post("/auth/verify-email")]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    input: Input<TokenRequest>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let Some(secret) = required_token(&mut check, body.token) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            let user_id =
+                email_tokens::consume(conn, Purpose::VerifyEmail, &token::hash(&secret), now)?
+                    .ok_or_else(invalid_token)?;
+            users::mark_verified(conn, user_id, now)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(user_id),
+                    action: "user.email_verified",
+                    entity_type: "user",
+                    entity_id: user_id,
+                    before: None,
+                    after: None,
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(required = true)]
+    pub email: Option<String>,
+    #[schema(required = true)]
+    pub password: Option<String>,
+}
+
+/// A new login session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The bearer token: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+/// Opens a session. A wrong email and a wrong password get the same 401, in the same time.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "Wrong email or password", body = Problem),
+        (status = 422, body = Problem),
+        (status = 429, description = "Too many attempts; see Retry-After", body = Problem),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    input: Input<LoginRequest>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let email = check.required("email", body.email, |e| Ok(e.trim().to_lowercase()));
+    let password = check.required("password", body.password, Ok);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    state.login_throttle.check(&email, client_address(&req))?;
+
+    let lookup = email.clone();
+    let user = state
+        .db
+        .read(move |conn| Ok(users::find_by_email(conn, &lookup)?))
+        .await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    if !state
+        .hasher
+        .verify(SecretString::from(password), hash)
+        .await?
+    {
+        return Err(Error::Unauthorized("wrong email or password".into()));
+    }
+    let Some(user) = user else {
+        return Err(Error::Unauthorized("wrong email or password".into()));
+    };
+    let now = state.clock.now();
+    let expires_at = now + Duration::hours(state.settings.auth.session_ttl_hours);
+    let secret = token::generate();
+    let session = tokens::Token {
+        id: Uid(Uuid::now_v7()),
+        user_id: user.id,
+        kind: "session".into(),
+        name: None,
+        scopes: Json(json!([])),
+        token_hash: token::hash(&secret),
+        expires_at: Some(Ts(expires_at)),
+        revoked_at: None,
+        last_used_at: None,
+        created_at: Ts(now),
+    };
+    state
+        .db
+        .write(move |conn| Ok(tokens::insert(conn, &session)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token: secret,
+        expires_at,
+        user: UserView::from(&user),
+    }))
+}
+
+/// Revokes the token presented with this request.
+#[utoipa::path(
+    tag = "accounts",
+    responses((status = 204, description = "Token revoked"), (status = 401, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+    let token_id = caller.0.token_id;
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| Ok(tokens::revoke(conn, token_id, now)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /auth/password-reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    #[schema(required = true)]
+    pub email: Option<String>,
+}
+
+/// Emails a password-reset link if the account exists; the answer is the same either way.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = PasswordResetRequest,
+    responses((status = 202, description = "If the account exists, a link is on its way"), (status = 422, body = Problem))
+)]
+#[post("/auth/password-reset")]
+pub async fn password_reset(
+    state: web::Data<AppState>,
+    input: Input<PasswordResetRequest>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let Some(email) = check.required("email", body.email.as_deref(), EmailAddress::parse) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let secret = token::generate();
+    let state2 = state.clone();
+    let queued = state
+        .db
+        .write(move |conn| {
+            let state = state2;
+            let Some(user) = users::find_by_email(conn, email.as_str())? else {
+                return Ok(false);
+            };
+            let minutes = state.settings.auth.password_reset_ttl_minutes;
+            email_tokens::insert(
+                conn,
+                *user.id,
+                Purpose::PasswordReset,
+                &token::hash(&secret),
+                now + Duration::minutes(minutes),
+                now,
+            )?;
+            let context = json!({
+                "display_name": user.display_name,
+                "link": state.link_with_token("/password-reset/confirm", &secret),
+                "token": secret,
+                "expires_in_minutes": minutes,
+            });
+            let email = Email {
+                event: Event::PasswordReset,
+                to: &user.email,
+                user_id: Some(*user.id),
+                locale: &user.locale,
+                context,
+            };
+            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
+            Ok(true)
+        })
+        .await?;
+    if queued {
+        state.outbox_wakeup.notify_one();
+    }
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// `POST /auth/password-reset/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    #[schema(required = true)]
+    pub token: Option<String>,
+    #[schema(required = true)]
+    pub password: Option<String>,
+}
+
+/// Sets a new password with a reset link's token, and revokes every token of the account.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = PasswordResetConfirm,
+    responses((status = 204, description = "Password changed; every session revoked"), (status = 422, body = Problem))
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn password_reset_confirm(
+    state: web::Data<AppState>,
+    input: Input<PasswordResetConfirm>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let secret = required_token(&mut check, body.token);
+    let raw_password = check.required("password", body.password, Ok);
+    let (Some(secret), Some(raw_password)) = (secret, raw_password) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let hash = token::hash(&secret);
+    let lookup = hash.clone();
+    let user = state
+        .db
+        .read(move |conn| {
+            let user_id = email_tokens::peek(conn, Purpose::PasswordReset, &lookup, now)?
+                .ok_or_else(invalid_token)?;
+            users::find(conn, user_id)?.ok_or_else(invalid_token)
+        })
+        .await?;
+    let email = EmailAddress::parse(&user.email).ok();
+    let mut check = crate::api::input::Check::default();
+    let Some(password) = check_password(&mut check, Some(&raw_password), email.as_ref()) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let password_hash = state.hasher.hash(password.into_secret()).await?;
+    state
+        .db
+        .write(move |conn| {
+            let user_id = email_tokens::consume(conn, Purpose::PasswordReset, &hash, now)?
+                .ok_or_else(invalid_token)?;
+            users::set_password(conn, user_id, &password_hash, now)?;
+            email_tokens::consume_all(conn, user_id, Purpose::PasswordReset, now)?;
+            let revoked = tokens::revoke_all_for_user(conn, user_id, now)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(user_id),
+                    action: "user.password_reset",
+                    entity_type: "user",
+                    entity_id: user_id,
+                    before: None,
+                    after: Some(json!({"tokens_revoked": revoked})),
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

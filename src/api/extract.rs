@@ -1,0 +1,160 @@
+//! Extractors: the authenticated caller, the client address, pagination.
+
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::permissions::Principal;
+use crate::auth::token;
+use crate::error::{Error, FieldError};
+use crate::state::AppState;
+use crate::store;
+
+/// The caller of a request that requires authentication (401 without a valid bearer token).
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let presented = bearer_token(req);
+        Box::pin(async move {
+            let state = state
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("application state missing")))?;
+            let presented = presented?;
+            let now = state.clock.now();
+            let hash = token::hash(&presented);
+            let principal = state
+                .db
+                .read(move |conn| store::tokens::authenticate(conn, &hash, now))
+                .await?;
+            principal.map(Caller).ok_or_else(|| {
+                Error::Unauthorized("the token is invalid, expired or revoked".into())
+            })
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, Error> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Error::Unauthorized("send Authorization: Bearer <token>".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| Error::Unauthorized("the Authorization header is not valid text".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| Error::Unauthorized("send Authorization: Bearer <token>".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(Error::Unauthorized(
+            "send Authorization: Bearer <token>".into(),
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+/// The client's address, as seen by this server (the peer of the TCP connection).
+pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// `?limit=&cursor=` of a list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A validated page request: items after `after`, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<Uuid>,
+}
+
+impl PageQuery {
+    /// Checks the limit and decodes the cursor (422 naming the field otherwise).
+    pub fn page(&self) -> Result<Page, Error> {
+        let mut errors = Vec::new();
+        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
+            None => 50,
+            Some(Ok(n)) if (1..=200).contains(&n) => n,
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "limit",
+                    "out_of_range",
+                    "limit is a whole number from 1 to 200",
+                ));
+                50
+            }
+        };
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(cursor) => match decode_cursor(cursor) {
+                Some(id) => Some(id),
+                None => {
+                    errors.push(FieldError::new(
+                        "cursor",
+                        "invalid_cursor",
+                        "use a next_cursor from a previous page",
+                    ));
+                    None
+                }
+            },
+        };
+        if errors.is_empty() {
+            Ok(Page { limit, after })
+        } else {
+            Err(Error::Validation(errors))
+        }
+    }
+}
+
+fn decode_cursor(cursor: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    Uuid::from_slice(&bytes).ok()
+}
+
+/// The opaque cursor that continues after `id`.
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Paginated<T> {
+    /// A page from up to `limit + 1` rows fetched in id order: the extra row only says that more follow.
+    pub fn from_rows(mut rows: Vec<T>, page: Page, id: impl Fn(&T) -> Uuid) -> Paginated<T> {
+        let more = rows.len() as i64 > page.limit;
+        rows.truncate(page.limit.max(0) as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(id(r)))
+        } else {
+            None
+        };
+        Paginated {
+            items: rows,
+            next_cursor,
+        }
+    }
+}

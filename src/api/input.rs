@@ -1,0 +1,315 @@
+//! Request bodies: JSON is read with a size cap, malformed JSON is a 400, and then every unknown field,
+//! wrongly typed value and failing domain rule is gathered into one 422.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::domain::identifiers::InvalidValue;
+use crate::error::{Error, FieldError};
+use crate::state::AppState;
+
+/// A JSON body decoded into `T`, with the field errors met while decoding kept in `check` so that the
+/// handler's own checks add to them and one 422 lists everything.
+pub struct Input<T> {
+    pub body: T,
+    pub check: Check,
+}
+
+impl<T> Input<T> {
+    /// The body and the checks so far.
+    pub fn into_parts(self) -> (T, Check) {
+        (self.body, self.check)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(256 * 1024, |state| state.settings.server.json_limit_bytes);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(Error::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
+            }
+            let too_large =
+                || Error::PayloadTooLarge(format!("the body is over the {limit}-byte limit"));
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut bytes = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk
+                    .map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
+                if bytes.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let value: Value = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
+            let (body, errors) = decode::<T>(value)?;
+            Ok(Input {
+                body,
+                check: Check { errors },
+            })
+        })
+    }
+}
+
+/// Decodes `value` into `T`, collecting every unknown field and wrongly typed value: each failing field is
+/// noted and removed, and decoding is tried again, until it succeeds. A body that still cannot be decoded
+/// (a required field is missing, or the body is not an object) is a 422 listing what was found.
+pub fn decode<T: DeserializeOwned>(mut value: Value) -> Result<(T, Vec<FieldError>), Error> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for _ in 0..64 {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(body) => return Ok((body, errors)),
+            Err(error) => error,
+        };
+        let segments: Vec<String> = error
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        let message = error.into_inner().to_string();
+        let (field_path, code, text) = classify(&segments, &message);
+        let field = field_path.join(".");
+        if errors.iter().any(|e| e.field == field) || !remove_path(&mut value, &field_path) {
+            errors.push(FieldError::new(field, code, text));
+            break;
+        }
+        errors.push(FieldError::new(field, code, text));
+    }
+    if errors.is_empty() {
+        errors.push(FieldError::new("", "invalid", "the body could not be read"));
+    }
+    Err(Error::Validation(errors))
+}
+
+fn classify(segments: &[String], message: &str) -> (Vec<String>, &'static str, String) {
+    let quoted = message.split('`').nth(1).map(str::to_owned);
+    if let (true, Some(name)) = (message.starts_with("unknown field"), quoted.clone()) {
+        let mut path = segments.to_vec();
+        if path.last() != Some(&name) {
+            path.push(name);
+        }
+        return (
+            path,
+            "unknown_field",
+            "this field is not accepted here".into(),
+        );
+    }
+    if let (true, Some(name)) = (message.starts_with("missing field"), quoted) {
+        let mut path = segments.to_vec();
+        path.push(name);
+        return (path, "required", "this field is required".into());
+    }
+    let text = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned();
+    (segments.to_vec(), "invalid_type", text)
+}
+
+/// Removes the value at `path`; false when there is nothing to remove (so decoding cannot progress).
+fn remove_path(value: &mut Value, path: &[String]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for key in parents {
+        current = match current {
+            Value::Object(map) => match map.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::Array(items) => match key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match current {
+        Value::Object(map) => map.remove(last).is_some(),
+        Value::Array(items) => match last.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items.remove(i);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Gathers field errors so that one 422 lists them all.
+#[derive(Debug, Default)]
+#[must_use = "call finish() so that the gathered errors are reported"]
+pub struct Check {
+    errors: Vec<FieldError>,
+}
+
+impl Check {
+    /// Whether `field` already failed (while decoding, for example).
+    pub fn failed(&self, field: &str) -> bool {
+        self.errors.iter().any(|e| e.field == field)
+    }
+
+    /// Notes a failing field, unless it already failed.
+    pub fn push(&mut self, error: FieldError) {
+        if !self.failed(&error.field) {
+            self.errors.push(error);
+        }
+    }
+
+    /// Parses a required value: absent is `required`, a parse failure is noted.
+    pub fn required<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
+    ) -> Option<T> {
+        match raw {
+            None => {
+                self.push(FieldError::new(field, "required", "this field is required"));
+                None
+            }
+            Some(raw) => self.parse(field, raw, parse),
+        }
+    }
+
+    /// Parses an optional value: absent stays `None`.
+    pub fn optional<R, T>(
+        &mut self,
+        field: &str,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
+    ) -> Option<T> {
+        raw.and_then(|raw| self.parse(field, raw, parse))
+    }
+
+    fn parse<R, T>(
+        &mut self,
+        field: &str,
+        raw: R,
+        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
+    ) -> Option<T> {
+        match parse(raw) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.push(FieldError::invalid(field, err));
+                None
+            }
+        }
+    }
+
+    /// `Ok` when nothing failed, else the 422 listing every failing field.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.errors))
+        }
+    }
+
+    /// The 422 to return when a required value is missing; never empty.
+    pub fn into_error(mut self) -> Error {
+        if self.errors.is_empty() {
+            self.errors
+                .push(FieldError::new("", "invalid", "the request is incomplete"));
+        }
+        Error::Validation(self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: Option<String>,
+        count: Option<u32>,
+        nested: Option<Nested>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Nested {
+        flag: Option<bool>,
+    }
+
+    #[test]
+    fn every_unknown_and_mistyped_field_is_listed() {
+        let body = json!({"name": 3, "count": "x", "status": "admin", "owner": 1, "nested": {"flag": 2, "x": 1}});
+        let (_, errors) = decode::<Sample>(body).unwrap();
+        let mut fields: Vec<(String, String)> =
+            errors.into_iter().map(|e| (e.field, e.code)).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            vec![
+                ("count".to_string(), "invalid_type".to_string()),
+                ("name".to_string(), "invalid_type".to_string()),
+                ("nested.flag".to_string(), "invalid_type".to_string()),
+                ("nested.x".to_string(), "unknown_field".to_string()),
+                ("owner".to_string(), "unknown_field".to_string()),
+                ("status".to_string(), "unknown_field".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_valid_body_has_no_errors() {
+        let (sample, errors) = decode::<Sample>(json!({"name": "a", "count": 2})).unwrap();
+        assert!(errors.is_empty());
+        assert_eq!(sample.count, Some(2));
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        assert!(matches!(
+            decode::<Sample>(json!([1, 2])),
+            Err(Error::Validation(_))
+        ));
+    }
+}

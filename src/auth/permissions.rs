@@ -1,0 +1,253 @@
+//! Who may do what: every access decision of the API is made by a function of this file.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// What a personal API token may be used for. Session tokens (from login) carry every scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum Scope {
+    #[serde(rename = "applications:read")]
+    ApplicationsRead,
+    #[serde(rename = "applications:write")]
+    ApplicationsWrite,
+    #[serde(rename = "reviews:read")]
+    ReviewsRead,
+    #[serde(rename = "reviews:write")]
+    ReviewsWrite,
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+impl Scope {
+    /// Every scope, in the order of the API contract.
+    pub const ALL: [Scope; 5] = [
+        Scope::ApplicationsRead,
+        Scope::ApplicationsWrite,
+        Scope::ReviewsRead,
+        Scope::ReviewsWrite,
+        Scope::Admin,
+    ];
+
+    /// The scope's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ApplicationsRead => "applications:read",
+            Scope::ApplicationsWrite => "applications:write",
+            Scope::ReviewsRead => "reviews:read",
+            Scope::ReviewsWrite => "reviews:write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    /// The scope of an API name.
+    pub fn parse(name: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// A user's platform-wide role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    /// The role's name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    /// The role stored in the database (anything unknown is the least privileged).
+    pub fn from_db(value: &str) -> Role {
+        if value == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// From login: every scope, revoked at logout.
+    Session,
+    /// A personal API token: only its scopes.
+    Personal,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub token_id: Uuid,
+    pub token_kind: TokenKind,
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Whether the caller's token carries `scope`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.token_kind == TokenKind::Session || self.scopes.contains(&scope)
+    }
+
+    /// 403 unless the token carries `scope`.
+    pub fn require_scope(&self, scope: Scope) -> Result<(), Error> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this token lacks the scope `{}`",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// Whether the caller acts as an administrator: an admin, through a token with the `admin` scope.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin && self.has_scope(Scope::Admin)
+    }
+
+    /// 403 unless the caller acts as an administrator.
+    pub fn require_admin(&self) -> Result<(), Error> {
+        if self.role != Role::Admin {
+            return Err(Error::Forbidden("this action is for administrators".into()));
+        }
+        self.require_scope(Scope::Admin)
+    }
+
+    /// 403 unless the caller logged in: personal tokens cannot manage tokens or the account itself.
+    pub fn require_session(&self) -> Result<(), Error> {
+        match self.token_kind {
+            TokenKind::Session => Ok(()),
+            TokenKind::Personal => Err(Error::Forbidden(
+                "this action needs a login session, not a personal token".into(),
+            )),
+        }
+    }
+}
+
+/// A user's role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Owner,
+    Member,
+}
+
+impl MemberRole {
+    /// The role's name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Member => "member",
+        }
+    }
+
+    /// The role stored in the database.
+    pub fn from_db(value: &str) -> MemberRole {
+        if value == "owner" {
+            MemberRole::Owner
+        } else {
+            MemberRole::Member
+        }
+    }
+}
+
+/// Reading an organization: its members and administrators; anyone else is told it does not exist.
+pub fn can_read_organization(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    caller.require_scope(Scope::ApplicationsRead)?;
+    if membership.is_some() || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Editing an organization or its members: its owners and administrators.
+pub fn can_edit_organization(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    caller.require_scope(Scope::ApplicationsWrite)?;
+    match membership {
+        _ if caller.is_admin() => Ok(()),
+        Some(MemberRole::Owner) => Ok(()),
+        Some(MemberRole::Member) => Err(Error::Forbidden(
+            "only the organization's owners may do this".into(),
+        )),
+        None => Err(Error::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, kind: TokenKind, scopes: Vec<Scope>) -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            role,
+            token_id: Uuid::nil(),
+            token_kind: kind,
+            scopes,
+        }
+    }
+
+    #[test]
+    fn a_personal_token_is_limited_to_its_scopes() {
+        let p = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        assert!(p.require_scope(Scope::ApplicationsRead).is_ok());
+        assert!(matches!(
+            p.require_scope(Scope::ApplicationsWrite),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(p.require_session(), Err(Error::Forbidden(_))));
+    }
+
+    #[test]
+    fn an_admin_without_the_admin_scope_is_not_an_admin() {
+        let p = principal(
+            Role::Admin,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        assert!(!p.is_admin());
+        assert!(p.require_admin().is_err());
+        let s = principal(Role::Admin, TokenKind::Session, vec![]);
+        assert!(s.is_admin());
+    }
+
+    #[test]
+    fn organization_access_follows_membership() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        assert!(matches!(
+            can_read_organization(&user, None),
+            Err(Error::NotFound)
+        ));
+        assert!(can_read_organization(&user, Some(MemberRole::Member)).is_ok());
+        assert!(matches!(
+            can_edit_organization(&user, Some(MemberRole::Member)),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(can_edit_organization(&user, Some(MemberRole::Owner)).is_ok());
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        assert!(can_edit_organization(&admin, None).is_ok());
+    }
+}

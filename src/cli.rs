@@ -1,0 +1,180 @@
+//! The operator's commands besides `serve`: migrate, create an administrator, load a demo.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::auth::password::hash_now;
+use crate::auth::permissions::MemberRole;
+use crate::config::Settings;
+use crate::db::types::{Ts, Uid};
+use crate::db::{write_tx, Db};
+use crate::domain::account::{DisplayName, EmailAddress, Password};
+use crate::error::Error;
+use crate::store::audit::{self, Change};
+use crate::store::organizations::{self, Organization};
+use crate::store::users::{self, User};
+
+/// Applies the pending migrations and says which.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database)?;
+    let applied = db.migrate()?;
+    if applied.is_empty() {
+        println!("the database is up to date");
+    }
+    for name in applied {
+        println!("applied {name}");
+    }
+    Ok(())
+}
+
+/// Creates an administrator, or makes the existing account of that address one (its password unchanged).
+pub fn create_admin(
+    settings: &Settings,
+    email: &str,
+    password: &str,
+    display_name: &str,
+) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    let password =
+        Password::parse(password, Some(&email)).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let name =
+        DisplayName::parse(display_name).map_err(|e| anyhow::anyhow!("display name: {e}"))?;
+    let db = Db::connect(&settings.database)?;
+    db.migrate()?;
+    let hash = hash_now(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db.write_connection()?;
+    let created = write_tx(&mut conn, |conn| -> Result<bool, Error> {
+        let now = Utc::now();
+        let created = match users::find_by_email(conn, email.as_str())? {
+            Some(user) => {
+                users::set_role(conn, *user.id, "admin", now)?;
+                record(conn, *user.id, "user.promoted_admin")?;
+                false
+            }
+            None => {
+                let user = new_user(email.as_str(), &hash, name.as_str(), "admin");
+                users::insert(conn, &user)?;
+                record(conn, *user.id, "user.created_admin")?;
+                true
+            }
+        };
+        Ok(created)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if created {
+        println!("administrator {} created", email.as_str());
+    } else {
+        println!(
+            "{} already had an account: it is now an administrator (password unchanged)",
+            email.as_str()
+        );
+    }
+    Ok(())
+}
+
+fn new_user(email: &str, hash: &str, name: &str, role: &str) -> User {
+    let now = Utc::now();
+    User {
+        id: Uid(Uuid::now_v7()),
+        email: email.to_owned(),
+        password_hash: hash.to_owned(),
+        display_name: name.to_owned(),
+        locale: "fr".into(),
+        role: role.into(),
+        email_verified_at: Some(Ts(now)),
+        created_at: Ts(now),
+        updated_at: Ts(now),
+    }
+}
+
+fn record(conn: &mut crate::db::DbConn, user_id: Uuid, action: &str) -> Result<(), Error> {
+    audit::record(
+        conn,
+        Change {
+            actor_id: None,
+            action,
+            entity_type: "user",
+            entity_id: user_id,
+            before: None,
+            after: None,
+        },
+        Utc::now(),
+    )?;
+    Ok(())
+}
+
+/// Example accounts: an administrator, a start-up founder, a territory officer and a juror, with their
+/// organizations. Running it twice changes nothing. (The two calls join the demo with calls.)
+pub fn demo(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database)?;
+    db.migrate()?;
+    let accounts = [
+        ("admin@demo.cordee.localhost", "Claire Admin", "admin", None),
+        (
+            "fondatrice@neige-mobilite.example",
+            "Léa Fondatrice",
+            "user",
+            Some((
+                "startup",
+                "Neige Mobilité SAS",
+                Some("73282932000074"),
+                None,
+                "74400",
+                "Chamonix-Mont-Blanc",
+            )),
+        ),
+        (
+            "mairie@les-saisies.example",
+            "Paul Chargé de mission",
+            "user",
+            Some((
+                "territory",
+                "Commune de Hauteluce",
+                None,
+                Some("73132"),
+                "73620",
+                "Hauteluce",
+            )),
+        ),
+        ("jure@demo.cordee.localhost", "Marc Juré", "user", None),
+    ];
+    let password = "montagne-2026-demo";
+    let hash = hash_now(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut conn = db.write_connection()?;
+    write_tx(&mut conn, |conn| -> Result<(), Error> {
+        let now = Utc::now();
+        for (email, name, role, org) in accounts {
+            if users::find_by_email(conn, email)?.is_some() {
+                continue;
+            }
+            let user = new_user(email, &hash, name, role);
+            users::insert(conn, &user)?;
+            if let Some((kind, legal_name, siret, insee, postcode, city)) = org {
+                let org = Organization {
+                    id: Uid(Uuid::now_v7()),
+                    kind: kind.into(),
+                    legal_name: legal_name.into(),
+                    siret: siret.map(str::to_owned),
+                    siren: siret.map(|s| s[..9].to_owned()),
+                    insee_code: insee.map(str::to_owned),
+                    postcode: postcode.into(),
+                    city: city.into(),
+                    website: None,
+                    phone: None,
+                    version: 1,
+                    created_at: Ts(now),
+                    updated_at: Ts(now),
+                };
+                organizations::insert(conn, &org)?;
+                organizations::add_member(conn, *org.id, *user.id, MemberRole::Owner, now)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("demo accounts (password for all: {password}):");
+    for (email, name, role, _) in accounts {
+        println!("  {email:<40} {name} ({role})");
+    }
+    Ok(())
+}

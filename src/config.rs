@@ -1,0 +1,155 @@
+//! Typed settings, layered from `config/default.toml`, `config/$CORDEE_ENV.toml` and `CORDEE__SECTION__KEY`
+//! environment variables. Secrets are wrapped so that they never print.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Every setting of a Cordée instance; `config/default.toml` documents each one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub email: EmailSettings,
+    pub app: AppSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+}
+
+/// Where and how the HTTP server listens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub json_limit_bytes: usize,
+    pub shutdown_timeout_seconds: u64,
+    pub workers: usize,
+}
+
+/// Which database, and how connections are pooled.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path` or `postgres://…`; may hold a password, hence secret.
+    pub url: SecretString,
+    pub pool_size: u32,
+    pub connect_timeout_seconds: u64,
+    pub sqlite_busy_timeout_ms: u64,
+    pub sqlite_wal_limit_bytes: u64,
+}
+
+/// Where attachment files live.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageSettings {
+    pub dir: PathBuf,
+}
+
+/// How email leaves Cordée.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    File,
+    Smtp,
+    Memory,
+}
+
+/// Transport security towards the SMTP server.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// Email transport and delivery-worker settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    pub transport: TransportKind,
+    pub file_dir: PathBuf,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<SecretString>,
+    pub smtp_timeout_seconds: u64,
+    pub from: String,
+    pub max_attempts: i32,
+    pub retry_base_ms: u64,
+    pub poll_interval_ms: u64,
+    pub lease_seconds: i64,
+    pub worker_enabled: bool,
+}
+
+/// Public-facing facts about the deployment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    pub public_url: String,
+}
+
+/// Lifetimes of tokens and links, login throttling and password hashing.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub session_ttl_hours: i64,
+    pub verification_ttl_hours: i64,
+    pub password_reset_ttl_minutes: i64,
+    pub invitation_ttl_days: i64,
+    pub login_attempts_per_minute_per_account: u32,
+    pub login_attempts_per_minute_per_address: u32,
+    pub max_concurrent_hashes: usize,
+}
+
+/// Log format and filter.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+impl Settings {
+    /// Loads the settings from `config/` under the current directory (or `CORDEE_CONFIG_DIR`).
+    pub fn load() -> Result<Settings, config::ConfigError> {
+        let dir = std::env::var_os("CORDEE_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        Self::load_from(&dir, std::env::var("CORDEE_ENV").ok().as_deref())
+    }
+
+    /// Loads the settings from `dir`, layering `{environment}.toml` and then the environment variables.
+    pub fn load_from(
+        dir: &Path,
+        environment: Option<&str>,
+    ) -> Result<Settings, config::ConfigError> {
+        let mut builder =
+            config::Config::builder().add_source(config::File::from(dir.join("default.toml")));
+        if let Some(env) = environment.filter(|e| !e.is_empty()) {
+            builder = builder.add_source(config::File::from(dir.join(format!("{env}.toml"))));
+        }
+        builder
+            .add_source(
+                config::Environment::with_prefix("CORDEE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()
+    }
+
+    /// Worker threads to run: the setting, or one per core when it is 0.
+    pub fn http_workers(&self) -> usize {
+        match self.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The database layer: one connection type for SQLite and PostgreSQL, pools, write transactions,
+//! embedded migrations.
+
+pub mod schema;
+pub mod types;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+use crate::error::Error;
+
+/// A connection to either database; store functions take `&mut DbConn`.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` are PostgreSQL; anything else is a SQLite path.
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The file path of a SQLite URL (`sqlite://data/x.db`, `sqlite:data/x.db` or a bare path).
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens connections for r2d2, choosing the variant from the URL, with the SQLite pragmas applied.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+    busy_timeout_ms: u64,
+    wal_limit_bytes: u64,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {}; PRAGMA wal_autocheckpoint = 1000;",
+                    self.busy_timeout_ms, self.wal_limit_bytes
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// A pool of connections.
+pub type DbPool = Pool<ConnectionManager>;
+/// A connection checked out of a pool.
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// Reads and writes. On SQLite, writes go through a single connection so writers queue in the process
+/// instead of fighting over the file lock; on PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Db {
+    read: DbPool,
+    write: DbPool,
+    backend: Backend,
+}
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+impl Db {
+    /// Builds the pools and checks that the database answers; fails fast with the driver's message.
+    pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let url = settings.url.expose_secret().to_owned();
+        let backend = Backend::from_url(&url);
+        if backend == Backend::Sqlite {
+            let path = std::path::Path::new(sqlite_path(&url));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display())
+                })?;
+            }
+        }
+        let manager = ConnectionManager {
+            url,
+            backend,
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+            wal_limit_bytes: settings.sqlite_wal_limit_bytes,
+        };
+        // Open one connection by hand first: r2d2 would only say "timed out", the driver says why.
+        manager.connect().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to the database: {}",
+                one_line(&e.to_string())
+            )
+        })?;
+        let timeout = Duration::from_secs(settings.connect_timeout_seconds.max(1));
+        let build = |size: u32| {
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(0))
+                .connection_timeout(timeout)
+                .test_on_check_out(false)
+                .build_unchecked(manager.clone())
+        };
+        let read = build(settings.pool_size.max(1));
+        let write = match backend {
+            Backend::Sqlite => build(1),
+            Backend::Postgres => read.clone(),
+        };
+        Ok(Db {
+            read,
+            write,
+            backend,
+        })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the pending migrations of this database; returns their names.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self
+            .write
+            .get()
+            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+        run_migrations(&mut conn)
+    }
+
+    /// True when the database answers and no migration is pending.
+    pub fn is_ready(&self) -> bool {
+        let Ok(mut conn) = self.read.get() else {
+            return false;
+        };
+        let pending = match &mut *conn {
+            DbConn::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+            DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        };
+        matches!(pending, Ok(false))
+    }
+
+    /// Runs `f` on a read connection, off the async worker threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.read.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(Error::from)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` inside a write transaction (BEGIN IMMEDIATE on SQLite), off the async worker threads;
+    /// commits when `f` returns `Ok`, rolls back otherwise.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(Error::from)?;
+            write_tx(&mut conn, f)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(f: F) -> Result<T, Error>
+where
+    F: FnOnce() -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("database task failed: {e}")))?
+}
+
+/// Runs `f` in a transaction that takes the write lock up front on SQLite (`BEGIN IMMEDIATE`), so that a
+/// transaction that reads then writes never fails with "database is locked" half-way.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The rollback's own failure would hide the cause; the connection is then marked broken.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+/// Applies the pending migrations of the connection's database.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    Ok(applied.iter().map(|m| m.to_string()).collect())
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Db {
+    /// The write connection, for the command-line tools (outside any async runtime).
+    pub fn write_connection(&self) -> anyhow::Result<PooledConn> {
+        self.write
+            .get()
+            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))
+    }
+}

@@ -1,0 +1,160 @@
+//! The one schema of both databases (see `migrations/postgres` and `migrations/sqlite`).
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    users (id) {
+        id -> DbUuid,
+        email -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        locale -> Text,
+        role -> Text,
+        email_verified_at -> Nullable<DbTime>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    api_tokens (id) {
+        id -> DbUuid,
+        user_id -> DbUuid,
+        kind -> Text,
+        name -> Nullable<Text>,
+        scopes -> DbJson,
+        token_hash -> Text,
+        expires_at -> Nullable<DbTime>,
+        revoked_at -> Nullable<DbTime>,
+        last_used_at -> Nullable<DbTime>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    email_tokens (id) {
+        id -> DbUuid,
+        user_id -> DbUuid,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> DbTime,
+        used_at -> Nullable<DbTime>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    invitations (id) {
+        id -> DbUuid,
+        email -> Text,
+        role -> Text,
+        call_id -> Nullable<DbUuid>,
+        invited_by -> Nullable<DbUuid>,
+        token_hash -> Text,
+        expires_at -> DbTime,
+        accepted_at -> Nullable<DbTime>,
+        accepted_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    organizations (id) {
+        id -> DbUuid,
+        kind -> Text,
+        legal_name -> Text,
+        siret -> Nullable<Text>,
+        siren -> Nullable<Text>,
+        insee_code -> Nullable<Text>,
+        postcode -> Text,
+        city -> Text,
+        website -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        version -> Integer,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    organization_members (organization_id, user_id) {
+        organization_id -> DbUuid,
+        user_id -> DbUuid,
+        role -> Text,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    outbox (id) {
+        id -> DbUuid,
+        kind -> Text,
+        event -> Text,
+        recipient -> Text,
+        user_id -> Nullable<DbUuid>,
+        locale -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        next_attempt_at -> DbTime,
+        locked_until -> Nullable<DbTime>,
+        last_error -> Nullable<Text>,
+        created_at -> DbTime,
+        sent_at -> Nullable<DbTime>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    audit_log (id) {
+        id -> DbUuid,
+        actor_id -> Nullable<DbUuid>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> DbUuid,
+        before -> Nullable<DbJson>,
+        after -> Nullable<DbJson>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(organization_members -> organizations (organization_id));
+diesel::joinable!(organization_members -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_tokens,
+    email_tokens,
+    invitations,
+    organizations,
+    organization_members,
+    outbox,
+    audit_log,
+);

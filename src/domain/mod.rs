@@ -1,0 +1,5 @@
+//! Pure rules, no I/O: raw input becomes these types at the edge of the API.
+
+pub mod account;
+pub mod identifiers;
+pub mod organization;

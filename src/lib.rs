@@ -1,0 +1,16 @@
+//! Cordée runs calls for applications end to end: an organisation publishes a call, start-ups or territories
+//! apply, staff screen, a jury scores, the jury deliberates, and everyone is told the outcome by email.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod notify;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

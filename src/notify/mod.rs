@@ -1,0 +1,66 @@
+//! Email: templates, the outbox, the delivery worker and the transports.
+
+pub mod templates;
+pub mod transport;
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::config::EmailSettings;
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::error::Error;
+use crate::store::outbox::{self, OutboxEmail};
+use templates::{Event, Templates};
+
+/// An email to send because of a change: who receives it, in which language, with which data.
+pub struct Email<'a> {
+    pub event: Event,
+    pub to: &'a str,
+    pub user_id: Option<Uuid>,
+    pub locale: &'a str,
+    pub context: serde_json::Value,
+}
+
+/// Renders `email` and queues it in the caller's transaction, so that it is sent if and only if the
+/// change that caused it is committed.
+pub fn queue(
+    conn: &mut DbConn,
+    templates: &Templates,
+    settings: &EmailSettings,
+    email: Email<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let rendered = templates
+        .render(email.event, email.locale, &email.context)
+        .map_err(|e| {
+            Error::Internal(anyhow::anyhow!(
+                "email template {} failed: {e}",
+                email.event.as_str()
+            ))
+        })?;
+    let id = Uuid::now_v7();
+    let row = OutboxEmail {
+        id: Uid(id),
+        kind: "email".into(),
+        event: email.event.as_str().into(),
+        recipient: email.to.into(),
+        user_id: email.user_id.map(Uid),
+        locale: email.locale.into(),
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        message_id: format!("{id}@cordee"),
+        status: "pending".into(),
+        attempts: 0,
+        max_attempts: settings.max_attempts.max(1),
+        next_attempt_at: Ts(now),
+        locked_until: None,
+        last_error: None,
+        created_at: Ts(now),
+        sent_at: None,
+    };
+    outbox::insert(conn, &row)?;
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Rendering of notification emails from the built-in minijinja templates.
+//!
+//! Each event has, per locale, a `{event}.{locale}.txt` template defining the
+//! `subject` and `body` blocks, and a `{event}.{locale}.html` template giving
+//! the HTML body (which extends `layout.html`). The sources live under
+//! `templates/email/` and are embedded in the binary.
+
+use minijinja::{context, Environment, UndefinedBehavior, Value};
+
+/// Declares the built-in template files, embedded at compile time.
+macro_rules! builtin_sources {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/email/", $name)))),*]
+    };
+}
+
+/// Every built-in template, as (name, source).
+const BUILTIN: &[(&str, &str)] = builtin_sources![
+    "layout.html",
+    "verify_email.fr.txt",
+    "verify_email.fr.html",
+    "verify_email.en.txt",
+    "verify_email.en.html",
+    "password_reset.fr.txt",
+    "password_reset.fr.html",
+    "password_reset.en.txt",
+    "password_reset.en.html",
+    "invitation.fr.txt",
+    "invitation.fr.html",
+    "invitation.en.txt",
+    "invitation.en.html",
+    "registration_attempt.fr.txt",
+    "registration_attempt.fr.html",
+    "registration_attempt.en.txt",
+    "registration_attempt.en.html",
+];
+
+/// A kind of email the application sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    /// Asks a new user to confirm their email address.
+    VerifyEmail,
+    /// Carries a password reset link.
+    PasswordReset,
+    /// Invites someone to join as administrator or jury member.
+    Invitation,
+    /// Warns the owner of an address that someone tried to register with it.
+    RegistrationAttempt,
+}
+
+impl Event {
+    /// Every event, for iteration (e.g. in tests or template checks).
+    pub const ALL: [Event; 4] = [
+        Event::VerifyEmail,
+        Event::PasswordReset,
+        Event::Invitation,
+        Event::RegistrationAttempt,
+    ];
+
+    /// The event's stable name, also the prefix of its template files.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Event::VerifyEmail => "verify_email",
+            Event::PasswordReset => "password_reset",
+            Event::Invitation => "invitation",
+            Event::RegistrationAttempt => "registration_attempt",
+        }
+    }
+}
+
+/// The three parts of a rendered email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// One-line subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body (values auto-escaped).
+    pub html: String,
+}
+
+/// The email template environment.
+#[derive(Debug, Clone)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Loads the built-in templates, with strict undefined behaviour so that a
+    /// missing variable is an error. Templates are compiled on first use.
+    pub fn builtin() -> Templates {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_loader(|name| {
+            Ok(BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, source)| (*source).to_owned()))
+        });
+        Templates { env }
+    }
+
+    /// Renders `event` in `locale` ("fr" or "en"; anything else gives French)
+    /// with the variables in `ctx`.
+    pub fn render(
+        &self,
+        event: Event,
+        locale: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<RenderedEmail, minijinja::Error> {
+        let locale = if locale == "en" { "en" } else { "fr" };
+        let name = format!("{}.{locale}", event.as_str());
+
+        let text_template = self.env.get_template(&format!("{name}.txt"))?;
+        // `eval_to_state` is deprecated in minijinja 2.18+; this is its successor.
+        let mut captured = text_template.render_captured_to(ctx, std::io::sink())?;
+        let (subject, body) = captured.with_state_mut(|state| {
+            Ok::<_, minijinja::Error>((state.render_block("subject")?, state.render_block("body")?))
+        })?;
+        let subject = one_line(&subject);
+        let text = format!("{}\n", body.trim());
+
+        let html_template = self.env.get_template(&format!("{name}.html"))?;
+        let html_ctx = context! { subject => &subject, ..Value::from_serialize(ctx) };
+        let html = format!("{}\n", html_template.render(html_ctx)?.trim());
+
+        Ok(RenderedEmail {
+            subject,
+            text,
+            html,
+        })
+    }
+}
+
+/// Collapses all whitespace (including newlines) to single spaces.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn example(event: Event) -> serde_json::Value {
+        match event {
+            Event::VerifyEmail => json!({
+                "display_name": "Camille Durand",
+                "link": "https://cordee.example/verify?token=abc123",
+                "token": "abc123",
+                "expires_in_hours": 24,
+            }),
+            Event::PasswordReset => json!({
+                "display_name": "Camille Durand",
+                "link": "https://cordee.example/reset?token=def456",
+                "token": "def456",
+                "expires_in_minutes": 30,
+            }),
+            Event::Invitation => json!({
+                "inviter_name": "Alex Martin",
+                "role": "juror",
+                "link": "https://cordee.example/invitations/ghi789",
+                "token": "ghi789",
+                "expires_in_days": 7,
+                "call_title": "Alpes Tourisme Lab",
+            }),
+            Event::RegistrationAttempt => json!({
+                "display_name": "Camille Durand",
+                "login_link": "https://cordee.example/login",
+                "reset_link": "https://cordee.example/password-reset",
+            }),
+        }
+    }
+
+    #[test]
+    fn every_event_renders_in_both_locales() {
+        let templates = Templates::builtin();
+        for event in Event::ALL {
+            for locale in ["fr", "en"] {
+                let email = templates
+                    .render(event, locale, &example(event))
+                    .unwrap_or_else(|e| panic!("{} {locale}: {e:#}", event.as_str()));
+                assert!(!email.subject.is_empty());
+                assert!(!email.subject.contains('\n'));
+                assert!(email.text.len() > 50, "{}", email.text);
+                assert!(email.html.starts_with("<!DOCTYPE html>"));
+                assert!(email.html.contains(&format!("lang=\"{locale}\"")));
+                assert!(email.html.contains("Cordée"));
+                let signature = if locale == "fr" {
+                    "L'équipe Cordée"
+                } else {
+                    "The Cordée team"
+                };
+                assert!(email.text.contains(signature), "{}", email.text);
+            }
+        }
+    }
+
+    #[test]
+    fn text_contains_link_and_token() {
+        let email = Templates::builtin()
+            .render(Event::VerifyEmail, "fr", &example(Event::VerifyEmail))
+            .unwrap();
+        assert!(email
+            .text
+            .contains("https://cordee.example/verify?token=abc123"));
+        assert!(email.text.contains("abc123"));
+        assert!(email.text.contains("24 heures"));
+        assert!(email.html.contains("abc123"));
+    }
+
+    #[test]
+    fn html_escapes_but_text_keeps_verbatim() {
+        let mut ctx = example(Event::VerifyEmail);
+        ctx["display_name"] = json!("<script>alert(1)</script>");
+        for locale in ["fr", "en"] {
+            let email = Templates::builtin()
+                .render(Event::VerifyEmail, locale, &ctx)
+                .unwrap();
+            assert!(email.text.contains("<script>alert(1)</script>"));
+            assert!(!email.html.contains("<script>"));
+            assert!(email.html.contains("&lt;script&gt;"));
+        }
+    }
+
+    #[test]
+    fn missing_variable_is_an_error() {
+        let templates = Templates::builtin();
+        for event in Event::ALL {
+            let full = example(event);
+            let names = full
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "call_title");
+            for name in names {
+                let mut ctx = full.clone();
+                ctx.as_object_mut().unwrap().remove(name);
+                for locale in ["fr", "en"] {
+                    assert!(
+                        templates.render(event, locale, &ctx).is_err(),
+                        "{} {locale} without {name}",
+                        event.as_str()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn french_and_english_subjects_differ() {
+        let templates = Templates::builtin();
+        for event in Event::ALL {
+            let fr = templates.render(event, "fr", &example(event)).unwrap();
+            let en = templates.render(event, "en", &example(event)).unwrap();
+            assert_ne!(fr.subject, en.subject);
+        }
+    }
+
+    #[test]
+    fn unknown_locale_falls_back_to_french() {
+        let templates = Templates::builtin();
+        let ctx = example(Event::PasswordReset);
+        let fr = templates.render(Event::PasswordReset, "fr", &ctx).unwrap();
+        let other = templates.render(Event::PasswordReset, "de", &ctx).unwrap();
+        assert_eq!(fr, other);
+    }
+
+    #[test]
+    fn invitation_call_title_is_optional() {
+        let templates = Templates::builtin();
+        let mut ctx = example(Event::Invitation);
+        let with = templates.render(Event::Invitation, "fr", &ctx).unwrap();
+        assert!(with.text.contains("membre du jury"));
+        assert!(with.text.contains("« Alpes Tourisme Lab »"));
+        assert!(with.html.contains("Alpes Tourisme Lab"));
+
+        ctx["call_title"] = serde_json::Value::Null;
+        let null = templates.render(Event::Invitation, "fr", &ctx).unwrap();
+        assert!(!null.text.contains("appel à candidatures"));
+
+        ctx.as_object_mut().unwrap().remove("call_title");
+        ctx["role"] = json!("admin");
+        for locale in ["fr", "en"] {
+            let absent = templates.render(Event::Invitation, locale, &ctx).unwrap();
+            assert!(!absent.text.contains("Alpes Tourisme Lab"));
+            let admin = if locale == "fr" {
+                "en tant qu'administrateur·rice."
+            } else {
+                "as an administrator."
+            };
+            assert!(absent.text.contains(admin), "{}", absent.text);
+        }
+    }
+
+    #[test]
+    fn singular_durations() {
+        let mut ctx = example(Event::Invitation);
+        ctx["expires_in_days"] = json!(1);
+        let templates = Templates::builtin();
+        let fr = templates.render(Event::Invitation, "fr", &ctx).unwrap();
+        assert!(fr.text.contains("dans 1 jour."));
+        let en = templates.render(Event::Invitation, "en", &ctx).unwrap();
+        assert!(en.text.contains("in 1 day."));
+    }
+}

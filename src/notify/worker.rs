@@ -1,0 +1,149 @@
+//! The delivery worker: claims due emails from the outbox, sends them, records the outcome and retries
+//! with exponential backoff until the last attempt, after which the email is `failed` (staff can retry).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Notify};
+
+use crate::clock::Clock;
+use crate::config::EmailSettings;
+use crate::db::Db;
+use crate::store::outbox::{self, OutboxEmail};
+
+use super::transport::{OutgoingEmail, SendError, Transport};
+
+/// How many emails one claim reserves.
+const BATCH: i64 = 20;
+
+/// Everything the worker needs.
+pub struct Worker {
+    pub db: Db,
+    pub clock: Clock,
+    pub settings: EmailSettings,
+    pub transport: Transport,
+    pub wakeup: Arc<Notify>,
+}
+
+impl Worker {
+    /// Delivers until `shutdown` turns true; the batch in hand is finished first.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let full_batch = match self.deliver_due().await {
+                Ok(n) => n as i64 == BATCH,
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox: could not claim emails");
+                    false
+                }
+            };
+            if full_batch {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = self.wakeup.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+
+    /// Claims and sends one batch; returns how many emails were claimed.
+    pub async fn deliver_due(&self) -> Result<usize, crate::error::Error> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::seconds(self.settings.lease_seconds.max(1));
+        let claimed = self
+            .db
+            .write(move |conn| Ok(outbox::claim_due(conn, now, lease, BATCH)?))
+            .await?;
+        let count = claimed.len();
+        for email in claimed {
+            self.deliver(email).await;
+        }
+        Ok(count)
+    }
+
+    async fn deliver(&self, email: OutboxEmail) {
+        let outgoing = OutgoingEmail {
+            message_id: email.message_id.clone(),
+            to: email.recipient.clone(),
+            subject: email.subject.clone(),
+            text: email.body_text.clone(),
+            html: email.body_html.clone(),
+        };
+        let result = self.transport.send(&self.settings.from, &outgoing).await;
+        let now = self.clock.now();
+        let id = *email.id;
+        let outcome = match result {
+            Ok(()) => {
+                tracing::info!(outbox_id = %id, event = %email.event, "email sent");
+                self.db
+                    .write(move |conn| Ok(outbox::mark_sent(conn, id, now)?))
+                    .await
+            }
+            Err(err) => {
+                let retry_at = match &err {
+                    SendError::Permanent(_) => None,
+                    SendError::Transient(_) => retry_time(
+                        now,
+                        email.attempts,
+                        email.max_attempts,
+                        self.settings.retry_base_ms,
+                    ),
+                };
+                tracing::warn!(outbox_id = %id, attempt = email.attempts, error = %err, will_retry = retry_at.is_some(), "email not sent");
+                let message = err.to_string();
+                self.db
+                    .write(move |conn| {
+                        Ok(outbox::mark_attempt_failed(conn, id, &message, retry_at)?)
+                    })
+                    .await
+            }
+        };
+        if let Err(err) = outcome {
+            // The lease runs out and another pass picks the email up again.
+            tracing::error!(outbox_id = %id, error = %err, "could not record the delivery outcome");
+        }
+    }
+}
+
+/// When to try again after `attempts` failed attempts: `base * 2^(attempts-1)`, capped at one hour; `None`
+/// once the attempts are used up.
+pub fn retry_time(
+    now: DateTime<Utc>,
+    attempts: i32,
+    max_attempts: i32,
+    base_ms: u64,
+) -> Option<DateTime<Utc>> {
+    if attempts >= max_attempts {
+        return None;
+    }
+    let exponent = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    let delay_ms = base_ms.saturating_mul(1u64 << exponent).min(3_600_000);
+    Some(now + chrono::Duration::milliseconds(delay_ms as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_then_stop() {
+        let now = Utc::now();
+        let delay =
+            |attempts| retry_time(now, attempts, 5, 1000).map(|t| (t - now).num_milliseconds());
+        assert_eq!(delay(1), Some(1000));
+        assert_eq!(delay(2), Some(2000));
+        assert_eq!(delay(4), Some(8000));
+        assert_eq!(delay(5), None);
+        assert_eq!(
+            retry_time(now, 30, 40, 1000).map(|t| (t - now).num_milliseconds()),
+            Some(3_600_000)
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Builds the application from a `Settings` value: pool, migrations, workers, HTTP server. Binds before
+//! serving, so that port 0 works and the chosen address can be reported.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api;
+use crate::api::ops::Metrics;
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::throttle::LoginThrottle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::notify::templates::Templates;
+use crate::notify::transport::Transport;
+use crate::notify::worker::Worker;
+use crate::state::AppState;
+
+/// A running Cordée: the HTTP server and the delivery worker.
+pub struct Application {
+    port: u16,
+    server: Server,
+    worker: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Starts Cordée with the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// Starts Cordée with the given clock: connects, migrates, binds and spawns the worker.
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        let db_settings = settings.database.clone();
+        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+            let db = Db::connect(&db_settings)?;
+            db.migrate()?;
+            Ok(db)
+        })
+        .await??;
+        let max_hashes = settings.auth.max_concurrent_hashes;
+        let hasher =
+            tokio::task::spawn_blocking(move || PasswordHasherPool::new(max_hashes)).await??;
+        let transport = Transport::from_settings(&settings.email)?;
+        Self::start(settings, clock, db, hasher, transport)
+    }
+
+    fn start(
+        settings: Settings,
+        clock: Clock,
+        db: Db,
+        hasher: PasswordHasherPool,
+        transport: Transport,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}:{}: {e}",
+                    settings.server.host,
+                    settings.server.port
+                )
+            })?;
+        let address = listener.local_addr()?;
+        let wakeup = Arc::new(Notify::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker = settings.email.worker_enabled.then(|| {
+            let worker = Worker {
+                db: db.clone(),
+                clock: clock.clone(),
+                settings: settings.email.clone(),
+                transport,
+                wakeup: wakeup.clone(),
+            };
+            tokio::spawn(worker.run(shutdown_rx))
+        });
+        let state = web::Data::new(AppState {
+            login_throttle: LoginThrottle::new(
+                settings.auth.login_attempts_per_minute_per_account,
+                settings.auth.login_attempts_per_minute_per_address,
+            ),
+            templates: Arc::new(Templates::builtin()),
+            settings: settings.clone(),
+            db,
+            clock,
+            hasher,
+            outbox_wakeup: wakeup,
+        });
+        let metrics = Metrics::new()?;
+        let prometheus = actix_web_prom::PrometheusMetricsBuilder::new("cordee")
+            .registry(metrics.registry.clone())
+            .build()
+            .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+        let metrics = web::Data::new(metrics);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .wrap(api::problem_json_errors())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().copied();
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        if let Some(id) =
+                            request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok())
+                        {
+                            response
+                                .headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(response)
+                    }
+                })
+                .wrap(prometheus.clone())
+                .wrap(TracingLogger::default())
+                .into_utoipa_app()
+                .openapi(api::openapi_base())
+                .configure(api::routes)
+                .openapi_service(|openapi| {
+                    SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi)
+                })
+                .default_service(web::to(api::not_found))
+                .into_app()
+        })
+        .workers(settings.http_workers())
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .listen(listener)?
+        .run();
+        tracing::info!(%address, database = ?state_backend(&settings), "Cordée is listening on http://{address}");
+        Ok(Application {
+            port: address.port(),
+            server,
+            worker,
+            shutdown,
+        })
+    }
+
+    /// The port the server listens on (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server from elsewhere.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server stops (SIGTERM/SIGINT, or a handle's `stop`), letting in-flight requests
+    /// finish, then stops the delivery worker after the batch it holds.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        let _ = self.shutdown.send(true);
+        if let Some(worker) = self.worker {
+            if let Err(err) = worker.await {
+                tracing::error!(error = %err, "the outbox worker ended abnormally");
+            }
+        }
+        served
+    }
+}
+
+fn state_backend(settings: &Settings) -> crate::db::Backend {
+    use secrecy::ExposeSecret;
+    crate::db::Backend::from_url(settings.database.url.expose_secret())
+}

@@ -1,0 +1,40 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::auth::password::PasswordHasherPool;
+use crate::auth::throttle::LoginThrottle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::notify::templates::Templates;
+
+/// The application's shared state, built once at start-up.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: Clock,
+    pub hasher: PasswordHasherPool,
+    pub login_throttle: LoginThrottle,
+    pub templates: Arc<Templates>,
+    /// Woken after a transaction queues email, so that the delivery worker sends it at once.
+    pub outbox_wakeup: Arc<Notify>,
+}
+
+impl AppState {
+    /// An absolute link to `path` under the public URL.
+    pub fn link(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.settings.app.public_url.trim_end_matches('/'),
+            path
+        )
+    }
+
+    /// A link carrying a one-time token as `?token=`.
+    pub fn link_with_token(&self, path: &str, token: &str) -> String {
+        format!("{}?token={}", self.link(path), token)
+    }
+}

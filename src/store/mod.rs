@@ -1,0 +1,9 @@
+//! Persistence, one file per aggregate. Functions take `&mut DbConn` so that callers own the transaction.
+
+pub mod audit;
+pub mod email_tokens;
+pub mod invitations;
+pub mod organizations;
+pub mod outbox;
+pub mod tokens;
+pub mod users;
