@@ -54,6 +54,17 @@ pub struct ConnectionManager {
     backend: Backend,
     busy_timeout_ms: u64,
     wal_limit_bytes: u64,
+    connect_timeout_seconds: u64,
+}
+
+/// Adds libpq's `connect_timeout` to a PostgreSQL URL that has none, so that an unreachable host fails
+/// within the configured time instead of the operating system's TCP timeout.
+fn with_connect_timeout(url: &str, seconds: u64) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={}", seconds.max(1))
 }
 
 impl ManageConnection for ConnectionManager {
@@ -62,7 +73,7 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url)
+            Backend::Postgres => PgConnection::establish(&with_connect_timeout(&self.url, self.connect_timeout_seconds))
                 .map(DbConn::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
@@ -124,6 +135,7 @@ impl Db {
             backend,
             busy_timeout_ms: settings.sqlite_busy_timeout_ms,
             wal_limit_bytes: settings.sqlite_wal_limit_bytes,
+            connect_timeout_seconds: settings.connect_timeout_seconds,
         };
         // Open one connection by hand first: r2d2 would only say "timed out", the driver says why.
         manager.connect().map_err(|e| {

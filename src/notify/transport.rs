@@ -222,6 +222,11 @@ mod tests {
             smtp_password: None,
             smtp_timeout_seconds: 5,
             from: FROM.to_owned(),
+            max_attempts: 3,
+            retry_base_ms: 100,
+            poll_interval_ms: 100,
+            lease_seconds: 5,
+            worker_enabled: true,
         }
     }
 

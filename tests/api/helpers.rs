@@ -1,0 +1,376 @@
+//! The test harness: a running Cordée, its own database, and the SMTP server that receives its email.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cordee::clock::Clock;
+use cordee::config::{Settings, SmtpTls, TransportKind};
+use cordee::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use mailin_embedded::response::{Response, OK};
+use mailin_embedded::{Handler, Server};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One email as received by the test SMTP server.
+#[derive(Debug, Clone)]
+pub struct ReceivedEmail {
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl ReceivedEmail {
+    fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default().parse(&self.raw).expect("a parseable email")
+    }
+
+    /// The decoded subject.
+    pub fn subject(&self) -> String {
+        self.parsed().subject().unwrap_or_default().to_owned()
+    }
+
+    /// The decoded plain-text part.
+    pub fn text(&self) -> String {
+        self.parsed().body_text(0).map(|t| t.into_owned()).unwrap_or_default()
+    }
+
+    /// The decoded HTML part.
+    pub fn html(&self) -> String {
+        self.parsed().body_html(0).map(|t| t.into_owned()).unwrap_or_default()
+    }
+
+    /// The Message-ID header.
+    pub fn message_id(&self) -> String {
+        self.parsed().message_id().unwrap_or_default().to_owned()
+    }
+
+    /// The one-time token (`cordee_…`) the email carries.
+    pub fn token(&self) -> String {
+        let text = self.text();
+        let start = text.find("cordee_").expect("the email carries a token");
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Collector {
+    inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
+    current_to: Vec<String>,
+    current: Vec<u8>,
+}
+
+impl Handler for Collector {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current_to = to.to_vec();
+        self.current.clear();
+        OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let email = ReceivedEmail { to: std::mem::take(&mut self.current_to), raw: std::mem::take(&mut self.current) };
+        self.inbox.lock().unwrap().push(email);
+        OK
+    }
+}
+
+/// A real SMTP server on a local port, keeping every email it receives. It can be created before it
+/// listens, to play an SMTP server that is down.
+#[derive(Clone)]
+pub struct Mailbox {
+    pub port: u16,
+    inbox: Arc<Mutex<Vec<ReceivedEmail>>>,
+}
+
+impl Mailbox {
+    /// A mailbox whose port is chosen but that does not listen yet (connections are refused).
+    pub fn down() -> Mailbox {
+        let port = free_port();
+        Mailbox { port, inbox: Arc::default() }
+    }
+
+    /// A listening mailbox.
+    pub fn up() -> Mailbox {
+        let mailbox = Mailbox::down();
+        mailbox.start();
+        mailbox
+    }
+
+    /// Starts listening on the mailbox's port.
+    pub fn start(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("the SMTP port is free");
+        let handler = Collector { inbox: self.inbox.clone(), ..Default::default() };
+        let mut server = Server::new(handler);
+        server.with_name("smtp.test").with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+    }
+
+    /// Every email received so far.
+    pub fn all(&self) -> Vec<ReceivedEmail> {
+        self.inbox.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 15 s) until `count` emails have arrived in all, and returns them all.
+    pub async fn wait_for(&self, count: usize) -> Vec<ReceivedEmail> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let emails = self.all();
+            if emails.len() >= count {
+                return emails;
+            }
+            assert!(Instant::now() < deadline, "expected {count} emails, got {}: {emails:?}", emails.len());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the first email sent to `to` and returns it.
+    pub async fn wait_for_email_to(&self, to: &str) -> ReceivedEmail {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(email) = self.all().into_iter().find(|e| e.to.iter().any(|t| t == to)) {
+                return email;
+            }
+            assert!(Instant::now() < deadline, "no email arrived for {to}: {:?}", self.all());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Every email received by `to`.
+    pub fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
+        self.all().into_iter().filter(|e| e.to.iter().any(|t| t == to)).collect()
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The database of one test: a temporary SQLite file, or a PostgreSQL database dropped afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh, empty database of the kind CORDEE_TEST_DATABASE_URL names (SQLite when unset).
+    pub fn create(dir: Arc<tempfile::TempDir>) -> TestDatabase {
+        match std::env::var("CORDEE_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+            Some(server_url) => {
+                let name = format!("cordee_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&server_url).expect("PostgreSQL is reachable for the tests");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+                let base = server_url.rsplit_once('/').map_or(server_url.as_str(), |(base, _)| base);
+                TestDatabase { url: format!("{base}/{name}"), postgres: Some((server_url.clone(), name)), _dir: dir }
+            }
+            None => {
+                let path = dir.path().join("cordee.db");
+                TestDatabase { url: format!("sqlite://{}", path.display()), postgres: None, _dir: dir }
+            }
+        }
+    }
+
+    /// Whether the tests run on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Drops the PostgreSQL database now, with its open connections (to play a lost database).
+    pub fn drop_now(&self) {
+        if let Some((server_url, name)) = &self.postgres {
+            let mut admin = PgConnection::establish(server_url).unwrap();
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+/// How to start a test application.
+pub struct Options {
+    pub clock: Clock,
+    pub mailbox: Mailbox,
+    pub configure: Box<dyn FnOnce(&mut Settings)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { clock: Clock::system(), mailbox: Mailbox::up(), configure: Box::new(|_| {}) }
+    }
+}
+
+/// A running Cordée and what a test needs around it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub mailbox: Mailbox,
+    pub clock: Clock,
+    pub settings: Settings,
+    pub db: Arc<TestDatabase>,
+    pub dir: Arc<tempfile::TempDir>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// The settings of a test application before any test-specific change.
+pub fn test_settings(db: &TestDatabase, dir: &tempfile::TempDir, mailbox: &Mailbox) -> Settings {
+    let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut settings = Settings::load_from(&config_dir, Some("test")).expect("the test settings load");
+    settings.database.url = SecretString::from(db.url.clone());
+    settings.server.port = 0;
+    settings.server.workers = 2;
+    settings.storage.dir = dir.path().join("attachments");
+    settings.email.transport = TransportKind::Smtp;
+    settings.email.smtp_host = "127.0.0.1".into();
+    settings.email.smtp_port = mailbox.port;
+    settings.email.smtp_tls = SmtpTls::None;
+    settings.email.file_dir = dir.path().join("mail");
+    settings
+}
+
+impl TestApp {
+    /// Starts Cordée with the test settings.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Options::default()).await
+    }
+
+    /// Starts Cordée with a clock, a mailbox or settings of the test's choosing.
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let db = Arc::new(TestDatabase::create(dir.clone()));
+        let mut settings = test_settings(&db, &dir, &options.mailbox);
+        (options.configure)(&mut settings);
+        TestApp::start(settings, db, dir, options.clock, options.mailbox).await
+    }
+
+    /// Starts another instance on the same database (after a stop, or beside this one).
+    pub async fn restart(&self, mailbox: Mailbox) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.email.smtp_port = mailbox.port;
+        TestApp::start(settings, self.db.clone(), self.dir.clone(), self.clock.clone(), mailbox).await
+    }
+
+    async fn start(
+        settings: Settings,
+        db: Arc<TestDatabase>,
+        dir: Arc<tempfile::TempDir>,
+        clock: Clock,
+        mailbox: Mailbox,
+    ) -> TestApp {
+        let app = Application::build_with_clock(settings.clone(), clock.clone()).await.expect("the app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { address, client, mailbox, clock, settings, db, dir, handle }
+    }
+
+    /// Stops the server and its worker (in-flight requests finish first).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// A request to `path` (relative to the server), with a bearer token when given.
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, format!("{}{}", self.address, path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Sends JSON and returns the status and the JSON answer (Null when there is no body).
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut builder = self.request(method, path, token);
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        let response = builder.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Registers an account; returns its id.
+    pub async fn register(&self, email: &str, locale: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD, "display_name": "Test Person", "locale": locale}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Logs in; returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) =
+            self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Registers and logs in an applicant; returns the session token.
+    pub async fn applicant(&self, email: &str) -> String {
+        self.register(email, "fr").await;
+        self.login(email, PASSWORD).await
+    }
+
+    /// Creates an administrator the way an operator does (`cordee admin create`) and logs in.
+    pub async fn admin(&self, email: &str) -> String {
+        let settings = self.settings.clone();
+        let email_owned = email.to_owned();
+        tokio::task::spawn_blocking(move || {
+            cordee::cli::create_admin(&settings, &email_owned, PASSWORD, "Admin").expect("admin created")
+        })
+        .await
+        .unwrap();
+        self.login(email, PASSWORD).await
+    }
+}
+
+/// The fields named in a 422 answer, sorted.
+pub fn failing_fields(body: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a 422 lists its errors: {body}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    fields.sort();
+    fields
+}
+
+/// Asserts that `body` is a problem+json document with `status`.
+pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["status"], expected.as_u16(), "{body}");
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
+}

@@ -1,0 +1,9 @@
+//! Black-box HTTP tests: each test starts the real application on a random port with its own database
+//! (a temporary SQLite file, or a fresh PostgreSQL database when CORDEE_TEST_DATABASE_URL is set) and a real
+//! SMTP server, then talks to it over HTTP and reads the emails that arrive.
+
+mod accounts;
+mod email;
+mod helpers;
+mod operations;
+mod organizations;
