@@ -73,9 +73,12 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&with_connect_timeout(&self.url, self.connect_timeout_seconds))
-                .map(DbConn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => PgConnection::establish(&with_connect_timeout(
+                &self.url,
+                self.connect_timeout_seconds,
+            ))
+            .map(DbConn::Pg)
+            .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(r2d2::Error::ConnectionError)?;

@@ -27,7 +27,9 @@ pub struct ReceivedEmail {
 
 impl ReceivedEmail {
     fn parsed(&self) -> mail_parser::Message<'_> {
-        mail_parser::MessageParser::default().parse(&self.raw).expect("a parseable email")
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .expect("a parseable email")
     }
 
     /// The decoded subject.
@@ -37,12 +39,18 @@ impl ReceivedEmail {
 
     /// The decoded plain-text part.
     pub fn text(&self) -> String {
-        self.parsed().body_text(0).map(|t| t.into_owned()).unwrap_or_default()
+        self.parsed()
+            .body_text(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default()
     }
 
     /// The decoded HTML part.
     pub fn html(&self) -> String {
-        self.parsed().body_html(0).map(|t| t.into_owned()).unwrap_or_default()
+        self.parsed()
+            .body_html(0)
+            .map(|t| t.into_owned())
+            .unwrap_or_default()
     }
 
     /// The Message-ID header.
@@ -54,7 +62,10 @@ impl ReceivedEmail {
     pub fn token(&self) -> String {
         let text = self.text();
         let start = text.find("cordee_").expect("the email carries a token");
-        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect()
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
     }
 }
 
@@ -78,7 +89,10 @@ impl Handler for Collector {
     }
 
     fn data_end(&mut self) -> Response {
-        let email = ReceivedEmail { to: std::mem::take(&mut self.current_to), raw: std::mem::take(&mut self.current) };
+        let email = ReceivedEmail {
+            to: std::mem::take(&mut self.current_to),
+            raw: std::mem::take(&mut self.current),
+        };
         self.inbox.lock().unwrap().push(email);
         OK
     }
@@ -96,7 +110,10 @@ impl Mailbox {
     /// A mailbox whose port is chosen but that does not listen yet (connections are refused).
     pub fn down() -> Mailbox {
         let port = free_port();
-        Mailbox { port, inbox: Arc::default() }
+        Mailbox {
+            port,
+            inbox: Arc::default(),
+        }
     }
 
     /// A listening mailbox.
@@ -109,7 +126,10 @@ impl Mailbox {
     /// Starts listening on the mailbox's port.
     pub fn start(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("the SMTP port is free");
-        let handler = Collector { inbox: self.inbox.clone(), ..Default::default() };
+        let handler = Collector {
+            inbox: self.inbox.clone(),
+            ..Default::default()
+        };
         let mut server = Server::new(handler);
         server.with_name("smtp.test").with_tcp_listener(listener);
         std::thread::spawn(move || {
@@ -130,7 +150,11 @@ impl Mailbox {
             if emails.len() >= count {
                 return emails;
             }
-            assert!(Instant::now() < deadline, "expected {count} emails, got {}: {emails:?}", emails.len());
+            assert!(
+                Instant::now() < deadline,
+                "expected {count} emails, got {}: {emails:?}",
+                emails.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -139,23 +163,38 @@ impl Mailbox {
     pub async fn wait_for_email_to(&self, to: &str) -> ReceivedEmail {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Some(email) = self.all().into_iter().find(|e| e.to.iter().any(|t| t == to)) {
+            if let Some(email) = self
+                .all()
+                .into_iter()
+                .find(|e| e.to.iter().any(|t| t == to))
+            {
                 return email;
             }
-            assert!(Instant::now() < deadline, "no email arrived for {to}: {:?}", self.all());
+            assert!(
+                Instant::now() < deadline,
+                "no email arrived for {to}: {:?}",
+                self.all()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Every email received by `to`.
     pub fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
-        self.all().into_iter().filter(|e| e.to.iter().any(|t| t == to)).collect()
+        self.all()
+            .into_iter()
+            .filter(|e| e.to.iter().any(|t| t == to))
+            .collect()
     }
 }
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The database of one test: a temporary SQLite file, or a PostgreSQL database dropped afterwards.
@@ -168,17 +207,33 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A fresh, empty database of the kind CORDEE_TEST_DATABASE_URL names (SQLite when unset).
     pub fn create(dir: Arc<tempfile::TempDir>) -> TestDatabase {
-        match std::env::var("CORDEE_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+        match std::env::var("CORDEE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
             Some(server_url) => {
                 let name = format!("cordee_test_{}", uuid::Uuid::now_v7().simple());
-                let mut admin = PgConnection::establish(&server_url).expect("PostgreSQL is reachable for the tests");
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
-                let base = server_url.rsplit_once('/').map_or(server_url.as_str(), |(base, _)| base);
-                TestDatabase { url: format!("{base}/{name}"), postgres: Some((server_url.clone(), name)), _dir: dir }
+                let mut admin = PgConnection::establish(&server_url)
+                    .expect("PostgreSQL is reachable for the tests");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                let base = server_url
+                    .rsplit_once('/')
+                    .map_or(server_url.as_str(), |(base, _)| base);
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((server_url.clone(), name)),
+                    _dir: dir,
+                }
             }
             None => {
                 let path = dir.path().join("cordee.db");
-                TestDatabase { url: format!("sqlite://{}", path.display()), postgres: None, _dir: dir }
+                TestDatabase {
+                    url: format!("sqlite://{}", path.display()),
+                    postgres: None,
+                    _dir: dir,
+                }
             }
         }
     }
@@ -192,7 +247,9 @@ impl TestDatabase {
     pub fn drop_now(&self) {
         if let Some((server_url, name)) = &self.postgres {
             let mut admin = PgConnection::establish(server_url).unwrap();
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .unwrap();
         }
     }
 }
@@ -212,7 +269,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { clock: Clock::system(), mailbox: Mailbox::up(), configure: Box::new(|_| {}) }
+        Options {
+            clock: Clock::system(),
+            mailbox: Mailbox::up(),
+            configure: Box::new(|_| {}),
+        }
     }
 }
 
@@ -231,7 +292,8 @@ pub struct TestApp {
 /// The settings of a test application before any test-specific change.
 pub fn test_settings(db: &TestDatabase, dir: &tempfile::TempDir, mailbox: &Mailbox) -> Settings {
     let config_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config");
-    let mut settings = Settings::load_from(&config_dir, Some("test")).expect("the test settings load");
+    let mut settings =
+        Settings::load_from(&config_dir, Some("test")).expect("the test settings load");
     settings.database.url = SecretString::from(db.url.clone());
     settings.server.port = 0;
     settings.server.workers = 2;
@@ -263,7 +325,14 @@ impl TestApp {
     pub async fn restart(&self, mailbox: Mailbox) -> TestApp {
         let mut settings = self.settings.clone();
         settings.email.smtp_port = mailbox.port;
-        TestApp::start(settings, self.db.clone(), self.dir.clone(), self.clock.clone(), mailbox).await
+        TestApp::start(
+            settings,
+            self.db.clone(),
+            self.dir.clone(),
+            self.clock.clone(),
+            mailbox,
+        )
+        .await
     }
 
     async fn start(
@@ -273,12 +342,26 @@ impl TestApp {
         clock: Clock,
         mailbox: Mailbox,
     ) -> TestApp {
-        let app = Application::build_with_clock(settings.clone(), clock.clone()).await.expect("the app starts");
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
+            .await
+            .expect("the app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { address, client, mailbox, clock, settings, db, dir, handle }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            address,
+            client,
+            mailbox,
+            clock,
+            settings,
+            db,
+            dir,
+            handle,
+        }
     }
 
     /// Stops the server and its worker (in-flight requests finish first).
@@ -287,8 +370,15 @@ impl TestApp {
     }
 
     /// A request to `path` (relative to the server), with a bearer token when given.
-    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, format!("{}{}", self.address, path));
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.address, path));
         match token {
             Some(token) => builder.bearer_auth(token),
             None => builder,
@@ -296,7 +386,13 @@ impl TestApp {
     }
 
     /// Sends JSON and returns the status and the JSON answer (Null when there is no body).
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut builder = self.request(method, path, token);
         if let Some(body) = body {
             builder = builder.json(&body);
@@ -304,7 +400,11 @@ impl TestApp {
         let response = builder.send().await.expect("the server answers");
         let status = response.status();
         let text = response.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
@@ -331,8 +431,13 @@ impl TestApp {
 
     /// Logs in; returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let (status, body) =
-            self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
@@ -348,7 +453,8 @@ impl TestApp {
         let settings = self.settings.clone();
         let email_owned = email.to_owned();
         tokio::task::spawn_blocking(move || {
-            cordee::cli::create_admin(&settings, &email_owned, PASSWORD, "Admin").expect("admin created")
+            cordee::cli::create_admin(&settings, &email_owned, PASSWORD, "Admin")
+                .expect("admin created")
         })
         .await
         .unwrap();
@@ -372,5 +478,8 @@ pub fn failing_fields(body: &Value) -> Vec<String> {
 pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["status"], expected.as_u16(), "{body}");
-    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["type"].is_string() && body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
 }
