@@ -152,7 +152,7 @@ pub async fn retry_outbox(
                 },
                 now,
             )?;
-            Ok(outbox::find(conn, id)?.ok_or(Error::NotFound)?)
+            outbox::find(conn, id)?.ok_or(Error::NotFound)
         })
         .await?;
     state.outbox_wakeup.notify_one();

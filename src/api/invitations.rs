@@ -254,7 +254,7 @@ pub async fn accept(
                 },
                 now,
             )?;
-            Ok(users::find(conn, *user.id)?.ok_or(Error::NotFound)?)
+            users::find(conn, *user.id)?.ok_or(Error::NotFound)
         })
         .await?;
     Ok(HttpResponse::Created().json(UserView::from(&user)))

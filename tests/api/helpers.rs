@@ -285,8 +285,15 @@ pub struct TestApp {
     pub clock: Clock,
     pub settings: Settings,
     pub db: Arc<TestDatabase>,
-    pub dir: Arc<tempfile::TempDir>,
+    _dir: Arc<tempfile::TempDir>,
     handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the server's threads wind down on their own.
+        drop(self.handle.stop(false));
+    }
 }
 
 /// The settings of a test application before any test-specific change.
@@ -321,20 +328,6 @@ impl TestApp {
         TestApp::start(settings, db, dir, options.clock, options.mailbox).await
     }
 
-    /// Starts another instance on the same database (after a stop, or beside this one).
-    pub async fn restart(&self, mailbox: Mailbox) -> TestApp {
-        let mut settings = self.settings.clone();
-        settings.email.smtp_port = mailbox.port;
-        TestApp::start(
-            settings,
-            self.db.clone(),
-            self.dir.clone(),
-            self.clock.clone(),
-            mailbox,
-        )
-        .await
-    }
-
     async fn start(
         settings: Settings,
         db: Arc<TestDatabase>,
@@ -359,14 +352,9 @@ impl TestApp {
             clock,
             settings,
             db,
-            dir,
+            _dir: dir,
             handle,
         }
-    }
-
-    /// Stops the server and its worker (in-flight requests finish first).
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
     }
 
     /// A request to `path` (relative to the server), with a bearer token when given.
