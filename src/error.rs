@@ -199,9 +199,27 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => Error::Unavailable(
                 format!("the database connection was lost: {}", info.message()),
             ),
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Error::Conflict("this already exists (it was created at the same moment)".into())
+            }
+            D::DatabaseError(_, info) if is_lost_connection(info.message()) => Error::Unavailable(
+                format!("the database connection was lost: {}", info.message()),
+            ),
             other => Error::Internal(anyhow::Error::new(other)),
         }
     }
+}
+
+/// PostgreSQL messages of a connection that the server ended or lost (a restart, a failover).
+fn is_lost_connection(message: &str) -> bool {
+    [
+        "terminating connection",
+        "server closed the connection",
+        "no connection to the server",
+        "connection to server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 impl From<diesel::r2d2::PoolError> for Error {

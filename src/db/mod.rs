@@ -98,8 +98,11 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        match conn {
+            DbConn::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+            DbConn::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
+        }
     }
 }
 
@@ -148,12 +151,15 @@ impl Db {
             )
         })?;
         let timeout = Duration::from_secs(settings.connect_timeout_seconds.max(1));
+        // A PostgreSQL connection may have been cut by a server restart while it sat in the pool: check it
+        // on checkout (one round trip) so that service resumes by itself. A SQLite file does not go away.
+        let check_on_checkout = backend == Backend::Postgres;
         let build = |size: u32| {
             Pool::builder()
                 .max_size(size)
                 .min_idle(Some(0))
                 .connection_timeout(timeout)
-                .test_on_check_out(false)
+                .test_on_check_out(check_on_checkout)
                 .build_unchecked(manager.clone())
         };
         let read = build(settings.pool_size.max(1));
