@@ -8,6 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use sha2::Digest;
 
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError};
@@ -18,6 +19,8 @@ use crate::state::AppState;
 pub struct Input<T> {
     pub body: T,
     pub check: Check,
+    /// SHA-256 of the raw body, for idempotency keys.
+    pub body_hash: String,
 }
 
 impl<T> Input<T> {
@@ -75,10 +78,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
             }
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
+            let body_hash = hex::encode(sha2::Sha256::digest(&bytes));
             let (body, errors) = decode::<T>(value)?;
             Ok(Input {
                 body,
                 check: Check { errors },
+                body_hash,
             })
         })
     }

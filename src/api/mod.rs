@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod etag;
 pub mod extract;
+pub mod idempotency;
 pub mod input;
 pub mod invitations;
 pub mod me;

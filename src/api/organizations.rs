@@ -1,6 +1,6 @@
 //! Applicant organizations and their members.
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::etag;
 use crate::api::extract::{Caller, PageQuery, Paginated};
+use crate::api::idempotency::{self, Reply};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::{can_edit_organization, can_read_organization, MemberRole, Scope};
 use crate::db::types::{Ts, Uid};
@@ -124,10 +125,23 @@ fn identity(
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     input: Input<CreateOrganization>,
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     caller.require_scope(Scope::ApplicationsWrite)?;
+    let body_hash = input.body_hash.clone();
+    idempotency::once(&state, &req, caller.user_id, &body_hash, || {
+        create_organization(&state, caller.user_id, input)
+    })
+    .await
+}
+
+async fn create_organization(
+    state: &AppState,
+    user_id: Uuid,
+    input: Input<CreateOrganization>,
+) -> Result<Reply, Error> {
     let (body, mut check) = input.into_parts();
     let kind = check.required("kind", body.kind.as_deref(), OrganizationKind::parse);
     let legal_name = check.required("legal_name", body.legal_name.as_deref(), legal_name);
@@ -169,7 +183,6 @@ pub async fn create(
         created_at: Ts(now),
         updated_at: Ts(now),
     };
-    let user_id = caller.user_id;
     let created = org.clone();
     state
         .db
@@ -192,9 +205,11 @@ pub async fn create(
         })
         .await?;
     let etag = etag::of_version(created.version);
-    Ok(HttpResponse::Created()
-        .insert_header((header::ETAG, etag))
-        .json(OrganizationView::new(created, Some(MemberRole::Owner))))
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        OrganizationView::new(created, Some(MemberRole::Owner)),
+    )?
+    .with_etag(etag))
 }
 
 /// Reads an organization: members and administrators only (404 for anyone else).
@@ -239,7 +254,9 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
-    pub legal_name: Option<String>,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schema(value_type = Option<String>)]
+    pub legal_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "some_value")]
     #[schema(value_type = Option<String>)]
     pub siret: Option<Option<String>>,
@@ -249,8 +266,12 @@ pub struct UpdateOrganization {
     #[serde(default, deserialize_with = "some_value")]
     #[schema(value_type = Option<String>)]
     pub insee_code: Option<Option<String>>,
-    pub postcode: Option<String>,
-    pub city: Option<String>,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schema(value_type = Option<String>)]
+    pub postcode: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some_value")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "some_value")]
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
@@ -281,7 +302,7 @@ pub async fn update(
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     let id = id.into_inner();
-    let if_match = etag::if_match(&req)?;
+    let if_match = etag::if_match(&req);
     let now = state.clock.now();
     let user_id = caller.user_id;
     let (body, check) = input.into_parts();
@@ -291,7 +312,7 @@ pub async fn update(
             let role = organizations::membership(conn, id, user_id)?;
             can_edit_organization(&caller, role)?;
             let before = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            etag::check(&if_match, before.version)?;
+            etag::check(&if_match?, before.version)?;
             let after = apply_update(&before, body, check, now)?;
             if !organizations::update(conn, &after, before.version)? {
                 return Err(Error::PreconditionFailed);
@@ -325,9 +346,9 @@ fn apply_update(
 ) -> Result<Organization, Error> {
     let kind = OrganizationKind::parse(&before.kind)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored kind: {e}")))?;
-    let legal_name = check.optional("legal_name", body.legal_name.as_deref(), legal_name);
-    let postcode = check.optional("postcode", body.postcode.as_deref(), Postcode::parse);
-    let city = check.optional("city", body.city.as_deref(), city);
+    let legal_name = kept(&mut check, "legal_name", body.legal_name, legal_name);
+    let postcode = kept(&mut check, "postcode", body.postcode, Postcode::parse);
+    let city = kept(&mut check, "city", body.city, city);
     let siret = nullable(
         &mut check,
         "siret",
@@ -397,6 +418,27 @@ fn apply_update(
         created_at: before.created_at,
         updated_at: Ts(now),
     })
+}
+
+/// A required field in a PATCH: absent keeps the stored value (`None`), null is refused, a value is parsed.
+fn kept<T>(
+    check: &mut Check,
+    field: &str,
+    raw: Option<Option<String>>,
+    parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
+) -> Option<T> {
+    match raw {
+        None => None,
+        Some(None) => {
+            check.push(FieldError::new(
+                field,
+                "required",
+                "this field cannot be cleared",
+            ));
+            None
+        }
+        Some(Some(raw)) => check.optional(field, Some(raw.as_str()), parse),
+    }
 }
 
 /// A nullable field after a PATCH: absent keeps the stored value, null clears, a value is parsed.

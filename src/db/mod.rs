@@ -266,12 +266,19 @@ where
 
 /// Applies the pending migrations of the connection's database.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
-    let applied = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-    }
-    .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-    Ok(applied.iter().map(|m| m.to_string()).collect())
+    let result = match conn {
+        DbConn::Pg(c) => c
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .and_then(|pending| {
+                c.run_pending_migrations(POSTGRES_MIGRATIONS)?;
+                Ok(pending.iter().map(|m| m.name().to_string()).collect())
+            }),
+        DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).and_then(|pending| {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)?;
+            Ok(pending.iter().map(|m| m.name().to_string()).collect())
+        }),
+    };
+    result.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
 }
 
 fn one_line(message: &str) -> String {

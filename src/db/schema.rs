@@ -143,6 +143,119 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    calls (id) {
+        id -> DbUuid,
+        slug -> Text,
+        template -> Nullable<Text>,
+        kind -> Text,
+        reference_prefix -> Text,
+        title -> DbJson,
+        summary -> Nullable<DbJson>,
+        opens_at -> DbTime,
+        closes_at -> DbTime,
+        timezone -> Text,
+        eligible_kinds -> DbJson,
+        form -> DbJson,
+        stages -> DbJson,
+        status -> Text,
+        form_frozen_at -> Nullable<DbTime>,
+        next_reference -> Integer,
+        version -> Integer,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    applications (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        organization_id -> DbUuid,
+        status -> Text,
+        reference -> Nullable<Text>,
+        answers -> DbJson,
+        version -> Integer,
+        submitted_at -> Nullable<DbTime>,
+        screening_reason -> Nullable<Text>,
+        changes_due_at -> Nullable<DbTime>,
+        withdrawn_reason -> Nullable<Text>,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    attachments (id) {
+        id -> DbUuid,
+        application_id -> DbUuid,
+        field -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+        storage_name -> Text,
+        uploaded_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    application_messages (id) {
+        id -> DbUuid,
+        application_id -> DbUuid,
+        author_id -> Nullable<DbUuid>,
+        author_side -> Text,
+        body -> Text,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    reminders_sent (application_id, kind) {
+        application_id -> DbUuid,
+        kind -> Text,
+        sent_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    idempotency_keys (user_id, key) {
+        user_id -> DbUuid,
+        key -> Text,
+        route -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::joinable!(applications -> calls (call_id));
+diesel::joinable!(applications -> organizations (organization_id));
+diesel::joinable!(attachments -> applications (application_id));
+diesel::joinable!(application_messages -> applications (application_id));
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
@@ -157,4 +270,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     organization_members,
     outbox,
     audit_log,
+    calls,
+    applications,
+    attachments,
+    application_messages,
+    reminders_sent,
+    idempotency_keys,
 );

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod email_tokens;
+pub mod idempotency;
 pub mod invitations;
 pub mod organizations;
 pub mod outbox;

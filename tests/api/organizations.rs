@@ -573,3 +573,91 @@ async fn a_read_only_personal_token_lists_organizations_but_cannot_create_one() 
         "nothing created"
     );
 }
+
+#[tokio::test]
+async fn creating_with_an_idempotency_key_twice_creates_one_organization_and_replays_the_answer() {
+    let app = TestApp::spawn().await;
+    let token = app.applicant("retry@example.org").await;
+    let body = json!({"kind": "association", "legal_name": "Club Alpin", "postcode": "74400", "city": "Chamonix"});
+    let send = |body: serde_json::Value| {
+        app.request(Method::POST, "/api/v1/organizations", Some(&token))
+            .header("Idempotency-Key", "create-club-1")
+            .json(&body)
+            .send()
+    };
+
+    let first = send(body.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = send(body.clone()).await.unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second: serde_json::Value = second.json().await.unwrap();
+
+    assert_eq!(first, second);
+    let (_, mine) = app.get("/api/v1/me/organizations", Some(&token)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let other = send(json!({"kind": "association", "legal_name": "Autre", "postcode": "74400", "city": "Chamonix"}))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_required_field_cannot_be_cleared_with_null() {
+    let app = TestApp::spawn().await;
+    let token = app.applicant("owner@example.org").await;
+    let (_, org) = app
+        .post(
+            "/api/v1/organizations",
+            Some(&token),
+            json!({"kind": "association", "legal_name": "Club", "postcode": "74400", "city": "Chamonix"}),
+        )
+        .await;
+    let path = format!("/api/v1/organizations/{}", org["id"].as_str().unwrap());
+
+    let response = app
+        .request(Method::PATCH, &path, Some(&token))
+        .header("If-Match", "\"1\"")
+        .json(&json!({"city": null, "legal_name": null}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(failing_fields(&body), ["city", "legal_name"]);
+    let (_, after) = app.get(&path, Some(&token)).await;
+    assert_eq!(after["version"], 1);
+}
+
+#[tokio::test]
+async fn a_member_without_if_match_is_told_they_may_not_edit() {
+    let app = TestApp::spawn().await;
+    let owner = app.applicant("owner@example.org").await;
+    let member = app.applicant("member@example.org").await;
+    let (_, org) = app
+        .post(
+            "/api/v1/organizations",
+            Some(&owner),
+            json!({"kind": "association", "legal_name": "Club", "postcode": "74400", "city": "Chamonix"}),
+        )
+        .await;
+    let id = org["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/organizations/{id}/members"),
+        Some(&owner),
+        json!({"email": "member@example.org", "role": "member"}),
+    )
+    .await;
+
+    let (status, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/organizations/{id}"),
+            Some(&member),
+            Some(json!({"city": "Annecy"})),
+        )
+        .await;
+
+    assert_problem(status, &body, StatusCode::FORBIDDEN);
+}
