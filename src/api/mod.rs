@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod calls;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;
@@ -35,6 +36,8 @@ use crate::error::{Error, FieldError, Problem};
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "accounts", description = "Registration, login, tokens, invitations"),
         (name = "organizations", description = "Who applies"),
+        (name = "calls", description = "Calls for applications"),
+        (name = "applications", description = "Applications, attachments, submission, screening"),
         (name = "admin", description = "Staff tools"),
     )
 )]
@@ -82,6 +85,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(organizations::update)
                 .service(organizations::list_members)
                 .service(organizations::add_member)
+                .service(calls::templates)
+                .service(calls::list)
+                .service(calls::create)
+                .service(calls::get_one)
+                .service(calls::update)
+                .service(calls::publish)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

@@ -33,6 +33,30 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "registration_attempt.fr.html",
     "registration_attempt.en.txt",
     "registration_attempt.en.html",
+    "submission_receipt.fr.txt",
+    "submission_receipt.fr.html",
+    "submission_receipt.en.txt",
+    "submission_receipt.en.html",
+    "changes_requested.fr.txt",
+    "changes_requested.fr.html",
+    "changes_requested.en.txt",
+    "changes_requested.en.html",
+    "screening_outcome.fr.txt",
+    "screening_outcome.fr.html",
+    "screening_outcome.en.txt",
+    "screening_outcome.en.html",
+    "new_message.fr.txt",
+    "new_message.fr.html",
+    "new_message.en.txt",
+    "new_message.en.html",
+    "withdrawal_ack.fr.txt",
+    "withdrawal_ack.fr.html",
+    "withdrawal_ack.en.txt",
+    "withdrawal_ack.en.html",
+    "draft_reminder.fr.txt",
+    "draft_reminder.fr.html",
+    "draft_reminder.en.txt",
+    "draft_reminder.en.html",
 ];
 
 /// A kind of email the application sends.
@@ -46,15 +70,33 @@ pub enum Event {
     Invitation,
     /// Warns the owner of an address that someone tried to register with it.
     RegistrationAttempt,
+    /// Acknowledges a submitted application, with its reference and a summary of the answers.
+    SubmissionReceipt,
+    /// Tells the applicant that the call's team asks for changes before a due date.
+    ChangesRequested,
+    /// Tells the applicant whether the application is eligible (and goes to the jury) or not.
+    ScreeningOutcome,
+    /// Carries a message posted on an application by the applicant or by the call's team.
+    NewMessage,
+    /// Confirms that an application (or a draft) has been withdrawn.
+    WithdrawalAck,
+    /// Reminds the applicant that a draft is not submitted yet and the call closes soon.
+    DraftReminder,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 4] = [
+    pub const ALL: [Event; 10] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
         Event::RegistrationAttempt,
+        Event::SubmissionReceipt,
+        Event::ChangesRequested,
+        Event::ScreeningOutcome,
+        Event::NewMessage,
+        Event::WithdrawalAck,
+        Event::DraftReminder,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -64,6 +106,12 @@ impl Event {
             Event::PasswordReset => "password_reset",
             Event::Invitation => "invitation",
             Event::RegistrationAttempt => "registration_attempt",
+            Event::SubmissionReceipt => "submission_receipt",
+            Event::ChangesRequested => "changes_requested",
+            Event::ScreeningOutcome => "screening_outcome",
+            Event::NewMessage => "new_message",
+            Event::WithdrawalAck => "withdrawal_ack",
+            Event::DraftReminder => "draft_reminder",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Persistence, one file per aggregate. Functions take `&mut DbConn` so that callers own the transaction.
 
 pub mod audit;
+pub mod calls;
 pub mod email_tokens;
 pub mod idempotency;
 pub mod invitations;

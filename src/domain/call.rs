@@ -1,0 +1,227 @@
+//! Calls for applications: their life cycle, their phase on the clock, and the rules of their definition.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::form::{check_stages, Form, Stage, Text};
+use super::identifiers::InvalidValue;
+use super::organization::OrganizationKind;
+use crate::error::FieldError;
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    Draft,
+    Published,
+    Evaluation,
+    Decided,
+    Archived,
+}
+
+impl CallStatus {
+    /// The status's name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Draft => "draft",
+            CallStatus::Published => "published",
+            CallStatus::Evaluation => "evaluation",
+            CallStatus::Decided => "decided",
+            CallStatus::Archived => "archived",
+        }
+    }
+
+    /// The status stored in the database.
+    pub fn from_db(value: &str) -> CallStatus {
+        match value {
+            "published" => CallStatus::Published,
+            "evaluation" => CallStatus::Evaluation,
+            "decided" => CallStatus::Decided,
+            "archived" => CallStatus::Archived,
+            _ => CallStatus::Draft,
+        }
+    }
+}
+
+/// Whether applications are accepted, from the server clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Upcoming,
+    Open,
+    Closed,
+}
+
+/// The phase of a call opening at `opens_at` (included) and closing at `closes_at` (excluded).
+pub fn phase(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>, now: DateTime<Utc>) -> Phase {
+    if now < opens_at {
+        Phase::Upcoming
+    } else if now < closes_at {
+        Phase::Open
+    } else {
+        Phase::Closed
+    }
+}
+
+/// What sort of call this is.
+pub fn parse_kind(raw: &str) -> Result<String, InvalidValue> {
+    match raw {
+        "startup_lab" | "territory_experiment" => Ok(raw.to_owned()),
+        _ => Err(InvalidValue::new(
+            "invalid_kind",
+            "startup_lab or territory_experiment",
+        )),
+    }
+}
+
+/// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
+pub fn parse_slug(raw: &str) -> Result<String, InvalidValue> {
+    let slug = raw.trim();
+    let ok = (3..=64).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(slug.to_owned())
+    } else {
+        Err(InvalidValue::new(
+            "invalid_slug",
+            "3 to 64 lower-case letters, digits and dashes, such as atl-2026",
+        ))
+    }
+}
+
+/// The prefix of application references: 2 to 6 upper-case letters, such as `ATL`.
+pub fn parse_reference_prefix(raw: &str) -> Result<String, InvalidValue> {
+    let prefix = raw.trim();
+    if (2..=6).contains(&prefix.len()) && prefix.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(prefix.to_owned())
+    } else {
+        Err(InvalidValue::new(
+            "invalid_prefix",
+            "2 to 6 upper-case letters, such as ATL",
+        ))
+    }
+}
+
+/// An IANA time zone such as `Europe/Paris`.
+pub fn parse_timezone(raw: &str) -> Result<String, InvalidValue> {
+    raw.trim()
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_owned())
+        .map_err(|_| {
+            InvalidValue::new("invalid_timezone", "an IANA time zone such as Europe/Paris")
+        })
+}
+
+/// An instant in RFC 3339, such as `2026-01-06T08:00:00Z`.
+pub fn parse_instant(raw: &str) -> Result<DateTime<Utc>, InvalidValue> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            InvalidValue::new(
+                "invalid_datetime",
+                "an RFC 3339 instant such as 2026-01-06T08:00:00Z",
+            )
+        })
+}
+
+/// The reference of the `number`th submitted application of a call: `ATL-2026-0007`.
+pub fn reference(prefix: &str, year: i32, number: i32) -> String {
+    format!("{prefix}-{year}-{number:04}")
+}
+
+/// Everything that defines a call, checked as a whole.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub title: Text,
+    pub summary: Option<Text>,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub eligible_kinds: Vec<String>,
+    pub form: Form,
+    pub stages: Vec<Stage>,
+}
+
+impl Definition {
+    /// Every rule the definition breaks: a French title, opening before closing, known eligible kinds, a
+    /// valid form, stages whose weights sum to 100.
+    pub fn check(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.title.fr.trim().is_empty() {
+            errors.push(FieldError::new(
+                "title.fr",
+                "required",
+                "the French title is required",
+            ));
+        }
+        if self.opens_at >= self.closes_at {
+            errors.push(FieldError::new(
+                "closes_at",
+                "before_opening",
+                "a call closes after it opens",
+            ));
+        }
+        if self.eligible_kinds.is_empty() {
+            errors.push(FieldError::new(
+                "eligible_kinds",
+                "required",
+                "at least one kind of organization",
+            ));
+        }
+        for (i, kind) in self.eligible_kinds.iter().enumerate() {
+            if let Err(err) = OrganizationKind::parse(kind) {
+                errors.push(FieldError::new(
+                    format!("eligible_kinds.{i}"),
+                    err.code,
+                    err.message,
+                ));
+            }
+        }
+        errors.extend(self.form.check_definition("form"));
+        errors.extend(check_stages(&self.stages));
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_phase_follows_the_clock() {
+        let opens = Utc.with_ymd_and_hms(2026, 1, 6, 8, 0, 0).unwrap();
+        let closes = Utc.with_ymd_and_hms(2026, 2, 27, 11, 0, 0).unwrap();
+        assert_eq!(
+            phase(opens, closes, opens - chrono::Duration::seconds(1)),
+            Phase::Upcoming
+        );
+        assert_eq!(phase(opens, closes, opens), Phase::Open);
+        assert_eq!(
+            phase(opens, closes, closes - chrono::Duration::seconds(1)),
+            Phase::Open
+        );
+        assert_eq!(phase(opens, closes, closes), Phase::Closed);
+    }
+
+    #[test]
+    fn references_are_padded() {
+        assert_eq!(reference("ATL", 2026, 7), "ATL-2026-0007");
+        assert_eq!(reference("EXP", 2026, 12345), "EXP-2026-12345");
+    }
+
+    #[test]
+    fn slugs_prefixes_and_zones_are_checked() {
+        assert!(parse_slug("atl-2026").is_ok());
+        assert!(parse_slug("ATL 2026").is_err());
+        assert!(parse_slug("-x-").is_err());
+        assert!(parse_reference_prefix("EXP").is_ok());
+        assert!(parse_reference_prefix("exp").is_err());
+        assert_eq!(parse_timezone("Europe/Paris").unwrap(), "Europe/Paris");
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
+}

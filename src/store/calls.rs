@@ -1,0 +1,161 @@
+//! Calls for applications.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::calls;
+use crate::db::types::{Json, Ts, Uid};
+use crate::db::DbConn;
+
+/// A call as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
+#[diesel(table_name = calls, treat_none_as_null = true)]
+pub struct Call {
+    pub id: Uid,
+    pub slug: String,
+    pub template: Option<String>,
+    pub kind: String,
+    pub reference_prefix: String,
+    pub title: Json,
+    pub summary: Option<Json>,
+    pub opens_at: Ts,
+    pub closes_at: Ts,
+    pub timezone: String,
+    pub eligible_kinds: Json,
+    pub form: Json,
+    pub stages: Json,
+    pub status: String,
+    pub form_frozen_at: Option<Ts>,
+    pub next_reference: i32,
+    pub version: i32,
+    pub created_by: Option<Uid>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+/// Stores a new call.
+pub fn insert(conn: &mut DbConn, call: &Call) -> QueryResult<()> {
+    diesel::insert_into(calls::table)
+        .values(call)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The call with this id.
+pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Call>> {
+    calls::table
+        .find(Uid(id))
+        .select(Call::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The call with this id or slug.
+pub fn find_by_id_or_slug(conn: &mut DbConn, id_or_slug: &str) -> QueryResult<Option<Call>> {
+    match Uuid::parse_str(id_or_slug) {
+        Ok(id) => find(conn, id),
+        Err(_) => calls::table
+            .filter(calls::slug.eq(id_or_slug))
+            .select(Call::as_select())
+            .first(conn)
+            .optional(),
+    }
+}
+
+/// Whether a call already uses this slug.
+pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<Uuid>) -> QueryResult<bool> {
+    let mut query = calls::table
+        .filter(calls::slug.eq(slug))
+        .select(calls::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(calls::id.ne(Uid(id)));
+    }
+    Ok(query.first::<Uid>(conn).optional()?.is_some())
+}
+
+/// Writes every field of `call` if its version is still `expected_version`; false when it changed.
+pub fn update(conn: &mut DbConn, call: &Call, expected_version: i32) -> QueryResult<bool> {
+    let changed = diesel::update(
+        calls::table
+            .find(call.id)
+            .filter(calls::version.eq(expected_version)),
+    )
+    .set(call)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// One page of calls in id order, drafts included only when asked.
+pub fn list(
+    conn: &mut DbConn,
+    with_drafts: bool,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Call>> {
+    let mut query = calls::table
+        .select(Call::as_select())
+        .order(calls::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if !with_drafts {
+        query = query.filter(calls::status.ne("draft"));
+    }
+    if let Some(after) = after {
+        query = query.filter(calls::id.gt(Uid(after)));
+    }
+    query.load(conn)
+}
+
+/// Takes the next reference number of the call (1, 2, …) and freezes its form at the first submission.
+/// The row lock (PostgreSQL) or the write lock (SQLite) makes the numbers unique and gapless.
+pub fn take_reference_number(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<i32> {
+    diesel::update(calls::table.find(Uid(id)))
+        .set(calls::next_reference.eq(calls::next_reference + 1))
+        .execute(conn)?;
+    diesel::update(
+        calls::table
+            .find(Uid(id))
+            .filter(calls::form_frozen_at.is_null()),
+    )
+    .set(calls::form_frozen_at.eq(Ts(now)))
+    .execute(conn)?;
+    let next: i32 = calls::table
+        .find(Uid(id))
+        .select(calls::next_reference)
+        .first(conn)?;
+    Ok(next - 1)
+}
+
+/// Moves the call to `status` if it is in `from`; false otherwise.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: Uuid,
+    from: &str,
+    status: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(calls::table.find(Uid(id)).filter(calls::status.eq(from)))
+        .set((
+            calls::status.eq(status),
+            calls::updated_at.eq(Ts(now)),
+            calls::version.eq(calls::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Published calls closing within (`now`, `until`].
+pub fn closing_between(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<Call>> {
+    calls::table
+        .filter(calls::status.eq("published"))
+        .filter(calls::closes_at.gt(Ts(now)))
+        .filter(calls::closes_at.le(Ts(until)))
+        .select(Call::as_select())
+        .load(conn)
+}
