@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod applications;
 pub mod calls;
 pub mod etag;
 pub mod extract;
@@ -91,6 +92,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(calls::get_one)
                 .service(calls::update)
                 .service(calls::publish)
+                .service(applications::create)
+                .service(applications::list)
+                .service(applications::get_one)
+                .service(applications::update)
+                .service(applications::submit)
+                .service(applications::withdraw)
+                .service(applications::screen)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

@@ -1,5 +1,6 @@
 //! Email: templates, the outbox, the delivery worker and the transports.
 
+pub mod applications;
 pub mod templates;
 pub mod transport;
 pub mod worker;

@@ -219,29 +219,135 @@ mod tests {
                 "login_link": "https://cordee.example/login",
                 "reset_link": "https://cordee.example/password-reset",
             }),
+            Event::SubmissionReceipt => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Alpes Tourisme Lab",
+                "reference": "ATL-2026-0007",
+                "submitted_at": "6 janvier 2026 à 14:05 (Europe/Paris)",
+                "answers": [
+                    {"label": "Nom du projet", "value": "Sentiers connectés"},
+                    {
+                        "label": "Description",
+                        "value": "Des capteurs de fréquentation\nsur les sentiers du massif.",
+                    },
+                    {"label": "Site web", "value": ""},
+                ],
+                "link": "https://cordee.example/applications/atl-2026-0007",
+            }),
+            Event::ChangesRequested => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Alpes Tourisme Lab",
+                "reference": "ATL-2026-0007",
+                "reason": "Merci de joindre le budget prévisionnel.\nLe plan de financement manque.",
+                "due_at": "20 janvier 2026 à 18:00 (Europe/Paris)",
+                "link": "https://cordee.example/applications/atl-2026-0007",
+            }),
+            Event::ScreeningOutcome => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Alpes Tourisme Lab",
+                "reference": "ATL-2026-0007",
+                "outcome": "ineligible",
+                "reason": "Le siège de l'entreprise est hors du périmètre de l'appel.",
+            }),
+            Event::NewMessage => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Expérimentation Montagne",
+                "reference": "EXM-2026-0012",
+                "author_side": "staff",
+                "message": "Bonjour,\n\nPourriez-vous préciser le calendrier ?\nMerci.",
+                "link": "https://cordee.example/applications/exm-2026-0012/messages",
+            }),
+            Event::WithdrawalAck => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Expérimentation Montagne",
+                "reference": "EXM-2026-0012",
+                "reason": "Projet reporté à l'an prochain.",
+            }),
+            Event::DraftReminder => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Alpes Tourisme Lab",
+                "closes_at": "13 janvier 2026 à 12:00 (Europe/Paris)",
+                "days_left": 7,
+                "link": "https://cordee.example/applications/draft-42",
+            }),
         }
+    }
+
+    /// Variables that `event` may go without (absent or null).
+    fn optional(event: Event) -> &'static [&'static str] {
+        match event {
+            Event::Invitation => &["call_title"],
+            Event::ScreeningOutcome => &["reason"],
+            Event::NewMessage => &["reference"],
+            Event::WithdrawalAck => &["reference", "reason"],
+            _ => &[],
+        }
+    }
+
+    /// The example of `event` with every optional variable removed.
+    fn without_optional(event: Event) -> serde_json::Value {
+        let mut ctx = example(event);
+        for name in optional(event) {
+            ctx.as_object_mut().unwrap().remove(*name);
+        }
+        ctx
+    }
+
+    /// The example of `event` with every optional variable set to null.
+    fn with_null_optional(event: Event) -> serde_json::Value {
+        let mut ctx = example(event);
+        for name in optional(event) {
+            ctx[*name] = serde_json::Value::Null;
+        }
+        ctx
+    }
+
+    fn render(event: Event, locale: &str, ctx: &serde_json::Value) -> RenderedEmail {
+        Templates::builtin()
+            .render(event, locale, ctx)
+            .unwrap_or_else(|e| panic!("{} {locale}: {e:#}", event.as_str()))
     }
 
     #[test]
     fn every_event_renders_in_both_locales() {
         let templates = Templates::builtin();
         for event in Event::ALL {
-            for locale in ["fr", "en"] {
-                let email = templates
-                    .render(event, locale, &example(event))
-                    .unwrap_or_else(|e| panic!("{} {locale}: {e:#}", event.as_str()));
-                assert!(!email.subject.is_empty());
-                assert!(!email.subject.contains('\n'));
-                assert!(email.text.len() > 50, "{}", email.text);
-                assert!(email.html.starts_with("<!DOCTYPE html>"));
-                assert!(email.html.contains(&format!("lang=\"{locale}\"")));
-                assert!(email.html.contains("Cordée"));
-                let signature = if locale == "fr" {
-                    "L'équipe Cordée"
-                } else {
-                    "The Cordée team"
-                };
-                assert!(email.text.contains(signature), "{}", email.text);
+            let contexts = [
+                example(event),
+                without_optional(event),
+                with_null_optional(event),
+            ];
+            for ctx in &contexts {
+                for locale in ["fr", "en"] {
+                    let email = templates
+                        .render(event, locale, ctx)
+                        .unwrap_or_else(|e| panic!("{} {locale}: {e:#}", event.as_str()));
+                    assert!(!email.subject.is_empty());
+                    assert!(!email.subject.contains('\n'));
+                    assert!(email.text.len() > 50, "{}", email.text);
+                    assert!(!email.text.contains("\n\n\n"), "{}", email.text);
+                    assert!(
+                        email.text.lines().all(|l| l == l.trim_end()),
+                        "{}",
+                        email.text
+                    );
+                    assert!(email.html.starts_with("<!DOCTYPE html>"));
+                    assert!(email.html.contains(&format!("lang=\"{locale}\"")));
+                    assert!(email.html.contains("Cordée"));
+                    let signature = if locale == "fr" {
+                        "L'équipe Cordée"
+                    } else {
+                        "The Cordée team"
+                    };
+                    assert!(email.text.contains(signature), "{}", email.text);
+                    assert!(email.html.contains(signature), "{}", email.html);
+                }
             }
         }
     }
@@ -261,15 +367,34 @@ mod tests {
 
     #[test]
     fn html_escapes_but_text_keeps_verbatim() {
-        let mut ctx = example(Event::VerifyEmail);
-        ctx["display_name"] = json!("<script>alert(1)</script>");
-        for locale in ["fr", "en"] {
-            let email = Templates::builtin()
-                .render(Event::VerifyEmail, locale, &ctx)
-                .unwrap();
-            assert!(email.text.contains("<script>alert(1)</script>"));
-            assert!(!email.html.contains("<script>"));
-            assert!(email.html.contains("&lt;script&gt;"));
+        let cases = [
+            (Event::VerifyEmail, "/display_name"),
+            (Event::NewMessage, "/message"),
+            (Event::ChangesRequested, "/reason"),
+            (Event::ScreeningOutcome, "/reason"),
+            (Event::WithdrawalAck, "/reason"),
+            (Event::SubmissionReceipt, "/answers/1/value"),
+        ];
+        for (event, pointer) in cases {
+            let mut ctx = example(event);
+            *ctx.pointer_mut(pointer).unwrap() = json!("<script>alert(1)</script>");
+            for locale in ["fr", "en"] {
+                let email = render(event, locale, &ctx);
+                assert!(
+                    email.text.contains("<script>alert(1)</script>"),
+                    "{} {pointer}",
+                    event.as_str()
+                );
+                assert!(!email.html.contains("<script>"), "{}", event.as_str());
+                assert!(
+                    email
+                        .html
+                        .contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+                    "{} {pointer}: {}",
+                    event.as_str(),
+                    email.html
+                );
+            }
         }
     }
 
@@ -282,7 +407,7 @@ mod tests {
                 .as_object()
                 .unwrap()
                 .keys()
-                .filter(|k| *k != "call_title");
+                .filter(|k| !optional(event).contains(&k.as_str()));
             for name in names {
                 let mut ctx = full.clone();
                 ctx.as_object_mut().unwrap().remove(name);
@@ -352,5 +477,205 @@ mod tests {
         assert!(fr.text.contains("dans 1 jour."));
         let en = templates.render(Event::Invitation, "en", &ctx).unwrap();
         assert!(en.text.contains("in 1 day."));
+    }
+
+    #[test]
+    fn submission_receipt_lists_the_answers() {
+        let ctx = example(Event::SubmissionReceipt);
+        let fr = render(Event::SubmissionReceipt, "fr", &ctx);
+        assert!(fr.subject.contains("ATL-2026-0007"), "{}", fr.subject);
+        assert!(fr.text.contains("6 janvier 2026 à 14:05 (Europe/Paris)"));
+        assert!(fr.text.contains("- Nom du projet : Sentiers connectés\n"));
+        assert!(fr.text.contains(
+            "- Description : Des capteurs de fréquentation\n  sur les sentiers du massif.\n"
+        ));
+        assert!(fr.text.contains("- Site web : (sans réponse)\n"));
+        assert!(fr.html.contains("Nom du projet"));
+        assert!(fr.html.contains("Sentiers connectés"));
+        assert!(fr
+            .html
+            .contains("Des capteurs de fréquentation\nsur les sentiers du massif."));
+        assert!(fr.html.contains("white-space:pre-wrap"));
+
+        let en = render(Event::SubmissionReceipt, "en", &ctx);
+        assert!(en.subject.contains("ATL-2026-0007"), "{}", en.subject);
+        assert!(en.text.contains("- Nom du projet: Sentiers connectés\n"));
+        assert!(en.text.contains("- Site web: (no answer)\n"));
+
+        let mut empty = ctx.clone();
+        empty["answers"] = json!([]);
+        assert!(render(Event::SubmissionReceipt, "fr", &empty)
+            .text
+            .contains("(aucune réponse)"));
+        assert!(render(Event::SubmissionReceipt, "en", &empty)
+            .text
+            .contains("(no answers)"));
+
+        let mut incomplete = ctx;
+        incomplete["answers"] = json!([{"label": "Nom du projet"}]);
+        assert!(Templates::builtin()
+            .render(Event::SubmissionReceipt, "fr", &incomplete)
+            .is_err());
+    }
+
+    #[test]
+    fn changes_requested_gives_reason_and_due_date() {
+        let ctx = example(Event::ChangesRequested);
+        let fr = render(Event::ChangesRequested, "fr", &ctx);
+        assert!(fr.subject.contains("ATL-2026-0007"));
+        assert!(fr
+            .text
+            .contains("Merci de joindre le budget prévisionnel.\nLe plan de financement manque."));
+        assert!(fr
+            .text
+            .contains("avant le 20 janvier 2026 à 18:00 (Europe/Paris)."));
+        assert!(fr.text.contains(ctx["link"].as_str().unwrap()));
+        let en = render(Event::ChangesRequested, "en", &ctx);
+        assert!(en
+            .text
+            .contains("resubmit it before 20 janvier 2026 à 18:00 (Europe/Paris)."));
+    }
+
+    #[test]
+    fn screening_outcome_wording() {
+        let templates = Templates::builtin();
+        let mut ctx = example(Event::ScreeningOutcome);
+
+        let fr = render(Event::ScreeningOutcome, "fr", &ctx);
+        assert!(fr.text.contains("n'est pas éligible"), "{}", fr.text);
+        assert!(fr.text.contains("règlement de l'appel"));
+        assert!(fr.text.contains("Motif :\n\nLe siège"));
+        assert!(!fr.text.contains("transmise au jury, qui"));
+        let en = render(Event::ScreeningOutcome, "en", &ctx);
+        assert!(en
+            .text
+            .contains("does not meet the conditions set by the rules"));
+        assert!(en.text.contains("Reason:\n\nLe siège"));
+
+        ctx["outcome"] = json!("eligible");
+        ctx["reason"] = serde_json::Value::Null;
+        let fr = render(Event::ScreeningOutcome, "fr", &ctx);
+        assert!(fr
+            .text
+            .contains("est éligible : elle est transmise au jury"));
+        assert!(!fr.text.contains("Motif"));
+        assert!(!fr.text.contains("Commentaire"));
+        assert!(!fr.html.contains("Commentaire"));
+        let en = render(Event::ScreeningOutcome, "en", &ctx);
+        assert!(en
+            .text
+            .contains("is eligible: it has been passed on to the jury"));
+
+        ctx["reason"] = json!("Dossier complet.");
+        let fr = render(Event::ScreeningOutcome, "fr", &ctx);
+        assert!(fr
+            .text
+            .contains("Commentaire de l'équipe :\n\nDossier complet."));
+
+        ctx["outcome"] = json!("pending");
+        for locale in ["fr", "en"] {
+            assert!(templates
+                .render(Event::ScreeningOutcome, locale, &ctx)
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn new_message_names_the_author_and_keeps_line_breaks() {
+        let templates = Templates::builtin();
+        let mut ctx = example(Event::NewMessage);
+        let message = "Bonjour,\n\nPourriez-vous préciser le calendrier ?\nMerci.";
+
+        let fr = render(Event::NewMessage, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Nouveau message sur la candidature EXM-2026-0012"
+        );
+        assert!(fr.text.contains(
+            "L'équipe de l'appel à candidatures « Expérimentation Montagne » vous a envoyé un message"
+        ));
+        assert!(fr.text.contains(message));
+        assert!(fr.html.contains("white-space:pre-wrap"));
+        assert!(fr
+            .html
+            .contains("Bonjour,\n\nPourriez-vous préciser le calendrier ?\nMerci."));
+        let en = render(Event::NewMessage, "en", &ctx);
+        assert!(en
+            .text
+            .contains("The team running the call for applications"));
+        assert!(en.text.contains(message));
+
+        ctx["author_side"] = json!("applicant");
+        let fr = render(Event::NewMessage, "fr", &ctx);
+        assert!(fr.text.contains(
+            "Le candidat (Refuges du Vercors) vous a envoyé un message au sujet de sa candidature EXM-2026-0012"
+        ));
+        let en = render(Event::NewMessage, "en", &ctx);
+        assert!(en
+            .text
+            .contains("The applicant (Refuges du Vercors) has sent you a message"));
+
+        ctx.as_object_mut().unwrap().remove("reference");
+        let fr = render(Event::NewMessage, "fr", &ctx);
+        assert!(fr.subject.contains("brouillon"), "{}", fr.subject);
+        assert!(fr.text.contains("sa candidature en cours de rédaction"));
+        let en = render(Event::NewMessage, "en", &ctx);
+        assert!(en.subject.contains("draft"), "{}", en.subject);
+        assert!(en.text.contains("their draft application"));
+
+        ctx["author_side"] = json!("jury");
+        for locale in ["fr", "en"] {
+            assert!(templates.render(Event::NewMessage, locale, &ctx).is_err());
+        }
+    }
+
+    #[test]
+    fn withdrawal_ack_reference_and_reason_are_optional() {
+        let ctx = example(Event::WithdrawalAck);
+        let fr = render(Event::WithdrawalAck, "fr", &ctx);
+        assert!(fr.subject.contains("EXM-2026-0012"));
+        assert!(fr
+            .text
+            .contains("Motif indiqué :\n\nProjet reporté à l'an prochain."));
+        let en = render(Event::WithdrawalAck, "en", &ctx);
+        assert!(en.subject.contains("EXM-2026-0012"));
+        assert!(en.text.contains("Reason given:"));
+
+        for ctx in [
+            without_optional(Event::WithdrawalAck),
+            with_null_optional(Event::WithdrawalAck),
+        ] {
+            let fr = render(Event::WithdrawalAck, "fr", &ctx);
+            assert!(fr.subject.contains("« Expérimentation Montagne »"));
+            assert!(fr.text.contains("la candidature en cours de rédaction"));
+            assert!(!fr.text.contains("Motif"));
+            assert!(!fr.html.contains("Motif"));
+            let en = render(Event::WithdrawalAck, "en", &ctx);
+            assert!(en
+                .text
+                .contains("the draft application for Refuges du Vercors"));
+            assert!(!en.text.contains("Reason"));
+        }
+    }
+
+    #[test]
+    fn draft_reminder_days_left() {
+        let mut ctx = example(Event::DraftReminder);
+        let fr = render(Event::DraftReminder, "fr", &ctx);
+        assert!(fr.subject.ends_with("dans 7 jours"), "{}", fr.subject);
+        assert!(fr.text.contains("soit dans 7 jours."));
+        assert!(fr.text.contains("pas encore été soumise"));
+        let en = render(Event::DraftReminder, "en", &ctx);
+        assert!(en.subject.ends_with("in 7 days"), "{}", en.subject);
+        assert!(en.text.contains("that is in 7 days."));
+
+        ctx["days_left"] = json!(1);
+        let fr = render(Event::DraftReminder, "fr", &ctx);
+        assert!(fr.subject.ends_with("dans 1 jour"), "{}", fr.subject);
+        assert!(fr.text.contains("soit dans 1 jour."));
+        assert!(fr.html.contains("1&nbsp;jour."));
+        let en = render(Event::DraftReminder, "en", &ctx);
+        assert!(en.subject.ends_with("in 1 day"), "{}", en.subject);
+        assert!(en.text.contains("that is in 1 day."));
     }
 }

@@ -1,5 +1,6 @@
 //! Persistence, one file per aggregate. Functions take `&mut DbConn` so that callers own the transaction.
 
+pub mod applications;
 pub mod audit;
 pub mod calls;
 pub mod email_tokens;

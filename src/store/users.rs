@@ -84,3 +84,12 @@ pub fn set_role(conn: &mut DbConn, id: Uuid, role: &str, now: DateTime<Utc>) -> 
         .execute(conn)
         .map(|_| ())
 }
+
+/// Every administrator, to tell staff about applicants' messages.
+pub fn admins(conn: &mut DbConn) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(conn)
+}

@@ -1,0 +1,172 @@
+//! Emails about an application, to its organization's members or to staff, each in the reader's language.
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde_json::{json, Value};
+
+use super::templates::Event;
+use super::{queue, Email};
+use crate::db::DbConn;
+use crate::domain::form::Text;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store::applications::Application;
+use crate::store::calls::Call;
+use crate::store::organizations::{self, Organization};
+use crate::store::users::{self, User};
+
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// An instant as people of `locale` read it, in the call's time zone: "6 janvier 2026 à 14:05 (Europe/Paris)".
+pub fn format_instant(at: DateTime<Utc>, timezone: &str, locale: &str) -> String {
+    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let local = at.with_timezone(&tz);
+    let month = local.month0() as usize;
+    let (day, year, hour, minute) = (local.day(), local.year(), local.hour(), local.minute());
+    if locale == "en" {
+        format!(
+            "{} {day}, {year} at {hour:02}:{minute:02} ({timezone})",
+            MONTHS_EN[month]
+        )
+    } else {
+        format!(
+            "{day} {} {year} à {hour:02}:{minute:02} ({timezone})",
+            MONTHS_FR[month]
+        )
+    }
+}
+
+/// A bilingual text in the reader's language (French when English is missing).
+pub fn localized(text: &Text, locale: &str) -> String {
+    match (&text.en, locale) {
+        (Some(en), "en") if !en.trim().is_empty() => en.clone(),
+        _ => text.fr.clone(),
+    }
+}
+
+fn call_title(call: &Call) -> Text {
+    serde_json::from_value(call.title.0.clone()).unwrap_or_else(|_| Text {
+        fr: call.slug.clone(),
+        en: None,
+    })
+}
+
+/// What every application email says about the application.
+pub struct About<'a> {
+    pub call: &'a Call,
+    pub organization: &'a Organization,
+    pub application: &'a Application,
+}
+
+impl About<'_> {
+    fn context(&self, state: &AppState, reader: &User, extra: &Value) -> Value {
+        let mut context = json!({
+            "display_name": reader.display_name,
+            "organization_name": self.organization.legal_name,
+            "call_title": localized(&call_title(self.call), &reader.locale),
+            "reference": self.application.reference,
+            "link": state.link(&format!("/applications/{}", *self.application.id)),
+        });
+        if let (Some(map), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+        context
+    }
+
+    /// Queues `event` to every member of the organization; `extra` adds or overrides variables, and may
+    /// depend on the reader's locale through `per_reader`.
+    pub fn to_members(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        event: Event,
+        per_reader: impl Fn(&str) -> Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for member in organizations::members(conn, *self.organization.id)? {
+            let Some(user) = users::find(conn, *member.user_id)? else {
+                continue;
+            };
+            let context = self.context(state, &user, &per_reader(&user.locale));
+            let email = Email {
+                event,
+                to: &user.email,
+                user_id: Some(*user.id),
+                locale: &user.locale,
+                context,
+            };
+            queue(conn, &state.templates, &state.settings.email, email, now)?;
+        }
+        Ok(())
+    }
+
+    /// Queues `event` to every administrator.
+    pub fn to_staff(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        event: Event,
+        per_reader: impl Fn(&str) -> Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for user in users::admins(conn)? {
+            let context = self.context(state, &user, &per_reader(&user.locale));
+            let email = Email {
+                event,
+                to: &user.email,
+                user_id: Some(*user.id),
+                locale: &user.locale,
+                context,
+            };
+            queue(conn, &state.templates, &state.settings.email, email, now)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn instants_are_shown_in_the_call_time_zone_and_language() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 6, 13, 5, 0).unwrap();
+        assert_eq!(
+            format_instant(at, "Europe/Paris", "fr"),
+            "6 janvier 2026 à 14:05 (Europe/Paris)"
+        );
+        assert_eq!(
+            format_instant(at, "Europe/Paris", "en"),
+            "January 6, 2026 at 14:05 (Europe/Paris)"
+        );
+    }
+}

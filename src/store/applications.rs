@@ -1,0 +1,292 @@
+//! Applications, their attachments and their message threads.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{
+    application_messages, applications, attachments, organization_members, organizations,
+    reminders_sent,
+};
+use crate::db::types::{Json, Ts, Uid};
+use crate::db::DbConn;
+
+/// An application as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
+#[diesel(table_name = applications, treat_none_as_null = true)]
+pub struct Application {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub organization_id: Uid,
+    pub status: String,
+    pub reference: Option<String>,
+    pub answers: Json,
+    pub version: i32,
+    pub submitted_at: Option<Ts>,
+    pub screening_reason: Option<String>,
+    pub changes_due_at: Option<Ts>,
+    pub withdrawn_reason: Option<String>,
+    pub created_by: Option<Uid>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+/// An application in a list, with its organization's name: no answers.
+#[derive(Debug, Clone, Queryable)]
+pub struct Summary {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub organization_id: Uid,
+    pub organization_name: String,
+    pub status: String,
+    pub reference: Option<String>,
+    pub submitted_at: Option<Ts>,
+    pub updated_at: Ts,
+}
+
+/// Who is listing, and what they asked for.
+pub struct ListFilter {
+    /// `None` for administrators (everything); otherwise only the applications of this user's organizations.
+    pub member: Option<Uuid>,
+    pub call_id: Option<Uuid>,
+    pub status: Option<String>,
+    /// Part of a reference or of an organization's name, any case.
+    pub q: Option<String>,
+    pub after: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// Stores a new application.
+pub fn insert(conn: &mut DbConn, application: &Application) -> QueryResult<()> {
+    diesel::insert_into(applications::table)
+        .values(application)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The application with this id.
+pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Application>> {
+    applications::table
+        .find(Uid(id))
+        .select(Application::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether the organization already applied to the call.
+pub fn exists_for(conn: &mut DbConn, call_id: Uuid, organization_id: Uuid) -> QueryResult<bool> {
+    let found: Option<Uid> = applications::table
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .filter(applications::organization_id.eq(Uid(organization_id)))
+        .select(applications::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Writes every field of `application` if its version is still `expected_version`; false when it changed.
+pub fn update(
+    conn: &mut DbConn,
+    application: &Application,
+    expected_version: i32,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        applications::table
+            .find(application.id)
+            .filter(applications::version.eq(expected_version)),
+    )
+    .set(application)
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// One page of application summaries: one statement whatever the page size.
+pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>> {
+    let mut query = applications::table
+        .inner_join(organizations::table)
+        .select((
+            applications::id,
+            applications::call_id,
+            applications::organization_id,
+            organizations::legal_name,
+            applications::status,
+            applications::reference,
+            applications::submitted_at,
+            applications::updated_at,
+        ))
+        .order(applications::id.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(user_id) = filter.member {
+        let mine = organization_members::table
+            .filter(organization_members::user_id.eq(Uid(user_id)))
+            .select(organization_members::organization_id);
+        query = query.filter(applications::organization_id.eq_any(mine));
+    }
+    if let Some(call_id) = filter.call_id {
+        query = query.filter(applications::call_id.eq(Uid(call_id)));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(applications::status.eq(status.clone()));
+    }
+    if let Some(q) = &filter.q {
+        let pattern = format!(
+            "%{}%",
+            q.to_lowercase()
+                .replace('\\', "")
+                .replace('%', "")
+                .replace('_', "")
+        );
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "(lower(coalesce(applications.reference, '')) LIKE ",
+            )
+            .bind::<diesel::sql_types::Text, _>(pattern.clone())
+            .sql(" OR lower(organizations.legal_name) LIKE ")
+            .bind::<diesel::sql_types::Text, _>(pattern)
+            .sql(")"),
+        );
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(applications::id.gt(Uid(after)));
+    }
+    query.load(conn)
+}
+
+/// Drafts of a call that have not had the reminder `kind` yet.
+pub fn drafts_without_reminder(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    kind: &str,
+) -> QueryResult<Vec<Application>> {
+    let reminded = reminders_sent::table
+        .filter(reminders_sent::kind.eq(kind.to_owned()))
+        .select(reminders_sent::application_id);
+    applications::table
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .filter(applications::status.eq("draft"))
+        .filter(applications::id.ne_all(reminded))
+        .select(Application::as_select())
+        .load(conn)
+}
+
+/// Records that the reminder `kind` went out for the application; false if it already had (another
+/// instance got there first).
+pub fn mark_reminded(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let row = (
+        reminders_sent::application_id.eq(Uid(application_id)),
+        reminders_sent::kind.eq(kind),
+        reminders_sent::sent_at.eq(Ts(now)),
+    );
+    let insert = diesel::insert_into(reminders_sent::table).values(row);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// A file attached to an application.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = attachments)]
+pub struct Attachment {
+    pub id: Uid,
+    pub application_id: Uid,
+    pub field: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub storage_name: String,
+    pub uploaded_by: Option<Uid>,
+    pub created_at: Ts,
+}
+
+/// Stores an attachment's record.
+pub fn insert_attachment(conn: &mut DbConn, attachment: &Attachment) -> QueryResult<()> {
+    diesel::insert_into(attachments::table)
+        .values(attachment)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The attachments of an application, oldest first.
+pub fn attachments_of(conn: &mut DbConn, application_id: Uuid) -> QueryResult<Vec<Attachment>> {
+    attachments::table
+        .filter(attachments::application_id.eq(Uid(application_id)))
+        .order(attachments::id.asc())
+        .select(Attachment::as_select())
+        .load(conn)
+}
+
+/// One attachment of an application.
+pub fn find_attachment(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Attachment>> {
+    attachments::table
+        .find(Uid(id))
+        .filter(attachments::application_id.eq(Uid(application_id)))
+        .select(Attachment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Deletes an attachment's record.
+pub fn delete_attachment(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
+    diesel::delete(attachments::table.find(Uid(id)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Every stored file name, for the start-up sweep of orphan files.
+pub fn storage_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    attachments::table
+        .select(attachments::storage_name)
+        .load(conn)
+}
+
+/// A message of an application's thread.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_messages)]
+pub struct Message {
+    pub id: Uid,
+    pub application_id: Uid,
+    pub author_id: Option<Uid>,
+    pub author_side: String,
+    pub body: String,
+    pub created_at: Ts,
+}
+
+/// Stores a message.
+pub fn insert_message(conn: &mut DbConn, message: &Message) -> QueryResult<()> {
+    diesel::insert_into(application_messages::table)
+        .values(message)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One page of an application's thread, oldest first.
+pub fn messages_of(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Message>> {
+    let mut query = application_messages::table
+        .filter(application_messages::application_id.eq(Uid(application_id)))
+        .order(application_messages::id.asc())
+        .limit(limit)
+        .select(Message::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(application_messages::id.gt(Uid(after)));
+    }
+    query.load(conn)
+}
