@@ -9,8 +9,10 @@ use crate::config::Settings;
 use crate::db::types::{Ts, Uid};
 use crate::db::{write_tx, Db};
 use crate::domain::account::{DisplayName, EmailAddress, Password};
+use crate::domain::form::builtin_template;
 use crate::error::Error;
 use crate::store::audit::{self, Change};
+use crate::store::calls::{self, Call};
 use crate::store::organizations::{self, Organization};
 use crate::store::users::{self, User};
 
@@ -103,8 +105,9 @@ fn record(conn: &mut crate::db::DbConn, user_id: Uuid, action: &str) -> Result<(
     Ok(())
 }
 
-/// Example accounts: an administrator, a start-up founder, a territory officer and a juror, with their
-/// organizations. Running it twice changes nothing. (The two calls join the demo with calls.)
+/// The two calls with the association's 2026 dates (published), and example accounts: an administrator, a
+/// start-up founder, a territory officer and a juror, with their organizations. Running it twice changes
+/// nothing.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database)?;
     db.migrate()?;
@@ -140,9 +143,40 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     ];
     let password = "montagne-2026-demo";
     let hash = hash_now(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let paris = |y, m, d, h| {
+        chrono::TimeZone::with_ymd_and_hms(&chrono_tz::Europe::Paris, y, m, d, h, 0, 0)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| anyhow::anyhow!("invalid demo date"))
+    };
+    let calls_to_load = [
+        (
+            "alpes-tourisme-lab",
+            "alpes-tourisme-lab-2026",
+            paris(2026, 1, 6, 9)?,
+            paris(2026, 2, 27, 12)?,
+        ),
+        (
+            "experimentation-montagne",
+            "experimentation-montagne-2026",
+            paris(2026, 9, 7, 9)?,
+            paris(2026, 10, 30, 12)?,
+        ),
+    ];
     let mut conn = db.write_connection()?;
     write_tx(&mut conn, |conn| -> Result<(), Error> {
         let now = Utc::now();
+        for (template, slug, opens_at, closes_at) in &calls_to_load {
+            if calls::find_by_id_or_slug(conn, slug)?.is_some() {
+                continue;
+            }
+            let template = builtin_template(template).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("the template {template} is missing"))
+            })?;
+            let mut call = Call::from_template(&template, slug, *opens_at, *closes_at, None, now);
+            call.status = "published".into();
+            calls::insert(conn, &call)?;
+        }
         for (email, name, role, org) in accounts {
             if users::find_by_email(conn, email)?.is_some() {
                 continue;
@@ -172,6 +206,14 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
         Ok(())
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("calls:");
+    for (_, slug, opens_at, closes_at) in &calls_to_load {
+        println!(
+            "  {slug:<32} open {} → {}",
+            opens_at.to_rfc3339(),
+            closes_at.to_rfc3339()
+        );
+    }
     println!("demo accounts (password for all: {password}):");
     for (email, name, role, _) in accounts {
         println!("  {email:<40} {name} ({role})");

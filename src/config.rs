@@ -43,6 +43,7 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct StorageSettings {
     pub dir: PathBuf,
+    pub sweep_grace_seconds: u64,
 }
 
 /// How email leaves Cordée.

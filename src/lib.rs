@@ -12,5 +12,6 @@ pub mod error;
 pub mod notify;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod store;
 pub mod telemetry;

@@ -43,9 +43,11 @@ impl Application {
     /// Starts Cordée with the given clock: connects, migrates, binds and spawns the worker.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let db_settings = settings.database.clone();
+        let storage = settings.storage.clone();
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::connect(&db_settings)?;
             db.migrate()?;
+            sweep_orphan_files(&db, &storage)?;
             Ok(db)
         })
         .await??;
@@ -74,16 +76,6 @@ impl Application {
         let address = listener.local_addr()?;
         let wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let worker = settings.email.worker_enabled.then(|| {
-            let worker = Worker {
-                db: db.clone(),
-                clock: clock.clone(),
-                settings: settings.email.clone(),
-                transport,
-                wakeup: wakeup.clone(),
-            };
-            tokio::spawn(worker.run(shutdown_rx))
-        });
         let state = web::Data::new(AppState {
             login_throttle: LoginThrottle::new(
                 settings.auth.login_attempts_per_minute_per_account,
@@ -92,9 +84,20 @@ impl Application {
             templates: Arc::new(Templates::builtin()),
             settings: settings.clone(),
             db,
-            clock,
+            clock: clock.clone(),
             hasher,
-            outbox_wakeup: wakeup,
+            outbox_wakeup: wakeup.clone(),
+        });
+        let worker = settings.email.worker_enabled.then(|| {
+            let worker = Worker {
+                db: state.db.clone(),
+                clock: state.clock.clone(),
+                settings: settings.email.clone(),
+                transport,
+                wakeup,
+                state: state.clone(),
+            };
+            tokio::spawn(worker.run(shutdown_rx))
         });
         let metrics = Metrics::new()?;
         let prometheus = actix_web_prom::PrometheusMetricsBuilder::new("cordee")
@@ -174,6 +177,21 @@ impl Application {
         }
         served
     }
+}
+
+/// Deletes attachment files that no row names (a crash between writing a file and committing its row).
+fn sweep_orphan_files(db: &Db, storage: &crate::config::StorageSettings) -> anyhow::Result<()> {
+    let mut conn = db.write_connection()?;
+    let known: std::collections::HashSet<String> =
+        crate::store::applications::storage_names(&mut conn)?
+            .into_iter()
+            .collect();
+    let grace = std::time::Duration::from_secs(storage.sweep_grace_seconds);
+    let removed = crate::storage::sweep(&storage.dir, &known, grace)?;
+    if removed > 0 {
+        tracing::info!(removed, "removed orphan attachment files");
+    }
+    Ok(())
 }
 
 fn state_backend(settings: &Settings) -> crate::db::Backend {

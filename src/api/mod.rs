@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod applications;
+pub mod attachments;
 pub mod calls;
 pub mod etag;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod idempotency;
 pub mod input;
 pub mod invitations;
 pub mod me;
+pub mod messages;
 pub mod ops;
 pub mod organizations;
 
@@ -99,6 +101,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(applications::submit)
                 .service(applications::withdraw)
                 .service(applications::screen)
+                .service(attachments::upload)
+                .service(attachments::download)
+                .service(attachments::remove)
+                .service(messages::list)
+                .service(messages::create)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

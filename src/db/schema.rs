@@ -255,6 +255,7 @@ diesel::joinable!(applications -> calls (call_id));
 diesel::joinable!(applications -> organizations (organization_id));
 diesel::joinable!(attachments -> applications (application_id));
 diesel::joinable!(application_messages -> applications (application_id));
+diesel::joinable!(application_messages -> users (author_id));
 
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));

@@ -1,6 +1,7 @@
 //! Email: templates, the outbox, the delivery worker and the transports.
 
 pub mod applications;
+pub mod reminders;
 pub mod templates;
 pub mod transport;
 pub mod worker;

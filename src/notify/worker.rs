@@ -12,7 +12,9 @@ use crate::config::EmailSettings;
 use crate::db::Db;
 use crate::store::outbox::{self, OutboxEmail};
 
+use super::reminders;
 use super::transport::{OutgoingEmail, SendError, Transport};
+use crate::state::AppState;
 
 /// How many emails one claim reserves.
 const BATCH: i64 = 20;
@@ -24,6 +26,8 @@ pub struct Worker {
     pub settings: EmailSettings,
     pub transport: Transport,
     pub wakeup: Arc<Notify>,
+    /// For the scheduled emails (reminders), which render templates and links.
+    pub state: actix_web::web::Data<AppState>,
 }
 
 impl Worker {
@@ -33,6 +37,9 @@ impl Worker {
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if let Err(err) = self.queue_reminders().await {
+                tracing::warn!(error = %err, "reminders: could not queue");
             }
             let full_batch = match self.deliver_due().await {
                 Ok(n) => n as i64 == BATCH,
@@ -51,6 +58,22 @@ impl Worker {
             }
         }
         tracing::info!("outbox worker stopped");
+    }
+
+    /// Queues the deadline reminders that are due.
+    pub async fn queue_reminders(&self) -> Result<usize, crate::error::Error> {
+        let now = self.clock.now();
+        if !self
+            .db
+            .read(move |conn| reminders::any_due(conn, now))
+            .await?
+        {
+            return Ok(0);
+        }
+        let state = self.state.clone();
+        self.db
+            .write(move |conn| reminders::send_due(conn, &state, now))
+            .await
     }
 
     /// Claims and sends one batch; returns how many emails were claimed.

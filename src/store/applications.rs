@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{
     application_messages, applications, attachments, organization_members, organizations,
-    reminders_sent,
+    reminders_sent, users,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -272,18 +272,19 @@ pub fn insert_message(conn: &mut DbConn, message: &Message) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// One page of an application's thread, oldest first.
+/// One page of an application's thread, oldest first, with each author's name (one statement).
 pub fn messages_of(
     conn: &mut DbConn,
     application_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<Message>> {
+) -> QueryResult<Vec<(Message, Option<String>)>> {
     let mut query = application_messages::table
+        .left_join(users::table)
         .filter(application_messages::application_id.eq(Uid(application_id)))
         .order(application_messages::id.asc())
         .limit(limit)
-        .select(Message::as_select())
+        .select((Message::as_select(), users::display_name.nullable()))
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(application_messages::id.gt(Uid(after)));

@@ -159,3 +159,39 @@ pub fn closing_between(
         .select(Call::as_select())
         .load(conn)
 }
+
+impl Call {
+    /// A draft call built from a template, opening and closing at the given instants.
+    pub fn from_template(
+        template: &crate::domain::form::CallTemplate,
+        slug: &str,
+        opens_at: DateTime<Utc>,
+        closes_at: DateTime<Utc>,
+        created_by: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Call {
+        use serde_json::json;
+        Call {
+            id: Uid(Uuid::now_v7()),
+            slug: slug.to_owned(),
+            template: Some(template.template.clone()),
+            kind: template.kind.clone(),
+            reference_prefix: template.reference_prefix.clone(),
+            title: Json(json!(template.title)),
+            summary: Some(Json(json!(template.summary))),
+            opens_at: Ts(opens_at),
+            closes_at: Ts(closes_at),
+            timezone: template.timezone.clone(),
+            eligible_kinds: Json(json!(template.eligible_kinds)),
+            form: Json(json!(template.form)),
+            stages: Json(json!(template.stages)),
+            status: "draft".into(),
+            form_frozen_at: None,
+            next_reference: 1,
+            version: 1,
+            created_by: created_by.map(Uid),
+            created_at: Ts(now),
+            updated_at: Ts(now),
+        }
+    }
+}

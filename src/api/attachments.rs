@@ -1,0 +1,307 @@
+//! Attachments: files for the form's file fields, streamed to disk and checked by their content.
+
+use actix_files::NamedFile;
+use actix_multipart::Multipart;
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::applications::{form_of, load, AttachmentView};
+use crate::api::extract::Caller;
+use crate::auth::permissions::{can_act_for_applicant, can_read_application, Principal};
+use crate::db::types::{Ts, Uid};
+use crate::domain::application;
+use crate::domain::form::{Field, FieldType};
+use crate::error::{Error, Problem};
+use crate::state::AppState;
+use crate::storage;
+use crate::store::applications::{self, Attachment};
+use crate::store::audit::{self, Change};
+use crate::store::calls;
+
+/// The form's file field `key` of the application's call, once the caller may change the application.
+async fn file_field(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    key: String,
+) -> Result<Field, Error> {
+    let caller = caller.clone();
+    state
+        .db
+        .read(move |conn| {
+            let (app, role) = load(conn, &caller, id)?;
+            can_act_for_applicant(&caller, role)?;
+            if !application::is_editable(&app.status) {
+                return Err(Error::Conflict(format!(
+                    "the application is {}: files can no longer change",
+                    app.status
+                )));
+            }
+            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+            match form_of(&call)?.field(&key) {
+                Some(field) if field.kind == FieldType::File => Ok(field.clone()),
+                _ => Err(Error::field(
+                    "field",
+                    "not_a_file_field",
+                    "the form has no file field with this key",
+                )),
+            }
+        })
+        .await
+}
+
+/// Uploads a file for one of the form's file fields: multipart parts `field` (the key) then `file`.
+/// 413 over the field's size, 415 when the file's content is not an allowed type.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "parts `field` (the form's file field key), then `file`"),
+    responses(
+        (status = 201, body = AttachmentView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "No longer editable", body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/attachments")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let id = id.into_inner();
+    let dir = state.settings.storage.dir.clone();
+    let mut field: Option<Field> = None;
+    let mut received = None;
+    while let Some(part) = payload.next().await {
+        let mut part =
+            part.map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
+        match part.name().unwrap_or("") {
+            "field" => {
+                let mut key = Vec::new();
+                while let Some(chunk) = part.next().await {
+                    let chunk = chunk
+                        .map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
+                    key.extend_from_slice(&chunk);
+                    if key.len() > 64 {
+                        return Err(Error::field(
+                            "field",
+                            "invalid",
+                            "a field key has at most 64 characters",
+                        ));
+                    }
+                }
+                let key = String::from_utf8(key)
+                    .map_err(|_| Error::field("field", "invalid", "a field key is text"))?;
+                field = Some(file_field(&state, &caller, id, key.trim().to_owned()).await?);
+            }
+            "file" => {
+                let Some(field) = &field else {
+                    return Err(Error::field(
+                        "field",
+                        "required",
+                        "send the `field` part before the `file` part",
+                    ));
+                };
+                if received.is_some() {
+                    return Err(Error::field("file", "too_many", "one file per request"));
+                }
+                let filename = storage::safe_filename(
+                    part.content_disposition().and_then(|cd| cd.get_filename()),
+                );
+                let max_size = field.max_size.unwrap_or(20 * 1024 * 1024);
+                received = Some((storage::receive(&dir, &mut part, max_size).await?, filename));
+            }
+            other => {
+                return Err(Error::field(
+                    other.to_owned(),
+                    "unknown_field",
+                    "only the parts `field` and `file` are accepted",
+                ))
+            }
+        }
+    }
+    let (Some(field), Some((file, filename))) = (field, received) else {
+        return Err(Error::Validation(vec![crate::error::FieldError::new(
+            "file",
+            "required",
+            "send the parts `field` and `file`",
+        )]));
+    };
+    let allowed = field.content_types.clone().unwrap_or_default();
+    let content_type = match &file.detected_type {
+        Some(detected) if allowed.iter().any(|a| a == detected) => detected.clone(),
+        other => {
+            let _ = tokio::fs::remove_file(&file.temp_path).await;
+            return Err(Error::UnsupportedMediaType(format!(
+                "the file's content is {}; this field accepts {}",
+                other.as_deref().unwrap_or("not a recognised type"),
+                allowed.join(", ")
+            )));
+        }
+    };
+    let now = state.clock.now();
+    let attachment = Attachment {
+        id: Uid(Uuid::now_v7()),
+        application_id: Uid(id),
+        field: field.key.clone(),
+        filename,
+        content_type,
+        size: file.size as i64,
+        sha256: file.sha256.clone(),
+        storage_name: Uuid::now_v7().simple().to_string(),
+        uploaded_by: Some(Uid(caller.user_id)),
+        created_at: Ts(now),
+    };
+    let temp_path = file.temp_path.clone();
+    let final_path = storage::path_of(&dir, &attachment.storage_name);
+    let view = AttachmentView::from(&attachment);
+    let stored = state
+        .db
+        .write(move |conn| {
+            let (app, role) = load(conn, &caller, id)?;
+            can_act_for_applicant(&caller, role)?;
+            if !application::is_editable(&app.status) {
+                return Err(Error::Conflict(format!("the application is {}: files can no longer change", app.status)));
+            }
+            applications::insert_attachment(conn, &attachment)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "attachment.uploaded",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"attachment_id": attachment.id, "field": attachment.field, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256})),
+                },
+                now,
+            )?;
+            // Renamed before the commit: a crash in between leaves a file without a row, which the start-up
+            // sweep removes, never a row without its file.
+            std::fs::rename(&temp_path, &final_path).map_err(|e| Error::Internal(e.into()))?;
+            Ok(())
+        })
+        .await;
+    if let Err(err) = stored {
+        let _ = tokio::fs::remove_file(&file.temp_path).await;
+        return Err(err);
+    }
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Downloads an attachment (who may read the application), as an attachment with a safe file name.
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/applications/{id}/attachments/{attachment_id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let (id, attachment_id) = path.into_inner();
+    let attachment = state
+        .db
+        .read(move |conn| {
+            let (_, role) = load(conn, &caller, id)?;
+            can_read_application(&caller, role)?;
+            applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
+        })
+        .await?;
+    let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
+    let file = NamedFile::open_async(&path)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("attachment file missing: {e}")))?;
+    let mime = attachment
+        .content_type
+        .parse()
+        .unwrap_or(mime_octet_stream());
+    let disposition = ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: attachment.filename.clone().into_bytes(),
+        })],
+    };
+    let mut response = file
+        .set_content_type(mime)
+        .set_content_disposition(disposition)
+        .into_response(&req);
+    response.headers_mut().insert(
+        actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+        actix_web::http::header::HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+fn mime_octet_stream() -> actix_web::mime::Mime {
+    actix_web::mime::APPLICATION_OCTET_STREAM
+}
+
+/// Deletes an attachment while the application is editable (its members).
+#[utoipa::path(
+    tag = "applications",
+    params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/applications/{id}/attachments/{attachment_id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let (id, attachment_id) = path.into_inner();
+    let now = state.clock.now();
+    let attachment = state
+        .db
+        .write(move |conn| {
+            let (app, role) = load(conn, &caller, id)?;
+            can_act_for_applicant(&caller, role)?;
+            let attachment =
+                applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
+            if !application::is_editable(&app.status) {
+                return Err(Error::Conflict(format!(
+                    "the application is {}: files can no longer change",
+                    app.status
+                )));
+            }
+            applications::delete_attachment(conn, attachment_id)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "attachment.deleted",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: Some(
+                        json!({"attachment_id": attachment_id, "filename": attachment.filename}),
+                    ),
+                    after: None,
+                },
+                now,
+            )?;
+            Ok(attachment)
+        })
+        .await?;
+    let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
+    if let Err(err) = tokio::fs::remove_file(&path).await {
+        tracing::warn!(error = %err, "could not delete an attachment file; the start-up sweep will");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,61 @@
+//! Deadline reminders: owners of drafts not yet submitted hear 7 days and 1 day before the call closes.
+//! Each reminder is recorded with the email it queues, in one transaction, under a unique key: it goes out
+//! once even when several instances run the worker.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use super::applications::{format_instant, About};
+use super::templates::Event;
+use crate::db::DbConn;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::store::{applications, calls, organizations};
+
+/// The reminders: their key and how many days before closing they go out.
+pub const REMINDERS: [(&str, i64); 2] = [("draft_7d", 7), ("draft_1d", 1)];
+
+/// Whether any reminder is due (a cheap read, so that the worker opens a write transaction only then).
+pub fn any_due(conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, Error> {
+    for (kind, days) in REMINDERS {
+        for call in calls::closing_between(conn, now, now + Duration::days(days))? {
+            if !applications::drafts_without_reminder(conn, *call.id, kind)?.is_empty() {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Queues every due reminder; returns how many applications were reminded.
+pub fn send_due(conn: &mut DbConn, state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
+    let mut sent = 0;
+    for (kind, days) in REMINDERS {
+        for call in calls::closing_between(conn, now, now + Duration::days(days))? {
+            for app in applications::drafts_without_reminder(conn, *call.id, kind)? {
+                if !applications::mark_reminded(conn, *app.id, kind, now)? {
+                    continue;
+                }
+                let Some(organization) = organizations::find(conn, *app.organization_id)? else {
+                    continue;
+                };
+                let about = About {
+                    call: &call,
+                    organization: &organization,
+                    application: &app,
+                };
+                let closes_at = call.closes_at.0;
+                let days_left = days.min(((closes_at - now).num_hours() + 23) / 24).max(1);
+                about.to_members(
+                    conn,
+                    state,
+                    Event::DraftReminder,
+                    |locale| json!({"closes_at": format_instant(closes_at, &call.timezone, locale), "days_left": days_left}),
+                    now,
+                )?;
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}

@@ -1,0 +1,152 @@
+//! Attachment files on disk: streamed in under a temporary name while hashed and measured, checked against
+//! their magic bytes, then kept under a generated name. The database row is the truth; a start-up sweep
+//! removes files without one.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// A file received in full under a temporary name.
+pub struct Received {
+    pub temp_path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+    /// The type recognised from the file's first bytes, if any.
+    pub detected_type: Option<String>,
+}
+
+/// Writes `stream` to a temporary file in `dir`, at most `max_size` bytes (413 beyond, nothing left
+/// behind); any read error also removes the partial file.
+pub async fn receive<S, E>(dir: &Path, mut stream: S, max_size: u64) -> Result<Received, Error>
+where
+    S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let temp_path = dir.join(format!("{}.part", Uuid::now_v7()));
+    let result = write(&temp_path, &mut stream, max_size).await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&temp_path).await;
+    }
+    let (size, sha256, head) = result?;
+    let detected_type = infer::get(&head).map(|t| t.mime_type().to_owned());
+    Ok(Received {
+        temp_path,
+        size,
+        sha256,
+        detected_type,
+    })
+}
+
+async fn write<S, E>(
+    path: &Path,
+    stream: &mut S,
+    max_size: u64,
+) -> Result<(u64, String, Vec<u8>), Error>
+where
+    S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(8192);
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("the upload was interrupted: {e}")))?;
+        size += chunk.len() as u64;
+        if size > max_size {
+            return Err(Error::PayloadTooLarge(format!(
+                "the file is over the {max_size}-byte limit of this field"
+            )));
+        }
+        if head.len() < 8192 {
+            let take = (8192 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
+    }
+    file.sync_all()
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    Ok((size, hex::encode(hasher.finalize()), head))
+}
+
+/// Where a kept file lives.
+pub fn path_of(dir: &Path, storage_name: &str) -> PathBuf {
+    dir.join(storage_name)
+}
+
+/// A file name safe to show and to send back in Content-Disposition: the last path segment, without
+/// control characters or quotes, at most 200 characters.
+pub fn safe_filename(raw: Option<&str>) -> String {
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
+        .take(200)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        "file".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Removes temporary files and files that no attachment row names (left by a crash mid-upload), once they
+/// are older than `grace` (another instance may be finishing an upload right now).
+pub fn sweep(
+    dir: &Path,
+    known: &std::collections::HashSet<String>,
+    grace: std::time::Duration,
+) -> std::io::Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let metadata = entry.metadata()?;
+        let old_enough = metadata
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= grace);
+        if metadata.is_file() && old_enough && !known.contains(&name) {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_made_safe() {
+        assert_eq!(safe_filename(Some("../../etc/passwd")), "passwd");
+        assert_eq!(
+            safe_filename(Some("C:\\Users\\lea\\deck \"v2\".pdf")),
+            "deck v2.pdf"
+        );
+        assert_eq!(safe_filename(Some("\u{0}\n")), "file");
+        assert_eq!(safe_filename(None), "file");
+        assert_eq!(safe_filename(Some(".hidden")), "hidden");
+    }
+}
