@@ -261,6 +261,34 @@ impl Check {
     }
 }
 
+/// Decodes a nested JSON document (a form, a list of stages) into `T`, noting its errors under `prefix`.
+/// `None` when anything failed.
+pub fn nested<T: DeserializeOwned>(check: &mut Check, prefix: &str, value: Value) -> Option<T> {
+    let prefixed = |e: FieldError| {
+        let field = if e.field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{}", e.field)
+        };
+        FieldError { field, ..e }
+    };
+    match decode::<T>(value) {
+        Ok((decoded, errors)) if errors.is_empty() => Some(decoded),
+        Ok((_, errors)) => {
+            errors.into_iter().for_each(|e| check.push(prefixed(e)));
+            None
+        }
+        Err(Error::Validation(errors)) => {
+            errors.into_iter().for_each(|e| check.push(prefixed(e)));
+            None
+        }
+        Err(other) => {
+            check.push(FieldError::new(prefix, "invalid", other.to_string()));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,33 +344,5 @@ mod tests {
             decode::<Sample>(json!([1, 2])),
             Err(Error::Validation(_))
         ));
-    }
-}
-
-/// Decodes a nested JSON document (a form, a list of stages) into `T`, noting its errors under `prefix`.
-/// `None` when anything failed.
-pub fn nested<T: DeserializeOwned>(check: &mut Check, prefix: &str, value: Value) -> Option<T> {
-    let prefixed = |e: FieldError| {
-        let field = if e.field.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", e.field)
-        };
-        FieldError { field, ..e }
-    };
-    match decode::<T>(value) {
-        Ok((decoded, errors)) if errors.is_empty() => Some(decoded),
-        Ok((_, errors)) => {
-            errors.into_iter().for_each(|e| check.push(prefixed(e)));
-            None
-        }
-        Err(Error::Validation(errors)) => {
-            errors.into_iter().for_each(|e| check.push(prefixed(e)));
-            None
-        }
-        Err(other) => {
-            check.push(FieldError::new(prefix, "invalid", other.to_string()));
-            None
-        }
     }
 }

@@ -192,6 +192,36 @@ pub fn can_edit_organization(
     }
 }
 
+/// Reading an application: the members of its organization and administrators; anyone else is told it
+/// does not exist.
+pub fn can_read_application(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    caller.require_scope(Scope::ApplicationsRead)?;
+    if membership.is_some() || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Acting for the applicant (answers, files, submission, withdrawal): the members of its organization.
+/// Administrators may read but not act for the applicant.
+pub fn can_act_for_applicant(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    caller.require_scope(Scope::ApplicationsWrite)?;
+    match membership {
+        Some(_) => Ok(()),
+        None if caller.is_admin() => Err(Error::Forbidden(
+            "only the applicant's members may do this".into(),
+        )),
+        None => Err(Error::NotFound),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,35 +279,5 @@ mod tests {
         assert!(can_edit_organization(&user, Some(MemberRole::Owner)).is_ok());
         let admin = principal(Role::Admin, TokenKind::Session, vec![]);
         assert!(can_edit_organization(&admin, None).is_ok());
-    }
-}
-
-/// Reading an application: the members of its organization and administrators; anyone else is told it
-/// does not exist.
-pub fn can_read_application(
-    caller: &Principal,
-    membership: Option<MemberRole>,
-) -> Result<(), Error> {
-    caller.require_scope(Scope::ApplicationsRead)?;
-    if membership.is_some() || caller.is_admin() {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
-}
-
-/// Acting for the applicant (answers, files, submission, withdrawal): the members of its organization.
-/// Administrators may read but not act for the applicant.
-pub fn can_act_for_applicant(
-    caller: &Principal,
-    membership: Option<MemberRole>,
-) -> Result<(), Error> {
-    caller.require_scope(Scope::ApplicationsWrite)?;
-    match membership {
-        Some(_) => Ok(()),
-        None if caller.is_admin() => Err(Error::Forbidden(
-            "only the applicant's members may do this".into(),
-        )),
-        None => Err(Error::NotFound),
     }
 }

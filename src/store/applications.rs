@@ -132,10 +132,7 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
     if let Some(q) = &filter.q {
         let pattern = format!(
             "%{}%",
-            q.to_lowercase()
-                .replace('\\', "")
-                .replace('%', "")
-                .replace('_', "")
+            q.to_lowercase().replace(['\\', '%', '_'], "")
         );
         query = query.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>(
