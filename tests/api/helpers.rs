@@ -471,3 +471,99 @@ pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
         "{body}"
     );
 }
+
+/// A minimal but real PDF document (its magic bytes say PDF).
+pub fn pdf_bytes() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
+}
+
+/// Answers that complete an Alpes Tourisme Lab application (the pitch deck is a file, uploaded apart).
+pub fn atl_answers() -> Value {
+    json!({
+        "solution_name": "Navette Neige",
+        "solution_description": "Une navette électrique à la demande entre les villages et les pieds de pistes, réservée par application.",
+        "challenges": ["mobility_access", "energy_climate"],
+        "problem": "Les stations saturent leurs parkings et les saisonniers n'ont pas de transport le soir.",
+        "novelty": "Réservation dynamique et mutualisation avec le transport scolaire.",
+        "maturity": "prototype",
+        "business_model": "Abonnement payé par les communes, billet à l'unité pour les visiteurs.",
+        "revenue_last_year": 42000,
+        "funds_raised": 150000,
+        "team_fte": 3.5,
+        "impact": "Moins de voitures en station, des emplois locaux.",
+        "rules_consent": true
+    })
+}
+
+/// Answers that complete an Expérimentation Montagne application (the letter of support is uploaded apart).
+pub fn exp_answers() -> Value {
+    json!({
+        "insee_code": "74056",
+        "massif": "alpes_nord",
+        "altitude_min": 1035,
+        "altitude_max": 3842,
+        "need": "Réduire la circulation automobile dans la vallée pendant les vacances scolaires d'hiver et d'été.",
+        "solution_sought": "Un service de transport à la demande couplé aux remontées mécaniques.",
+        "season": "all_year",
+        "test_site": "Vallée de Chamonix, entre Les Houches et Argentière.",
+        "test_start": "2027-01-15",
+        "test_end": "2027-04-15",
+        "budget": 80000,
+        "co_funding": 40000,
+        "staff_committed": "Deux agents du service mobilité à mi-temps.",
+        "elected_sponsor": "Adjointe aux mobilités",
+        "success_indicators": "Fréquentation, report modal mesuré, satisfaction des habitants.",
+        "rules_consent": true
+    })
+}
+
+impl TestApp {
+    /// Creates a call from `template` that opened yesterday and closes in 30 days, and publishes it.
+    pub async fn open_call(&self, admin: &str, template: &str, slug: &str) -> Value {
+        let now = self.clock.now();
+        let (status, call) = self
+            .post(
+                "/api/v1/calls",
+                Some(admin),
+                json!({
+                    "template": template,
+                    "slug": slug,
+                    "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
+                    "closes_at": (now + chrono::Duration::days(30)).to_rfc3339(),
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{call}");
+        let id = call["id"].as_str().unwrap();
+        let (status, call) = self.post(&format!("/api/v1/calls/{id}/publish"), Some(admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{call}");
+        call
+    }
+
+    /// Creates an organization of `kind` with valid identifiers; returns its id.
+    pub async fn organization(&self, token: &str, kind: &str, name: &str) -> String {
+        let body = match kind {
+            "territory" => json!({"kind": "territory", "legal_name": name, "insee_code": "74056", "postcode": "74400", "city": "Chamonix-Mont-Blanc"}),
+            other => json!({"kind": other, "legal_name": name, "siret": "73282932000074", "postcode": "74400", "city": "Chamonix-Mont-Blanc"}),
+        };
+        let (status, org) = self.post("/api/v1/organizations", Some(token), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{org}");
+        org["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Uploads `bytes` as `filename` for the form's file field `field`.
+    pub async fn upload(&self, token: &str, application_id: &str, field: &str, filename: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("field", field.to_owned())
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+        let response = self
+            .request(Method::POST, &format!("/api/v1/applications/{application_id}/attachments"), Some(token))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}

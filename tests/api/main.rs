@@ -3,7 +3,10 @@
 //! SMTP server, then talks to it over HTTP and reads the emails that arrive.
 
 mod accounts;
+mod applications;
+mod calls;
 mod email;
 mod helpers;
+mod journeys;
 mod operations;
 mod organizations;
