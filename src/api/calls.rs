@@ -221,12 +221,15 @@ pub async fn create(
         }
     };
     let t = template.as_ref();
+    // A named but unknown template already failed: its fields are not also "required without a template".
+    let needs = body.template.is_none();
     let slug = check.required("slug", body.slug.as_deref(), call::parse_slug);
     let kind = match body.kind.as_deref() {
         Some(raw) => check.optional("kind", Some(raw), call::parse_kind),
         None => match t {
             Some(t) => Some(t.kind.clone()),
-            None => check.required("kind", None::<&str>, call::parse_kind),
+            None if needs => check.required("kind", None::<&str>, call::parse_kind),
+            None => None,
         },
     };
     let title = from_body_or(
@@ -234,7 +237,7 @@ pub async fn create(
         "title",
         body.title,
         t.map(|t| t.title.clone()),
-        true,
+        needs,
     );
     let summary: Option<Text> = from_body_or(
         &mut check,
@@ -254,14 +257,14 @@ pub async fn create(
         "form",
         body.form,
         t.map(|t| t.form.clone()),
-        true,
+        needs,
     );
     let stages: Option<Vec<Stage>> = from_body_or(
         &mut check,
         "stages",
         body.stages,
         t.map(|t| t.stages.clone()),
-        true,
+        needs,
     );
     let prefix = match body.reference_prefix.as_deref() {
         Some(raw) => check.optional("reference_prefix", Some(raw), call::parse_reference_prefix),
@@ -269,36 +272,32 @@ pub async fn create(
             .map(|t| t.reference_prefix.clone())
             .or_else(|| slug.as_deref().map(default_prefix)),
     };
-    let (
-        Some(slug),
-        Some(kind),
-        Some(title),
-        Some(opens_at),
-        Some(closes_at),
-        Some(timezone),
-        Some(form),
-        Some(stages),
-        Some(prefix),
-    ) = (
-        slug, kind, title, opens_at, closes_at, timezone, form, stages, prefix,
-    )
+    // The definition is checked whenever its own parts parsed, so that one 422 lists everything.
+    let definition = match (&kind, title, opens_at, closes_at, form, stages) {
+        (Some(kind), Some(title), Some(opens_at), Some(closes_at), Some(form), Some(stages)) => {
+            let eligible_kinds = body
+                .eligible_kinds
+                .or_else(|| t.map(|t| t.eligible_kinds.clone()))
+                .unwrap_or_else(|| default_eligible(kind));
+            let definition = Definition {
+                title,
+                summary,
+                opens_at,
+                closes_at,
+                eligible_kinds,
+                form,
+                stages,
+            };
+            definition.check().into_iter().for_each(|e| check.push(e));
+            Some(definition)
+        }
+        _ => None,
+    };
+    let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
+        (slug, kind, timezone, prefix, definition)
     else {
         return Err(check.into_error());
     };
-    let eligible_kinds = body
-        .eligible_kinds
-        .or_else(|| t.map(|t| t.eligible_kinds.clone()))
-        .unwrap_or_else(|| default_eligible(&kind));
-    let definition = Definition {
-        title,
-        summary,
-        opens_at,
-        closes_at,
-        eligible_kinds,
-        form,
-        stages,
-    };
-    definition.check().into_iter().for_each(|e| check.push(e));
     check.finish()?;
 
     let now = state.clock.now();
@@ -419,19 +418,23 @@ pub async fn get_one(
 pub struct UpdateCall {
     pub slug: Option<String>,
     pub reference_prefix: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<Text>)]
-    pub title: Option<Value>,
+    pub title: Option<Option<Value>>,
     /// `null` removes the summary.
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<Text>)]
-    pub summary: Option<Value>,
+    pub summary: Option<Option<Value>>,
     pub opens_at: Option<String>,
     pub closes_at: Option<String>,
     pub timezone: Option<String>,
     pub eligible_kinds: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<Form>)]
-    pub form: Option<Value>,
+    pub form: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<Vec<Stage>>)]
-    pub stages: Option<Value>,
+    pub stages: Option<Option<Value>>,
 }
 
 /// Changes a call (administrators, with `If-Match`). The form, criteria and eligibility freeze once an
@@ -494,6 +497,26 @@ pub async fn update(
         .json(view))
 }
 
+/// A required part of a call in a PATCH: absent keeps it, `null` is refused, a value is decoded.
+fn kept<T: serde::de::DeserializeOwned>(
+    check: &mut Check,
+    field: &str,
+    raw: Option<Option<Value>>,
+) -> Option<T> {
+    match raw {
+        None => None,
+        Some(None) => {
+            check.push(FieldError::new(
+                field,
+                "required",
+                "this part of a call cannot be removed",
+            ));
+            None
+        }
+        Some(Some(value)) => nested(check, field, value),
+    }
+}
+
 fn apply_update(
     before: &Call,
     body: UpdateCall,
@@ -520,17 +543,17 @@ fn apply_update(
             "references were already given with the current prefix",
         ));
     }
-    let title: Option<Text> = body.title.and_then(|v| nested(&mut check, "title", v));
+    let title: Option<Text> = kept(&mut check, "title", body.title);
     let summary: Option<Option<Text>> = match body.summary {
         None => None,
-        Some(Value::Null) => Some(None),
-        Some(v) => nested(&mut check, "summary", v).map(Some),
+        Some(None) => Some(None),
+        Some(Some(v)) => nested(&mut check, "summary", v).map(Some),
     };
     let opens_at = check.optional("opens_at", body.opens_at.as_deref(), call::parse_instant);
     let closes_at = check.optional("closes_at", body.closes_at.as_deref(), call::parse_instant);
     let timezone = check.optional("timezone", body.timezone.as_deref(), call::parse_timezone);
-    let form: Option<Form> = body.form.and_then(|v| nested(&mut check, "form", v));
-    let stages: Option<Vec<Stage>> = body.stages.and_then(|v| nested(&mut check, "stages", v));
+    let form: Option<Form> = kept(&mut check, "form", body.form);
+    let stages: Option<Vec<Stage>> = kept(&mut check, "stages", body.stages);
     let definition = Definition {
         title: match title {
             Some(t) => t,

@@ -289,6 +289,16 @@ pub fn nested<T: DeserializeOwned>(check: &mut Check, prefix: &str, value: Value
     }
 }
 
+/// For PATCH bodies: tells a field sent as `null` (`Some(None)`) from a field left out (`None`); use with
+/// `#[serde(default, deserialize_with = "crate::api::input::present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -242,40 +242,32 @@ pub async fn get_one(
         .json(OrganizationView::new(org, role)))
 }
 
-fn some_value<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 /// `PATCH /organizations/{id}`: the fields to change; `null` clears an optional one. The kind is fixed.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub legal_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub siret: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub siren: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub insee_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub postcode: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub city: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub website: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_value")]
+    #[serde(default, deserialize_with = "crate::api::input::present")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
 }

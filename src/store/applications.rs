@@ -130,10 +130,7 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
         query = query.filter(applications::status.eq(status.clone()));
     }
     if let Some(q) = &filter.q {
-        let pattern = format!(
-            "%{}%",
-            q.to_lowercase().replace(['\\', '%', '_'], "")
-        );
+        let pattern = format!("%{}%", q.to_lowercase().replace(['\\', '%', '_'], ""));
         query = query.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>(
                 "(lower(coalesce(applications.reference, '')) LIKE ",

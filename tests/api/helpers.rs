@@ -535,7 +535,13 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{call}");
         let id = call["id"].as_str().unwrap();
-        let (status, call) = self.post(&format!("/api/v1/calls/{id}/publish"), Some(admin), json!({})).await;
+        let (status, call) = self
+            .post(
+                &format!("/api/v1/calls/{id}/publish"),
+                Some(admin),
+                json!({}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{call}");
         call
     }
@@ -543,8 +549,12 @@ impl TestApp {
     /// Creates an organization of `kind` with valid identifiers; returns its id.
     pub async fn organization(&self, token: &str, kind: &str, name: &str) -> String {
         let body = match kind {
-            "territory" => json!({"kind": "territory", "legal_name": name, "insee_code": "74056", "postcode": "74400", "city": "Chamonix-Mont-Blanc"}),
-            other => json!({"kind": other, "legal_name": name, "siret": "73282932000074", "postcode": "74400", "city": "Chamonix-Mont-Blanc"}),
+            "territory" => {
+                json!({"kind": "territory", "legal_name": name, "insee_code": "74056", "postcode": "74400", "city": "Chamonix-Mont-Blanc"})
+            }
+            other => {
+                json!({"kind": other, "legal_name": name, "siret": "73282932000074", "postcode": "74400", "city": "Chamonix-Mont-Blanc"})
+            }
         };
         let (status, org) = self.post("/api/v1/organizations", Some(token), body).await;
         assert_eq!(status, StatusCode::CREATED, "{org}");
@@ -552,18 +562,35 @@ impl TestApp {
     }
 
     /// Uploads `bytes` as `filename` for the form's file field `field`.
-    pub async fn upload(&self, token: &str, application_id: &str, field: &str, filename: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn upload(
+        &self,
+        token: &str,
+        application_id: &str,
+        field: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .text("field", field.to_owned())
-            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()));
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned()),
+            );
         let response = self
-            .request(Method::POST, &format!("/api/v1/applications/{application_id}/attachments"), Some(token))
+            .request(
+                Method::POST,
+                &format!("/api/v1/applications/{application_id}/attachments"),
+                Some(token),
+            )
             .multipart(form)
             .send()
             .await
             .unwrap();
         let status = response.status();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }

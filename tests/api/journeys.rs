@@ -1,0 +1,340 @@
+//! Whole applicant journeys: a start-up through Alpes Tourisme Lab, a territory through Expérimentation
+//! Montagne, from the open call to screening, with every email checked where it arrives.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_startup_applies_to_alpes_tourisme_lab_and_is_found_eligible() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let founder = app.applicant("lea@neige-mobilite.example").await;
+    let org_id = app
+        .organization(&founder, "startup", "Neige Mobilité SAS")
+        .await;
+
+    // A draft with part of the answers.
+    let (status, draft) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/applications"),
+            Some(&founder),
+            json!({"organization_id": org_id, "answers": {"solution_name": "Navette Neige"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    assert_eq!(draft["status"], "draft");
+    assert!(draft["reference"].is_null());
+    let id = draft["id"].as_str().unwrap().to_owned();
+
+    // The rest of the answers, with If-Match.
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/applications/{id}"),
+            Some(&founder),
+        )
+        .header("If-Match", "\"1\"")
+        .json(&json!({"answers": atl_answers()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["etag"], "\"2\"");
+
+    // The pitch deck.
+    let (status, file) = app
+        .upload(&founder, &id, "pitch_deck", "pitch deck.pdf", pdf_bytes())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!(file["content_type"], "application/pdf");
+    assert_eq!(file["size"], pdf_bytes().len());
+
+    // Submission gives the first reference of the call and a receipt.
+    let (status, submitted) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&founder),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    assert_eq!(submitted["status"], "submitted");
+    let year = chrono::Datelike::year(&(app.clock.now() - chrono::Duration::days(1)));
+    assert_eq!(submitted["reference"], format!("ATL-{year}-0001"));
+    let receipt = wait_for_subject(
+        &app,
+        "lea@neige-mobilite.example",
+        &format!("ATL-{year}-0001"),
+    )
+    .await;
+    assert!(
+        receipt.text().contains("Navette Neige"),
+        "{}",
+        receipt.text()
+    );
+    assert!(
+        receipt.text().contains("pitch deck.pdf"),
+        "{}",
+        receipt.text()
+    );
+
+    // Staff see it and screen it eligible; the founder is told.
+    let (_, list) = app
+        .get(
+            &format!("/api/v1/applications?call_id={call_id}&status=submitted"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(list["items"][0]["organization_name"], "Neige Mobilité SAS");
+    assert!(
+        list["items"][0].get("answers").is_none(),
+        "lists carry summaries only"
+    );
+    let (status, screened) = app
+        .post(
+            &format!("/api/v1/applications/{id}/screening"),
+            Some(&admin),
+            json!({"outcome": "eligible"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{screened}");
+    assert_eq!(screened["status"], "eligible");
+    let outcome = wait_for_subject(&app, "lea@neige-mobilite.example", "ligibilit").await;
+    assert!(outcome.text().contains(&format!("ATL-{year}-0001")));
+
+    let (_, seen) = app
+        .get(&format!("/api/v1/applications/{id}"), Some(&founder))
+        .await;
+    assert_eq!(seen["status"], "eligible");
+    let (_, audit) = app
+        .get(
+            &format!("/api/v1/audit?entity_type=application&entity_id={id}"),
+            Some(&admin),
+        )
+        .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "application.created",
+            "application.updated",
+            "attachment.uploaded",
+            "application.submitted",
+            "application.screened"
+        ]
+    );
+}
+
+/// Waits for an email to `to` whose subject contains `part`.
+async fn wait_for_subject(app: &TestApp, to: &str, part: &str) -> ReceivedEmail {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let part = part.to_lowercase();
+    loop {
+        let emails = app.mailbox.emails_to(to);
+        if let Some(email) = emails
+            .iter()
+            .find(|e| e.subject().to_lowercase().contains(&part))
+        {
+            return email.clone();
+        }
+        let subjects: Vec<String> = emails.iter().map(|e| e.subject()).collect();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no email to {to} about {part}: {subjects:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_territory_applies_to_experimentation_montagne_answers_a_request_for_changes_and_resubmits(
+) {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let officer = app.applicant("mobilite@chamonix.example").await;
+    let org_id = app
+        .organization(&officer, "territory", "Commune de Chamonix-Mont-Blanc")
+        .await;
+
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/applications"),
+            Some(&officer),
+            json!({"organization_id": org_id, "answers": exp_answers()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(failing_fields(&body), ["answers.support_letter"]);
+    let (status, _) = app
+        .upload(
+            &officer,
+            &id,
+            "support_letter",
+            "lettre-soutien.pdf",
+            pdf_bytes(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, submitted) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    let reference = submitted["reference"].as_str().unwrap().to_owned();
+    assert!(reference.starts_with("EXP-"), "{reference}");
+
+    // Staff ask for changes before a due date.
+    let due = (app.clock.now() + chrono::Duration::days(10)).to_rfc3339();
+    let (status, screened) = app
+        .post(
+            &format!("/api/v1/applications/{id}/screening"),
+            Some(&admin),
+            json!({"outcome": "changes_requested", "reason": "Précisez le budget de fonctionnement.", "due_at": due}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{screened}");
+    assert_eq!(screened["status"], "changes_requested");
+    let request = wait_for_subject(&app, "mobilite@chamonix.example", "modification").await;
+    assert!(
+        request
+            .text()
+            .contains("Précisez le budget de fonctionnement."),
+        "{}",
+        request.text()
+    );
+
+    // The territory asks a question in the thread; staff are told and answer.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/applications/{id}/messages"),
+            Some(&officer),
+            json!({"body": "Faut-il inclure les salaires ?"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let to_staff = wait_for_subject(&app, "staff@example.org", "message").await;
+    assert!(to_staff.text().contains("Faut-il inclure les salaires ?"));
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/applications/{id}/messages"),
+            Some(&admin),
+            json!({"body": "Oui, au prorata."}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, thread) = app
+        .get(
+            &format!("/api/v1/applications/{id}/messages"),
+            Some(&officer),
+        )
+        .await;
+    let sides: Vec<&str> = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author_side"].as_str().unwrap())
+        .collect();
+    assert_eq!(sides, ["applicant", "staff"]);
+
+    // The territory edits and resubmits; the reference stays.
+    let (_, current) = app
+        .get(&format!("/api/v1/applications/{id}"), Some(&officer))
+        .await;
+    let version = current["version"].as_i64().unwrap();
+    let response = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/applications/{id}"),
+            Some(&officer),
+        )
+        .header("If-Match", format!("\"{version}\""))
+        .json(&json!({"answers": {"budget": 95000}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, resubmitted) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{resubmitted}");
+    assert_eq!(resubmitted["reference"], reference.as_str());
+
+    let (status, screened) = app
+        .post(
+            &format!("/api/v1/applications/{id}/screening"),
+            Some(&admin),
+            json!({"outcome": "eligible"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{screened}");
+    let (_, seen) = app
+        .get(&format!("/api/v1/applications/{id}"), Some(&officer))
+        .await;
+    assert_eq!(seen["answers"]["budget"], 95000);
+    assert_eq!(seen["status"], "eligible");
+}
+
+#[tokio::test]
+async fn an_applicant_can_withdraw_and_is_told() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
+    let founder = app.applicant("founder@example.org").await;
+    let org_id = app.organization(&founder, "startup", "Startup").await;
+    let (_, created) = app
+        .post(
+            &format!(
+                "/api/v1/calls/{}/applications",
+                call["id"].as_str().unwrap()
+            ),
+            Some(&founder),
+            json!({"organization_id": org_id}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+
+    let (status, withdrawn) = app
+        .post(
+            &format!("/api/v1/applications/{id}/withdraw"),
+            Some(&founder),
+            json!({"reason": "Nous avons levé des fonds."}),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::OK, "{withdrawn}");
+    assert_eq!(withdrawn["status"], "withdrawn");
+    wait_for_subject(&app, "founder@example.org", "retrait").await;
+}

@@ -258,8 +258,14 @@ async fn the_openapi_document_describes_every_route_served() {
         ("GET", "/api/v1/applications/{id}"),
         ("PATCH", "/api/v1/applications/{id}"),
         ("POST", "/api/v1/applications/{id}/attachments"),
-        ("GET", "/api/v1/applications/{id}/attachments/{attachment_id}"),
-        ("DELETE", "/api/v1/applications/{id}/attachments/{attachment_id}"),
+        (
+            "GET",
+            "/api/v1/applications/{id}/attachments/{attachment_id}",
+        ),
+        (
+            "DELETE",
+            "/api/v1/applications/{id}/attachments/{attachment_id}",
+        ),
         ("POST", "/api/v1/applications/{id}/submit"),
         ("POST", "/api/v1/applications/{id}/withdraw"),
         ("GET", "/api/v1/applications/{id}/messages"),
