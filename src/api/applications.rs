@@ -505,6 +505,37 @@ pub async fn update(
         .json(ApplicationView::new(&app, &files)))
 }
 
+/// Saves a change of status (only if nobody changed the application meanwhile) and audits it, with the
+/// status before and `details` after.
+fn save_transition(
+    conn: &mut DbConn,
+    actor: Uuid,
+    before: &Application,
+    after: &Application,
+    action: &str,
+    details: Value,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if !applications::update(conn, after, before.version)? {
+        return Err(Error::Conflict(
+            "the application changed meanwhile: try again".into(),
+        ));
+    }
+    audit::record(
+        conn,
+        Change {
+            actor_id: Some(actor),
+            action,
+            entity_type: "application",
+            entity_id: *before.id,
+            before: Some(json!({"status": before.status})),
+            after: Some(details),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
 /// The answer to a submission.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Submitted {
@@ -660,21 +691,13 @@ async fn submit_application(
                 updated_at: Ts(now),
                 ..before.clone()
             };
-            if !applications::update(conn, &after, before.version)? {
-                return Err(Error::Conflict(
-                    "the application changed meanwhile: try again".into(),
-                ));
-            }
-            audit::record(
+            save_transition(
                 conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "application.submitted",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(json!({"status": before.status})),
-                    after: Some(json!({"status": "submitted", "reference": reference})),
-                },
+                caller.user_id,
+                &before,
+                &after,
+                "application.submitted",
+                json!({"status": "submitted", "reference": reference}),
                 now,
             )?;
             let about = About {
@@ -767,21 +790,13 @@ pub async fn withdraw(
                 updated_at: Ts(now),
                 ..before.clone()
             };
-            if !applications::update(conn, &after, before.version)? {
-                return Err(Error::Conflict(
-                    "the application changed meanwhile: try again".into(),
-                ));
-            }
-            audit::record(
+            save_transition(
                 conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "application.withdrawn",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(json!({"status": before.status})),
-                    after: Some(json!({"status": "withdrawn", "reason": reason})),
-                },
+                caller.user_id,
+                &before,
+                &after,
+                "application.withdrawn",
+                json!({"status": "withdrawn", "reason": reason}),
                 now,
             )?;
             let about = About {
@@ -901,24 +916,11 @@ pub async fn screen(
                 updated_at: Ts(now),
                 ..before.clone()
             };
-            if !applications::update(conn, &after, before.version)? {
-                return Err(Error::Conflict("the application changed meanwhile: try again".into()));
-            }
+            let details = json!({"status": outcome, "reason": reason, "due_at": due_at});
+            save_transition(conn, caller.user_id, &before, &after, "application.screened", details, now)?;
             if call.status == "published" && call::phase(call.opens_at.0, call.closes_at.0, now) == Phase::Closed {
                 calls::set_status(conn, *call.id, "published", "evaluation", now)?;
             }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "application.screened",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(json!({"status": before.status})),
-                    after: Some(json!({"status": outcome, "reason": reason, "due_at": due_at})),
-                },
-                now,
-            )?;
             let about = About { call: &call, organization: &organization, application: &after };
             if outcome == "changes_requested" {
                 about.to_members(
