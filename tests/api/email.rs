@@ -220,3 +220,29 @@ async fn each_email_carries_a_stable_message_id_for_duplicate_detection() {
 
     assert_eq!(email.message_id(), items[0]["message_id"].as_str().unwrap());
 }
+
+#[tokio::test]
+async fn two_instances_on_one_database_deliver_each_email_once() {
+    let app = TestApp::spawn().await;
+    let other = app.another_instance().await;
+
+    // Registrations through both instances; both workers poll the same outbox.
+    for i in 0..10 {
+        let instance = if i % 2 == 0 { &app } else { &other };
+        instance
+            .register(&format!("person{i}@example.org"), "fr")
+            .await;
+    }
+
+    let emails = app.mailbox.wait_for(10).await;
+    let admin = app.admin("staff@example.org").await;
+    wait_for_outbox(&app, &admin, |items| {
+        items.len() == 10 && items.iter().all(|i| i["status"] == "sent")
+    })
+    .await;
+    let mut ids: Vec<String> = app.mailbox.all().iter().map(|e| e.message_id()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "each email once: {emails:?}");
+    assert_eq!(app.mailbox.all().len(), 10);
+}

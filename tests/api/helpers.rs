@@ -328,6 +328,18 @@ impl TestApp {
         TestApp::start(settings, db, dir, options.clock, options.mailbox).await
     }
 
+    /// Starts a second instance on the same database, settings and mailbox (as behind a load balancer).
+    pub async fn another_instance(&self) -> TestApp {
+        TestApp::start(
+            self.settings.clone(),
+            self.db.clone(),
+            self._dir.clone(),
+            self.clock.clone(),
+            self.mailbox.clone(),
+        )
+        .await
+    }
+
     async fn start(
         settings: Settings,
         db: Arc<TestDatabase>,
