@@ -55,6 +55,70 @@ async fn file_field(
         .await
 }
 
+/// Reads the multipart parts: `field` then `file` (streamed to a temporary file).
+async fn read_parts(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    dir: &std::path::Path,
+    payload: &mut Multipart,
+    field: &mut Option<Field>,
+    received: &mut Option<(storage::Received, String)>,
+) -> Result<(), Error> {
+    while let Some(part) = payload.next().await {
+        let mut part =
+            part.map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
+        match part.name().unwrap_or("") {
+            "field" => {
+                if field.is_some() {
+                    return Err(Error::field("field", "too_many", "one field per request"));
+                }
+                let mut key = Vec::new();
+                while let Some(chunk) = part.next().await {
+                    let chunk = chunk
+                        .map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
+                    key.extend_from_slice(&chunk);
+                    if key.len() > 64 {
+                        return Err(Error::field(
+                            "field",
+                            "invalid",
+                            "a field key has at most 64 characters",
+                        ));
+                    }
+                }
+                let key = String::from_utf8(key)
+                    .map_err(|_| Error::field("field", "invalid", "a field key is text"))?;
+                *field = Some(file_field(state, caller, id, key.trim().to_owned()).await?);
+            }
+            "file" => {
+                let Some(field) = field.as_ref() else {
+                    return Err(Error::field(
+                        "field",
+                        "required",
+                        "send the `field` part before the `file` part",
+                    ));
+                };
+                if received.is_some() {
+                    return Err(Error::field("file", "too_many", "one file per request"));
+                }
+                let filename = storage::safe_filename(
+                    part.content_disposition().and_then(|cd| cd.get_filename()),
+                );
+                let max_size = field.max_size.unwrap_or(20 * 1024 * 1024);
+                *received = Some((storage::receive(dir, &mut part, max_size).await?, filename));
+            }
+            other => {
+                return Err(Error::field(
+                    other.to_owned(),
+                    "unknown_field",
+                    "only the parts `field` and `file` are accepted",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Uploads a file for one of the form's file fields: multipart parts `field` (the key) then `file`.
 /// 413 over the field's size, 415 when the file's content is not an allowed type.
 #[utoipa::path(
@@ -79,54 +143,23 @@ pub async fn upload(
     let id = id.into_inner();
     let dir = state.settings.storage.dir.clone();
     let mut field: Option<Field> = None;
-    let mut received = None;
-    while let Some(part) = payload.next().await {
-        let mut part =
-            part.map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
-        match part.name().unwrap_or("") {
-            "field" => {
-                let mut key = Vec::new();
-                while let Some(chunk) = part.next().await {
-                    let chunk = chunk
-                        .map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
-                    key.extend_from_slice(&chunk);
-                    if key.len() > 64 {
-                        return Err(Error::field(
-                            "field",
-                            "invalid",
-                            "a field key has at most 64 characters",
-                        ));
-                    }
-                }
-                let key = String::from_utf8(key)
-                    .map_err(|_| Error::field("field", "invalid", "a field key is text"))?;
-                field = Some(file_field(&state, &caller, id, key.trim().to_owned()).await?);
-            }
-            "file" => {
-                let Some(field) = &field else {
-                    return Err(Error::field(
-                        "field",
-                        "required",
-                        "send the `field` part before the `file` part",
-                    ));
-                };
-                if received.is_some() {
-                    return Err(Error::field("file", "too_many", "one file per request"));
-                }
-                let filename = storage::safe_filename(
-                    part.content_disposition().and_then(|cd| cd.get_filename()),
-                );
-                let max_size = field.max_size.unwrap_or(20 * 1024 * 1024);
-                received = Some((storage::receive(&dir, &mut part, max_size).await?, filename));
-            }
-            other => {
-                return Err(Error::field(
-                    other.to_owned(),
-                    "unknown_field",
-                    "only the parts `field` and `file` are accepted",
-                ))
-            }
+    let mut received: Option<(storage::Received, String)> = None;
+    let read = read_parts(
+        &state,
+        &caller,
+        id,
+        &dir,
+        &mut payload,
+        &mut field,
+        &mut received,
+    )
+    .await;
+    if let Err(err) = read {
+        // A part after the file failed: the file received so far goes too.
+        if let Some((file, _)) = &received {
+            let _ = tokio::fs::remove_file(&file.temp_path).await;
         }
+        return Err(err);
     }
     let (Some(field), Some((file, filename))) = (field, received) else {
         return Err(Error::Validation(vec![crate::error::FieldError::new(

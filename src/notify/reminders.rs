@@ -12,8 +12,9 @@ use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{applications, calls, organizations};
 
-/// The reminders: their key and how many days before closing they go out.
-pub const REMINDERS: [(&str, i64); 2] = [("draft_7d", 7), ("draft_1d", 1)];
+/// The reminders: their key and how many days before closing they go out, the latest first. A draft that
+/// enters several windows at once (started the day before closing) gets only the latest reminder.
+pub const REMINDERS: [(&str, i64); 2] = [("draft_1d", 1), ("draft_7d", 7)];
 
 /// Whether any reminder is due (a cheap read, so that the worker opens a write transaction only then).
 pub fn any_due(conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, Error> {
@@ -35,6 +36,12 @@ pub fn send_due(conn: &mut DbConn, state: &AppState, now: DateTime<Utc>) -> Resu
             for app in applications::drafts_without_reminder(conn, *call.id, kind)? {
                 if !applications::mark_reminded(conn, *app.id, kind, now)? {
                     continue;
+                }
+                // The earlier reminders would say the same thing, later: they are spent too.
+                for (earlier, earlier_days) in REMINDERS {
+                    if earlier_days > days {
+                        applications::mark_reminded(conn, *app.id, earlier, now)?;
+                    }
                 }
                 let Some(organization) = organizations::find(conn, *app.organization_id)? else {
                     continue;

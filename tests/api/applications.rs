@@ -917,6 +917,48 @@ async fn an_upload_interrupted_halfway_leaves_no_file_and_no_attachment() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
+#[tokio::test]
+async fn an_upload_refused_after_its_file_part_leaves_no_file_behind() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.org").await;
+    let call = app
+        .open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
+    let (token, org) =
+        applicant_with(&app, "founder@example.org", "startup", "Neige Express").await;
+    let id = draft(&app, &token, call["id"].as_str().unwrap(), &org, json!({})).await;
+    let form = reqwest::multipart::Form::new()
+        .text("field", "pitch_deck")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf_bytes()).file_name("deck.pdf"),
+        )
+        .text("comment", "une partie de trop");
+
+    let response = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/applications/{id}/attachments"),
+            Some(&token),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(failing_fields(&body), vec!["comment"]);
+    let (_, read_back, _) = read(&app, &id, &token).await;
+    assert_eq!(read_back["attachments"], json!([]));
+    assert!(
+        stored_files(&app.settings.storage.dir).is_empty(),
+        "{:?}",
+        stored_files(&app.settings.storage.dir)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Lists
 // ---------------------------------------------------------------------------------------------------
@@ -1299,4 +1341,41 @@ async fn drafts_are_reminded_seven_days_and_one_day_before_closing_and_submitted
         .await
         .is_empty());
     assert!(emails_about(&app, "early@example.org", REMINDER).is_empty());
+}
+
+#[tokio::test]
+async fn a_draft_started_hours_before_closing_gets_a_single_reminder() {
+    let app = spawn_at(monday()).await;
+    let admin = app.admin("admin@example.org").await;
+    let call = app
+        .open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
+    let closes_at: DateTime<Utc> = call["closes_at"].as_str().unwrap().parse().unwrap();
+    app.clock.set(closes_at - chrono::Duration::hours(12));
+    let admin = app.login("admin@example.org", PASSWORD).await;
+    let (late, late_org) =
+        applicant_with(&app, "late@example.org", "startup", "Neige Express").await;
+
+    draft(
+        &app,
+        &late,
+        call["id"].as_str().unwrap(),
+        &late_org,
+        json!({}),
+    )
+    .await;
+
+    let first = wait_for_emails_about(&app, "late@example.org", REMINDER, 1).await;
+    assert!(
+        first[0].subject().contains("1 jour"),
+        "{}",
+        first[0].subject()
+    );
+    // Every reminder due in one pass is queued in one transaction: what the outbox holds now is final.
+    let subjects: Vec<Value> = queued(&app, &admin, "draft_reminder", "late@example.org")
+        .await
+        .into_iter()
+        .map(|e| e["subject"].clone())
+        .collect();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
 }
