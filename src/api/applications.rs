@@ -121,6 +121,27 @@ pub fn load(
     Ok((app, role))
 }
 
+/// Reading an application: its members and staff, and the jurors it is assigned to who are not conflicted.
+pub fn check_read(
+    conn: &mut DbConn,
+    caller: &Principal,
+    app: &Application,
+    role: Option<crate::auth::permissions::MemberRole>,
+) -> Result<(), Error> {
+    let as_applicant_or_staff = can_read_application(caller, role);
+    if as_applicant_or_staff.is_ok() {
+        return Ok(());
+    }
+    let as_juror = caller.has_scope(Scope::ReviewsRead)
+        && crate::store::evaluation::is_assigned(conn, *app.id, caller.user_id, None)?
+        && !crate::api::jury::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?;
+    if as_juror {
+        Ok(())
+    } else {
+        as_applicant_or_staff
+    }
+}
+
 fn load_context(conn: &mut DbConn, app: &Application) -> Result<(Call, Organization), Error> {
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
     let organization = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
@@ -399,7 +420,7 @@ pub async fn get_one(
         .db
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
-            can_read_application(&caller, role)?;
+            check_read(conn, &caller, &app, role)?;
             let files = applications::attachments_of(conn, id)?;
             Ok((app, files))
         })

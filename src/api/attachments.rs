@@ -10,9 +10,9 @@ use futures_util::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::applications::{form_of, load, AttachmentView};
+use crate::api::applications::{check_read, form_of, load, AttachmentView};
 use crate::api::extract::Caller;
-use crate::auth::permissions::{can_act_for_applicant, can_read_application, Principal};
+use crate::auth::permissions::{can_act_for_applicant, Principal};
 use crate::db::types::{Ts, Uid};
 use crate::domain::application;
 use crate::domain::form::{Field, FieldType};
@@ -249,8 +249,8 @@ pub async fn download(
     let attachment = state
         .db
         .read(move |conn| {
-            let (_, role) = load(conn, &caller, id)?;
-            can_read_application(&caller, role)?;
+            let (app, role) = load(conn, &caller, id)?;
+            check_read(conn, &caller, &app, role)?;
             applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
         })
         .await?;

@@ -241,6 +241,11 @@ pub async fn accept(
             if invitation.role == "admin" {
                 users::set_role(conn, *user.id, Role::Admin.as_str(), now)?;
             }
+            if let (true, Some(call_id)) = (invitation.role == "juror", invitation.call_id) {
+                if crate::store::calls::find(conn, *call_id)?.is_some() {
+                    crate::store::evaluation::add_juror(conn, *call_id, *user.id, serde_json::json!([]), invitation.invited_by.map(|u| u.0), now)?;
+                }
+            }
             users::mark_verified(conn, *user.id, now)?;
             audit::record(
                 conn,

@@ -41,9 +41,12 @@ pub struct MeView {
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
     let user_id = caller.0.user_id;
-    let user = state
+    let (user, juries) = state
         .db
-        .read(move |conn| users::find(conn, user_id)?.ok_or(Error::NotFound))
+        .read(move |conn| {
+            let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
+            Ok((user, crate::store::evaluation::juries_of(conn, user_id)?))
+        })
         .await?;
     let view = UserView::from(&user);
     Ok(HttpResponse::Ok().json(MeView {
@@ -53,8 +56,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRespon
         locale: view.locale,
         role: view.role,
         email_verified: view.email_verified,
-        // Juries arrive with calls; until a call exists, nobody sits on one.
-        juries: Vec::new(),
+        juries,
     }))
 }
 

@@ -11,10 +11,12 @@ pub mod extract;
 pub mod idempotency;
 pub mod input;
 pub mod invitations;
+pub mod jury;
 pub mod me;
 pub mod messages;
 pub mod ops;
 pub mod organizations;
+pub mod reviews;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
@@ -41,6 +43,7 @@ use crate::error::{Error, FieldError, Problem};
         (name = "organizations", description = "Who applies"),
         (name = "calls", description = "Calls for applications"),
         (name = "applications", description = "Applications, attachments, submission, screening"),
+        (name = "evaluation", description = "Juries, conflicts, assignments, reviews, ranking, decisions"),
         (name = "admin", description = "Staff tools"),
     )
 )]
@@ -106,6 +109,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(attachments::remove)
                 .service(messages::list)
                 .service(messages::create)
+                .service(jury::list_jurors)
+                .service(jury::add_juror)
+                .service(jury::remove_juror)
+                .service(jury::list_conflicts)
+                .service(jury::declare_conflict)
+                .service(jury::auto_assign)
+                .service(jury::list_assignments)
+                .service(jury::create_assignment)
+                .service(jury::my_assignments)
+                .service(reviews::save)
+                .service(reviews::submit)
+                .service(reviews::list)
+                .service(reviews::ranking)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

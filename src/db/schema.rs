@@ -257,6 +257,100 @@ diesel::joinable!(attachments -> applications (application_id));
 diesel::joinable!(application_messages -> applications (application_id));
 diesel::joinable!(application_messages -> users (author_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    call_jurors (call_id, user_id) {
+        call_id -> DbUuid,
+        user_id -> DbUuid,
+        affiliations -> DbJson,
+        added_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    conflicts (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        juror_id -> DbUuid,
+        application_id -> DbUuid,
+        reason -> Text,
+        declared_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    assignments (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        application_id -> DbUuid,
+        juror_id -> DbUuid,
+        stage -> Text,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    reviews (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        application_id -> DbUuid,
+        juror_id -> DbUuid,
+        stage -> Text,
+        comment -> Nullable<Text>,
+        status -> Text,
+        submitted_at -> Nullable<DbTime>,
+        version -> Integer,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    review_scores (review_id, criterion) {
+        review_id -> DbUuid,
+        criterion -> Text,
+        score -> Double,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    decisions (application_id) {
+        application_id -> DbUuid,
+        call_id -> DbUuid,
+        outcome -> Text,
+        motivation -> Text,
+        decided_by -> Nullable<DbUuid>,
+        decided_at -> DbTime,
+        published_at -> Nullable<DbTime>,
+    }
+}
+
+diesel::joinable!(call_jurors -> users (user_id));
+diesel::joinable!(assignments -> applications (application_id));
+diesel::joinable!(reviews -> applications (application_id));
+diesel::joinable!(review_scores -> reviews (review_id));
+diesel::joinable!(decisions -> applications (application_id));
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
@@ -277,4 +371,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     application_messages,
     reminders_sent,
     idempotency_keys,
+    call_jurors,
+    conflicts,
+    assignments,
+    reviews,
+    review_scores,
+    decisions,
 );

@@ -2,7 +2,10 @@
 
 pub mod account;
 pub mod application;
+pub mod assignment;
 pub mod call;
+pub mod conflict;
 pub mod form;
 pub mod identifiers;
 pub mod organization;
+pub mod ranking;

@@ -57,6 +57,22 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "draft_reminder.fr.html",
     "draft_reminder.en.txt",
     "draft_reminder.en.html",
+    "assignment_digest.fr.txt",
+    "assignment_digest.fr.html",
+    "assignment_digest.en.txt",
+    "assignment_digest.en.html",
+    "review_reminder.fr.txt",
+    "review_reminder.fr.html",
+    "review_reminder.en.txt",
+    "review_reminder.en.html",
+    "decision_published.fr.txt",
+    "decision_published.fr.html",
+    "decision_published.en.txt",
+    "decision_published.en.html",
+    "pairing_update.fr.txt",
+    "pairing_update.fr.html",
+    "pairing_update.en.txt",
+    "pairing_update.en.html",
 ];
 
 /// A kind of email the application sends.
@@ -82,11 +98,19 @@ pub enum Event {
     WithdrawalAck,
     /// Reminds the applicant that a draft is not submitted yet and the call closes soon.
     DraftReminder,
+    /// Tells a juror which applications have just been assigned to them at a stage, with the due date if any.
+    AssignmentDigest,
+    /// Reminds a juror how many reviews of a stage are still pending before the due date.
+    ReviewReminder,
+    /// Tells the applicant the published decision (selected, waitlisted or rejected) and its motivation.
+    DecisionPublished,
+    /// Tells a territory's or a company's member how their pairing stands (proposed, accepted, declined or confirmed).
+    PairingUpdate,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 10] = [
+    pub const ALL: [Event; 14] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -97,6 +121,10 @@ impl Event {
         Event::NewMessage,
         Event::WithdrawalAck,
         Event::DraftReminder,
+        Event::AssignmentDigest,
+        Event::ReviewReminder,
+        Event::DecisionPublished,
+        Event::PairingUpdate,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -112,6 +140,10 @@ impl Event {
             Event::NewMessage => "new_message",
             Event::WithdrawalAck => "withdrawal_ack",
             Event::DraftReminder => "draft_reminder",
+            Event::AssignmentDigest => "assignment_digest",
+            Event::ReviewReminder => "review_reminder",
+            Event::DecisionPublished => "decision_published",
+            Event::PairingUpdate => "pairing_update",
         }
     }
 }
@@ -276,6 +308,45 @@ mod tests {
                 "days_left": 7,
                 "link": "https://cordee.example/applications/draft-42",
             }),
+            Event::AssignmentDigest => json!({
+                "display_name": "Dominique Rey",
+                "call_title": "Alpes Tourisme Lab",
+                "stage_label": "Évaluation écrite",
+                "count": 2,
+                "applications": [
+                    {"reference": "ATL-2026-0007", "organization_name": "Refuges du Vercors"},
+                    {"reference": "ATL-2026-0011", "organization_name": "Glisse & Co"},
+                ],
+                "due_at": "3 février 2026 à 18:00 (Europe/Paris)",
+                "link": "https://cordee.example/jury/calls/atl-2026/stages/written",
+            }),
+            Event::ReviewReminder => json!({
+                "display_name": "Dominique Rey",
+                "call_title": "Alpes Tourisme Lab",
+                "stage_label": "Évaluation écrite",
+                "pending": 3,
+                "due_at": "3 février 2026 à 18:00 (Europe/Paris)",
+                "link": "https://cordee.example/jury/calls/atl-2026/stages/written",
+            }),
+            Event::DecisionPublished => json!({
+                "display_name": "Camille Durand",
+                "organization_name": "Refuges du Vercors",
+                "call_title": "Alpes Tourisme Lab",
+                "reference": "ATL-2026-0007",
+                "outcome": "selected",
+                "motivation": "Projet solide et bien chiffré.\nLe jury salue l'ancrage local.",
+                "link": "https://cordee.example/applications/atl-2026-0007/decision",
+            }),
+            Event::PairingUpdate => json!({
+                "display_name": "Claude Perrin",
+                "organization_name": "Commune de Chamonix-Mont-Blanc",
+                "call_title": "Expérimentation Montagne",
+                "reference": "EXM-2026-0012",
+                "territory_name": "Commune de Chamonix-Mont-Blanc",
+                "partner_name": "Capteurs Alpins",
+                "step": "proposed",
+                "link": "https://cordee.example/pairings/17",
+            }),
         }
     }
 
@@ -286,6 +357,8 @@ mod tests {
             Event::ScreeningOutcome => &["reason"],
             Event::NewMessage => &["reference"],
             Event::WithdrawalAck => &["reference", "reason"],
+            Event::AssignmentDigest => &["due_at"],
+            Event::PairingUpdate => &["reference"],
             _ => &[],
         }
     }
@@ -374,6 +447,15 @@ mod tests {
             (Event::ScreeningOutcome, "/reason"),
             (Event::WithdrawalAck, "/reason"),
             (Event::SubmissionReceipt, "/answers/1/value"),
+            (Event::AssignmentDigest, "/display_name"),
+            (Event::AssignmentDigest, "/applications/1/organization_name"),
+            (Event::ReviewReminder, "/display_name"),
+            (Event::DecisionPublished, "/motivation"),
+            (Event::DecisionPublished, "/organization_name"),
+            (Event::PairingUpdate, "/display_name"),
+            (Event::PairingUpdate, "/organization_name"),
+            (Event::PairingUpdate, "/territory_name"),
+            (Event::PairingUpdate, "/partner_name"),
         ];
         for (event, pointer) in cases {
             let mut ctx = example(event);
@@ -677,5 +759,249 @@ mod tests {
         let en = render(Event::DraftReminder, "en", &ctx);
         assert!(en.subject.ends_with("in 1 day"), "{}", en.subject);
         assert!(en.text.contains("that is in 1 day."));
+    }
+
+    #[test]
+    fn assignment_digest_lists_the_applications() {
+        let mut ctx = example(Event::AssignmentDigest);
+        let fr = render(Event::AssignmentDigest, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Appel « Alpes Tourisme Lab » : 2 nouvelles candidatures à évaluer"
+        );
+        assert!(fr.text.contains(
+            "Vous avez 2 nouvelles candidatures à évaluer pour l'étape « Évaluation écrite » de l'appel à candidatures « Alpes Tourisme Lab » :"
+        ));
+        assert!(fr
+            .text
+            .contains("- ATL-2026-0007 – Refuges du Vercors\n- ATL-2026-0011 – Glisse & Co\n"));
+        assert!(fr
+            .text
+            .contains("avant le 3 février 2026 à 18:00 (Europe/Paris)."));
+        assert!(fr.text.contains(ctx["link"].as_str().unwrap()));
+        assert!(fr
+            .html
+            .contains("<strong>ATL-2026-0011</strong> – Glisse &amp; Co"));
+        let en = render(Event::AssignmentDigest, "en", &ctx);
+        assert_eq!(
+            en.subject,
+            "2 new applications to review for \"Alpes Tourisme Lab\""
+        );
+        assert!(en
+            .text
+            .contains("You have 2 new applications to review for the \"Évaluation écrite\" stage"));
+        assert!(en
+            .text
+            .contains("before 3 février 2026 à 18:00 (Europe/Paris)."));
+
+        ctx["count"] = json!(1);
+        ctx["applications"] = json!([
+            {"reference": "ATL-2026-0007", "organization_name": "Refuges du Vercors"}
+        ]);
+        ctx["due_at"] = serde_json::Value::Null;
+        let fr = render(Event::AssignmentDigest, "fr", &ctx);
+        assert!(fr.subject.ends_with(": 1 nouvelle candidature à évaluer"));
+        assert!(fr
+            .text
+            .contains("Vous avez 1 nouvelle candidature à évaluer"));
+        assert!(!fr.text.contains("avant le"));
+        assert!(!fr.html.contains("avant le"));
+        let en = render(Event::AssignmentDigest, "en", &ctx);
+        assert!(en.subject.starts_with("1 new application to review"));
+        assert!(!en.text.contains("before"));
+
+        let mut incomplete = ctx;
+        incomplete["applications"] = json!([{"reference": "ATL-2026-0007"}]);
+        for locale in ["fr", "en"] {
+            assert!(Templates::builtin()
+                .render(Event::AssignmentDigest, locale, &incomplete)
+                .is_err());
+        }
+    }
+
+    #[test]
+    fn review_reminder_counts_pending_reviews() {
+        let mut ctx = example(Event::ReviewReminder);
+        let fr = render(Event::ReviewReminder, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Rappel : 3 évaluations en attente pour l'appel « Alpes Tourisme Lab »"
+        );
+        assert!(fr.text.contains(
+            "Il vous reste 3 évaluations à rendre pour l'étape « Évaluation écrite » de l'appel à candidatures « Alpes Tourisme Lab », avant le 3 février 2026 à 18:00 (Europe/Paris)."
+        ));
+        assert!(fr.text.contains("Pour les compléter"));
+        assert!(fr.html.contains("3&nbsp;évaluations"));
+        let en = render(Event::ReviewReminder, "en", &ctx);
+        assert_eq!(
+            en.subject,
+            "Reminder: 3 reviews pending for \"Alpes Tourisme Lab\""
+        );
+        assert!(en.text.contains(
+            "You still have 3 reviews to complete for the \"Évaluation écrite\" stage of the call for applications \"Alpes Tourisme Lab\", before 3 février 2026 à 18:00 (Europe/Paris)."
+        ));
+
+        ctx["pending"] = json!(1);
+        let fr = render(Event::ReviewReminder, "fr", &ctx);
+        assert!(fr.subject.starts_with("Rappel : 1 évaluation en attente"));
+        assert!(fr.text.contains("Il vous reste 1 évaluation à rendre"));
+        assert!(fr.text.contains("Pour la compléter"));
+        let en = render(Event::ReviewReminder, "en", &ctx);
+        assert!(en.subject.starts_with("Reminder: 1 review pending"));
+        assert!(en.text.contains("You still have 1 review to complete"));
+        assert!(en.text.contains("To complete it,"));
+    }
+
+    #[test]
+    fn decision_published_wording_per_outcome() {
+        let templates = Templates::builtin();
+        let mut ctx = example(Event::DecisionPublished);
+        let motivation = "Projet solide et bien chiffré.\nLe jury salue l'ancrage local.";
+
+        let fr = render(Event::DecisionPublished, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Décision concernant votre candidature ATL-2026-0007"
+        );
+        assert!(fr.text.contains(
+            "Refuges du Vercors fait partie des lauréats de l'appel et rejoint le programme."
+        ));
+        assert!(fr
+            .text
+            .contains(&format!("Motivation de la décision :\n\n{motivation}\n")));
+        assert!(fr.html.contains("white-space:pre-wrap"));
+        assert!(fr
+            .html
+            .contains("Projet solide et bien chiffré.\nLe jury salue l&#x27;ancrage local."));
+        assert!(fr.text.contains(ctx["link"].as_str().unwrap()));
+        let en = render(Event::DecisionPublished, "en", &ctx);
+        assert_eq!(en.subject, "Decision on your application ATL-2026-0007");
+        assert!(en.text.contains(
+            "Refuges du Vercors is one of the laureates of the call and joins the programme."
+        ));
+        assert!(en
+            .text
+            .contains(&format!("Reasons for the decision:\n\n{motivation}\n")));
+
+        ctx["outcome"] = json!("waitlisted");
+        let fr = render(Event::DecisionPublished, "fr", &ctx);
+        assert!(fr.text.contains("placée sur liste d'attente"));
+        assert!(!fr.text.contains("lauréats"));
+        let en = render(Event::DecisionPublished, "en", &ctx);
+        assert!(en.text.contains("placed on the waiting list"));
+
+        ctx["outcome"] = json!("rejected");
+        let fr = render(Event::DecisionPublished, "fr", &ctx);
+        assert!(fr
+            .text
+            .contains("votre candidature n'a pas été retenue cette fois-ci."));
+        assert!(!fr.text.contains("liste d'attente"));
+        assert!(fr
+            .html
+            .contains("n'a pas été retenue</strong> cette fois-ci."));
+        let en = render(Event::DecisionPublished, "en", &ctx);
+        assert!(en
+            .text
+            .contains("your application has not been selected this time."));
+
+        for outcome in [json!("pending"), json!("Selected"), json!(null)] {
+            ctx["outcome"] = outcome;
+            for locale in ["fr", "en"] {
+                assert!(templates
+                    .render(Event::DecisionPublished, locale, &ctx)
+                    .is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn pairing_update_wording_per_step() {
+        let templates = Templates::builtin();
+        let mut ctx = example(Event::PairingUpdate);
+
+        let fr = render(Event::PairingUpdate, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Proposition de binôme : Commune de Chamonix-Mont-Blanc et Capteurs Alpins"
+        );
+        assert!(fr.text.contains(
+            "en tant que membre de Commune de Chamonix-Mont-Blanc, au sujet de la mise en relation entre Commune de Chamonix-Mont-Blanc et Capteurs Alpins dans le cadre de l'appel à candidatures « Expérimentation Montagne » (candidature EXM-2026-0012)."
+        ));
+        assert!(fr.text.contains("propose de former ce binôme"));
+        let en = render(Event::PairingUpdate, "en", &ctx);
+        assert_eq!(
+            en.subject,
+            "Pairing proposal: Commune de Chamonix-Mont-Blanc and Capteurs Alpins"
+        );
+        assert!(en.text.contains(
+            "about the pairing of Commune de Chamonix-Mont-Blanc with Capteurs Alpins for the call for applications \"Expérimentation Montagne\" (application EXM-2026-0012)."
+        ));
+        assert!(en.text.contains("The call's team proposes this pairing."));
+
+        let steps = [
+            (
+                "accepted",
+                "Proposition de binôme acceptée",
+                "a été acceptée",
+                "Pairing proposal accepted",
+                "has been accepted",
+            ),
+            (
+                "declined",
+                "Proposition de binôme déclinée",
+                "a été déclinée",
+                "Pairing proposal declined",
+                "has been declined",
+            ),
+            (
+                "confirmed",
+                "Binôme confirmé",
+                "Le binôme est confirmé !",
+                "Pairing confirmed",
+                "The pairing is confirmed!",
+            ),
+        ];
+        for (step, fr_subject, fr_text, en_subject, en_text) in steps {
+            ctx["step"] = json!(step);
+            let fr = render(Event::PairingUpdate, "fr", &ctx);
+            assert!(
+                fr.subject.starts_with(&format!("{fr_subject} : ")),
+                "{}",
+                fr.subject
+            );
+            assert!(fr.text.contains(fr_text), "{}", fr.text);
+            assert!(!fr.text.contains("propose de former"));
+            let en = render(Event::PairingUpdate, "en", &ctx);
+            assert!(
+                en.subject.starts_with(&format!("{en_subject}: ")),
+                "{}",
+                en.subject
+            );
+            assert!(en.text.contains(en_text), "{}", en.text);
+        }
+
+        for ctx in [
+            without_optional(Event::PairingUpdate),
+            with_null_optional(Event::PairingUpdate),
+        ] {
+            let fr = render(Event::PairingUpdate, "fr", &ctx);
+            assert!(fr
+                .text
+                .contains("l'appel à candidatures « Expérimentation Montagne »."));
+            assert!(!fr.text.contains("EXM-2026-0012"));
+            assert!(!fr.html.contains("EXM-2026-0012"));
+            let en = render(Event::PairingUpdate, "en", &ctx);
+            assert!(en.text.contains("\"Expérimentation Montagne\"."));
+            assert!(!en.text.contains("EXM-2026-0012"));
+        }
+
+        for step in [json!("rejected"), json!("Confirmed"), json!(null)] {
+            ctx["step"] = step;
+            for locale in ["fr", "en"] {
+                assert!(templates
+                    .render(Event::PairingUpdate, locale, &ctx)
+                    .is_err());
+            }
+        }
     }
 }

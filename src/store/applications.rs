@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    application_messages, applications, attachments, organization_members, organizations,
-    reminders_sent, users,
+    application_messages, applications, assignments, attachments, organization_members,
+    organizations, reminders_sent, users,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -46,7 +46,8 @@ pub struct Summary {
 
 /// Who is listing, and what they asked for.
 pub struct ListFilter {
-    /// `None` for administrators (everything); otherwise only the applications of this user's organizations.
+    /// `None` for administrators (everything); otherwise the applications of this user's organizations and
+    /// the ones assigned to them as a juror.
     pub member: Option<Uuid>,
     pub call_id: Option<Uuid>,
     pub status: Option<String>,
@@ -121,7 +122,14 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
         let mine = organization_members::table
             .filter(organization_members::user_id.eq(Uid(user_id)))
             .select(organization_members::organization_id);
-        query = query.filter(applications::organization_id.eq_any(mine));
+        let assigned = assignments::table
+            .filter(assignments::juror_id.eq(Uid(user_id)))
+            .select(assignments::application_id);
+        query = query.filter(
+            applications::organization_id
+                .eq_any(mine)
+                .or(applications::id.eq_any(assigned)),
+        );
     }
     if let Some(call_id) = filter.call_id {
         query = query.filter(applications::call_id.eq(Uid(call_id)));
@@ -284,4 +292,27 @@ pub fn messages_of(
         query = query.filter(application_messages::id.gt(Uid(after)));
     }
     query.load(conn)
+}
+
+/// The ids of a call's applications in `status`, in id order.
+pub fn ids_with_status(conn: &mut DbConn, call_id: Uuid, status: &str) -> QueryResult<Vec<Uuid>> {
+    let ids: Vec<Uid> = applications::table
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .filter(applications::status.eq(status))
+        .order(applications::id.asc())
+        .select(applications::id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// The reference of every application of a call.
+pub fn references(
+    conn: &mut DbConn,
+    call_id: Uuid,
+) -> QueryResult<std::collections::HashMap<Uuid, Option<String>>> {
+    let rows: Vec<(Uid, Option<String>)> = applications::table
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .select((applications::id, applications::reference))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, r)| (id.0, r)).collect())
 }

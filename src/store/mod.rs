@@ -4,6 +4,7 @@ pub mod applications;
 pub mod audit;
 pub mod calls;
 pub mod email_tokens;
+pub mod evaluation;
 pub mod idempotency;
 pub mod invitations;
 pub mod organizations;

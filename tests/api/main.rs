@@ -6,6 +6,7 @@ mod accounts;
 mod applications;
 mod calls;
 mod email;
+mod evaluation;
 mod helpers;
 mod journeys;
 mod operations;

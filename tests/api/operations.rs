@@ -271,6 +271,19 @@ async fn the_openapi_document_describes_every_route_served() {
         ("GET", "/api/v1/applications/{id}/messages"),
         ("POST", "/api/v1/applications/{id}/messages"),
         ("POST", "/api/v1/applications/{id}/screening"),
+        ("GET", "/api/v1/calls/{id}/jurors"),
+        ("POST", "/api/v1/calls/{id}/jurors"),
+        ("DELETE", "/api/v1/calls/{id}/jurors/{user_id}"),
+        ("GET", "/api/v1/calls/{id}/conflicts"),
+        ("POST", "/api/v1/calls/{id}/conflicts"),
+        ("POST", "/api/v1/calls/{id}/assignments/auto"),
+        ("GET", "/api/v1/calls/{id}/assignments"),
+        ("POST", "/api/v1/calls/{id}/assignments"),
+        ("GET", "/api/v1/me/assignments"),
+        ("PUT", "/api/v1/applications/{id}/reviews/mine"),
+        ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
+        ("GET", "/api/v1/applications/{id}/reviews"),
+        ("GET", "/api/v1/calls/{id}/ranking"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_owned(), p.to_owned()))

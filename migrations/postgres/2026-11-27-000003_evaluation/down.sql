@@ -1,0 +1,6 @@
+DROP TABLE decisions;
+DROP TABLE review_scores;
+DROP TABLE reviews;
+DROP TABLE assignments;
+DROP TABLE conflicts;
+DROP TABLE call_jurors;

@@ -1,0 +1,929 @@
+//! The jury of a call: jurors, conflicts of interest (declared and detected), assignments.
+
+use std::collections::{BTreeMap, HashSet};
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::extract::Caller;
+use crate::api::input::Input;
+use crate::auth::permissions::{Principal, Scope};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::domain::assignment::{self, AssignmentInput};
+use crate::domain::conflict::{self, ConflictReason};
+use crate::domain::form::Stage;
+use crate::domain::identifiers::{InvalidValue, Siren, Siret};
+use crate::error::{Error, FieldError, Problem};
+use crate::notify::applications::localized;
+use crate::notify::templates::Event;
+use crate::notify::{queue, Email};
+use crate::state::AppState;
+use crate::store::audit::{self, Change};
+use crate::store::calls::{self, Call};
+use crate::store::evaluation::{self, Assignment, Conflict};
+use crate::store::{applications, users};
+
+/// An organization a juror is tied to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Affiliation {
+    pub name: String,
+    /// SIREN (or SIRET) of the organization, when known: conflicts are then detected by it.
+    pub siren: Option<String>,
+}
+
+/// A juror of a call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JurorView {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub affiliations: Vec<Affiliation>,
+    pub added_at: DateTime<Utc>,
+}
+
+fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
+    calls::find(conn, id)?.ok_or(Error::NotFound)
+}
+
+/// The stages of a stored call.
+pub fn stages_of(call: &Call) -> Result<Vec<Stage>, Error> {
+    serde_json::from_value(call.stages.0.clone())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored stages: {e}")))
+}
+
+fn affiliations_of(value: &Value) -> Vec<Affiliation> {
+    serde_json::from_value(value.clone()).unwrap_or_default()
+}
+
+/// The jurors of a call (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<JurorView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/jurors")]
+pub async fn list_jurors(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let jurors = state
+        .db
+        .read(move |conn| {
+            call_or_404(conn, id)?;
+            Ok(evaluation::jurors(conn, id)?)
+        })
+        .await?;
+    let views: Vec<JurorView> = jurors
+        .into_iter()
+        .map(|j| JurorView {
+            user_id: *j.user_id,
+            email: j.email,
+            display_name: j.display_name,
+            affiliations: affiliations_of(&j.affiliations.0),
+            added_at: j.created_at.0,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// `POST /calls/{id}/jurors`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddJuror {
+    #[schema(required = true)]
+    pub user_id: Option<Uuid>,
+    /// Organizations the juror is tied to (conflicts are detected by SIREN).
+    pub affiliations: Option<Vec<Affiliation>>,
+}
+
+fn check_affiliations(
+    check: &mut crate::api::input::Check,
+    affiliations: &[Affiliation],
+) -> Vec<Affiliation> {
+    let mut clean = Vec::new();
+    for (i, a) in affiliations.iter().enumerate() {
+        let name = a.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            check.push(FieldError::new(
+                format!("affiliations.{i}.name"),
+                "invalid",
+                "1 to 200 characters",
+            ));
+        }
+        let siren = match a.siren.as_deref() {
+            None => None,
+            Some(raw) => {
+                match Siren::parse(raw).or_else(|_| Siret::parse(raw).map(|s| s.siren())) {
+                    Ok(siren) => Some(siren.as_str().to_owned()),
+                    Err(err) => {
+                        check.push(FieldError::invalid(
+                            format!("affiliations.{i}.siren"),
+                            InvalidValue::new("invalid_siren", err.message),
+                        ));
+                        None
+                    }
+                }
+            }
+        };
+        clean.push(Affiliation {
+            name: name.to_owned(),
+            siren,
+        });
+    }
+    clean
+}
+
+/// Adds an existing account to the jury of a call (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = AddJuror,
+    responses(
+        (status = 201, body = JurorView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already on the jury", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/jurors")]
+pub async fn add_juror(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<AddJuror>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let user_id = check.required("user_id", body.user_id, Ok);
+    let affiliations =
+        check_affiliations(&mut check, body.affiliations.as_deref().unwrap_or_default());
+    let Some(user_id) = user_id else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |conn| {
+            call_or_404(conn, id)?;
+            let user = users::find(conn, user_id)?
+                .ok_or_else(|| Error::field("user_id", "unknown_user", "no account has this id"))?;
+            let value = json!(affiliations);
+            if !evaluation::add_juror(conn, id, user_id, value.clone(), Some(caller.user_id), now)?
+            {
+                return Err(Error::Conflict("this person is already on the jury".into()));
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "jury.juror_added",
+                    entity_type: "call",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"user_id": user_id, "affiliations": value})),
+                },
+                now,
+            )?;
+            Ok(JurorView {
+                user_id,
+                email: user.email,
+                display_name: user.display_name,
+                affiliations,
+                added_at: now,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Removes a juror from the jury of a call (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[delete("/calls/{id}/jurors/{user_id}")]
+pub async fn remove_juror(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let (id, user_id) = path.into_inner();
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            if !evaluation::remove_juror(conn, id, user_id)? {
+                return Err(Error::NotFound);
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "jury.juror_removed",
+                    entity_type: "call",
+                    entity_id: id,
+                    before: Some(json!({"user_id": user_id})),
+                    after: None,
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A conflict of interest between a juror and an application.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConflictView {
+    pub juror_id: Uuid,
+    pub application_id: Uuid,
+    /// The declared reason, or `member`, `same_siren`, `same_email_domain` when detected.
+    pub reason: String,
+    /// `declared` or `detected`.
+    pub source: String,
+}
+
+/// Every conflict of a call: declared ones, and the ones detected from memberships, SIRENs and email domains.
+pub fn conflicts_of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    only: Option<Uuid>,
+) -> Result<Vec<ConflictView>, Error> {
+    let mut views: Vec<ConflictView> = evaluation::declared_conflicts(conn, call_id)?
+        .into_iter()
+        .filter(|c| only.is_none_or(|a| a == *c.application_id))
+        .map(|c| ConflictView {
+            juror_id: *c.juror_id,
+            application_id: *c.application_id,
+            reason: c.reason,
+            source: "declared".into(),
+        })
+        .collect();
+    let jurors = evaluation::jurors(conn, call_id)?;
+    if jurors.is_empty() {
+        return Ok(views);
+    }
+    let facts = evaluation::applicant_facts(conn, call_id, only)?;
+    let juror_ids: Vec<Uuid> = jurors.iter().map(|j| *j.user_id).collect();
+    let memberships = evaluation::organizations_of(conn, &juror_ids)?;
+    for juror in &jurors {
+        let sirens: Vec<String> = affiliations_of(&juror.affiliations.0)
+            .into_iter()
+            .filter_map(|a| a.siren)
+            .collect();
+        let organizations = memberships
+            .get(&*juror.user_id)
+            .cloned()
+            .unwrap_or_default();
+        let juror_facts = conflict::JurorFacts {
+            juror: *juror.user_id,
+            email: &juror.email,
+            organizations: &organizations,
+            affiliation_sirens: &sirens,
+        };
+        for app in &facts {
+            let applicant = conflict::ApplicantFacts {
+                application: app.application_id,
+                organization: app.organization_id,
+                siren: app.siren.as_deref(),
+                member_emails: &app.member_emails,
+                website: app.website.as_deref(),
+            };
+            for reason in conflict::detect(&juror_facts, &applicant) {
+                views.push(ConflictView {
+                    juror_id: *juror.user_id,
+                    application_id: app.application_id,
+                    reason: reason_name(reason).into(),
+                    source: "detected".into(),
+                });
+            }
+        }
+    }
+    Ok(views)
+}
+
+fn reason_name(reason: ConflictReason) -> &'static str {
+    reason.as_str()
+}
+
+/// Whether `juror` is conflicted with the application (declared or detected).
+pub fn is_conflicted(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    application_id: Uuid,
+    juror: Uuid,
+) -> Result<bool, Error> {
+    Ok(conflicts_of_call(conn, call_id, Some(application_id))?
+        .iter()
+        .any(|c| c.juror_id == juror))
+}
+
+/// Every conflict of a call, declared and detected (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/conflicts")]
+pub async fn list_conflicts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let views = state
+        .db
+        .read(move |conn| {
+            call_or_404(conn, id)?;
+            conflicts_of_call(conn, id, None)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// `POST /calls/{id}/conflicts`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareConflict {
+    #[schema(required = true)]
+    pub juror_id: Option<Uuid>,
+    #[schema(required = true)]
+    pub application_id: Option<Uuid>,
+    #[schema(required = true)]
+    pub reason: Option<String>,
+}
+
+/// Declares a conflict of interest: a juror for themself, or an administrator for any juror. The juror's
+/// assignments to that application are withdrawn.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = DeclareConflict,
+    responses((status = 201, body = ConflictView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/conflicts")]
+pub async fn declare_conflict(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<DeclareConflict>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let juror_id = check.required("juror_id", body.juror_id, Ok);
+    let application_id = check.required("application_id", body.application_id, Ok);
+    let reason = check.required("reason", body.reason.as_deref(), |r| {
+        let r = r.trim();
+        match r.chars().count() {
+            0 => Err(InvalidValue::new("required", "give a reason")),
+            1..=1000 => Ok(r.to_owned()),
+            _ => Err(InvalidValue::new("too_long", "at most 1000 characters")),
+        }
+    });
+    let (Some(juror_id), Some(application_id), Some(reason)) = (juror_id, application_id, reason)
+    else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    if !caller.is_admin() {
+        caller.require_scope(Scope::ReviewsWrite)?;
+        if juror_id != caller.user_id {
+            return Err(Error::Forbidden(
+                "a juror declares conflicts for themself only".into(),
+            ));
+        }
+    }
+    let now = state.clock.now();
+    let view = state
+        .db
+        .write(move |conn| {
+            call_or_404(conn, id)?;
+            if !evaluation::is_juror(conn, id, caller.user_id)? && !caller.is_admin() {
+                return Err(Error::NotFound);
+            }
+            if !evaluation::is_juror(conn, id, juror_id)? {
+                return Err(Error::field("juror_id", "not_a_juror", "this person is not on the call's jury"));
+            }
+            let app = applications::find(conn, application_id)?.filter(|a| *a.call_id == id).ok_or_else(|| {
+                Error::field("application_id", "unknown_application", "no such application in this call")
+            })?;
+            let conflict = Conflict {
+                id: Uid(Uuid::now_v7()),
+                call_id: Uid(id),
+                juror_id: Uid(juror_id),
+                application_id: app.id,
+                reason: reason.clone(),
+                declared_by: Some(Uid(caller.user_id)),
+                created_at: Ts(now),
+            };
+            evaluation::declare_conflict(conn, &conflict)?;
+            let withdrawn = evaluation::remove_assignments(conn, application_id, juror_id)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "conflict.declared",
+                    entity_type: "application",
+                    entity_id: application_id,
+                    before: None,
+                    after: Some(json!({"juror_id": juror_id, "reason": reason, "assignments_withdrawn": withdrawn})),
+                },
+                now,
+            )?;
+            Ok(ConflictView { juror_id, application_id, reason, source: "declared".into() })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// An assignment of an application to a juror for a stage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssignmentView {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub juror_id: Uuid,
+    pub stage: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Assignment> for AssignmentView {
+    fn from(a: &Assignment) -> Self {
+        AssignmentView {
+            id: *a.id,
+            application_id: *a.application_id,
+            juror_id: *a.juror_id,
+            stage: a.stage.clone(),
+            created_at: a.created_at.0,
+        }
+    }
+}
+
+/// `?stage=` of the assignment list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StageQuery {
+    pub stage: Option<String>,
+}
+
+/// The assignments of a call (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), StageQuery),
+    responses((status = 200, body = Vec<AssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/assignments")]
+pub async fn list_assignments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: web::Query<StageQuery>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let stage = query.into_inner().stage;
+    let rows = state
+        .db
+        .read(move |conn| {
+            call_or_404(conn, id)?;
+            Ok(evaluation::assignments_of_call(conn, id, stage.as_deref())?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(AssignmentView::from).collect::<Vec<_>>()))
+}
+
+/// The status an application needs to be reviewed at `stage`: eligible for the first stage, shortlisted after.
+fn status_for_stage(stages: &[Stage], stage: &str) -> Result<&'static str, Error> {
+    match stages.iter().position(|s| s.key == stage) {
+        Some(0) => Ok("eligible"),
+        Some(_) => Ok("shortlisted"),
+        None => Err(Error::field(
+            "stage",
+            "unknown_stage",
+            "the call has no such stage",
+        )),
+    }
+}
+
+/// `POST /calls/{id}/assignments`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAssignment {
+    #[schema(required = true)]
+    pub application_id: Option<Uuid>,
+    #[schema(required = true)]
+    pub juror_id: Option<Uuid>,
+    #[schema(required = true)]
+    pub stage: Option<String>,
+}
+
+/// Assigns an application to a juror for a stage (administrators); 409 when the juror is conflicted.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = CreateAssignment,
+    responses(
+        (status = 201, body = AssignmentView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Conflict of interest, or already assigned", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/assignments")]
+pub async fn create_assignment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<CreateAssignment>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let application_id = check.required("application_id", body.application_id, Ok);
+    let juror_id = check.required("juror_id", body.juror_id, Ok);
+    let stage = check.required("stage", body.stage, Ok);
+    let (Some(application_id), Some(juror_id), Some(stage)) = (application_id, juror_id, stage)
+    else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let call = call_or_404(conn, id)?;
+            let needed = status_for_stage(&stages_of(&call)?, &stage)?;
+            if !evaluation::is_juror(conn, id, juror_id)? {
+                return Err(Error::field(
+                    "juror_id",
+                    "not_a_juror",
+                    "this person is not on the call's jury",
+                ));
+            }
+            let app = applications::find(conn, application_id)?
+                .filter(|a| *a.call_id == id)
+                .ok_or_else(|| {
+                    Error::field(
+                        "application_id",
+                        "unknown_application",
+                        "no such application in this call",
+                    )
+                })?;
+            if app.status != needed {
+                return Err(Error::Conflict(format!(
+                    "the application is {}: the {stage} stage reviews {needed} applications",
+                    app.status
+                )));
+            }
+            if is_conflicted(conn, id, application_id, juror_id)? {
+                return Err(Error::Conflict(
+                    "this juror has a conflict of interest with this application".into(),
+                ));
+            }
+            let row = assignment_row(id, application_id, juror_id, &stage, caller.user_id, now);
+            if evaluation::insert_assignments(conn, std::slice::from_ref(&row))? == 0 {
+                return Err(Error::Conflict(
+                    "this juror is already assigned this application for this stage".into(),
+                ));
+            }
+            enter_evaluation(conn, &call, now)?;
+            audit_assignments(
+                conn,
+                caller.user_id,
+                id,
+                &stage,
+                std::slice::from_ref(&row),
+                now,
+            )?;
+            digest(
+                conn,
+                &state_for_tx,
+                &call,
+                &stage,
+                std::slice::from_ref(&row),
+                now,
+            )?;
+            Ok(AssignmentView::from(&row))
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Created().json(view))
+}
+
+fn assignment_row(
+    call_id: Uuid,
+    application_id: Uuid,
+    juror_id: Uuid,
+    stage: &str,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Assignment {
+    Assignment {
+        id: Uid(Uuid::now_v7()),
+        call_id: Uid(call_id),
+        application_id: Uid(application_id),
+        juror_id: Uid(juror_id),
+        stage: stage.to_owned(),
+        created_by: Some(Uid(by)),
+        created_at: Ts(now),
+    }
+}
+
+/// A published call whose applications are being assigned after closing is in evaluation.
+fn enter_evaluation(conn: &mut DbConn, call: &Call, now: DateTime<Utc>) -> Result<(), Error> {
+    if call.status == "published" && call.closes_at.0 <= now {
+        calls::set_status(conn, *call.id, "published", "evaluation", now)?;
+    }
+    Ok(())
+}
+
+fn audit_assignments(
+    conn: &mut DbConn,
+    actor: Uuid,
+    call_id: Uuid,
+    stage: &str,
+    rows: &[Assignment],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"application_id": r.application_id, "juror_id": r.juror_id}))
+        .collect();
+    audit::record(
+        conn,
+        Change {
+            actor_id: Some(actor),
+            action: "assignments.created",
+            entity_type: "call",
+            entity_id: call_id,
+            before: None,
+            after: Some(json!({"stage": stage, "assignments": pairs})),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// One email per juror listing their new assignments.
+fn digest(
+    conn: &mut DbConn,
+    state: &AppState,
+    call: &Call,
+    stage: &str,
+    rows: &[Assignment],
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let stages = stages_of(call)?;
+    let stage_def = stages.iter().find(|s| s.key == stage);
+    let title: crate::domain::form::Text =
+        serde_json::from_value(call.title.0.clone()).map_err(|e| Error::Internal(e.into()))?;
+    let mut by_juror: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for row in rows {
+        by_juror
+            .entry(*row.juror_id)
+            .or_default()
+            .push(*row.application_id);
+    }
+    for (juror, apps) in by_juror {
+        let Some(user) = users::find(conn, juror)? else {
+            continue;
+        };
+        let mut listed = Vec::new();
+        for app_id in &apps {
+            if let Some(app) = applications::find(conn, *app_id)? {
+                let org = crate::store::organizations::find(conn, *app.organization_id)?;
+                listed.push(json!({"reference": app.reference, "organization_name": org.map(|o| o.legal_name)}));
+            }
+        }
+        let context = json!({
+            "display_name": user.display_name,
+            "call_title": localized(&title, &user.locale),
+            "stage_label": stage_def.map_or_else(|| stage.to_owned(), |s| localized(&s.label, &user.locale)),
+            "count": apps.len(),
+            "applications": listed,
+            "due_at": null,
+            "link": state.link("/me/assignments"),
+        });
+        let email = Email {
+            event: Event::AssignmentDigest,
+            to: &user.email,
+            user_id: Some(juror),
+            locale: &user.locale,
+            context,
+        };
+        queue(conn, &state.templates, &state.settings.email, email, now)?;
+    }
+    Ok(())
+}
+
+/// `POST /calls/{id}/assignments/auto`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoAssign {
+    #[schema(required = true)]
+    pub stage: Option<String>,
+    /// How many jurors review each application.
+    #[schema(required = true)]
+    pub reviews_per_application: Option<u32>,
+    pub max_per_juror: Option<u32>,
+}
+
+/// What automatic assignment did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutoAssignResult {
+    /// The assignments made now (re-running only fills gaps).
+    pub created: Vec<AssignmentView>,
+    /// Applications left with fewer jurors than asked (conflicts or loads left no one), with how many they have.
+    pub short: Vec<ShortApplication>,
+}
+
+/// An application with fewer jurors than asked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShortApplication {
+    pub application_id: Uuid,
+    pub jurors: usize,
+}
+
+/// Assigns every application of a stage to `reviews_per_application` jurors, never a conflicted one, with
+/// juror loads differing by at most one (within `max_per_juror`); deterministic; re-running fills gaps only.
+/// Each juror with new assignments gets one email listing them.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = AutoAssign,
+    responses((status = 200, body = AutoAssignResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/assignments/auto")]
+pub async fn auto_assign(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<AutoAssign>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let stage = check.required("stage", body.stage, Ok);
+    let per_application = check.required(
+        "reviews_per_application",
+        body.reviews_per_application,
+        |n| {
+            if (1..=50).contains(&n) {
+                Ok(n as usize)
+            } else {
+                Err(InvalidValue::new("out_of_range", "1 to 50"))
+            }
+        },
+    );
+    let max_per_juror = check.optional("max_per_juror", body.max_per_juror, |n| {
+        if n >= 1 {
+            Ok(n as usize)
+        } else {
+            Err(InvalidValue::new("out_of_range", "at least 1"))
+        }
+    });
+    let (Some(stage), Some(per_application)) = (stage, per_application) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let result = state
+        .db
+        .write(move |conn| {
+            let call = call_or_404(conn, id)?;
+            let needed = status_for_stage(&stages_of(&call)?, &stage)?;
+            let apps: Vec<Uuid> = applications::ids_with_status(conn, id, needed)?;
+            let jurors: Vec<Uuid> = evaluation::jurors(conn, id)?
+                .iter()
+                .map(|j| *j.user_id)
+                .collect();
+            let existing: Vec<(Uuid, Uuid)> =
+                evaluation::assignments_of_call(conn, id, Some(&stage))?
+                    .iter()
+                    .map(|a| (*a.application_id, *a.juror_id))
+                    .collect();
+            let conflicts: HashSet<(Uuid, Uuid)> = conflicts_of_call(conn, id, None)?
+                .iter()
+                .map(|c| (c.application_id, c.juror_id))
+                .collect();
+            let plan = assignment::plan(&AssignmentInput {
+                applications: &apps,
+                jurors: &jurors,
+                existing: &existing,
+                conflicts: &conflicts,
+                reviews_per_application: per_application,
+                max_per_juror,
+            });
+            let rows: Vec<Assignment> = plan
+                .new
+                .iter()
+                .map(|(app, juror)| assignment_row(id, *app, *juror, &stage, caller.user_id, now))
+                .collect();
+            evaluation::insert_assignments(conn, &rows)?;
+            if !rows.is_empty() {
+                enter_evaluation(conn, &call, now)?;
+            }
+            audit_assignments(conn, caller.user_id, id, &stage, &rows, now)?;
+            digest(conn, &state_for_tx, &call, &stage, &rows, now)?;
+            Ok(AutoAssignResult {
+                created: rows.iter().map(AssignmentView::from).collect(),
+                short: plan
+                    .short
+                    .iter()
+                    .map(|(app, n)| ShortApplication {
+                        application_id: *app,
+                        jurors: *n,
+                    })
+                    .collect(),
+            })
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// A juror's assignment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyAssignmentView {
+    pub application_id: Uuid,
+    pub call_id: Uuid,
+    pub reference: Option<String>,
+    pub stage: String,
+    /// `pending` (not started), `draft` or `submitted`.
+    pub review_status: String,
+}
+
+/// `?call_id=` of a juror's assignments.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MyAssignmentsQuery {
+    pub call_id: Option<Uuid>,
+}
+
+/// The caller's assignments as a juror, with the state of their reviews.
+#[utoipa::path(
+    tag = "evaluation",
+    params(MyAssignmentsQuery),
+    responses((status = 200, body = Vec<MyAssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/assignments")]
+pub async fn my_assignments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<MyAssignmentsQuery>,
+) -> Result<HttpResponse, Error> {
+    let caller: Principal = caller.0;
+    caller.require_scope(Scope::ReviewsRead)?;
+    let call_id = query.into_inner().call_id;
+    let rows = state
+        .db
+        .read(move |conn| {
+            Ok(evaluation::assignments_of_juror(
+                conn,
+                caller.user_id,
+                call_id,
+            )?)
+        })
+        .await?;
+    let views: Vec<MyAssignmentView> = rows
+        .into_iter()
+        .map(|r| MyAssignmentView {
+            application_id: *r.application_id,
+            call_id: *r.call_id,
+            reference: r.reference,
+            stage: r.stage,
+            review_status: r.review_status.unwrap_or_else(|| "pending".into()),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}

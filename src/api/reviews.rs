@@ -1,0 +1,436 @@
+//! Blind reviews by assigned jurors, and the ranking of a stage.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::extract::Caller;
+use crate::api::input::Input;
+use crate::api::jury::{conflicts_of_call, is_conflicted, stages_of};
+use crate::auth::permissions::{Principal, Scope};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::domain::form::Stage;
+use crate::domain::identifiers::InvalidValue;
+use crate::domain::ranking::{rank, ReviewScores};
+use crate::error::{Error, FieldError, Problem};
+use crate::state::AppState;
+use crate::store::applications::{self, Application};
+use crate::store::audit::{self, Change};
+use crate::store::calls::{self, Call};
+use crate::store::evaluation::{self, Review};
+
+/// A review, as its author or staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub juror_id: Uuid,
+    pub stage: String,
+    pub scores: BTreeMap<String, f64>,
+    pub comment: Option<String>,
+    /// `draft` or `submitted` (locked).
+    pub status: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(review: &Review, scores: BTreeMap<String, f64>) -> ReviewView {
+    ReviewView {
+        id: *review.id,
+        application_id: *review.application_id,
+        juror_id: *review.juror_id,
+        stage: review.stage.clone(),
+        scores,
+        comment: review.comment.clone(),
+        status: review.status.clone(),
+        submitted_at: review.submitted_at.map(|t| t.0),
+        updated_at: review.updated_at.0,
+    }
+}
+
+/// The application and its call, once the caller is an assigned, unconflicted juror for `stage`.
+fn as_assigned_juror(
+    conn: &mut DbConn,
+    caller: &Principal,
+    application_id: Uuid,
+    stage: &str,
+) -> Result<(Application, Call, Stage), Error> {
+    let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
+    if !evaluation::is_assigned(conn, application_id, caller.user_id, Some(stage))?
+        || is_conflicted(conn, *app.call_id, application_id, caller.user_id)?
+    {
+        return Err(Error::NotFound);
+    }
+    let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+    let stage = stages_of(&call)?
+        .into_iter()
+        .find(|s| s.key == stage)
+        .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?;
+    Ok((app, call, stage))
+}
+
+/// `PUT /applications/{id}/reviews/mine`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaveReview {
+    #[schema(required = true)]
+    pub stage: Option<String>,
+    /// Criterion key → score within the criterion's `[min, max]`; a draft may leave some out.
+    #[schema(required = true)]
+    pub scores: Option<BTreeMap<String, f64>>,
+    pub comment: Option<String>,
+}
+
+/// Saves the caller's review as a draft (an assigned juror); 422 for an unknown criterion or a score out of
+/// its range; 409 once submitted.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = SaveReview,
+    responses(
+        (status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already submitted", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/applications/{id}/reviews/mine")]
+pub async fn save(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<SaveReview>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_scope(Scope::ReviewsWrite)?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let stage_key = check.required("stage", body.stage, Ok);
+    let scores = check.required("scores", body.scores, Ok);
+    let comment = check.optional("comment", body.comment.as_deref(), |c| {
+        let c = c.trim();
+        if c.chars().count() > 10_000 {
+            Err(InvalidValue::new("too_long", "at most 10000 characters"))
+        } else {
+            Ok(c.to_owned())
+        }
+    });
+    let (Some(stage_key), Some(scores)) = (stage_key, scores) else {
+        return Err(check.into_error());
+    };
+    let now = state.clock.now();
+    let (review, scores) = state
+        .db
+        .write(move |conn| {
+            let (app, _, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
+            for (key, score) in &scores {
+                match stage.criteria.iter().find(|c| &c.key == key) {
+                    None => check.push(FieldError::new(
+                        format!("scores.{key}"),
+                        "unknown_criterion",
+                        "the stage has no such criterion",
+                    )),
+                    Some(c) if !score.is_finite() || *score < c.min || *score > c.max => check
+                        .push(FieldError::new(
+                            format!("scores.{key}"),
+                            "out_of_range",
+                            format!("a score from {} to {}", c.min, c.max),
+                        )),
+                    Some(_) => {}
+                }
+            }
+            check.finish()?;
+            let existing = evaluation::find_review(conn, id, caller.user_id, &stage_key)?;
+            if existing.as_ref().is_some_and(|r| r.status == "submitted") {
+                return Err(Error::Conflict(
+                    "this review was submitted and is locked".into(),
+                ));
+            }
+            let is_new = existing.is_none();
+            let review = match existing {
+                Some(r) => Review {
+                    comment: comment.clone(),
+                    version: r.version + 1,
+                    updated_at: Ts(now),
+                    ..r
+                },
+                None => Review {
+                    id: Uid(Uuid::now_v7()),
+                    call_id: app.call_id,
+                    application_id: app.id,
+                    juror_id: Uid(caller.user_id),
+                    stage: stage_key.clone(),
+                    comment: comment.clone(),
+                    status: "draft".into(),
+                    submitted_at: None,
+                    version: 1,
+                    created_at: Ts(now),
+                    updated_at: Ts(now),
+                },
+            };
+            evaluation::save_review(conn, &review, &scores, is_new)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "review.saved",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"review_id": review.id, "stage": review.stage})),
+                },
+                now,
+            )?;
+            Ok((review, scores))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&review, scores)))
+}
+
+/// `POST /applications/{id}/reviews/mine/submit`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitReview {
+    #[schema(required = true)]
+    pub stage: Option<String>,
+}
+
+/// Submits and locks the caller's review; 422 lists every criterion still unscored.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = SubmitReview,
+    responses(
+        (status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already submitted", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/reviews/mine/submit")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<SubmitReview>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_scope(Scope::ReviewsWrite)?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let Some(stage_key) = check.required("stage", body.stage, Ok) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let (review, scores) = state
+        .db
+        .write(move |conn| {
+            let (_, _, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
+            let review = evaluation::find_review(conn, id, caller.user_id, &stage_key)?
+                .ok_or_else(|| Error::field("scores", "required", "save a review before submitting it"))?;
+            if review.status == "submitted" {
+                return Err(Error::Conflict("this review was already submitted".into()));
+            }
+            let scores = evaluation::scores_of(conn, *review.id)?;
+            let missing: Vec<FieldError> = stage
+                .criteria
+                .iter()
+                .filter(|c| !scores.contains_key(&c.key))
+                .map(|c| FieldError::new(format!("scores.{}", c.key), "required", "this criterion is not scored"))
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::Validation(missing));
+            }
+            let review = Review {
+                status: "submitted".into(),
+                submitted_at: Some(Ts(now)),
+                version: review.version + 1,
+                updated_at: Ts(now),
+                ..review
+            };
+            evaluation::save_review(conn, &review, &scores, false)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "review.submitted",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: Some(json!({"status": "draft"})),
+                    after: Some(json!({"review_id": review.id, "stage": review.stage, "status": "submitted"})),
+                },
+                now,
+            )?;
+            Ok((review, scores))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&review, scores)))
+}
+
+/// The reviews of an application: staff see all of them; a juror only their own (blind review).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<ReviewView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/applications/{id}/reviews")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_scope(Scope::ReviewsRead)?;
+    let id = id.into_inner();
+    let reviews = state
+        .db
+        .read(move |conn| {
+            let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+            if caller.is_admin() {
+                return Ok(evaluation::reviews_of_application(conn, id, None)?);
+            }
+            if !evaluation::is_assigned(conn, id, caller.user_id, None)?
+                || is_conflicted(conn, *app.call_id, id, caller.user_id)?
+            {
+                return Err(Error::NotFound);
+            }
+            Ok(evaluation::reviews_of_application(
+                conn,
+                id,
+                Some(caller.user_id),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        reviews
+            .into_iter()
+            .map(|(r, s)| view(&r, s))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// `?stage=&normalize=` of the ranking.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RankingQuery {
+    /// The stage (the first one by default).
+    pub stage: Option<String>,
+    /// `none` (default) orders by the raw score, `zscore` by the score normalised per juror.
+    pub normalize: Option<String>,
+}
+
+/// One line of a ranking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RankingEntry {
+    pub application_id: Uuid,
+    pub reference: Option<String>,
+    pub n_reviews: usize,
+    /// The mean of the submitted reviews' weighted scores, on 0–100.
+    pub score: Option<f64>,
+    /// The same with each juror's scores turned into z-scores first (harsh and lenient jurors cancel out),
+    /// mapped to 50 + 10·z on 0–100.
+    pub normalized_score: Option<f64>,
+    /// Mean raw score per criterion.
+    pub criteria: BTreeMap<String, f64>,
+    pub stddev: Option<f64>,
+    /// True when the jurors' scores spread more than 15 points.
+    pub disagreement: bool,
+}
+
+/// The ranking of a stage, best first; conflicted jurors' scores never count.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), RankingQuery),
+    responses((status = 200, body = Vec<RankingEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/ranking")]
+pub async fn ranking(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: web::Query<RankingQuery>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let query = query.into_inner();
+    let by_normalized = match query.normalize.as_deref() {
+        None | Some("none") => false,
+        Some("zscore") => true,
+        Some(_) => return Err(Error::field("normalize", "invalid", "none or zscore")),
+    };
+    let entries = state
+        .db
+        .read(move |conn| rank_stage(conn, id, query.stage.as_deref()))
+        .await?;
+    let mut entries = entries;
+    if by_normalized {
+        entries.sort_by(|a, b| {
+            b.normalized_score
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&a.normalized_score.unwrap_or(f64::NEG_INFINITY))
+                .then(a.application_id.cmp(&b.application_id))
+        });
+    }
+    Ok(HttpResponse::Ok().json(entries))
+}
+
+/// The ranking of a stage from one aggregation query of the submitted scores plus a pass in Rust.
+pub fn rank_stage(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+) -> Result<Vec<RankingEntry>, Error> {
+    let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
+    let stages = stages_of(&call)?;
+    let stage = match stage {
+        None => stages.first(),
+        Some(key) => stages.iter().find(|s| s.key == key),
+    }
+    .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?
+    .clone();
+    let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
+        conflicts_of_call(conn, call_id, None)?
+            .iter()
+            .map(|c| (c.application_id, c.juror_id))
+            .collect();
+    let mut grouped: BTreeMap<(Uuid, Uuid), BTreeMap<String, f64>> = BTreeMap::new();
+    for (app, juror, criterion, score) in evaluation::submitted_scores(conn, call_id, &stage.key)? {
+        if conflicted.contains(&(*app, *juror)) {
+            continue;
+        }
+        grouped
+            .entry((*app, *juror))
+            .or_default()
+            .insert(criterion, score);
+    }
+    let reviews: Vec<ReviewScores> = grouped
+        .into_iter()
+        .map(|((application, juror), scores)| ReviewScores {
+            application,
+            juror,
+            scores,
+        })
+        .collect();
+    let references = applications::references(conn, call_id)?;
+    let ranked = rank(&stage, &reviews, 15.0);
+    Ok(ranked
+        .into_iter()
+        .map(|r| RankingEntry {
+            application_id: r.application,
+            reference: references.get(&r.application).cloned().flatten(),
+            n_reviews: r.n_reviews,
+            score: r.score,
+            normalized_score: r.normalized_score,
+            criteria: r.criteria,
+            stddev: r.stddev,
+            disagreement: r.disagreement,
+        })
+        .collect())
+}

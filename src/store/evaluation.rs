@@ -1,0 +1,469 @@
+//! The jury's side: jurors of a call, declared conflicts, assignments, reviews and their scores, decisions.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{
+    applications, assignments, call_jurors, conflicts, decisions, organization_members,
+    organizations, review_scores, reviews, users,
+};
+use crate::db::types::{Json, Ts, Uid};
+use crate::db::DbConn;
+
+/// A juror of a call, with the account's public facts.
+#[derive(Debug, Clone, Queryable)]
+pub struct Juror {
+    pub user_id: Uid,
+    pub email: String,
+    pub display_name: String,
+    pub affiliations: Json,
+    pub created_at: Ts,
+}
+
+/// Adds a juror; false when already on the jury.
+pub fn add_juror(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    user_id: Uuid,
+    affiliations: serde_json::Value,
+    added_by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let row = (
+        call_jurors::call_id.eq(Uid(call_id)),
+        call_jurors::user_id.eq(Uid(user_id)),
+        call_jurors::affiliations.eq(Json(affiliations)),
+        call_jurors::added_by.eq(added_by.map(Uid)),
+        call_jurors::created_at.eq(Ts(now)),
+    );
+    let insert = diesel::insert_into(call_jurors::table).values(row);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Removes a juror; false when not on the jury.
+pub fn remove_juror(conn: &mut DbConn, call_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
+    let removed =
+        diesel::delete(call_jurors::table.find((Uid(call_id), Uid(user_id)))).execute(conn)?;
+    Ok(removed == 1)
+}
+
+/// Whether the user sits on the call's jury.
+pub fn is_juror(conn: &mut DbConn, call_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
+    let found: Option<Uid> = call_jurors::table
+        .find((Uid(call_id), Uid(user_id)))
+        .select(call_jurors::user_id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The jurors of a call, in the order they joined.
+pub fn jurors(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Juror>> {
+    call_jurors::table
+        .inner_join(users::table)
+        .filter(call_jurors::call_id.eq(Uid(call_id)))
+        .order((call_jurors::created_at.asc(), call_jurors::user_id.asc()))
+        .select((
+            call_jurors::user_id,
+            users::email,
+            users::display_name,
+            call_jurors::affiliations,
+            call_jurors::created_at,
+        ))
+        .load(conn)
+}
+
+/// The calls whose jury the user sits on.
+pub fn juries_of(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
+    let ids: Vec<Uid> = call_jurors::table
+        .filter(call_jurors::user_id.eq(Uid(user_id)))
+        .order(call_jurors::call_id.asc())
+        .select(call_jurors::call_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// A conflict of interest declared by a juror or by staff.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = conflicts)]
+pub struct Conflict {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub juror_id: Uid,
+    pub application_id: Uid,
+    pub reason: String,
+    pub declared_by: Option<Uid>,
+    pub created_at: Ts,
+}
+
+/// Records a declared conflict; false when the pair was already declared.
+pub fn declare_conflict(conn: &mut DbConn, conflict: &Conflict) -> QueryResult<bool> {
+    let insert = diesel::insert_into(conflicts::table).values(conflict);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// The declared conflicts of a call.
+pub fn declared_conflicts(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Conflict>> {
+    conflicts::table
+        .filter(conflicts::call_id.eq(Uid(call_id)))
+        .order(conflicts::id.asc())
+        .select(Conflict::as_select())
+        .load(conn)
+}
+
+/// What conflict detection needs to know about the applications of a call: organization, SIREN, website and
+/// the emails of its members (two statements).
+pub struct ApplicantFacts {
+    pub application_id: Uuid,
+    pub organization_id: Uuid,
+    pub siren: Option<String>,
+    pub website: Option<String>,
+    pub member_emails: Vec<String>,
+}
+
+/// The facts of every application of a call that is past its draft (or of one application).
+pub fn applicant_facts(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    only: Option<Uuid>,
+) -> QueryResult<Vec<ApplicantFacts>> {
+    let mut query = applications::table
+        .inner_join(organizations::table)
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .select((
+            applications::id,
+            organizations::id,
+            organizations::siren,
+            organizations::website,
+        ))
+        .order(applications::id.asc())
+        .into_boxed();
+    if let Some(id) = only {
+        query = query.filter(applications::id.eq(Uid(id)));
+    }
+    let rows: Vec<(Uid, Uid, Option<String>, Option<String>)> = query.load(conn)?;
+    let org_ids: Vec<Uid> = rows.iter().map(|r| r.1).collect();
+    let members: Vec<(Uid, String)> = organization_members::table
+        .inner_join(users::table)
+        .filter(organization_members::organization_id.eq_any(&org_ids))
+        .select((organization_members::organization_id, users::email))
+        .load(conn)?;
+    let mut by_org: BTreeMap<Uid, Vec<String>> = BTreeMap::new();
+    for (org, email) in members {
+        by_org.entry(org).or_default().push(email);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(app, org, siren, website)| ApplicantFacts {
+            application_id: app.0,
+            organization_id: org.0,
+            siren,
+            website,
+            member_emails: by_org.get(&org).cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The organizations each of these users belongs to.
+pub fn organizations_of(
+    conn: &mut DbConn,
+    user_ids: &[Uuid],
+) -> QueryResult<BTreeMap<Uuid, Vec<Uuid>>> {
+    let ids: Vec<Uid> = user_ids.iter().copied().map(Uid).collect();
+    let rows: Vec<(Uid, Uid)> = organization_members::table
+        .filter(organization_members::user_id.eq_any(&ids))
+        .select((
+            organization_members::user_id,
+            organization_members::organization_id,
+        ))
+        .load(conn)?;
+    let mut map: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (user, org) in rows {
+        map.entry(user.0).or_default().push(org.0);
+    }
+    Ok(map)
+}
+
+/// An assignment of an application to a juror for a stage.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assignments)]
+pub struct Assignment {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub application_id: Uid,
+    pub juror_id: Uid,
+    pub stage: String,
+    pub created_by: Option<Uid>,
+    pub created_at: Ts,
+}
+
+/// Stores assignments; the ones that already exist are skipped. Returns how many were new.
+pub fn insert_assignments(conn: &mut DbConn, rows: &[Assignment]) -> QueryResult<usize> {
+    let mut inserted = 0;
+    for row in rows {
+        let insert = diesel::insert_into(assignments::table).values(row);
+        inserted += match conn {
+            DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+            DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+        };
+    }
+    Ok(inserted)
+}
+
+/// The assignments of a call for a stage (all stages when `None`).
+pub fn assignments_of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+) -> QueryResult<Vec<Assignment>> {
+    let mut query = assignments::table
+        .filter(assignments::call_id.eq(Uid(call_id)))
+        .order(assignments::id.asc())
+        .select(Assignment::as_select())
+        .into_boxed();
+    if let Some(stage) = stage {
+        query = query.filter(assignments::stage.eq(stage.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Whether the juror is assigned the application (for `stage`, or for any stage).
+pub fn is_assigned(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    juror_id: Uuid,
+    stage: Option<&str>,
+) -> QueryResult<bool> {
+    let mut query = assignments::table
+        .filter(assignments::application_id.eq(Uid(application_id)))
+        .filter(assignments::juror_id.eq(Uid(juror_id)))
+        .select(assignments::id)
+        .into_boxed();
+    if let Some(stage) = stage {
+        query = query.filter(assignments::stage.eq(stage.to_owned()));
+    }
+    Ok(query.first::<Uid>(conn).optional()?.is_some())
+}
+
+/// Whether a conflict was declared between the juror and the application.
+pub fn has_declared_conflict(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    juror_id: Uuid,
+) -> QueryResult<bool> {
+    let found: Option<Uid> = conflicts::table
+        .filter(conflicts::application_id.eq(Uid(application_id)))
+        .filter(conflicts::juror_id.eq(Uid(juror_id)))
+        .select(conflicts::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// A juror's assignment with the state of their review.
+#[derive(Debug, Clone, Queryable)]
+pub struct MyAssignment {
+    pub application_id: Uid,
+    pub call_id: Uid,
+    pub stage: String,
+    pub reference: Option<String>,
+    pub review_status: Option<String>,
+}
+
+/// A juror's assignments (optionally for one call), with their review status, in one statement.
+pub fn assignments_of_juror(
+    conn: &mut DbConn,
+    juror_id: Uuid,
+    call_id: Option<Uuid>,
+) -> QueryResult<Vec<MyAssignment>> {
+    let mut query = assignments::table
+        .inner_join(applications::table)
+        .left_join(
+            reviews::table.on(reviews::application_id
+                .eq(assignments::application_id)
+                .and(reviews::juror_id.eq(assignments::juror_id))
+                .and(reviews::stage.eq(assignments::stage))),
+        )
+        .filter(assignments::juror_id.eq(Uid(juror_id)))
+        .order((assignments::call_id.asc(), assignments::id.asc()))
+        .select((
+            assignments::application_id,
+            assignments::call_id,
+            assignments::stage,
+            applications::reference,
+            reviews::status.nullable(),
+        ))
+        .into_boxed();
+    if let Some(call_id) = call_id {
+        query = query.filter(assignments::call_id.eq(Uid(call_id)));
+    }
+    query.load(conn)
+}
+
+/// A review as stored (its scores apart).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = reviews, treat_none_as_null = true)]
+pub struct Review {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub application_id: Uid,
+    pub juror_id: Uid,
+    pub stage: String,
+    pub comment: Option<String>,
+    pub status: String,
+    pub submitted_at: Option<Ts>,
+    pub version: i32,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+/// The juror's review of the application for a stage.
+pub fn find_review(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    juror_id: Uuid,
+    stage: &str,
+) -> QueryResult<Option<Review>> {
+    reviews::table
+        .filter(reviews::application_id.eq(Uid(application_id)))
+        .filter(reviews::juror_id.eq(Uid(juror_id)))
+        .filter(reviews::stage.eq(stage))
+        .select(Review::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Saves a review and replaces its scores.
+pub fn save_review(
+    conn: &mut DbConn,
+    review: &Review,
+    scores: &BTreeMap<String, f64>,
+    is_new: bool,
+) -> QueryResult<()> {
+    if is_new {
+        diesel::insert_into(reviews::table)
+            .values(review)
+            .execute(conn)?;
+    } else {
+        diesel::update(reviews::table.find(review.id))
+            .set(review)
+            .execute(conn)?;
+        diesel::delete(review_scores::table.filter(review_scores::review_id.eq(review.id)))
+            .execute(conn)?;
+    }
+    for (criterion, score) in scores {
+        diesel::insert_into(review_scores::table)
+            .values((
+                review_scores::review_id.eq(review.id),
+                review_scores::criterion.eq(criterion),
+                review_scores::score.eq(score),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The scores of a review.
+pub fn scores_of(conn: &mut DbConn, review_id: Uuid) -> QueryResult<BTreeMap<String, f64>> {
+    let rows: Vec<(String, f64)> = review_scores::table
+        .filter(review_scores::review_id.eq(Uid(review_id)))
+        .select((review_scores::criterion, review_scores::score))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The reviews of an application (all jurors, or one), with their scores (two statements).
+pub fn reviews_of_application(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    juror: Option<Uuid>,
+) -> QueryResult<Vec<(Review, BTreeMap<String, f64>)>> {
+    let mut query = reviews::table
+        .filter(reviews::application_id.eq(Uid(application_id)))
+        .order((reviews::stage.asc(), reviews::id.asc()))
+        .select(Review::as_select())
+        .into_boxed();
+    if let Some(juror) = juror {
+        query = query.filter(reviews::juror_id.eq(Uid(juror)));
+    }
+    let found: Vec<Review> = query.load(conn)?;
+    let ids: Vec<Uid> = found.iter().map(|r| r.id).collect();
+    let rows: Vec<(Uid, String, f64)> = review_scores::table
+        .filter(review_scores::review_id.eq_any(&ids))
+        .select((
+            review_scores::review_id,
+            review_scores::criterion,
+            review_scores::score,
+        ))
+        .load(conn)?;
+    let mut scores: BTreeMap<Uid, BTreeMap<String, f64>> = BTreeMap::new();
+    for (review, criterion, score) in rows {
+        scores.entry(review).or_default().insert(criterion, score);
+    }
+    Ok(found
+        .into_iter()
+        .map(|r| {
+            let s = scores.remove(&r.id).unwrap_or_default();
+            (r, s)
+        })
+        .collect())
+}
+
+/// Every submitted score of a call's stage as (application, juror, criterion, score): one statement, on the
+/// covering index of reviews.
+pub fn submitted_scores(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+) -> QueryResult<Vec<(Uid, Uid, String, f64)>> {
+    reviews::table
+        .inner_join(review_scores::table)
+        .filter(reviews::call_id.eq(Uid(call_id)))
+        .filter(reviews::stage.eq(stage))
+        .filter(reviews::status.eq("submitted"))
+        .select((
+            reviews::application_id,
+            reviews::juror_id,
+            review_scores::criterion,
+            review_scores::score,
+        ))
+        .load(conn)
+}
+
+/// A decision as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = decisions)]
+pub struct Decision {
+    pub application_id: Uid,
+    pub call_id: Uid,
+    pub outcome: String,
+    pub motivation: String,
+    pub decided_by: Option<Uid>,
+    pub decided_at: Ts,
+    pub published_at: Option<Ts>,
+}
+
+/// Withdraws a juror's assignments to an application (a conflict was declared); returns how many.
+pub fn remove_assignments(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    juror_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        assignments::table
+            .filter(assignments::application_id.eq(Uid(application_id)))
+            .filter(assignments::juror_id.eq(Uid(juror_id))),
+    )
+    .execute(conn)
+}
