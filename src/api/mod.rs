@@ -6,6 +6,7 @@ pub mod admin;
 pub mod applications;
 pub mod attachments;
 pub mod calls;
+pub mod decisions;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;
@@ -122,6 +123,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::submit)
                 .service(reviews::list)
                 .service(reviews::ranking)
+                .service(decisions::shortlist)
+                .service(decisions::record)
+                .service(decisions::list)
+                .service(decisions::publish)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

@@ -316,3 +316,20 @@ pub fn references(
         .load(conn)?;
     Ok(rows.into_iter().map(|(id, r)| (id.0, r)).collect())
 }
+
+/// Sets the status of an application (decisions, shortlists), bumping its version.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: Uuid,
+    status: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(applications::table.find(Uid(id)))
+        .set((
+            applications::status.eq(status),
+            applications::version.eq(applications::version + 1),
+            applications::updated_at.eq(Ts(now)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

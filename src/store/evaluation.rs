@@ -467,3 +467,63 @@ pub fn remove_assignments(
     )
     .execute(conn)
 }
+
+/// Records (or replaces) a pending decision; false when the application's decision was already published.
+pub fn record_decision(conn: &mut DbConn, decision: &Decision) -> QueryResult<bool> {
+    let published: Option<Option<Ts>> = decisions::table
+        .find(decision.application_id)
+        .select(decisions::published_at)
+        .first(conn)
+        .optional()?;
+    match published {
+        Some(Some(_)) => Ok(false),
+        Some(None) => {
+            diesel::update(decisions::table.find(decision.application_id))
+                .set((
+                    decisions::outcome.eq(&decision.outcome),
+                    decisions::motivation.eq(&decision.motivation),
+                    decisions::decided_by.eq(decision.decided_by),
+                    decisions::decided_at.eq(decision.decided_at),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(decisions::table)
+                .values(decision)
+                .execute(conn)?;
+            Ok(true)
+        }
+    }
+}
+
+/// The decisions of a call not published yet.
+pub fn pending_decisions(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Decision>> {
+    decisions::table
+        .filter(decisions::call_id.eq(Uid(call_id)))
+        .filter(decisions::published_at.is_null())
+        .order(decisions::application_id.asc())
+        .select(Decision::as_select())
+        .load(conn)
+}
+
+/// The decisions of a call.
+pub fn decisions_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Decision>> {
+    decisions::table
+        .filter(decisions::call_id.eq(Uid(call_id)))
+        .order(decisions::application_id.asc())
+        .select(Decision::as_select())
+        .load(conn)
+}
+
+/// Marks a decision published.
+pub fn mark_published(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(decisions::table.find(Uid(application_id)))
+        .set(decisions::published_at.eq(Ts(now)))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -338,3 +338,148 @@ async fn an_applicant_can_withdraw_and_is_told() {
     assert_eq!(withdrawn["status"], "withdrawn");
     wait_for_subject(&app, "founder@example.org", "retrait").await;
 }
+
+/// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
+async fn eligible_territory(
+    app: &TestApp,
+    admin: &str,
+    call_id: &str,
+    email: &str,
+    name: &str,
+) -> String {
+    let token = app.applicant(email).await;
+    let org = app.organization(&token, "territory", name).await;
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/applications"),
+            Some(&token),
+            json!({"organization_id": org, "answers": exp_answers()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
+        .await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{id}/screening"),
+            Some(admin),
+            json!({"outcome": "eligible"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}
+
+#[tokio::test]
+async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothing_new() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let chamonix =
+        eligible_territory(&app, &admin, call_id, "chamonix@example.org", "Chamonix").await;
+    let megeve = eligible_territory(&app, &admin, call_id, "megeve@example.org", "Megève").await;
+    let officer = app.login("chamonix@example.org", PASSWORD).await;
+
+    let (status, recorded) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/calls/{call_id}/decisions"),
+            Some(&admin),
+            Some(json!([
+                {"application_id": chamonix, "outcome": "selected", "motivation": "Un besoin clair et un portage fort."},
+                {"application_id": megeve, "outcome": "rejected", "motivation": "Le budget ne couvre pas le test."}
+            ])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{recorded}");
+    let (_, seen) = app
+        .get(&format!("/api/v1/applications/{chamonix}"), Some(&officer))
+        .await;
+    assert_eq!(
+        seen["status"], "eligible",
+        "pending decisions are invisible to applicants"
+    );
+
+    let (status, published) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/decisions/publish"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{published}");
+    assert_eq!(published["published"], 2);
+    let (_, seen) = app
+        .get(&format!("/api/v1/applications/{chamonix}"), Some(&officer))
+        .await;
+    assert_eq!(seen["status"], "selected");
+    let selected = wait_for_subject(&app, "chamonix@example.org", "cision").await;
+    assert!(
+        selected
+            .text()
+            .contains("Un besoin clair et un portage fort."),
+        "{}",
+        selected.text()
+    );
+    let rejected = wait_for_subject(&app, "megeve@example.org", "cision").await;
+    assert!(
+        rejected.text().contains("Le budget ne couvre pas le test."),
+        "{}",
+        rejected.text()
+    );
+    let (_, call_now) = app
+        .get(&format!("/api/v1/calls/{call_id}"), Some(&admin))
+        .await;
+    assert_eq!(call_now["status"], "decided");
+
+    let (status, again) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/decisions/publish"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["published"], 0);
+    let (_, outbox) = app.get("/api/v1/admin/outbox", Some(&admin)).await;
+    let decision_emails = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "decision_published")
+        .count();
+    assert_eq!(decision_emails, 2, "one email per application, never twice");
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/calls/{call_id}/decisions"),
+            Some(&admin),
+            Some(json!([{"application_id": megeve, "outcome": "selected", "motivation": "Finalement oui."}])),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/applications/{chamonix}/withdraw"),
+            Some(&officer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "no withdrawal after a published decision"
+    );
+}

@@ -1,0 +1,399 @@
+//! Deliberation: shortlisting to the next stage, pending decisions, and their publication with one email
+//! per application.
+
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::extract::Caller;
+use crate::api::input::Input;
+use crate::api::jury::stages_of;
+use crate::db::types::{Ts, Uid};
+use crate::domain::identifiers::InvalidValue;
+use crate::error::{Error, FieldError, Problem};
+use crate::notify::applications::About;
+use crate::notify::templates::Event;
+use crate::state::AppState;
+use crate::store::audit::{self, Change};
+use crate::store::evaluation::{self, Decision};
+use crate::store::{applications, calls, organizations};
+
+/// `POST /calls/{id}/shortlist`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Shortlist {
+    #[schema(required = true)]
+    pub application_ids: Option<Vec<Uuid>>,
+    /// The stage they go on to, such as `pitch`.
+    #[schema(required = true)]
+    pub next_stage: Option<String>,
+}
+
+/// What a shortlist did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShortlistResult {
+    pub shortlisted: usize,
+    pub not_shortlisted: usize,
+}
+
+/// Shortlists applications to the next stage: they become `shortlisted`, the others reviewed at the
+/// previous stage `not_shortlisted`. Earlier reviews are kept.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = Shortlist,
+    responses((status = 200, body = ShortlistResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/shortlist")]
+pub async fn shortlist(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<Shortlist>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let ids = check.required("application_ids", body.application_ids, Ok);
+    let next_stage = check.required("next_stage", body.next_stage, Ok);
+    let (Some(ids), Some(next_stage)) = (ids, next_stage) else {
+        return Err(check.into_error());
+    };
+    let now = state.clock.now();
+    let result = state
+        .db
+        .write(move |conn| {
+            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let stages = stages_of(&call)?;
+            let from_status = match stages.iter().position(|s| s.key == next_stage) {
+                Some(1) => "eligible",
+                Some(0) => {
+                    check.push(FieldError::new(
+                        "next_stage",
+                        "first_stage",
+                        "the first stage needs no shortlist",
+                    ));
+                    "eligible"
+                }
+                Some(_) => "shortlisted",
+                None => {
+                    check.push(FieldError::new(
+                        "next_stage",
+                        "unknown_stage",
+                        "the call has no such stage",
+                    ));
+                    "eligible"
+                }
+            };
+            let candidates = applications::ids_with_status(conn, id, from_status)?;
+            for (i, app) in ids.iter().enumerate() {
+                if !candidates.contains(app) {
+                    check.push(FieldError::new(
+                        format!("application_ids.{i}"),
+                        "not_a_candidate",
+                        format!("not a {from_status} application of this call"),
+                    ));
+                }
+            }
+            check.finish()?;
+            let mut result = ShortlistResult {
+                shortlisted: 0,
+                not_shortlisted: 0,
+            };
+            for app in &candidates {
+                if ids.contains(app) {
+                    applications::set_status(conn, *app, "shortlisted", now)?;
+                    result.shortlisted += 1;
+                } else if from_status == "eligible" {
+                    applications::set_status(conn, *app, "not_shortlisted", now)?;
+                    result.not_shortlisted += 1;
+                }
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "call.shortlisted",
+                    entity_type: "call",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"next_stage": next_stage, "application_ids": ids})),
+                },
+                now,
+            )?;
+            Ok(result)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// One decision of `PUT /calls/{id}/decisions`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionItem {
+    #[schema(required = true)]
+    pub application_id: Option<Uuid>,
+    /// `selected`, `waitlisted` or `rejected`.
+    #[schema(required = true)]
+    pub outcome: Option<String>,
+    /// Why: the applicant reads it once decisions are published.
+    #[schema(required = true)]
+    pub motivation: Option<String>,
+}
+
+/// A decision as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub application_id: Uuid,
+    pub outcome: String,
+    pub motivation: String,
+    pub decided_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Decision> for DecisionView {
+    fn from(d: &Decision) -> Self {
+        DecisionView {
+            application_id: *d.application_id,
+            outcome: d.outcome.clone(),
+            motivation: d.motivation.clone(),
+            decided_at: d.decided_at.0,
+            published_at: d.published_at.map(|t| t.0),
+        }
+    }
+}
+
+/// Records pending decisions (invisible to applicants until published) for the eligible applications of a
+/// single-stage call, or the shortlisted ones of the last stage.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = Vec<DecisionItem>,
+    responses(
+        (status = 200, body = Vec<DecisionView>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already published", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/calls/{id}/decisions")]
+pub async fn record(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<Vec<DecisionItem>>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let (items, mut check) = input.into_parts();
+    let mut parsed = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let app = check.required(&format!("{i}.application_id"), item.application_id, Ok);
+        let outcome = check.required(
+            &format!("{i}.outcome"),
+            item.outcome.as_deref(),
+            |o| match o {
+                "selected" | "waitlisted" | "rejected" => Ok(o.to_owned()),
+                _ => Err(InvalidValue::new(
+                    "invalid_outcome",
+                    "selected, waitlisted or rejected",
+                )),
+            },
+        );
+        let motivation = check.required(
+            &format!("{i}.motivation"),
+            item.motivation.as_deref(),
+            |m| {
+                let m = m.trim();
+                match m.chars().count() {
+                    0 => Err(InvalidValue::new("required", "a motivation is required")),
+                    1..=10_000 => Ok(m.to_owned()),
+                    _ => Err(InvalidValue::new("too_long", "at most 10000 characters")),
+                }
+            },
+        );
+        if let (Some(app), Some(outcome), Some(motivation)) = (app, outcome, motivation) {
+            parsed.push((i, app, outcome, motivation));
+        }
+    }
+    let now = state.clock.now();
+    let views = state
+        .db
+        .write(move |conn| {
+            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let decidable = if stages_of(&call)?.len() > 1 {
+                "shortlisted"
+            } else {
+                "eligible"
+            };
+            let candidates = applications::ids_with_status(conn, id, decidable)?;
+            let decided: Vec<Uuid> = evaluation::decisions_of_call(conn, id)?
+                .iter()
+                .map(|d| *d.application_id)
+                .collect();
+            for (i, app, _, _) in &parsed {
+                if !candidates.contains(app) && !decided.contains(app) {
+                    check.push(FieldError::new(
+                        format!("{i}.application_id"),
+                        "not_decidable",
+                        format!("not a {decidable} application of this call"),
+                    ));
+                }
+            }
+            check.finish()?;
+            for (_, app, outcome, motivation) in &parsed {
+                let decision = Decision {
+                    application_id: Uid(*app),
+                    call_id: Uid(id),
+                    outcome: outcome.clone(),
+                    motivation: motivation.clone(),
+                    decided_by: Some(Uid(caller.user_id)),
+                    decided_at: Ts(now),
+                    published_at: None,
+                };
+                if !evaluation::record_decision(conn, &decision)? {
+                    return Err(Error::Conflict(
+                        "a decision in this list was already published".into(),
+                    ));
+                }
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "decisions.recorded",
+                    entity_type: "call",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!(parsed
+                        .iter()
+                        .map(|(_, a, o, _)| json!({"application_id": a, "outcome": o}))
+                        .collect::<Vec<_>>())),
+                },
+                now,
+            )?;
+            Ok(evaluation::decisions_of_call(conn, id)?
+                .iter()
+                .map(DecisionView::from)
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// The decisions of a call, published or not (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<DecisionView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/decisions")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let views = state
+        .db
+        .read(move |conn| {
+            calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            Ok(evaluation::decisions_of_call(conn, id)?
+                .iter()
+                .map(DecisionView::from)
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// What a publication did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Published {
+    /// Decisions published now (0 when everything was already published).
+    pub published: usize,
+}
+
+/// Publishes the pending decisions: final statuses, and one email per application in its members' language
+/// with the outcome and its motivation. Publishing again sends nothing new.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Published), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[post("/calls/{id}/decisions/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let published = state
+        .db
+        .write(move |conn| {
+            let state = state_for_tx;
+            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let pending = evaluation::pending_decisions(conn, id)?;
+            for decision in &pending {
+                let app_id = *decision.application_id;
+                let Some(app) = applications::find(conn, app_id)? else {
+                    continue;
+                };
+                evaluation::mark_published(conn, app_id, now)?;
+                if app.status == "withdrawn" {
+                    continue;
+                }
+                applications::set_status(conn, app_id, &decision.outcome, now)?;
+                let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
+                let organization =
+                    organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+                let about = About {
+                    call: &call,
+                    organization: &organization,
+                    application: &app,
+                };
+                about.to_members(
+                    conn,
+                    &state,
+                    Event::DecisionPublished,
+                    |_| json!({"outcome": decision.outcome, "motivation": decision.motivation}),
+                    now,
+                )?;
+            }
+            if !pending.is_empty() {
+                if call.status != "decided" {
+                    calls::set_status(conn, id, &call.status, "decided", now)?;
+                }
+                audit::record(
+                    conn,
+                    Change {
+                        actor_id: Some(caller.user_id),
+                        action: "decisions.published",
+                        entity_type: "call",
+                        entity_id: id,
+                        before: None,
+                        after: Some(json!({"published": pending.len()})),
+                    },
+                    now,
+                )?;
+            }
+            Ok(Published {
+                published: pending.len(),
+            })
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(published))
+}
