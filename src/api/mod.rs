@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod calls;
 pub mod decisions;
 pub mod etag;
+pub mod exports;
 pub mod extract;
 pub mod idempotency;
 pub mod input;
@@ -127,6 +128,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(decisions::record)
                 .service(decisions::list)
                 .service(decisions::publish)
+                .service(exports::applications_csv)
+                .service(exports::ranking_csv)
+                .service(exports::my_assignments_csv)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit),

@@ -333,3 +333,29 @@ pub fn set_status(
         .execute(conn)
         .map(|_| ())
 }
+
+/// Every application of a call with its organization, in id order (for exports).
+pub fn with_organizations(
+    conn: &mut DbConn,
+    call_id: Uuid,
+) -> QueryResult<Vec<(Application, crate::store::organizations::Organization)>> {
+    applications::table
+        .inner_join(organizations::table)
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .order(applications::id.asc())
+        .select((
+            Application::as_select(),
+            crate::store::organizations::Organization::as_select(),
+        ))
+        .load(conn)
+}
+
+/// The attachments of every application of a call, by application.
+pub fn attachments_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Attachment>> {
+    attachments::table
+        .inner_join(applications::table)
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .order(attachments::id.asc())
+        .select(Attachment::as_select())
+        .load(conn)
+}

@@ -483,3 +483,69 @@ async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothin
         "no withdrawal after a published decision"
     );
 }
+
+#[tokio::test]
+async fn staff_export_the_applications_as_csv_for_spreadsheets() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    eligible_territory(
+        &app,
+        &admin,
+        call_id,
+        "chamonix@example.org",
+        "Chamonix, \"vallée\"",
+    )
+    .await;
+    let officer = app.login("chamonix@example.org", PASSWORD).await;
+
+    let response = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/calls/{call_id}/export/applications.csv"),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let bytes = response.bytes().await.unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 with a byte-order mark"
+    );
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        header.contains(&"insee_code".to_string())
+            && header.contains(&"support_letter".to_string())
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][column("organization")], "Chamonix, \"vallée\"");
+    assert_eq!(&rows[0][column("support_letter")], "lettre.pdf");
+    assert_eq!(&rows[0][column("status")], "eligible");
+    assert!(text.contains("\r\n"), "RFC 4180 line ends");
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/calls/{call_id}/export/applications.csv"),
+            Some(&officer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

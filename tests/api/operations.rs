@@ -288,6 +288,9 @@ async fn the_openapi_document_describes_every_route_served() {
         ("PUT", "/api/v1/calls/{id}/decisions"),
         ("GET", "/api/v1/calls/{id}/decisions"),
         ("POST", "/api/v1/calls/{id}/decisions/publish"),
+        ("GET", "/api/v1/calls/{id}/export/applications.csv"),
+        ("GET", "/api/v1/calls/{id}/export/ranking.csv"),
+        ("GET", "/api/v1/me/assignments.csv"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_owned(), p.to_owned()))

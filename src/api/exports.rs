@@ -1,0 +1,241 @@
+//! CSV exports for spreadsheet users: RFC 4180, UTF-8 with a byte-order mark.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{get, web, HttpResponse};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::api::extract::Caller;
+use crate::api::reviews::{rank_stage, RankingQuery};
+use crate::auth::permissions::Scope;
+use crate::error::{Error, Problem};
+use crate::state::AppState;
+use crate::store::{applications, calls, evaluation};
+
+/// The byte-order mark that tells spreadsheets the file is UTF-8.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<HttpResponse, Error> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(BOM.to_vec());
+    for row in rows {
+        writer
+            .write_record(&row)
+            .map_err(|e| Error::Internal(e.into()))?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("csv: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(filename.to_owned())],
+        })
+        .body(bytes))
+}
+
+/// A cell for an answer: text as is, lists joined with "; ", numbers and booleans as JSON.
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Every application of a call, one row each, the answers flattened to one column per form field and the
+/// attachments' file names in their field's column (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/export/applications.csv")]
+pub async fn applications_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let (call, rows, files) = state
+        .db
+        .read(move |conn| {
+            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let rows = applications::with_organizations(conn, id)?;
+            let files = applications::attachments_of_call(conn, id)?;
+            Ok((call, rows, files))
+        })
+        .await?;
+    let form = crate::api::applications::form_of(&call)?;
+    let mut files_by_app: BTreeMap<(Uuid, String), Vec<String>> = BTreeMap::new();
+    for f in files {
+        files_by_app
+            .entry((*f.application_id, f.field.clone()))
+            .or_default()
+            .push(f.filename);
+    }
+    let mut header: Vec<String> = [
+        "reference",
+        "status",
+        "organization",
+        "organization_kind",
+        "siret",
+        "siren",
+        "insee_code",
+        "postcode",
+        "city",
+        "submitted_at",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(form.fields.iter().map(|f| f.key.clone()));
+    let mut out = vec![header];
+    for (app, org) in rows {
+        let mut row = vec![
+            app.reference.clone().unwrap_or_default(),
+            app.status.clone(),
+            org.legal_name,
+            org.kind,
+            org.siret.unwrap_or_default(),
+            org.siren.unwrap_or_default(),
+            org.insee_code.unwrap_or_default(),
+            org.postcode,
+            org.city,
+            app.submitted_at
+                .map(|t| t.0.to_rfc3339())
+                .unwrap_or_default(),
+        ];
+        for field in &form.fields {
+            let value = match files_by_app.get(&(*app.id, field.key.clone())) {
+                Some(names) => names.join("; "),
+                None => cell(app.answers.0.get(&field.key)),
+            };
+            row.push(value);
+        }
+        out.push(row);
+    }
+    csv_response(&format!("{}-applications.csv", call.slug), out)
+}
+
+/// The ranking of a stage as CSV (administrators).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), RankingQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/export/ranking.csv")]
+pub async fn ranking_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    query: web::Query<RankingQuery>,
+) -> Result<HttpResponse, Error> {
+    caller.0.require_admin()?;
+    let id = id.into_inner();
+    let stage = query.into_inner().stage;
+    let (slug, entries) = state
+        .db
+        .read(move |conn| {
+            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            Ok((call.slug, rank_stage(conn, id, stage.as_deref())?))
+        })
+        .await?;
+    let criteria: Vec<String> = entries
+        .iter()
+        .flat_map(|e| e.criteria.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
+    let mut header: Vec<String> = [
+        "rank",
+        "reference",
+        "n_reviews",
+        "score",
+        "normalized_score",
+        "stddev",
+        "disagreement",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(criteria.iter().cloned());
+    let mut out = vec![header];
+    for (i, e) in entries.iter().enumerate() {
+        let mut row = vec![
+            (i + 1).to_string(),
+            e.reference.clone().unwrap_or_default(),
+            e.n_reviews.to_string(),
+            fmt(e.score),
+            fmt(e.normalized_score),
+            fmt(e.stddev),
+            e.disagreement.to_string(),
+        ];
+        row.extend(criteria.iter().map(|c| fmt(e.criteria.get(c).copied())));
+        out.push(row);
+    }
+    csv_response(&format!("{slug}-ranking.csv"), out)
+}
+
+/// The caller's own assignments as a juror, as CSV; never an application they are conflicted on.
+#[utoipa::path(
+    tag = "evaluation",
+    responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/assignments.csv")]
+pub async fn my_assignments_csv(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_scope(Scope::ReviewsRead)?;
+    let rows = state
+        .db
+        .read(move |conn| {
+            let mut rows = Vec::new();
+            for a in evaluation::assignments_of_juror(conn, caller.user_id, None)? {
+                if crate::api::jury::is_conflicted(
+                    conn,
+                    *a.call_id,
+                    *a.application_id,
+                    caller.user_id,
+                )? {
+                    continue;
+                }
+                rows.push(a);
+            }
+            Ok(rows)
+        })
+        .await?;
+    let mut out = vec![vec![
+        "call_id".to_string(),
+        "application_id".into(),
+        "reference".into(),
+        "stage".into(),
+        "review_status".into(),
+    ]];
+    for a in rows {
+        out.push(vec![
+            a.call_id.to_string(),
+            a.application_id.to_string(),
+            a.reference.unwrap_or_default(),
+            a.stage,
+            a.review_status.unwrap_or_else(|| "pending".into()),
+        ]);
+    }
+    csv_response("my-assignments.csv", out)
+}
