@@ -123,6 +123,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::save)
                 .service(reviews::submit)
                 .service(reviews::list)
+                .service(reviews::reopen)
                 .service(reviews::ranking)
                 .service(decisions::shortlist)
                 .service(decisions::record)

@@ -315,6 +315,64 @@ pub async fn list(
     ))
 }
 
+/// Reopens a submitted review so that its juror can change it (administrators; audited).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), ("review_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Not submitted", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/reviews/{review_id}/reopen")]
+pub async fn reopen(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let (id, review_id) = path.into_inner();
+    let now = state.clock.now();
+    let (review, scores) = state
+        .db
+        .write(move |conn| {
+            let review = evaluation::find_review_by_id(conn, review_id)?
+                .filter(|r| *r.application_id == id)
+                .ok_or(Error::NotFound)?;
+            if review.status != "submitted" {
+                return Err(Error::Conflict(
+                    "only a submitted review can be reopened".into(),
+                ));
+            }
+            let scores = evaluation::scores_of(conn, review_id)?;
+            let review = Review {
+                status: "draft".into(),
+                submitted_at: None,
+                version: review.version + 1,
+                updated_at: Ts(now),
+                ..review
+            };
+            evaluation::save_review(conn, &review, &scores, false)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "review.reopened",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: Some(json!({"review_id": review_id, "status": "submitted"})),
+                    after: Some(json!({"review_id": review_id, "status": "draft"})),
+                },
+                now,
+            )?;
+            Ok((review, scores))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(&review, scores)))
+}
+
 /// `?stage=&normalize=` of the ranking.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

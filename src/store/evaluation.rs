@@ -527,3 +527,12 @@ pub fn mark_published(
         .execute(conn)
         .map(|_| ())
 }
+
+/// A review by id.
+pub fn find_review_by_id(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Review>> {
+    reviews::table
+        .find(Uid(id))
+        .select(Review::as_select())
+        .first(conn)
+        .optional()
+}

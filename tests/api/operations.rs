@@ -284,6 +284,10 @@ async fn the_openapi_document_describes_every_route_served() {
         ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
         ("GET", "/api/v1/applications/{id}/reviews"),
         ("GET", "/api/v1/calls/{id}/ranking"),
+        (
+            "POST",
+            "/api/v1/applications/{id}/reviews/{review_id}/reopen",
+        ),
         ("POST", "/api/v1/calls/{id}/shortlist"),
         ("PUT", "/api/v1/calls/{id}/decisions"),
         ("GET", "/api/v1/calls/{id}/decisions"),
