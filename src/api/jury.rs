@@ -323,6 +323,25 @@ fn reason_name(reason: ConflictReason) -> &'static str {
     reason.as_str()
 }
 
+/// The applications of these calls that `juror` is conflicted with (one conflict computation per call, so
+/// that a juror's lists never show them, whatever the page size).
+pub fn conflicted_pairs(
+    conn: &mut DbConn,
+    juror: Uuid,
+    calls: impl Iterator<Item = Uuid>,
+) -> Result<HashSet<Uuid>, Error> {
+    let calls: std::collections::BTreeSet<Uuid> = calls.collect();
+    let mut conflicted = HashSet::new();
+    for call in calls {
+        for c in conflicts_of_call(conn, call, None)? {
+            if c.juror_id == juror {
+                conflicted.insert(c.application_id);
+            }
+        }
+    }
+    Ok(conflicted)
+}
+
 /// Whether `juror` is conflicted with the application (declared or detected).
 pub fn is_conflicted(
     conn: &mut DbConn,
@@ -908,11 +927,13 @@ pub async fn my_assignments(
     let rows = state
         .db
         .read(move |conn| {
-            Ok(evaluation::assignments_of_juror(
-                conn,
-                caller.user_id,
-                call_id,
-            )?)
+            let rows = evaluation::assignments_of_juror(conn, caller.user_id, call_id)?;
+            let conflicted =
+                conflicted_pairs(conn, caller.user_id, rows.iter().map(|r| *r.call_id))?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| !conflicted.contains(&*r.application_id))
+                .collect::<Vec<_>>())
         })
         .await?;
     let views: Vec<MyAssignmentView> = rows

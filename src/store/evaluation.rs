@@ -51,6 +51,13 @@ pub fn add_juror(
 pub fn remove_juror(conn: &mut DbConn, call_id: Uuid, user_id: Uuid) -> QueryResult<bool> {
     let removed =
         diesel::delete(call_jurors::table.find((Uid(call_id), Uid(user_id)))).execute(conn)?;
+    // Their assignments go with them (their submitted reviews stay on record).
+    diesel::delete(
+        assignments::table
+            .filter(assignments::call_id.eq(Uid(call_id)))
+            .filter(assignments::juror_id.eq(Uid(user_id))),
+    )
+    .execute(conn)?;
     Ok(removed == 1)
 }
 

@@ -143,3 +143,15 @@ pub fn list_for_user(
     }
     query.load(conn)
 }
+
+/// The ids of the organizations `user_id` belongs to.
+pub fn ids_of_member(
+    conn: &mut DbConn,
+    user_id: Uuid,
+) -> QueryResult<std::collections::HashSet<Uuid>> {
+    let ids: Vec<Uid> = organization_members::table
+        .filter(organization_members::user_id.eq(Uid(user_id)))
+        .select(organization_members::organization_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
