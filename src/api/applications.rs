@@ -77,9 +77,19 @@ pub struct ApplicationView {
     /// When changes are due.
     pub changes_due_at: Option<DateTime<Utc>>,
     pub withdrawn_reason: Option<String>,
+    /// The company or start-up a territory's experiment is paired with, once both sides accepted (shown when
+    /// the application is read).
+    pub partner: Option<PartnerView>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A confirmed partner of a territory's experiment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerView {
+    pub organization_id: Uuid,
+    pub name: String,
 }
 
 impl ApplicationView {
@@ -97,6 +107,7 @@ impl ApplicationView {
             screening_reason: app.screening_reason.clone(),
             changes_due_at: app.changes_due_at.map(|t| t.0),
             withdrawn_reason: app.withdrawn_reason.clone(),
+            partner: None,
             version: app.version,
             created_at: app.created_at.0,
             updated_at: app.updated_at.0,
@@ -433,18 +444,28 @@ pub async fn get_one(
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     let id = id.into_inner();
-    let (app, files) = state
+    let (app, files, partner) = state
         .db
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
             check_read(conn, &caller, &app, role)?;
             let files = applications::attachments_of(conn, id)?;
-            Ok((app, files))
+            let partner = match crate::store::pairings::confirmed_partners(conn, &[id])?.first() {
+                Some((_, org)) => organizations::find(conn, **org)?.map(|o| PartnerView {
+                    organization_id: *o.id,
+                    name: o.legal_name,
+                }),
+                None => None,
+            };
+            Ok((app, files, partner))
         })
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag::of_version(app.version)))
-        .json(ApplicationView::new(&app, &files)))
+        .json(ApplicationView {
+            partner,
+            ..ApplicationView::new(&app, &files)
+        }))
 }
 
 /// `PATCH /applications/{id}`.

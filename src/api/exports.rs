@@ -68,13 +68,20 @@ pub async fn applications_csv(
 ) -> Result<HttpResponse, Error> {
     caller.0.require_admin()?;
     let id = id.into_inner();
-    let (call, rows, files) = state
+    let (call, rows, files, partners) = state
         .db
         .read(move |conn| {
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
             let rows = applications::with_organizations(conn, id)?;
             let files = applications::attachments_of_call(conn, id)?;
-            Ok((call, rows, files))
+            let ids: Vec<Uuid> = rows.iter().map(|(a, _)| *a.id).collect();
+            let mut partners: BTreeMap<Uuid, String> = BTreeMap::new();
+            for (app, org) in crate::store::pairings::confirmed_partners(conn, &ids)? {
+                if let Some(org) = crate::store::organizations::find(conn, *org)? {
+                    partners.insert(*app, org.legal_name);
+                }
+            }
+            Ok((call, rows, files, partners))
         })
         .await?;
     let form = crate::api::applications::form_of(&call)?;
@@ -96,6 +103,7 @@ pub async fn applications_csv(
         "postcode",
         "city",
         "submitted_at",
+        "partner",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -116,6 +124,7 @@ pub async fn applications_csv(
             app.submitted_at
                 .map(|t| t.0.to_rfc3339())
                 .unwrap_or_default(),
+            partners.get(&*app.id).cloned().unwrap_or_default(),
         ];
         for field in &form.fields {
             let value = match files_by_app.get(&(*app.id, field.key.clone())) {

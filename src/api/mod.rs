@@ -18,6 +18,7 @@ pub mod me;
 pub mod messages;
 pub mod ops;
 pub mod organizations;
+pub mod pairings;
 pub mod reviews;
 
 use actix_web::dev::ServiceResponse;
@@ -129,6 +130,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(decisions::record)
                 .service(decisions::list)
                 .service(decisions::publish)
+                .service(pairings::propose)
+                .service(pairings::respond)
+                .service(pairings::list)
                 .service(exports::applications_csv)
                 .service(exports::ranking_csv)
                 .service(exports::my_assignments_csv)

@@ -351,6 +351,23 @@ diesel::joinable!(reviews -> applications (application_id));
 diesel::joinable!(review_scores -> reviews (review_id));
 diesel::joinable!(decisions -> applications (application_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    pairings (id) {
+        id -> DbUuid,
+        application_id -> DbUuid,
+        partner_organization_id -> DbUuid,
+        territory_response -> Text,
+        partner_response -> Text,
+        status -> Text,
+        proposed_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
@@ -377,4 +394,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     review_scores,
     decisions,
+    pairings,
 );

@@ -9,5 +9,6 @@ pub mod idempotency;
 pub mod invitations;
 pub mod organizations;
 pub mod outbox;
+pub mod pairings;
 pub mod tokens;
 pub mod users;

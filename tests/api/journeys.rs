@@ -549,3 +549,83 @@ async fn staff_export_the_applications_as_csv_for_spreadsheets() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_company_proposes_to_pair_with_a_territory_which_accepts_and_the_pairing_shows_everywhere(
+) {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let application =
+        eligible_territory(&app, &admin, call_id, "chamonix@example.org", "Chamonix").await;
+    let officer = app.login("chamonix@example.org", PASSWORD).await;
+    let founder = app.applicant("founder@navette.example").await;
+    let company = app
+        .organization(&founder, "startup", "Navette Neige SAS")
+        .await;
+    let stranger = app.applicant("stranger@example.org").await;
+
+    let (status, proposed) = app
+        .post(
+            &format!("/api/v1/applications/{application}/pairings"),
+            Some(&founder),
+            json!({"partner_organization_id": company}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{proposed}");
+    assert_eq!(proposed["status"], "proposed");
+    assert_eq!(proposed["partner_response"], "accepted");
+    assert_eq!(proposed["territory_response"], "pending");
+    wait_for_subject(&app, "chamonix@example.org", "Navette Neige SAS").await;
+    wait_for_subject(&app, "founder@navette.example", "Chamonix").await;
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/applications/{application}/pairings"),
+            Some(&stranger),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let pairing = proposed["id"].as_str().unwrap();
+    let (status, confirmed) = app
+        .post(
+            &format!("/api/v1/applications/{application}/pairings/{pairing}/respond"),
+            Some(&officer),
+            json!({"accept": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["status"], "confirmed");
+
+    let (_, seen) = app
+        .get(
+            &format!("/api/v1/applications/{application}"),
+            Some(&officer),
+        )
+        .await;
+    assert_eq!(seen["partner"]["name"], "Navette Neige SAS");
+    let csv = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/calls/{call_id}/export/applications.csv"),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("Navette Neige SAS"), "{csv}");
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/applications/{application}/pairings/{pairing}/respond"),
+            Some(&officer),
+            json!({"accept": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}

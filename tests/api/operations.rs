@@ -295,6 +295,12 @@ async fn the_openapi_document_describes_every_route_served() {
         ("GET", "/api/v1/calls/{id}/export/applications.csv"),
         ("GET", "/api/v1/calls/{id}/export/ranking.csv"),
         ("GET", "/api/v1/me/assignments.csv"),
+        ("POST", "/api/v1/applications/{id}/pairings"),
+        (
+            "POST",
+            "/api/v1/applications/{id}/pairings/{pairing_id}/respond",
+        ),
+        ("GET", "/api/v1/applications/{id}/pairings"),
     ]
     .into_iter()
     .map(|(m, p)| (m.to_owned(), p.to_owned()))

@@ -1,0 +1,350 @@
+//! Expérimentation Montagne pairings: staff or a company/start-up propose to pair a territory's application
+//! with a company or start-up; both sides accept or decline; both are emailed at each step.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::applications::{check_read, load};
+use crate::api::extract::Caller;
+use crate::api::input::Input;
+use crate::auth::permissions::{MemberRole, Principal, Scope};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::error::{Error, Problem};
+use crate::notify::applications::About;
+use crate::notify::templates::Event;
+use crate::state::AppState;
+use crate::store::applications::Application;
+use crate::store::audit::{self, Change};
+use crate::store::calls::{self, Call};
+use crate::store::organizations::{self, Organization};
+use crate::store::pairings::{self, Pairing};
+
+/// A pairing of a territory's application with a company or start-up.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PairingView {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub partner_organization_id: Uuid,
+    pub partner_name: String,
+    /// `pending`, `accepted` or `declined`.
+    pub territory_response: String,
+    pub partner_response: String,
+    /// `proposed`, `confirmed` (both accepted) or `declined`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn view(p: &Pairing, partner: &Organization) -> PairingView {
+    PairingView {
+        id: *p.id,
+        application_id: *p.application_id,
+        partner_organization_id: *p.partner_organization_id,
+        partner_name: partner.legal_name.clone(),
+        territory_response: p.territory_response.clone(),
+        partner_response: p.partner_response.clone(),
+        status: p.status.clone(),
+        created_at: p.created_at.0,
+        updated_at: p.updated_at.0,
+    }
+}
+
+/// Emails both sides about a step of the pairing.
+fn tell_both(
+    conn: &mut DbConn,
+    state: &AppState,
+    call: &Call,
+    app: &Application,
+    territory: &Organization,
+    partner: &Organization,
+    step: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let extra = |_: &str| json!({"territory_name": territory.legal_name, "partner_name": partner.legal_name, "step": step});
+    About {
+        call,
+        organization: territory,
+        application: app,
+    }
+    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
+    About {
+        call,
+        organization: partner,
+        application: app,
+    }
+    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
+    Ok(())
+}
+
+/// `POST /applications/{id}/pairings`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposePairing {
+    /// The company or start-up to pair with the territory.
+    #[schema(required = true)]
+    pub partner_organization_id: Option<Uuid>,
+}
+
+/// Proposes a pairing: staff for any company or start-up, or a member of that company or start-up for itself
+/// (its side then counts as accepted).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    request_body = ProposePairing,
+    responses(
+        (status = 201, body = PairingView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already proposed", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/pairings")]
+pub async fn propose(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<ProposePairing>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_scope(Scope::ApplicationsWrite)?;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let Some(partner_id) =
+        check.required("partner_organization_id", body.partner_organization_id, Ok)
+    else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let state = state_for_tx;
+            let app = crate::store::applications::find(conn, id)?.ok_or(Error::NotFound)?;
+            let partner_role = organizations::membership(conn, partner_id, caller.user_id)?;
+            if !caller.is_admin() && partner_role.is_none() {
+                // Neither staff nor the partner: may they even know of this application?
+                let (app, role) = load(conn, &caller, id)?;
+                check_read(conn, &caller, &app, role)?;
+                return Err(Error::Forbidden(
+                    "staff, or the company itself, propose pairings".into(),
+                ));
+            }
+            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+            if call.kind != "territory_experiment" {
+                return Err(Error::Conflict(
+                    "pairings are for territory experiment calls".into(),
+                ));
+            }
+            if !matches!(
+                app.status.as_str(),
+                "submitted" | "eligible" | "shortlisted" | "selected" | "waitlisted"
+            ) {
+                return Err(Error::Conflict(format!(
+                    "the application is {}: it cannot be paired",
+                    app.status
+                )));
+            }
+            let partner = organizations::find(conn, partner_id)?.ok_or_else(|| {
+                Error::field(
+                    "partner_organization_id",
+                    "unknown_organization",
+                    "no such organization",
+                )
+            })?;
+            if !matches!(partner.kind.as_str(), "startup" | "company") {
+                return Err(Error::field(
+                    "partner_organization_id",
+                    "not_a_company",
+                    "a company or a start-up",
+                ));
+            }
+            let territory =
+                organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+            let pairing = Pairing {
+                id: Uid(Uuid::now_v7()),
+                application_id: app.id,
+                partner_organization_id: partner.id,
+                territory_response: "pending".into(),
+                partner_response: if partner_role.is_some() {
+                    "accepted".into()
+                } else {
+                    "pending".into()
+                },
+                status: "proposed".into(),
+                proposed_by: Some(Uid(caller.user_id)),
+                created_at: Ts(now),
+                updated_at: Ts(now),
+            };
+            if !pairings::insert(conn, &pairing)? {
+                return Err(Error::Conflict(
+                    "this company was already proposed for this application".into(),
+                ));
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "pairing.proposed",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: None,
+                    after: Some(
+                        json!({"pairing_id": pairing.id, "partner_organization_id": partner_id}),
+                    ),
+                },
+                now,
+            )?;
+            tell_both(
+                conn, &state, &call, &app, &territory, &partner, "proposed", now,
+            )?;
+            Ok(view(&pairing, &partner))
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// `POST /applications/{id}/pairings/{pairing_id}/respond`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Respond {
+    /// True to accept, false to decline.
+    #[schema(required = true)]
+    pub accept: Option<bool>,
+}
+
+fn side_of(
+    territory_role: Option<MemberRole>,
+    partner_role: Option<MemberRole>,
+) -> Option<&'static str> {
+    match (territory_role, partner_role) {
+        (Some(_), _) => Some("territory"),
+        (None, Some(_)) => Some("partner"),
+        _ => None,
+    }
+}
+
+/// Accepts or declines a pairing for the caller's side (a member of the territory or of the company). Once
+/// both accept, it is confirmed and shows on the application and in exports.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), ("pairing_id" = Uuid, Path)),
+    request_body = Respond,
+    responses(
+        (status = 200, body = PairingView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already settled", body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/applications/{id}/pairings/{pairing_id}/respond")]
+pub async fn respond(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    input: Input<Respond>,
+) -> Result<HttpResponse, Error> {
+    let caller: Principal = caller.0;
+    caller.require_scope(Scope::ApplicationsWrite)?;
+    let (id, pairing_id) = path.into_inner();
+    let (body, mut check) = input.into_parts();
+    let Some(accept) = check.required("accept", body.accept, Ok) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let state_for_tx = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let state = state_for_tx;
+            let pairing = pairings::find(conn, pairing_id)?.filter(|p| *p.application_id == id).ok_or(Error::NotFound)?;
+            let app = crate::store::applications::find(conn, id)?.ok_or(Error::NotFound)?;
+            let territory_role = organizations::membership(conn, *app.organization_id, caller.user_id)?;
+            let partner_role = organizations::membership(conn, *pairing.partner_organization_id, caller.user_id)?;
+            let Some(side) = side_of(territory_role, partner_role) else { return Err(Error::NotFound) };
+            if pairing.status != "proposed" {
+                return Err(Error::Conflict(format!("this pairing is already {}", pairing.status)));
+            }
+            let response = if accept { "accepted" } else { "declined" };
+            let mut updated = pairing.clone();
+            match side {
+                "territory" => updated.territory_response = response.into(),
+                _ => updated.partner_response = response.into(),
+            }
+            updated.updated_at = Ts(now);
+            let updated = updated.settle();
+            pairings::update(conn, &updated)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "pairing.responded",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: Some(json!({"pairing_id": pairing_id, "status": pairing.status})),
+                    after: Some(json!({"pairing_id": pairing_id, "side": side, "response": response, "status": updated.status})),
+                },
+                now,
+            )?;
+            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+            let territory = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+            let partner = organizations::find(conn, *updated.partner_organization_id)?.ok_or(Error::NotFound)?;
+            let step = match updated.status.as_str() {
+                "confirmed" => "confirmed",
+                "declined" => "declined",
+                _ => "accepted",
+            };
+            tell_both(conn, &state, &call, &app, &territory, &partner, step, now)?;
+            Ok(view(&updated, &partner))
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The pairings of an application (who may read it, and members of a proposed partner).
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PairingView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/applications/{id}/pairings")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let id = id.into_inner();
+    let views = state
+        .db
+        .read(move |conn| {
+            let (app, role) = load(conn, &caller, id)?;
+            let all = pairings::of_application(conn, id)?;
+            let readable = check_read(conn, &caller, &app, role).is_ok();
+            let mut views = Vec::new();
+            for p in &all {
+                let partner_member =
+                    organizations::membership(conn, *p.partner_organization_id, caller.user_id)?
+                        .is_some();
+                if readable || partner_member {
+                    let partner = organizations::find(conn, *p.partner_organization_id)?
+                        .ok_or(Error::NotFound)?;
+                    views.push(view(p, &partner));
+                }
+            }
+            if views.is_empty() && !readable {
+                return Err(Error::NotFound);
+            }
+            Ok(views)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views))
+}

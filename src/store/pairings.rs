@@ -1,0 +1,88 @@
+//! Pairings of a territory's experiment with a company or start-up (Expérimentation Montagne).
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::pairings;
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+
+/// A pairing as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = pairings, treat_none_as_null = true)]
+pub struct Pairing {
+    pub id: Uid,
+    pub application_id: Uid,
+    pub partner_organization_id: Uid,
+    pub territory_response: String,
+    pub partner_response: String,
+    pub status: String,
+    pub proposed_by: Option<Uid>,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+impl Pairing {
+    /// The status that the two responses make: confirmed when both accept, declined when either declines.
+    pub fn settle(mut self) -> Pairing {
+        self.status = match (
+            self.territory_response.as_str(),
+            self.partner_response.as_str(),
+        ) {
+            ("accepted", "accepted") => "confirmed",
+            ("declined", _) | (_, "declined") => "declined",
+            _ => "proposed",
+        }
+        .into();
+        self
+    }
+}
+
+/// Stores a new pairing; false when this partner was already proposed for this application.
+pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> QueryResult<bool> {
+    let insert = diesel::insert_into(pairings::table).values(pairing);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// A pairing by id.
+pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Pairing>> {
+    pairings::table
+        .find(Uid(id))
+        .select(Pairing::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Saves a pairing's responses and status.
+pub fn update(conn: &mut DbConn, pairing: &Pairing) -> QueryResult<()> {
+    diesel::update(pairings::table.find(pairing.id))
+        .set(pairing)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The pairings of an application, oldest first.
+pub fn of_application(conn: &mut DbConn, application_id: Uuid) -> QueryResult<Vec<Pairing>> {
+    pairings::table
+        .filter(pairings::application_id.eq(Uid(application_id)))
+        .order(pairings::id.asc())
+        .select(Pairing::as_select())
+        .load(conn)
+}
+
+/// The confirmed partner of each application of a call that has one.
+pub fn confirmed_partners(
+    conn: &mut DbConn,
+    application_ids: &[Uuid],
+) -> QueryResult<Vec<(Uid, Uid)>> {
+    let ids: Vec<Uid> = application_ids.iter().copied().map(Uid).collect();
+    pairings::table
+        .filter(pairings::application_id.eq_any(ids))
+        .filter(pairings::status.eq("confirmed"))
+        .select((pairings::application_id, pairings::partner_organization_id))
+        .load(conn)
+}
