@@ -60,8 +60,7 @@ fn tell_both(
     state: &AppState,
     call: &Call,
     app: &Application,
-    territory: &Organization,
-    partner: &Organization,
+    (territory, partner): (&Organization, &Organization),
     step: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
@@ -201,7 +200,13 @@ pub async fn propose(
                 now,
             )?;
             tell_both(
-                conn, &state, &call, &app, &territory, &partner, "proposed", now,
+                conn,
+                &state,
+                &call,
+                &app,
+                (&territory, &partner),
+                "proposed",
+                now,
             )?;
             Ok(view(&pairing, &partner))
         })
@@ -300,7 +305,7 @@ pub async fn respond(
                 "declined" => "declined",
                 _ => "accepted",
             };
-            tell_both(conn, &state, &call, &app, &territory, &partner, step, now)?;
+            tell_both(conn, &state, &call, &app, (&territory, &partner), step, now)?;
             Ok(view(&updated, &partner))
         })
         .await?;
