@@ -5,6 +5,7 @@
 mod accounts;
 mod applications;
 mod calls;
+mod deliberation;
 mod email;
 mod evaluation;
 mod helpers;
