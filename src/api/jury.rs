@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -947,4 +947,81 @@ pub async fn my_assignments(
         })
         .collect();
     Ok(HttpResponse::Ok().json(views))
+}
+
+/// `PUT /calls/{id}/stages/{stage}/deadline`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDeadline {
+    /// When the stage's reviews are due (RFC 3339, in the future).
+    #[schema(required = true)]
+    pub due_at: Option<String>,
+}
+
+/// A stage's review deadline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewDeadlineView {
+    pub stage: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Sets the review deadline of a stage (administrators): 48 hours before it, every juror with reviews still
+/// pending gets one reminder.
+#[utoipa::path(
+    tag = "evaluation",
+    params(("id" = Uuid, Path), ("stage" = String, Path)),
+    request_body = ReviewDeadline,
+    responses((status = 200, body = ReviewDeadlineView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = []))
+)]
+#[put("/calls/{id}/stages/{stage}/deadline")]
+pub async fn set_review_deadline(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, String)>,
+    input: Input<ReviewDeadline>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    caller.require_admin()?;
+    let (id, stage) = path.into_inner();
+    let now = state.clock.now();
+    let (body, mut check) = input.into_parts();
+    let due_at = check.required("due_at", body.due_at.as_deref(), |raw| {
+        let at = crate::domain::call::parse_instant(raw)?;
+        if at <= now {
+            return Err(InvalidValue::new(
+                "in_the_past",
+                "the deadline must be in the future",
+            ));
+        }
+        Ok(at)
+    });
+    let Some(due_at) = due_at else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let view = state
+        .db
+        .write(move |conn| {
+            let call = call_or_404(conn, id)?;
+            if !stages_of(&call)?.iter().any(|s| s.key == stage) {
+                return Err(Error::NotFound);
+            }
+            evaluation::set_review_deadline(conn, id, &stage, due_at)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "stage.deadline_set",
+                    entity_type: "call",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"stage": stage, "due_at": due_at})),
+                },
+                now,
+            )?;
+            Ok(ReviewDeadlineView { stage, due_at })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }

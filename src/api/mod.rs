@@ -121,6 +121,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(jury::list_assignments)
                 .service(jury::create_assignment)
                 .service(jury::my_assignments)
+                .service(jury::set_review_deadline)
                 .service(reviews::save)
                 .service(reviews::submit)
                 .service(reviews::list)

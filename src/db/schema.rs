@@ -368,6 +368,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    review_deadlines (call_id, stage) {
+        call_id -> DbUuid,
+        stage -> Text,
+        due_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    review_reminders_sent (call_id, stage, juror_id) {
+        call_id -> DbUuid,
+        stage -> Text,
+        juror_id -> DbUuid,
+        sent_at -> DbTime,
+    }
+}
+
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
@@ -395,4 +418,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_scores,
     decisions,
     pairings,
+    review_deadlines,
+    review_reminders_sent,
 );

@@ -5,19 +5,30 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use super::applications::{format_instant, About};
+use super::applications::{format_instant, localized, About};
 use super::templates::Event;
+use super::{queue, Email};
 use crate::db::DbConn;
+use crate::domain::form::{Stage, Text};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{applications, calls, organizations};
+use crate::store::{evaluation, users};
 
 /// The reminders: their key and how many days before closing they go out, the latest first. A draft that
 /// enters several windows at once (started the day before closing) gets only the latest reminder.
 pub const REMINDERS: [(&str, i64); 2] = [("draft_1d", 1), ("draft_7d", 7)];
 
+/// How long before a stage's review deadline jurors with pending reviews are reminded.
+pub const REVIEW_REMINDER_HOURS: i64 = 48;
+
 /// Whether any reminder is due (a cheap read, so that the worker opens a write transaction only then).
 pub fn any_due(conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, Error> {
+    if !evaluation::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
+        .is_empty()
+    {
+        return Ok(true);
+    }
     for (kind, days) in REMINDERS {
         for call in calls::closing_between(conn, now, now + Duration::days(days))? {
             if !applications::drafts_without_reminder(conn, *call.id, kind)?.is_empty() {
@@ -28,9 +39,9 @@ pub fn any_due(conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, Error> {
     Ok(false)
 }
 
-/// Queues every due reminder; returns how many applications were reminded.
+/// Queues every due reminder; returns how many applications and jurors were reminded.
 pub fn send_due(conn: &mut DbConn, state: &AppState, now: DateTime<Utc>) -> Result<usize, Error> {
-    let mut sent = 0;
+    let mut sent = send_review_reminders(conn, state, now)?;
     for (kind, days) in REMINDERS {
         for call in calls::closing_between(conn, now, now + Duration::days(days))? {
             for app in applications::drafts_without_reminder(conn, *call.id, kind)? {
@@ -62,6 +73,59 @@ pub fn send_due(conn: &mut DbConn, state: &AppState, now: DateTime<Utc>) -> Resu
                 )?;
                 sent += 1;
             }
+        }
+    }
+    Ok(sent)
+}
+
+/// Reminds each juror who still has reviews pending before a stage's deadline, once per stage.
+fn send_review_reminders(
+    conn: &mut DbConn,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let mut sent = 0;
+    for (call_id, stage_key, due) in
+        evaluation::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
+    {
+        let Some(call) = calls::find(conn, *call_id)? else {
+            continue;
+        };
+        let stages: Vec<Stage> = serde_json::from_value(call.stages.0.clone()).unwrap_or_default();
+        let title: Text = serde_json::from_value(call.title.0.clone()).unwrap_or_else(|_| Text {
+            fr: call.slug.clone(),
+            en: None,
+        });
+        for (juror, pending) in evaluation::pending_reviews(conn, *call_id, &stage_key)? {
+            if pending == 0
+                || !evaluation::mark_review_reminded(conn, *call_id, &stage_key, juror, now)?
+            {
+                continue;
+            }
+            let Some(user) = users::find(conn, juror)? else {
+                continue;
+            };
+            let stage_label = stages
+                .iter()
+                .find(|s| s.key == stage_key)
+                .map_or_else(|| stage_key.clone(), |s| localized(&s.label, &user.locale));
+            let context = json!({
+                "display_name": user.display_name,
+                "call_title": localized(&title, &user.locale),
+                "stage_label": stage_label,
+                "pending": pending,
+                "due_at": format_instant(due.0, &call.timezone, &user.locale),
+                "link": state.link("/me/assignments"),
+            });
+            let email = Email {
+                event: Event::ReviewReminder,
+                to: &user.email,
+                user_id: Some(juror),
+                locale: &user.locale,
+                context,
+            };
+            queue(conn, &state.templates, &state.settings.email, email, now)?;
+            sent += 1;
         }
     }
     Ok(sent)

@@ -543,3 +543,95 @@ pub fn find_review_by_id(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Revi
         .first(conn)
         .optional()
 }
+
+/// Sets (or moves) the review deadline of a call's stage; a moved deadline reminds again.
+pub fn set_review_deadline(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+    due_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    use crate::db::schema::{review_deadlines, review_reminders_sent};
+    diesel::delete(review_deadlines::table.find((Uid(call_id), stage))).execute(conn)?;
+    diesel::delete(
+        review_reminders_sent::table
+            .filter(review_reminders_sent::call_id.eq(Uid(call_id)))
+            .filter(review_reminders_sent::stage.eq(stage)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(review_deadlines::table)
+        .values((
+            review_deadlines::call_id.eq(Uid(call_id)),
+            review_deadlines::stage.eq(stage),
+            review_deadlines::due_at.eq(Ts(due_at)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Review deadlines falling within (`now`, `until`]: (call, stage, due).
+pub fn deadlines_between(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<(Uid, String, Ts)>> {
+    use crate::db::schema::review_deadlines;
+    review_deadlines::table
+        .filter(review_deadlines::due_at.gt(Ts(now)))
+        .filter(review_deadlines::due_at.le(Ts(until)))
+        .select((
+            review_deadlines::call_id,
+            review_deadlines::stage,
+            review_deadlines::due_at,
+        ))
+        .load(conn)
+}
+
+/// Jurors of a call's stage with assignments whose review is not submitted, with how many.
+pub fn pending_reviews(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+) -> QueryResult<BTreeMap<Uuid, usize>> {
+    let rows: Vec<(Uid, Option<String>)> = assignments::table
+        .left_join(
+            reviews::table.on(reviews::application_id
+                .eq(assignments::application_id)
+                .and(reviews::juror_id.eq(assignments::juror_id))
+                .and(reviews::stage.eq(assignments::stage))),
+        )
+        .filter(assignments::call_id.eq(Uid(call_id)))
+        .filter(assignments::stage.eq(stage))
+        .select((assignments::juror_id, reviews::status.nullable()))
+        .load(conn)?;
+    let mut pending: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for (juror, status) in rows {
+        if status.as_deref() != Some("submitted") {
+            *pending.entry(juror.0).or_default() += 1;
+        }
+    }
+    Ok(pending)
+}
+
+/// Records that the juror was reminded of the stage's deadline; false if already (by another instance).
+pub fn mark_review_reminded(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+    juror: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    use crate::db::schema::review_reminders_sent;
+    let row = (
+        review_reminders_sent::call_id.eq(Uid(call_id)),
+        review_reminders_sent::stage.eq(stage),
+        review_reminders_sent::juror_id.eq(Uid(juror)),
+        review_reminders_sent::sent_at.eq(Ts(now)),
+    );
+    let insert = diesel::insert_into(review_reminders_sent::table).values(row);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}

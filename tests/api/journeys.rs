@@ -629,3 +629,72 @@ async fn a_company_proposes_to_pair_with_a_territory_which_accepts_and_the_pairi
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn jurors_with_pending_reviews_are_reminded_once_before_the_stage_deadline() {
+    let start = chrono::Utc::now();
+    let app = TestApp::spawn_with(Options {
+        clock: cordee::clock::Clock::manual(start),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let application =
+        eligible_territory(&app, &admin, call_id, "chamonix@example.org", "Chamonix").await;
+    app.register("juror@jury.example", "en").await;
+    let juror = app.login("juror@jury.example", PASSWORD).await;
+    let (_, me) = app.get("/api/v1/me", Some(&juror)).await;
+    let juror_id = me["id"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/jurors"),
+            Some(&admin),
+            json!({"user_id": juror_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/assignments"),
+            Some(&admin),
+            json!({"application_id": application, "juror_id": juror_id, "stage": "written"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let due = (start + chrono::Duration::days(5)).to_rfc3339();
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/calls/{call_id}/stages/written/deadline"),
+            Some(&admin),
+            Some(json!({"due_at": due})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    app.clock.advance(chrono::Duration::days(4));
+
+    let reminder = wait_for_subject(&app, "juror@jury.example", "pending").await;
+    assert!(reminder.text().contains('1'), "{}", reminder.text());
+    // Two more worker passes (each delivers one registration email) send no second reminder.
+    app.register("someone@example.org", "fr").await;
+    app.mailbox.wait_for_email_to("someone@example.org").await;
+    app.register("someone.else@example.org", "fr").await;
+    app.mailbox
+        .wait_for_email_to("someone.else@example.org")
+        .await;
+    let (_, outbox) = app
+        .get("/api/v1/admin/outbox?limit=200", Some(&admin))
+        .await;
+    let reminders = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "review_reminder")
+        .count();
+    assert_eq!(reminders, 1);
+}

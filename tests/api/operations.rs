@@ -280,6 +280,7 @@ async fn the_openapi_document_describes_every_route_served() {
         ("GET", "/api/v1/calls/{id}/assignments"),
         ("POST", "/api/v1/calls/{id}/assignments"),
         ("GET", "/api/v1/me/assignments"),
+        ("PUT", "/api/v1/calls/{id}/stages/{stage}/deadline"),
         ("PUT", "/api/v1/applications/{id}/reviews/mine"),
         ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
         ("GET", "/api/v1/applications/{id}/reviews"),

@@ -1,0 +1,2 @@
+DROP TABLE review_reminders_sent;
+DROP TABLE review_deadlines;
