@@ -17,13 +17,13 @@ use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::InvalidValue;
-use crate::domain::ranking::{rank, ReviewScores};
+use crate::domain::ranking::{rank_weighted, WeightedReview};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
-use crate::store::evaluation::{self, Review};
+use crate::store::evaluation::{self, AggregatedReview, CriterionWeight, Review};
 
 /// A review, as its author or staff see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -439,7 +439,9 @@ pub async fn ranking(
     Ok(HttpResponse::Ok().json(entries))
 }
 
-/// The ranking of a stage from one aggregation query of the submitted scores plus a pass in Rust.
+/// The ranking of a stage: the database aggregates each submitted review (its weighted score and scores, one
+/// row per review); a small pass here drops conflicted jurors, computes the means, the per-juror z-scores and
+/// the order.
 pub fn rank_stage(
     conn: &mut DbConn,
     call_id: Uuid,
@@ -458,26 +460,56 @@ pub fn rank_stage(
             .iter()
             .map(|c| (c.application_id, c.juror_id))
             .collect();
-    let mut grouped: BTreeMap<(Uuid, Uuid), BTreeMap<String, f64>> = BTreeMap::new();
-    for (app, juror, criterion, score) in evaluation::submitted_scores(conn, call_id, &stage.key)? {
-        if conflicted.contains(&(*app, *juror)) {
-            continue;
+    let weights: Vec<CriterionWeight<'_>> = stage
+        .criteria
+        .iter()
+        .map(|c| CriterionWeight {
+            key: &c.key,
+            weight: f64::from(c.weight),
+            min: c.min,
+            max: c.max,
+        })
+        .collect();
+    // One row per review from the database; the conflicted jurors' reviews are dropped here.
+    let reviews: Vec<AggregatedReview> =
+        evaluation::aggregated_reviews(conn, call_id, &stage.key, &weights)?
+            .into_iter()
+            .filter(|r| !conflicted.contains(&(r.application, r.juror)))
+            .collect();
+    let mut sums: BTreeMap<Uuid, BTreeMap<String, (f64, usize)>> = BTreeMap::new();
+    for review in &reviews {
+        for (key, score) in &review.scores {
+            let entry = sums
+                .entry(review.application)
+                .or_default()
+                .entry(key.clone())
+                .or_insert((0.0, 0));
+            entry.0 += score;
+            entry.1 += 1;
         }
-        grouped
-            .entry((*app, *juror))
-            .or_default()
-            .insert(criterion, score);
     }
-    let reviews: Vec<ReviewScores> = grouped
+    let means: BTreeMap<Uuid, BTreeMap<String, f64>> = sums
         .into_iter()
-        .map(|((application, juror), scores)| ReviewScores {
-            application,
-            juror,
-            scores,
+        .map(|(app, by_key)| {
+            (
+                app,
+                by_key
+                    .into_iter()
+                    .map(|(k, (sum, n))| (k, sum / n as f64))
+                    .collect(),
+            )
+        })
+        .collect();
+    let weighted: Vec<WeightedReview> = reviews
+        .iter()
+        .map(|r| WeightedReview {
+            application: r.application,
+            juror: r.juror,
+            weighted: r.weighted,
         })
         .collect();
     let references = applications::references(conn, call_id)?;
-    let ranked = rank(&stage, &reviews, 15.0);
+    let ranked = rank_weighted(&[], &weighted, &means, 15.0);
     Ok(ranked
         .into_iter()
         .map(|r| RankingEntry {

@@ -122,9 +122,74 @@ pub fn rank_applications(
     // A fixed order makes every floating-point sum below independent of the input order.
     scored.sort_by(|(a, _), (b, _)| compare_reviews(a, b));
 
+    let weighted: Vec<WeightedReview> = scored
+        .iter()
+        .map(|(review, w)| WeightedReview {
+            application: review.application,
+            juror: review.juror,
+            weighted: *w,
+        })
+        .collect();
+    let mut means: BTreeMap<Uuid, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut by_application: BTreeMap<Uuid, Vec<&ReviewScores>> = BTreeMap::new();
+    for (review, _) in &scored {
+        by_application
+            .entry(review.application)
+            .or_default()
+            .push(review);
+    }
+    for (application, reviews) in by_application {
+        let criteria = stage
+            .criteria
+            .iter()
+            .filter_map(|criterion| {
+                let values: Vec<f64> = reviews
+                    .iter()
+                    .filter_map(|review| review.scores.get(&criterion.key).copied())
+                    .collect();
+                Some((criterion.key.clone(), mean(&values)?))
+            })
+            .collect();
+        means.insert(application, criteria);
+    }
+    let everyone: Vec<Uuid> = applications
+        .iter()
+        .copied()
+        .chain(reviews.iter().map(|review| review.application))
+        .collect();
+    rank_weighted(&everyone, &weighted, &means, disagreement_threshold)
+}
+
+/// A review reduced to its weighted score on 0–100 (as the database aggregates it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightedReview {
+    pub application: Uuid,
+    pub juror: Uuid,
+    pub weighted: f64,
+}
+
+/// Ranks from reviews already reduced to weighted scores and from per-criterion means (both aggregated by the
+/// database): the z-scores per juror, the means, spreads and order are computed here. Same rules as
+/// [`rank_applications`]; `applications` may list applications without a review.
+pub fn rank_weighted(
+    applications: &[Uuid],
+    reviews: &[WeightedReview],
+    criteria_means: &BTreeMap<Uuid, BTreeMap<String, f64>>,
+    disagreement_threshold: f64,
+) -> Vec<RankedApplication> {
+    let mut reviews = reviews.to_vec();
+    // A fixed order makes every floating-point sum below independent of the input order.
+    reviews.sort_by(|a, b| {
+        (a.application, a.juror)
+            .cmp(&(b.application, b.juror))
+            .then(a.weighted.total_cmp(&b.weighted))
+    });
     let mut by_juror: BTreeMap<Uuid, Vec<f64>> = BTreeMap::new();
-    for (review, weighted) in &scored {
-        by_juror.entry(review.juror).or_default().push(*weighted);
+    for review in &reviews {
+        by_juror
+            .entry(review.juror)
+            .or_default()
+            .push(review.weighted);
     }
     let juror_stats: BTreeMap<Uuid, (f64, Option<f64>)> = by_juror
         .into_iter()
@@ -134,37 +199,24 @@ pub fn rank_applications(
         Some((mean, Some(sd))) if *sd > ZERO_SPREAD => (weighted - mean) / sd,
         _ => 0.0,
     };
-
-    let mut by_application: BTreeMap<Uuid, Vec<(&ReviewScores, f64)>> = applications
+    let mut by_application: BTreeMap<Uuid, Vec<&WeightedReview>> = applications
         .iter()
-        .chain(reviews.iter().map(|review| &review.application))
-        .map(|application| (*application, Vec::new()))
+        .chain(reviews.iter().map(|r| &r.application))
+        .map(|a| (*a, Vec::new()))
         .collect();
-    for (review, weighted) in &scored {
+    for review in &reviews {
         by_application
             .entry(review.application)
             .or_default()
-            .push((review, *weighted));
+            .push(review);
     }
-
     let mut ranking: Vec<RankedApplication> = by_application
         .into_iter()
         .map(|(application, reviews)| {
-            let weighted: Vec<f64> = reviews.iter().map(|(_, w)| *w).collect();
+            let weighted: Vec<f64> = reviews.iter().map(|r| r.weighted).collect();
             let z: Vec<f64> = reviews
                 .iter()
-                .map(|(review, w)| z_score(review.juror, *w))
-                .collect();
-            let criteria = stage
-                .criteria
-                .iter()
-                .filter_map(|criterion| {
-                    let values: Vec<f64> = reviews
-                        .iter()
-                        .filter_map(|(review, _)| review.scores.get(&criterion.key).copied())
-                        .collect();
-                    Some((criterion.key.clone(), mean(&values)?))
-                })
+                .map(|r| z_score(r.juror, r.weighted))
                 .collect();
             let stddev = sample_stddev(&weighted);
             RankedApplication {
@@ -172,7 +224,14 @@ pub fn rank_applications(
                 n_reviews: reviews.len(),
                 score: mean(&weighted),
                 normalized_score: mean(&z).map(|z| (50.0 + 10.0 * z).clamp(0.0, 100.0)),
-                criteria,
+                criteria: if reviews.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    criteria_means
+                        .get(&application)
+                        .cloned()
+                        .unwrap_or_default()
+                },
                 stddev,
                 disagreement: stddev.is_some_and(|sd| sd > disagreement_threshold),
             }

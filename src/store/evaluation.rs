@@ -427,27 +427,6 @@ pub fn reviews_of_application(
         .collect())
 }
 
-/// Every submitted score of a call's stage as (application, juror, criterion, score): one statement, on the
-/// covering index of reviews.
-pub fn submitted_scores(
-    conn: &mut DbConn,
-    call_id: Uuid,
-    stage: &str,
-) -> QueryResult<Vec<(Uid, Uid, String, f64)>> {
-    reviews::table
-        .inner_join(review_scores::table)
-        .filter(reviews::call_id.eq(Uid(call_id)))
-        .filter(reviews::stage.eq(stage))
-        .filter(reviews::status.eq("submitted"))
-        .select((
-            reviews::application_id,
-            reviews::juror_id,
-            review_scores::criterion,
-            review_scores::score,
-        ))
-        .load(conn)
-}
-
 /// A decision as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = decisions)]
@@ -634,4 +613,99 @@ pub fn mark_review_reminded(
         DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
     };
     Ok(inserted == 1)
+}
+
+/// A criterion as the ranking query needs it: key, weight, and its score range.
+pub struct CriterionWeight<'a> {
+    pub key: &'a str,
+    pub weight: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// One submitted review as the database aggregates it: its weighted score and its criterion scores.
+pub struct AggregatedReview {
+    pub application: Uuid,
+    pub juror: Uuid,
+    /// On 0–100: each criterion rescaled from its range and weighted.
+    pub weighted: f64,
+    pub scores: BTreeMap<String, f64>,
+}
+
+/// Every complete submitted review of a stage, aggregated in SQL to one row per review (not per score): its
+/// weighted score and its scores. Reviews missing a criterion are left out.
+pub fn aggregated_reviews(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+    criteria: &[CriterionWeight<'_>],
+) -> QueryResult<Vec<AggregatedReview>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Double, Text};
+    // Criterion keys are `[a-z][a-z0-9_]*` (checked when the call is defined) and the factors are numbers
+    // from the call's own definition, so they are written into the SQL; anything else is refused here too.
+    if criteria.iter().any(|c| {
+        !c.key
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+    }) {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "a criterion key is not a plain identifier".into(),
+        ));
+    }
+    let total: f64 = criteria.iter().map(|c| c.weight).sum();
+    let mut case = String::from("SUM(CASE review_scores.criterion");
+    for c in criteria {
+        let factor = if c.max > c.min && total > 0.0 {
+            100.0 * c.weight / total / (c.max - c.min)
+        } else {
+            0.0
+        };
+        case.push_str(&format!(
+            " WHEN '{}' THEN (review_scores.score - ({:?})) * ({:?})",
+            c.key, c.min, factor
+        ));
+    }
+    case.push_str(" ELSE 0 END)");
+    let concat = match conn {
+        DbConn::Pg(_) => {
+            "string_agg(review_scores.criterion || '=' || CAST(review_scores.score AS TEXT), ',')"
+        }
+        DbConn::Sqlite(_) => {
+            "group_concat(review_scores.criterion || '=' || CAST(review_scores.score AS TEXT), ',')"
+        }
+    };
+    let keys: Vec<String> = criteria.iter().map(|c| c.key.to_owned()).collect();
+    let rows: Vec<(Uid, Uid, f64, i64, String)> = reviews::table
+        .inner_join(review_scores::table)
+        .filter(reviews::call_id.eq(Uid(call_id)))
+        .filter(reviews::stage.eq(stage))
+        .filter(reviews::status.eq("submitted"))
+        .filter(review_scores::criterion.eq_any(keys))
+        .group_by((reviews::application_id, reviews::juror_id))
+        .select((
+            reviews::application_id,
+            reviews::juror_id,
+            sql::<Double>(&case),
+            sql::<BigInt>("COUNT(*)"),
+            sql::<Text>(concat),
+        ))
+        .load(conn)?;
+    let complete = criteria.len() as i64;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.3 == complete)
+        .map(
+            |(application, juror, weighted, _, scores)| AggregatedReview {
+                application: application.0,
+                juror: juror.0,
+                weighted,
+                scores: scores
+                    .split(',')
+                    .filter_map(|pair| pair.split_once('='))
+                    .filter_map(|(k, v)| v.parse::<f64>().ok().map(|v| (k.to_owned(), v)))
+                    .collect(),
+            },
+        )
+        .collect())
 }
