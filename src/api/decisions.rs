@@ -21,6 +21,9 @@ use crate::store::audit::{self, Change};
 use crate::store::evaluation::{self, Decision};
 use crate::store::{applications, calls, organizations};
 
+/// The key under which the email telling a not-shortlisted application is recorded as sent.
+const NOT_SHORTLISTED_NOTICE: &str = "decision_not_shortlisted";
+
 /// `POST /calls/{id}/shortlist`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -322,7 +325,8 @@ pub struct Published {
 }
 
 /// Publishes the pending decisions: final statuses, and one email per application in its members' language
-/// with the outcome and its motivation. Publishing again sends nothing new.
+/// with the outcome and its motivation; applications left out at a shortlist are told too. Publishing again
+/// sends nothing new.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
@@ -369,6 +373,34 @@ pub async fn publish(
                     &state,
                     Event::DecisionPublished,
                     |_| json!({"outcome": decision.outcome, "motivation": decision.motivation}),
+                    now,
+                )?;
+            }
+            // Applications left out at a shortlist are told at publication too, once.
+            for app_id in applications::ids_with_status(conn, id, "not_shortlisted")? {
+                if !applications::mark_reminded(conn, app_id, NOT_SHORTLISTED_NOTICE, now)? {
+                    continue;
+                }
+                let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
+                let organization =
+                    organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+                let about = About {
+                    call: &call,
+                    organization: &organization,
+                    application: &app,
+                };
+                about.to_members(
+                    conn,
+                    &state,
+                    Event::DecisionPublished,
+                    |locale| {
+                        let motivation = if locale == "en" {
+                            "The application was not shortlisted for the next stage of the call."
+                        } else {
+                            "La candidature n'a pas été retenue pour l'étape suivante de l'appel."
+                        };
+                        json!({"outcome": "rejected", "motivation": motivation})
+                    },
                     now,
                 )?;
             }

@@ -1126,9 +1126,11 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
         .await;
     assert_eq!(call["status"], "decided");
     let emails = queued(&app, &admin, "decision_published").await;
+    let everyone: BTreeMap<String, usize> =
+        candidates.iter().map(|c| (c.email.clone(), 1)).collect();
     assert_eq!(
-        emails,
-        BTreeMap::from([(navette.email.clone(), 1), (refuge.email.clone(), 1)])
+        emails, everyone,
+        "the ones left out at the shortlist are told too"
     );
     for (candidate, motivation) in [(navette, selected), (refuge, waitlisted)] {
         let email = wait_for_subject(&app, &candidate.email, DECISION).await;
@@ -1138,12 +1140,17 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
     assert_eq!(publish(&app, &admin, &call_id).await["published"], 0);
     wait_until_delivered(&app, &admin).await;
     for candidate in &candidates {
-        let expected = usize::from(candidate.id == navette.id || candidate.id == refuge.id);
         assert_eq!(
             received(&app, &candidate.email, DECISION).len(),
-            expected,
+            1,
             "{}",
             candidate.name
         );
     }
+    let left_out = received(&app, &sentiers.email, DECISION);
+    assert!(
+        left_out[0].text().contains("étape suivante"),
+        "{}",
+        left_out[0].text()
+    );
 }
