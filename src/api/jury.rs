@@ -15,7 +15,7 @@ use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::assignment::{self, AssignmentInput};
-use crate::domain::conflict::{self, ConflictReason};
+use crate::domain::conflict;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
 use crate::error::{Error, FieldError, Problem};
@@ -310,17 +310,13 @@ pub fn conflicts_of_call(
                 views.push(ConflictView {
                     juror_id: *juror.user_id,
                     application_id: app.application_id,
-                    reason: reason_name(reason).into(),
+                    reason: reason.as_str().into(),
                     source: "detected".into(),
                 });
             }
         }
     }
     Ok(views)
-}
-
-fn reason_name(reason: ConflictReason) -> &'static str {
-    reason.as_str()
 }
 
 /// The applications of these calls that `juror` is conflicted with (one conflict computation per call, so

@@ -18,6 +18,7 @@ use crate::notify::applications::About;
 use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::{self, Message};
+use crate::store::audit::{self, Change};
 use crate::store::{calls, organizations, users};
 
 /// A message of the thread.
@@ -128,7 +129,18 @@ pub async fn create(
                 created_at: Ts(now),
             };
             applications::insert_message(conn, &message)?;
-            audit::record_message(conn, caller.user_id, id, *message.id, side, now)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "message.posted",
+                    entity_type: "application",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"message_id": message.id, "side": side})),
+                },
+                now,
+            )?;
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
             let organization =
                 organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
@@ -154,38 +166,4 @@ pub async fn create(
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Created().json(view))
-}
-
-mod audit {
-    use chrono::{DateTime, Utc};
-    use serde_json::json;
-    use uuid::Uuid;
-
-    use crate::db::DbConn;
-    use crate::error::Error;
-    use crate::store::audit::{record, Change};
-
-    /// Records a new message (who wrote, on which side), without its text.
-    pub fn record_message(
-        conn: &mut DbConn,
-        author: Uuid,
-        application_id: Uuid,
-        message_id: Uuid,
-        side: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        record(
-            conn,
-            Change {
-                actor_id: Some(author),
-                action: "message.posted",
-                entity_type: "application",
-                entity_id: application_id,
-                before: None,
-                after: Some(json!({"message_id": message_id, "side": side})),
-            },
-            now,
-        )?;
-        Ok(())
-    }
 }
