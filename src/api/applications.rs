@@ -115,12 +115,6 @@ impl ApplicationView {
     }
 }
 
-/// The form of a stored call.
-pub fn form_of(call: &Call) -> Result<Form, Error> {
-    serde_json::from_value(call.form.0.clone())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored form: {e}")))
-}
-
 /// The application, with the caller's role in its organization; 404 when it does not exist.
 pub fn load(
     conn: &mut DbConn,
@@ -236,7 +230,7 @@ async fn create_application(
             if call.status == "draft" && !caller.is_admin() {
                 return Err(Error::NotFound);
             }
-            let form = form_of(&call)?;
+            let form = call.form()?;
             let (answers, errors) = form.check_answers(&answers);
             errors.into_iter().for_each(|e| check.push(e));
             let organization = match organization_id {
@@ -523,7 +517,7 @@ pub async fn update(
                 )));
             }
             let call = calls::find(conn, *before.call_id)?.ok_or(Error::NotFound)?;
-            let (normalised, errors) = form_of(&call)?.check_answers(&given);
+            let (normalised, errors) = call.form()?.check_answers(&given);
             errors.into_iter().for_each(|e| check.push(e));
             check.finish()?;
             let mut answers = before.answers.0.as_object().cloned().unwrap_or_default();
@@ -717,7 +711,7 @@ async fn submit_application(
                     )))
                 }
             }
-            let form = form_of(&call)?;
+            let form = call.form()?;
             let answers = before.answers.0.as_object().cloned().unwrap_or_default();
             let files = applications::attachments_of(conn, id)?;
             let attached: HashSet<String> = files.iter().map(|f| f.field.clone()).collect();

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::applications::{check_read, form_of, load, AttachmentView};
+use crate::api::applications::{check_read, load, AttachmentView};
 use crate::api::extract::Caller;
 use crate::auth::permissions::{can_act_for_applicant, Principal};
 use crate::db::types::{Ts, Uid};
@@ -43,7 +43,7 @@ async fn file_field(
                 )));
             }
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            match form_of(&call)?.field(&key) {
+            match call.form()?.field(&key) {
                 Some(field) if field.kind == FieldType::File => Ok(field.clone()),
                 _ => Err(Error::field(
                     "field",

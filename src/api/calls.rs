@@ -17,7 +17,7 @@ use crate::domain::form::{builtin_template, builtin_templates, CallTemplate, For
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::calls::{self, Call};
+use crate::store::calls::{self, stored, Call};
 
 /// A call with its whole form and criteria.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,11 +59,6 @@ pub struct CallSummary {
     pub eligible_kinds: Vec<String>,
     pub status: CallStatus,
     pub phase: Phase,
-}
-
-fn stored<T: serde::de::DeserializeOwned>(value: &Json) -> Result<T, Error> {
-    serde_json::from_value(value.0.clone())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored call JSON: {e}")))
 }
 
 impl CallView {

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::api::jury::stages_of;
 use crate::db::types::{Ts, Uid};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
@@ -72,7 +71,7 @@ pub async fn shortlist(
         .db
         .write(move |conn| {
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
-            let stages = stages_of(&call)?;
+            let stages = call.stages()?;
             let from_status = match stages.iter().position(|s| s.key == next_stage) {
                 Some(1) => "eligible",
                 Some(0) => {
@@ -229,7 +228,7 @@ pub async fn record(
         .db
         .write(move |conn| {
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
-            let decidable = if stages_of(&call)?.len() > 1 {
+            let decidable = if call.stages()?.len() > 1 {
                 "shortlisted"
             } else {
                 "eligible"

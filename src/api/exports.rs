@@ -84,7 +84,7 @@ pub async fn applications_csv(
             Ok((call, rows, files, partners))
         })
         .await?;
-    let form = crate::api::applications::form_of(&call)?;
+    let form = call.form()?;
     let mut files_by_app: BTreeMap<(Uuid, String), Vec<String>> = BTreeMap::new();
     for f in files {
         files_by_app

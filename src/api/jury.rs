@@ -51,12 +51,6 @@ fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
     calls::find(conn, id)?.ok_or(Error::NotFound)
 }
 
-/// The stages of a stored call.
-pub fn stages_of(call: &Call) -> Result<Vec<Stage>, Error> {
-    serde_json::from_value(call.stages.0.clone())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored stages: {e}")))
-}
-
 fn affiliations_of(value: &Value) -> Vec<Affiliation> {
     serde_json::from_value(value.clone()).unwrap_or_default()
 }
@@ -590,7 +584,7 @@ pub async fn create_assignment(
         .db
         .write(move |conn| {
             let call = call_or_404(conn, id)?;
-            let needed = status_for_stage(&stages_of(&call)?, &stage)?;
+            let needed = status_for_stage(&call.stages()?, &stage)?;
             if !evaluation::is_juror(conn, id, juror_id)? {
                 return Err(Error::field(
                     "juror_id",
@@ -714,10 +708,9 @@ fn digest(
     rows: &[Assignment],
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let stages = stages_of(call)?;
+    let stages = call.stages()?;
     let stage_def = stages.iter().find(|s| s.key == stage);
-    let title: crate::domain::form::Text =
-        serde_json::from_value(call.title.0.clone()).map_err(|e| Error::Internal(e.into()))?;
+    let title = call.title_text();
     let mut by_juror: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     for row in rows {
         by_juror
@@ -835,7 +828,7 @@ pub async fn auto_assign(
         .db
         .write(move |conn| {
             let call = call_or_404(conn, id)?;
-            let needed = status_for_stage(&stages_of(&call)?, &stage)?;
+            let needed = status_for_stage(&call.stages()?, &stage)?;
             let apps: Vec<Uuid> = applications::ids_with_status(conn, id, needed)?;
             let jurors: Vec<Uuid> = evaluation::jurors(conn, id)?
                 .iter()
@@ -1000,7 +993,7 @@ pub async fn set_review_deadline(
         .db
         .write(move |conn| {
             let call = call_or_404(conn, id)?;
-            if !stages_of(&call)?.iter().any(|s| s.key == stage) {
+            if !call.stages()?.iter().any(|s| s.key == stage) {
                 return Err(Error::NotFound);
             }
             evaluation::set_review_deadline(conn, id, &stage, due_at)?;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::api::jury::{conflicts_of_call, is_conflicted, stages_of};
+use crate::api::jury::{conflicts_of_call, is_conflicted};
 use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -68,7 +68,8 @@ fn as_assigned_juror(
         return Err(Error::NotFound);
     }
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-    let stage = stages_of(&call)?
+    let stage = call
+        .stages()?
         .into_iter()
         .find(|s| s.key == stage)
         .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?;
@@ -448,7 +449,7 @@ pub fn rank_stage(
     stage: Option<&str>,
 ) -> Result<Vec<RankingEntry>, Error> {
     let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-    let stages = stages_of(&call)?;
+    let stages = call.stages()?;
     let stage = match stage {
         None => stages.first(),
         Some(key) => stages.iter().find(|s| s.key == key),

@@ -70,13 +70,6 @@ pub fn localized(text: &Text, locale: &str) -> String {
     }
 }
 
-fn call_title(call: &Call) -> Text {
-    serde_json::from_value(call.title.0.clone()).unwrap_or_else(|_| Text {
-        fr: call.slug.clone(),
-        en: None,
-    })
-}
-
 /// What every application email says about the application.
 pub struct About<'a> {
     pub call: &'a Call,
@@ -89,7 +82,7 @@ impl About<'_> {
         let mut context = json!({
             "display_name": reader.display_name,
             "organization_name": self.organization.legal_name,
-            "call_title": localized(&call_title(self.call), &reader.locale),
+            "call_title": localized(&self.call.title_text(), &reader.locale),
             "reference": self.application.reference,
             "link": state.link(&format!("/applications/{}", *self.application.id)),
         });

@@ -91,11 +91,8 @@ fn send_review_reminders(
         let Some(call) = calls::find(conn, *call_id)? else {
             continue;
         };
-        let stages: Vec<Stage> = serde_json::from_value(call.stages.0.clone()).unwrap_or_default();
-        let title: Text = serde_json::from_value(call.title.0.clone()).unwrap_or_else(|_| Text {
-            fr: call.slug.clone(),
-            en: None,
-        });
+        let stages: Vec<Stage> = call.stages().unwrap_or_default();
+        let title: Text = call.title_text();
         for (juror, pending) in evaluation::pending_reviews(conn, *call_id, &stage_key)? {
             if pending == 0
                 || !evaluation::mark_review_reminded(conn, *call_id, &stage_key, juror, now)?

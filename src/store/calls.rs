@@ -195,3 +195,29 @@ impl Call {
         }
     }
 }
+
+impl Call {
+    /// The call's form, as stored.
+    pub fn form(&self) -> Result<crate::domain::form::Form, crate::error::Error> {
+        stored(&self.form)
+    }
+
+    /// The call's evaluation stages, as stored.
+    pub fn stages(&self) -> Result<Vec<crate::domain::form::Stage>, crate::error::Error> {
+        stored(&self.stages)
+    }
+
+    /// The call's bilingual title (its slug if the stored title cannot be read).
+    pub fn title_text(&self) -> crate::domain::form::Text {
+        stored(&self.title).unwrap_or_else(|_| crate::domain::form::Text {
+            fr: self.slug.clone(),
+            en: None,
+        })
+    }
+}
+
+/// A JSON column of a call as the domain type it holds.
+pub fn stored<T: serde::de::DeserializeOwned>(value: &Json) -> Result<T, crate::error::Error> {
+    serde_json::from_value(value.0.clone())
+        .map_err(|e| crate::error::Error::Internal(anyhow::anyhow!("stored call JSON: {e}")))
+}
