@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api::extract::Caller;
-use crate::api::reviews::{rank_stage, RankingQuery};
+use crate::api::reviews::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::error::{Error, Problem};
 use crate::state::AppState;
@@ -138,7 +138,7 @@ pub async fn applications_csv(
     csv_response(&format!("{}-applications.csv", call.slug), out)
 }
 
-/// The ranking of a stage as CSV (administrators).
+/// The ranking of a stage as CSV (administrators), in the order `normalize` asks for.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path), RankingQuery),
@@ -154,7 +154,9 @@ pub async fn ranking_csv(
 ) -> Result<HttpResponse, Error> {
     caller.0.require_admin()?;
     let id = id.into_inner();
-    let stage = query.into_inner().stage;
+    let query = query.into_inner();
+    let order = RankingOrder::parse(query.normalize.as_deref())?;
+    let stage = query.stage;
     let (slug, entries) = state
         .db
         .read(move |conn| {
@@ -162,6 +164,7 @@ pub async fn ranking_csv(
             Ok((call.slug, rank_stage(conn, id, stage.as_deref())?))
         })
         .await?;
+    let entries = order.apply(entries);
     let criteria: Vec<String> = entries
         .iter()
         .flat_map(|e| e.criteria.keys().cloned())

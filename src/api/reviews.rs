@@ -419,25 +419,44 @@ pub async fn ranking(
     caller.0.require_admin()?;
     let id = id.into_inner();
     let query = query.into_inner();
-    let by_normalized = match query.normalize.as_deref() {
-        None | Some("none") => false,
-        Some("zscore") => true,
-        Some(_) => return Err(Error::field("normalize", "invalid", "none or zscore")),
-    };
+    let order = RankingOrder::parse(query.normalize.as_deref())?;
     let entries = state
         .db
         .read(move |conn| rank_stage(conn, id, query.stage.as_deref()))
         .await?;
-    let mut entries = entries;
-    if by_normalized {
-        entries.sort_by(|a, b| {
-            b.normalized_score
-                .unwrap_or(f64::NEG_INFINITY)
-                .total_cmp(&a.normalized_score.unwrap_or(f64::NEG_INFINITY))
-                .then(a.application_id.cmp(&b.application_id))
-        });
-    }
+    let entries = order.apply(entries);
     Ok(HttpResponse::Ok().json(entries))
+}
+
+/// How a ranking is ordered: by raw score (the ranking's own order) or by the score normalised per juror.
+#[derive(Debug, Clone, Copy)]
+pub enum RankingOrder {
+    Raw,
+    Normalized,
+}
+
+impl RankingOrder {
+    /// `none` (or absent) or `zscore`; 422 otherwise.
+    pub fn parse(raw: Option<&str>) -> Result<RankingOrder, Error> {
+        match raw {
+            None | Some("none") => Ok(RankingOrder::Raw),
+            Some("zscore") => Ok(RankingOrder::Normalized),
+            Some(_) => Err(Error::field("normalize", "invalid", "none or zscore")),
+        }
+    }
+
+    /// The entries in this order (ties by application id).
+    pub fn apply(self, mut entries: Vec<RankingEntry>) -> Vec<RankingEntry> {
+        if let RankingOrder::Normalized = self {
+            entries.sort_by(|a, b| {
+                b.normalized_score
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&a.normalized_score.unwrap_or(f64::NEG_INFINITY))
+                    .then(a.application_id.cmp(&b.application_id))
+            });
+        }
+        entries
+    }
 }
 
 /// The ranking of a stage: the database aggregates each submitted review (its weighted score and scores, one
@@ -524,4 +543,48 @@ pub fn rank_stage(
             disagreement: r.disagreement,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u128, score: f64, normalized: f64) -> RankingEntry {
+        RankingEntry {
+            application_id: Uuid::from_u128(n),
+            reference: None,
+            n_reviews: 2,
+            score: Some(score),
+            normalized_score: Some(normalized),
+            criteria: BTreeMap::new(),
+            stddev: None,
+            disagreement: false,
+        }
+    }
+
+    #[test]
+    fn a_ranking_is_ordered_by_raw_or_normalized_score_as_asked() {
+        let ranked = || {
+            vec![
+                entry(1, 90.0, 45.0),
+                entry(2, 80.0, 60.0),
+                entry(3, 70.0, 60.0),
+            ]
+        };
+        let ids = |entries: Vec<RankingEntry>| {
+            entries
+                .iter()
+                .map(|e| e.application_id.as_u128())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(RankingOrder::parse(None).unwrap().apply(ranked())),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            ids(RankingOrder::parse(Some("zscore")).unwrap().apply(ranked())),
+            [2, 3, 1]
+        );
+        assert!(RankingOrder::parse(Some("rank")).is_err());
+    }
 }
