@@ -454,23 +454,6 @@ async fn wait_until_delivered(app: &TestApp, admin: &str) {
     }
 }
 
-/// Waits for an email to `to` whose subject contains `part`.
-async fn wait_for_subject(app: &TestApp, to: &str, part: &str) -> ReceivedEmail {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let emails = app.mailbox.emails_to(to);
-        if let Some(email) = emails.iter().find(|e| e.subject().contains(part)) {
-            return email.clone();
-        }
-        let subjects: Vec<String> = emails.iter().map(|e| e.subject()).collect();
-        assert!(
-            Instant::now() < deadline,
-            "no email to {to} about {part}: {subjects:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The emails received by `to` whose subject contains `part`.
 fn received(app: &TestApp, to: &str, part: &str) -> Vec<ReceivedEmail> {
     app.mailbox
@@ -638,7 +621,10 @@ async fn experimentation_montagne_runs_from_six_territories_to_published_decisio
     let digests = queued(&app, &admin, "assignment_digest").await;
     for juror in &jurors {
         assert_eq!(digests.get(&juror.email), Some(&1), "{digests:?}");
-        let digest = wait_for_subject(&app, &juror.email, "à évaluer").await;
+        let digest = app
+            .mailbox
+            .wait_for_subject(&juror.email, "à évaluer")
+            .await;
         assert!(
             digest.subject().contains("4 nouvelles candidatures"),
             "{}",
@@ -794,7 +780,10 @@ async fn experimentation_montagne_runs_from_six_territories_to_published_decisio
         expected_emails
     );
     for (rank, candidate) in ranked.iter().enumerate() {
-        let email = wait_for_subject(&app, &candidate.email, DECISION).await;
+        let email = app
+            .mailbox
+            .wait_for_subject(&candidate.email, DECISION)
+            .await;
         assert!(
             email.subject().contains(&candidate.reference),
             "{}",
@@ -992,7 +981,10 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
     let digests = queued(&app, &admin, "assignment_digest").await;
     for juror in &jurors {
         assert_eq!(digests.get(&juror.email), Some(&2), "{digests:?}");
-        let digest = wait_for_subject(&app, &juror.email, "2 nouvelles candidatures").await;
+        let digest = app
+            .mailbox
+            .wait_for_subject(&juror.email, "2 nouvelles candidatures")
+            .await;
         assert!(
             digest.text().contains(&refuge.reference),
             "{}",
@@ -1133,7 +1125,10 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
         "the ones left out at the shortlist are told too"
     );
     for (candidate, motivation) in [(navette, selected), (refuge, waitlisted)] {
-        let email = wait_for_subject(&app, &candidate.email, DECISION).await;
+        let email = app
+            .mailbox
+            .wait_for_subject(&candidate.email, DECISION)
+            .await;
         assert!(email.subject().contains(&candidate.reference));
         assert!(email.text().contains(motivation), "{}", email.text());
     }

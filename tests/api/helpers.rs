@@ -159,24 +159,40 @@ impl Mailbox {
         }
     }
 
-    /// Waits for the first email sent to `to` and returns it.
-    pub async fn wait_for_email_to(&self, to: &str) -> ReceivedEmail {
+    /// Waits (up to 15 s) for the first email to `to` that satisfies `wanted`, and returns it.
+    async fn wait_for_match(
+        &self,
+        to: &str,
+        what: &str,
+        wanted: impl Fn(&ReceivedEmail) -> bool,
+    ) -> ReceivedEmail {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            if let Some(email) = self
-                .all()
-                .into_iter()
-                .find(|e| e.to.iter().any(|t| t == to))
-            {
-                return email;
+            let emails = self.emails_to(to);
+            if let Some(email) = emails.iter().find(|e| wanted(e)) {
+                return email.clone();
             }
+            let subjects: Vec<String> = emails.iter().map(|e| e.subject()).collect();
             assert!(
                 Instant::now() < deadline,
-                "no email arrived for {to}: {:?}",
-                self.all()
+                "no email to {to} {what}: {subjects:?}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits for the first email sent to `to` and returns it.
+    pub async fn wait_for_email_to(&self, to: &str) -> ReceivedEmail {
+        self.wait_for_match(to, "at all", |_| true).await
+    }
+
+    /// Waits for an email to `to` whose subject contains `part` (any case).
+    pub async fn wait_for_subject(&self, to: &str, part: &str) -> ReceivedEmail {
+        let part = part.to_lowercase();
+        self.wait_for_match(to, &format!("about {part}"), |e| {
+            e.subject().to_lowercase().contains(&part)
+        })
+        .await
     }
 
     /// Every email received by `to`.

@@ -67,12 +67,10 @@ async fn a_startup_applies_to_alpes_tourisme_lab_and_is_found_eligible() {
     assert_eq!(submitted["status"], "submitted");
     let year = chrono::Datelike::year(&(app.clock.now() - chrono::Duration::days(1)));
     assert_eq!(submitted["reference"], format!("ATL-{year}-0001"));
-    let receipt = wait_for_subject(
-        &app,
-        "lea@neige-mobilite.example",
-        &format!("ATL-{year}-0001"),
-    )
-    .await;
+    let receipt = app
+        .mailbox
+        .wait_for_subject("lea@neige-mobilite.example", &format!("ATL-{year}-0001"))
+        .await;
     assert!(
         receipt.text().contains("Navette Neige"),
         "{}",
@@ -105,7 +103,10 @@ async fn a_startup_applies_to_alpes_tourisme_lab_and_is_found_eligible() {
         .await;
     assert_eq!(status, StatusCode::OK, "{screened}");
     assert_eq!(screened["status"], "eligible");
-    let outcome = wait_for_subject(&app, "lea@neige-mobilite.example", "ligibilit").await;
+    let outcome = app
+        .mailbox
+        .wait_for_subject("lea@neige-mobilite.example", "ligibilit")
+        .await;
     assert!(outcome.text().contains(&format!("ATL-{year}-0001")));
 
     let (_, seen) = app
@@ -134,27 +135,6 @@ async fn a_startup_applies_to_alpes_tourisme_lab_and_is_found_eligible() {
             "application.screened"
         ]
     );
-}
-
-/// Waits for an email to `to` whose subject contains `part`.
-async fn wait_for_subject(app: &TestApp, to: &str, part: &str) -> ReceivedEmail {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let part = part.to_lowercase();
-    loop {
-        let emails = app.mailbox.emails_to(to);
-        if let Some(email) = emails
-            .iter()
-            .find(|e| e.subject().to_lowercase().contains(&part))
-        {
-            return email.clone();
-        }
-        let subjects: Vec<String> = emails.iter().map(|e| e.subject()).collect();
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no email to {to} about {part}: {subjects:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -221,7 +201,10 @@ async fn a_territory_applies_to_experimentation_montagne_answers_a_request_for_c
         .await;
     assert_eq!(status, StatusCode::OK, "{screened}");
     assert_eq!(screened["status"], "changes_requested");
-    let request = wait_for_subject(&app, "mobilite@chamonix.example", "modification").await;
+    let request = app
+        .mailbox
+        .wait_for_subject("mobilite@chamonix.example", "modification")
+        .await;
     assert!(
         request
             .text()
@@ -239,7 +222,10 @@ async fn a_territory_applies_to_experimentation_montagne_answers_a_request_for_c
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let to_staff = wait_for_subject(&app, "staff@example.org", "message").await;
+    let to_staff = app
+        .mailbox
+        .wait_for_subject("staff@example.org", "message")
+        .await;
     assert!(to_staff.text().contains("Faut-il inclure les salaires ?"));
     let (status, _) = app
         .post(
@@ -336,7 +322,9 @@ async fn an_applicant_can_withdraw_and_is_told() {
 
     assert_eq!(status, StatusCode::OK, "{withdrawn}");
     assert_eq!(withdrawn["status"], "withdrawn");
-    wait_for_subject(&app, "founder@example.org", "retrait").await;
+    app.mailbox
+        .wait_for_subject("founder@example.org", "retrait")
+        .await;
 }
 
 /// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
@@ -425,7 +413,10 @@ async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothin
         .get(&format!("/api/v1/applications/{chamonix}"), Some(&officer))
         .await;
     assert_eq!(seen["status"], "selected");
-    let selected = wait_for_subject(&app, "chamonix@example.org", "cision").await;
+    let selected = app
+        .mailbox
+        .wait_for_subject("chamonix@example.org", "cision")
+        .await;
     assert!(
         selected
             .text()
@@ -433,7 +424,10 @@ async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothin
         "{}",
         selected.text()
     );
-    let rejected = wait_for_subject(&app, "megeve@example.org", "cision").await;
+    let rejected = app
+        .mailbox
+        .wait_for_subject("megeve@example.org", "cision")
+        .await;
     assert!(
         rejected.text().contains("Le budget ne couvre pas le test."),
         "{}",
@@ -579,8 +573,12 @@ async fn a_company_proposes_to_pair_with_a_territory_which_accepts_and_the_pairi
     assert_eq!(proposed["status"], "proposed");
     assert_eq!(proposed["partner_response"], "accepted");
     assert_eq!(proposed["territory_response"], "pending");
-    wait_for_subject(&app, "chamonix@example.org", "Navette Neige SAS").await;
-    wait_for_subject(&app, "founder@navette.example", "Chamonix").await;
+    app.mailbox
+        .wait_for_subject("chamonix@example.org", "Navette Neige SAS")
+        .await;
+    app.mailbox
+        .wait_for_subject("founder@navette.example", "Chamonix")
+        .await;
     let (status, _) = app
         .get(
             &format!("/api/v1/applications/{application}/pairings"),
@@ -678,7 +676,10 @@ async fn jurors_with_pending_reviews_are_reminded_once_before_the_stage_deadline
 
     app.clock.advance(chrono::Duration::days(4));
 
-    let reminder = wait_for_subject(&app, "juror@jury.example", "pending").await;
+    let reminder = app
+        .mailbox
+        .wait_for_subject("juror@jury.example", "pending")
+        .await;
     assert!(reminder.text().contains('1'), "{}", reminder.text());
     // Two more worker passes (each delivers one registration email) send no second reminder.
     app.register("someone@example.org", "fr").await;
