@@ -15,6 +15,8 @@ pub struct Settings {
     pub email: EmailSettings,
     pub app: AppSettings,
     pub auth: AuthSettings,
+    pub webhooks: WebhookSettings,
+    pub privacy: PrivacySettings,
     pub log: LogSettings,
 }
 
@@ -99,6 +101,25 @@ pub struct AuthSettings {
     pub login_attempts_per_minute_per_account: u32,
     pub login_attempts_per_minute_per_address: u32,
     pub max_concurrent_hashes: usize,
+}
+
+/// Webhook deliveries: where they may go, how long they are retried, when a failing webhook is disabled.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    pub allow_private_targets: bool,
+    pub timeout_ms: u64,
+    pub retry_base_ms: u64,
+    pub retry_max_delay_ms: u64,
+    pub retry_window_seconds: i64,
+    pub disable_after_failures: i32,
+}
+
+/// How long personal data is kept once decisions are published.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PrivacySettings {
+    pub retention_months: u32,
+    pub consented_retention_months: u32,
+    pub retention_enabled: bool,
 }
 
 /// Log format and filter.

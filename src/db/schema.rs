@@ -14,6 +14,7 @@ diesel::table! {
         email_verified_at -> Nullable<DbTime>,
         created_at -> DbTime,
         updated_at -> DbTime,
+        deleted_at -> Nullable<DbTime>,
     }
 }
 
@@ -190,6 +191,8 @@ diesel::table! {
         created_by -> Nullable<DbUuid>,
         created_at -> DbTime,
         updated_at -> DbTime,
+        retention_consent -> Bool,
+        anonymised_at -> Nullable<DbTime>,
     }
 }
 
@@ -396,6 +399,81 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    events (seq) {
+        seq -> BigInt,
+        id -> DbUuid,
+        event_type -> Text,
+        call_id -> Nullable<DbUuid>,
+        application_id -> Nullable<DbUuid>,
+        actor_id -> Nullable<DbUuid>,
+        data -> DbJson,
+        occurred_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    webhooks (id) {
+        id -> DbUuid,
+        url -> Text,
+        event_types -> DbJson,
+        secret -> Text,
+        description -> Nullable<Text>,
+        consecutive_failures -> Integer,
+        disabled_at -> Nullable<DbTime>,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    webhook_deliveries (id) {
+        id -> DbUuid,
+        webhook_id -> DbUuid,
+        event_id -> DbUuid,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> DbTime,
+        locked_until -> Nullable<DbTime>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> DbTime,
+        delivered_at -> Nullable<DbTime>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    email_templates (call_id, event, locale) {
+        call_id -> DbUuid,
+        event -> Text,
+        locale -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        updated_by -> Nullable<DbUuid>,
+        updated_at -> DbTime,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(email_templates -> calls (call_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -420,4 +498,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     pairings,
     review_deadlines,
     review_reminders_sent,
+    events,
+    webhooks,
+    webhook_deliveries,
+    email_templates,
 );

@@ -2,6 +2,8 @@
 
 pub mod applications;
 pub mod audit;
+pub mod email_templates;
+pub mod events;
 pub mod calls;
 pub mod email_tokens;
 pub mod evaluation;
@@ -12,3 +14,4 @@ pub mod outbox;
 pub mod pairings;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
