@@ -88,6 +88,7 @@ impl Application {
             hasher,
             outbox_wakeup: wakeup.clone(),
         });
+        let webhook_sender = crate::notify::webhooks::Sender::new(&settings.webhooks)?;
         let worker = settings.email.worker_enabled.then(|| {
             let worker = Worker {
                 db: state.db.clone(),
@@ -96,6 +97,7 @@ impl Application {
                 transport,
                 wakeup,
                 state: state.clone(),
+                webhooks: webhook_sender,
             };
             tokio::spawn(worker.run(shutdown_rx))
         });

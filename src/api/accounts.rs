@@ -133,6 +133,7 @@ pub async fn register(
                     event: Event::RegistrationAttempt,
                     to: &owner.email,
                     user_id: Some(*owner.id),
+                    call_id: None,
                     locale: &owner.locale,
                     context,
                 };
@@ -151,6 +152,7 @@ pub async fn register(
                 event: Event::VerifyEmail,
                 to: &fresh.email,
                 user_id: Some(*fresh.id),
+                call_id: None,
                 locale: &fresh.locale,
                 context,
             };
@@ -406,6 +408,7 @@ pub async fn password_reset(
                 event: Event::PasswordReset,
                 to: &user.email,
                 user_id: Some(*user.id),
+                call_id: None,
                 locale: &user.locale,
                 context,
             };

@@ -27,6 +27,7 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment, ListFilter};
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::organizations::{self, Organization};
 
@@ -288,6 +289,17 @@ async fn create_application(
                     before: None,
                     after: Some(json!({"call_id": app.call_id, "organization_id": app.organization_id, "status": "draft"})),
                 },
+                now,
+            )?;
+            events::record(
+                conn,
+                NewEvent::application(
+                    "application.created",
+                    *app.call_id,
+                    *app.id,
+                    Some(caller.user_id),
+                    json!({"organization_id": app.organization_id, "status": "draft"}),
+                ),
                 now,
             )?;
             Ok(app)
@@ -584,6 +596,18 @@ fn save_transition(
             before: Some(json!({"status": before.status})),
             after: Some(details),
         },
+        now,
+    )?;
+    // The audit action names the event: `application.submitted`, `.withdrawn`, `.screened`.
+    events::record(
+        conn,
+        NewEvent::application(
+            action,
+            *after.call_id,
+            *after.id,
+            Some(actor),
+            json!({"status": after.status, "previous_status": before.status, "reference": after.reference}),
+        ),
         now,
     )?;
     Ok(())

@@ -17,6 +17,7 @@ use crate::domain::form::{builtin_template, builtin_templates, CallTemplate, For
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, stored, Call};
 
 /// A call with its whole form and criteria.
@@ -338,6 +339,11 @@ pub async fn create(
                 },
                 now,
             )?;
+            events::record(
+                conn,
+                NewEvent::call("call.created", *call.id, Some(caller.user_id), json!({"slug": call.slug, "status": call.status})),
+                now,
+            )?;
             Ok(())
         })
         .await?;
@@ -629,6 +635,11 @@ pub async fn publish(
                     before: Some(json!({"status": "draft"})),
                     after: Some(json!({"status": "published"})),
                 },
+                now,
+            )?;
+            events::record(
+                conn,
+                NewEvent::call("call.published", id, Some(caller.user_id), json!({"status": "published"})),
                 now,
             )?;
             calls::find(conn, id)?.ok_or(Error::NotFound)

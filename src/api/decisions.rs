@@ -17,6 +17,7 @@ use crate::notify::applications::About;
 use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::evaluation::{self, Decision};
 use crate::store::{applications, calls, organizations};
 
@@ -108,13 +109,32 @@ pub async fn shortlist(
                 not_shortlisted: 0,
             };
             for app in &candidates {
-                if ids.contains(app) {
-                    applications::set_status(conn, *app, "shortlisted", now)?;
+                let status = if ids.contains(app) {
                     result.shortlisted += 1;
+                    "shortlisted"
                 } else if from_status == "eligible" {
-                    applications::set_status(conn, *app, "not_shortlisted", now)?;
                     result.not_shortlisted += 1;
-                }
+                    "not_shortlisted"
+                } else {
+                    continue;
+                };
+                applications::set_status(conn, *app, status, now)?;
+                let event_type = if status == "shortlisted" {
+                    "application.shortlisted"
+                } else {
+                    "application.not_shortlisted"
+                };
+                events::record(
+                    conn,
+                    NewEvent::application(
+                        event_type,
+                        id,
+                        *app,
+                        Some(caller.user_id),
+                        json!({"status": status, "next_stage": next_stage}),
+                    ),
+                    now,
+                )?;
             }
             audit::record(
                 conn,
@@ -360,6 +380,17 @@ pub async fn publish(
                 }
                 applications::set_status(conn, app_id, &decision.outcome, now)?;
                 let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
+                events::record(
+                    conn,
+                    NewEvent::application(
+                        "application.decided",
+                        id,
+                        app_id,
+                        Some(caller.user_id),
+                        json!({"outcome": decision.outcome, "status": app.status, "reference": app.reference}),
+                    ),
+                    now,
+                )?;
                 let organization =
                     organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
                 let about = About {
@@ -417,6 +448,16 @@ pub async fn publish(
                         before: None,
                         after: Some(json!({"published": pending.len()})),
                     },
+                    now,
+                )?;
+                events::record(
+                    conn,
+                    NewEvent::call(
+                        "decisions.published",
+                        id,
+                        Some(caller.user_id),
+                        json!({"published": pending.len(), "status": "decided"}),
+                    ),
                     now,
                 )?;
             }

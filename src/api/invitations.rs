@@ -124,6 +124,7 @@ pub async fn create(
                 event: Event::Invitation,
                 to: &invitation.email,
                 user_id: invitee.as_ref().map(|u| *u.id),
+                call_id: invitation.call_id.map(|c| *c),
                 locale,
                 context,
             };

@@ -24,6 +24,7 @@ use crate::notify::templates::Event;
 use crate::notify::{queue, Email};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::evaluation::{self, Assignment, Conflict};
 use crate::store::{applications, users};
@@ -190,6 +191,11 @@ pub async fn add_juror(
                 },
                 now,
             )?;
+            events::record(
+                conn,
+                NewEvent::call("jury.juror_added", id, Some(caller.user_id), json!({"juror_id": user_id})),
+                now,
+            )?;
             Ok(JurorView {
                 user_id,
                 email: user.email,
@@ -235,6 +241,11 @@ pub async fn remove_juror(
                     before: Some(json!({"user_id": user_id})),
                     after: None,
                 },
+                now,
+            )?;
+            events::record(
+                conn,
+                NewEvent::call("jury.juror_removed", id, Some(caller.user_id), json!({"juror_id": user_id})),
                 now,
             )?;
             Ok(())
@@ -696,6 +707,19 @@ fn audit_assignments(
         },
         now,
     )?;
+    for row in rows {
+        events::record(
+            conn,
+            NewEvent::application(
+                "assignment.created",
+                call_id,
+                *row.application_id,
+                Some(actor),
+                json!({"assignment_id": row.id, "juror_id": row.juror_id, "stage": stage}),
+            ),
+            now,
+        )?;
+    }
     Ok(())
 }
 
@@ -742,6 +766,7 @@ fn digest(
             event: Event::AssignmentDigest,
             to: &user.email,
             user_id: Some(juror),
+            call_id: Some(*call.id),
             locale: &user.locale,
             context,
         };

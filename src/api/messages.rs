@@ -19,6 +19,7 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::{self, Message};
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::{calls, organizations, users};
 
 /// A message of the thread.
@@ -139,6 +140,17 @@ pub async fn create(
                     before: None,
                     after: Some(json!({"message_id": message.id, "side": side})),
                 },
+                now,
+            )?;
+            events::record(
+                conn,
+                NewEvent::application(
+                    "application.message_posted",
+                    *app.call_id,
+                    id,
+                    Some(caller.user_id),
+                    json!({"message_id": message.id, "side": side}),
+                ),
                 now,
             )?;
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;

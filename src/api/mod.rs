@@ -7,7 +7,9 @@ pub mod applications;
 pub mod attachments;
 pub mod calls;
 pub mod decisions;
+pub mod email_templates;
 pub mod etag;
+pub mod events;
 pub mod exports;
 pub mod extract;
 pub mod idempotency;
@@ -20,6 +22,7 @@ pub mod ops;
 pub mod organizations;
 pub mod pairings;
 pub mod reviews;
+pub mod webhooks;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header;
@@ -139,7 +142,19 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(exports::my_assignments_csv)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
-                .service(admin::list_audit),
+                .service(admin::list_audit)
+                .service(email_templates::get_one)
+                .service(email_templates::update)
+                .service(email_templates::reset)
+                .service(email_templates::preview)
+                .service(events::feed)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::get_one)
+                .service(webhooks::remove)
+                .service(webhooks::enable)
+                .service(webhooks::send_test)
+                .service(webhooks::deliveries),
         );
 }
 

@@ -20,6 +20,7 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::Application;
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::organizations::{self, Organization};
 use crate::store::pairings::{self, Pairing};
@@ -199,6 +200,17 @@ pub async fn propose(
                 },
                 now,
             )?;
+            events::record(
+                conn,
+                NewEvent::application(
+                    "pairing.proposed",
+                    *app.call_id,
+                    id,
+                    Some(caller.user_id),
+                    json!({"pairing_id": pairing.id, "partner_organization_id": partner_id}),
+                ),
+                now,
+            )?;
             tell_both(
                 conn,
                 &state,
@@ -297,6 +309,24 @@ pub async fn respond(
                 },
                 now,
             )?;
+            let settled = match updated.status.as_str() {
+                "confirmed" => Some("pairing.confirmed"),
+                "declined" => Some("pairing.declined"),
+                _ => None,
+            };
+            if let Some(event_type) = settled {
+                events::record(
+                    conn,
+                    NewEvent::application(
+                        event_type,
+                        *app.call_id,
+                        id,
+                        Some(caller.user_id),
+                        json!({"pairing_id": pairing_id, "partner_organization_id": updated.partner_organization_id, "status": updated.status}),
+                    ),
+                    now,
+                )?;
+            }
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
             let territory = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
             let partner = organizations::find(conn, *updated.partner_organization_id)?.ok_or(Error::NotFound)?;

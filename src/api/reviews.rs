@@ -22,6 +22,7 @@ use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::evaluation::{self, AggregatedReview, CriterionWeight, Review};
 
@@ -267,6 +268,17 @@ pub async fn submit(
                 },
                 now,
             )?;
+            events::record(
+                conn,
+                NewEvent::application(
+                    "review.submitted",
+                    *review.call_id,
+                    id,
+                    Some(caller.user_id),
+                    json!({"review_id": review.id, "juror_id": review.juror_id, "stage": review.stage}),
+                ),
+                now,
+            )?;
             Ok((review, scores))
         })
         .await?;
@@ -366,6 +378,17 @@ pub async fn reopen(
                     before: Some(json!({"review_id": review_id, "status": "submitted"})),
                     after: Some(json!({"review_id": review_id, "status": "draft"})),
                 },
+                now,
+            )?;
+            events::record(
+                conn,
+                NewEvent::application(
+                    "review.reopened",
+                    *review.call_id,
+                    id,
+                    Some(caller.user_id),
+                    json!({"review_id": review_id, "juror_id": review.juror_id, "stage": review.stage}),
+                ),
                 now,
             )?;
             Ok((review, scores))

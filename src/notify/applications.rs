@@ -113,6 +113,7 @@ impl About<'_> {
                 event,
                 to: &user.email,
                 user_id: Some(*user.id),
+                call_id: Some(*self.call.id),
                 locale: &user.locale,
                 context,
             };
@@ -136,6 +137,7 @@ impl About<'_> {
                 event,
                 to: &user.email,
                 user_id: Some(*user.id),
+                call_id: Some(*self.call.id),
                 locale: &user.locale,
                 context,
             };

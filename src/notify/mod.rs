@@ -1,9 +1,11 @@
 //! Email: templates, the outbox, the delivery worker and the transports.
 
+pub mod admins;
 pub mod applications;
 pub mod reminders;
 pub mod templates;
 pub mod transport;
+pub mod webhooks;
 pub mod worker;
 
 use chrono::{DateTime, Utc};
@@ -13,14 +15,18 @@ use crate::config::EmailSettings;
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::error::Error;
+use crate::store::email_templates;
 use crate::store::outbox::{self, OutboxEmail};
-use templates::{Event, Templates};
+use templates::{Event, RenderedEmail, Templates};
 
 /// An email to send because of a change: who receives it, in which language, with which data.
 pub struct Email<'a> {
     pub event: Event,
     pub to: &'a str,
     pub user_id: Option<Uuid>,
+    /// The call the email is about, whose own template (if staff wrote one) replaces the built-in
+    /// one; `None` for account and service emails.
+    pub call_id: Option<Uuid>,
     pub locale: &'a str,
     pub context: serde_json::Value,
 }
@@ -34,14 +40,7 @@ pub fn queue(
     email: Email<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let rendered = templates
-        .render(email.event, email.locale, &email.context)
-        .map_err(|e| {
-            Error::Internal(anyhow::anyhow!(
-                "email template {} failed: {e}",
-                email.event.as_str()
-            ))
-        })?;
+    let rendered = render(conn, templates, &email)?;
     let id = Uuid::now_v7();
     let row = OutboxEmail {
         id: Uid(id),
@@ -65,4 +64,39 @@ pub fn queue(
     };
     outbox::insert(conn, &row)?;
     Ok(())
+}
+
+/// Renders `email` with its call's own template when staff wrote one for its event and locale, else
+/// with the built-in one. A call's template that fails on real data (it passed the checks on the
+/// example data) is logged and replaced by the built-in one, so that the change still goes through.
+fn render(
+    conn: &mut DbConn,
+    templates: &Templates,
+    email: &Email<'_>,
+) -> Result<RenderedEmail, Error> {
+    let locale = templates::locale_or_french(email.locale);
+    let custom = match email.call_id {
+        Some(call_id) => email_templates::find(conn, call_id, email.event.as_str(), locale)?,
+        None => None,
+    };
+    if let Some(custom) = custom {
+        match templates.render_sources(&custom.sources(), &email.context) {
+            Ok(rendered) => return Ok(rendered),
+            Err(err) => tracing::warn!(
+                call_id = %custom.call_id,
+                event = email.event.as_str(),
+                locale,
+                error = %err,
+                "the call's email template failed; the built-in one is used"
+            ),
+        }
+    }
+    templates
+        .render(email.event, email.locale, &email.context)
+        .map_err(|e| {
+            Error::Internal(anyhow::anyhow!(
+                "email template {} failed: {e}",
+                email.event.as_str()
+            ))
+        })
 }

@@ -118,6 +118,7 @@ fn send_review_reminders(
                 event: Event::ReviewReminder,
                 to: &user.email,
                 user_id: Some(juror),
+                call_id: Some(*call.id),
                 locale: &user.locale,
                 context,
             };

@@ -4,8 +4,18 @@
 //! `subject` and `body` blocks, and a `{event}.{locale}.html` template giving
 //! the HTML body (which extends `layout.html`). The sources live under
 //! `templates/email/` and are embedded in the binary.
+//!
+//! Staff may override an event's template for one call and locale: the three
+//! parts (subject, text body, HTML body) are then separate sources, checked by
+//! `check` before they are saved. `builtin_sources` gives the built-in template
+//! in that same form, so that saving it back changes nothing.
 
-use minijinja::{context, Environment, UndefinedBehavior, Value};
+mod check;
+mod examples;
+
+use minijinja::{context, AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+
+pub use examples::{example_context, optional_variables};
 
 /// Declares the built-in template files, embedded at compile time.
 macro_rules! builtin_sources {
@@ -73,7 +83,14 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "pairing_update.fr.html",
     "pairing_update.en.txt",
     "pairing_update.en.html",
+    "webhook_disabled.fr.txt",
+    "webhook_disabled.fr.html",
+    "webhook_disabled.en.txt",
+    "webhook_disabled.en.html",
 ];
+
+/// The languages emails are written in; French is the default.
+pub const LOCALES: [&str; 2] = ["fr", "en"];
 
 /// A kind of email the application sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,11 +123,13 @@ pub enum Event {
     DecisionPublished,
     /// Tells a territory's or a company's member how their pairing stands (proposed, accepted, declined or confirmed).
     PairingUpdate,
+    /// Tells an administrator that a webhook was disabled after too many failed deliveries.
+    WebhookDisabled,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 14] = [
+    pub const ALL: [Event; 15] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -125,6 +144,7 @@ impl Event {
         Event::ReviewReminder,
         Event::DecisionPublished,
         Event::PairingUpdate,
+        Event::WebhookDisabled,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -144,7 +164,102 @@ impl Event {
             Event::ReviewReminder => "review_reminder",
             Event::DecisionPublished => "decision_published",
             Event::PairingUpdate => "pairing_update",
+            Event::WebhookDisabled => "webhook_disabled",
         }
+    }
+
+    /// The event of a stable name.
+    pub fn parse(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// Whether the email is about a call, and so may use the call's own template. Account emails
+    /// (verification, password reset, registration attempts) and service emails are not.
+    pub fn is_about_a_call(self) -> bool {
+        !matches!(
+            self,
+            Event::VerifyEmail
+                | Event::PasswordReset
+                | Event::RegistrationAttempt
+                | Event::WebhookDisabled
+        )
+    }
+
+    /// The variables the event gives its templates, sorted (optional ones included). The HTML part
+    /// also has `subject`, the rendered subject.
+    pub fn variables(self) -> Vec<String> {
+        let mut names: Vec<String> = example_context(self)
+            .as_object()
+            .map(|vars| vars.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// One of the three parts of an email template, named as in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Subject,
+    Text,
+    Html,
+}
+
+impl Part {
+    /// Every part, in the order of an email.
+    pub const ALL: [Part; 3] = [Part::Subject, Part::Text, Part::Html];
+
+    /// The part's field name in the API.
+    pub fn field(self) -> &'static str {
+        match self {
+            Part::Subject => "subject",
+            Part::Text => "text",
+            Part::Html => "html",
+        }
+    }
+}
+
+/// The sources of an email template as staff edit them: the subject line, the plain-text body and the
+/// HTML body (which may extend `layout.html`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSources {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl TemplateSources {
+    /// The source of `part`.
+    pub fn part(&self, part: Part) -> &str {
+        match part {
+            Part::Subject => &self.subject,
+            Part::Text => &self.text,
+            Part::Html => &self.html,
+        }
+    }
+}
+
+/// A template part that failed to render, with the template engine's error.
+#[derive(Debug)]
+pub struct PartError {
+    pub part: Part,
+    pub error: minijinja::Error,
+}
+
+impl std::fmt::Display for PartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {:#}", self.part.field(), self.error)
+    }
+}
+
+impl std::error::Error for PartError {}
+
+/// The supported locale of `locale`: "en", else French.
+pub fn locale_or_french(locale: &str) -> &'static str {
+    if locale == "en" {
+        "en"
+    } else {
+        "fr"
     }
 }
 
@@ -163,23 +278,100 @@ pub struct RenderedEmail {
 #[derive(Debug, Clone)]
 pub struct Templates {
     env: Environment<'static>,
+    /// For the HTML part of staff templates: every template it renders (included or extended ones too)
+    /// escapes HTML, and the `safe` filter does not exist.
+    staff_html: Environment<'static>,
+}
+
+/// An environment over the built-in templates, with strict undefined behaviour so that a missing
+/// variable is an error, and `fail(message)` to refuse a value no wording fits.
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_loader(|name| Ok(builtin_source(name).map(str::to_owned)));
+    env.add_function("fail", |message: String| -> Result<Value, minijinja::Error> {
+        Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+    });
+    env
+}
+
+/// The source of the built-in template `name`.
+fn builtin_source(name: &str) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
 }
 
 impl Templates {
-    /// Loads the built-in templates, with strict undefined behaviour so that a
-    /// missing variable is an error. Templates are compiled on first use.
+    /// Loads the built-in templates. Templates are compiled on first use.
     pub fn builtin() -> Templates {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
-        env.set_loader(|name| {
-            Ok(BUILTIN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, source)| (*source).to_owned()))
-        });
-        Templates { env }
+        let mut staff_html = environment();
+        staff_html.set_auto_escape_callback(|_| AutoEscape::Html);
+        staff_html.remove_filter("safe");
+        Templates {
+            env: environment(),
+            staff_html,
+        }
+    }
+
+    /// The built-in template of `event` in `locale` as staff edit it: the sources of the `subject` and
+    /// `body` blocks of its text template, and its HTML template. `None` only if a built-in template
+    /// lacks one of them (a unit test makes sure none does).
+    pub fn builtin_sources(&self, event: Event, locale: &str) -> Option<TemplateSources> {
+        let name = format!("{}.{}", event.as_str(), locale_or_french(locale));
+        let text = builtin_source(&format!("{name}.txt"))?;
+        let html = builtin_source(&format!("{name}.html"))?;
+        Some(TemplateSources {
+            subject: block_source(text, "subject")?.to_owned(),
+            text: block_source(text, "body")?.to_owned(),
+            html: html.to_owned(),
+        })
+    }
+
+    /// Renders staff sources with the variables in `ctx`, exactly as the built-in templates are
+    /// rendered; the error says which part failed.
+    pub fn render_sources(
+        &self,
+        sources: &TemplateSources,
+        ctx: &serde_json::Value,
+    ) -> Result<RenderedEmail, PartError> {
+        let failed = |part| move |error| PartError { part, error };
+        let subject = self
+            .staff_template(sources, Part::Subject)
+            .and_then(|t| t.render(ctx))
+            .map_err(failed(Part::Subject))?;
+        let subject = one_line(&subject);
+        let text = self
+            .staff_template(sources, Part::Text)
+            .and_then(|t| t.render(ctx))
+            .map_err(failed(Part::Text))?;
+        let html_ctx = context! { subject => &subject, ..Value::from_serialize(ctx) };
+        let html = self
+            .staff_template(sources, Part::Html)
+            .and_then(|t| t.render(html_ctx))
+            .map_err(failed(Part::Html))?;
+        Ok(RenderedEmail {
+            subject,
+            text: format!("{}\n", text.trim()),
+            html: format!("{}\n", html.trim()),
+        })
+    }
+
+    /// The compiled staff source of `part`: the HTML part in the escaping environment, under a name
+    /// ending in `.html`; the others under names ending in `.txt`.
+    fn staff_template<'a>(
+        &'a self,
+        sources: &'a TemplateSources,
+        part: Part,
+    ) -> Result<minijinja::Template<'a, 'a>, minijinja::Error> {
+        let env = match part {
+            Part::Html => &self.staff_html,
+            Part::Subject | Part::Text => &self.env,
+        };
+        env.template_from_named_str(staff_name(part), sources.part(part))
     }
 
     /// Renders `event` in `locale` ("fr" or "en"; anything else gives French)
@@ -190,8 +382,7 @@ impl Templates {
         locale: &str,
         ctx: &serde_json::Value,
     ) -> Result<RenderedEmail, minijinja::Error> {
-        let locale = if locale == "en" { "en" } else { "fr" };
-        let name = format!("{}.{locale}", event.as_str());
+        let name = format!("{}.{}", event.as_str(), locale_or_french(locale));
 
         let text_template = self.env.get_template(&format!("{name}.txt"))?;
         // `eval_to_state` is deprecated in minijinja 2.18+; this is its successor.
@@ -214,9 +405,31 @@ impl Templates {
     }
 }
 
+/// The name a staff template part compiles under: the HTML part's ends in `.html` (the name decides
+/// escaping in the built-in environment), the others' in `.txt`.
+fn staff_name(part: Part) -> &'static str {
+    match part {
+        Part::Subject => "staff/subject.txt",
+        Part::Text => "staff/text.txt",
+        Part::Html => "staff/body.html",
+    }
+}
+
 /// Collapses all whitespace (including newlines) to single spaces.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The source inside `{% block name %}…{% endblock %}` of a built-in text template, without the line
+/// break that follows the opening tag (the environment trims it when rendering too).
+fn block_source<'a>(template: &'a str, name: &str) -> Option<&'a str> {
+    let open = format!("{{% block {name} %}}");
+    let start = template.find(&open)? + open.len();
+    let rest = &template[start..];
+    // Blocks do not nest in the text templates: the first end tag closes this block.
+    let end = rest.find("{% endblock %}")?;
+    let inner = &rest[..end];
+    Some(inner.strip_prefix('\n').unwrap_or(inner))
 }
 
 #[cfg(test)]
@@ -225,142 +438,11 @@ mod tests {
     use serde_json::json;
 
     fn example(event: Event) -> serde_json::Value {
-        match event {
-            Event::VerifyEmail => json!({
-                "display_name": "Camille Durand",
-                "link": "https://cordee.example/verify?token=abc123",
-                "token": "abc123",
-                "expires_in_hours": 24,
-            }),
-            Event::PasswordReset => json!({
-                "display_name": "Camille Durand",
-                "link": "https://cordee.example/reset?token=def456",
-                "token": "def456",
-                "expires_in_minutes": 30,
-            }),
-            Event::Invitation => json!({
-                "inviter_name": "Alex Martin",
-                "role": "juror",
-                "link": "https://cordee.example/invitations/ghi789",
-                "token": "ghi789",
-                "expires_in_days": 7,
-                "call_title": "Alpes Tourisme Lab",
-            }),
-            Event::RegistrationAttempt => json!({
-                "display_name": "Camille Durand",
-                "login_link": "https://cordee.example/login",
-                "reset_link": "https://cordee.example/password-reset",
-            }),
-            Event::SubmissionReceipt => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Alpes Tourisme Lab",
-                "reference": "ATL-2026-0007",
-                "submitted_at": "6 janvier 2026 à 14:05 (Europe/Paris)",
-                "answers": [
-                    {"label": "Nom du projet", "value": "Sentiers connectés"},
-                    {
-                        "label": "Description",
-                        "value": "Des capteurs de fréquentation\nsur les sentiers du massif.",
-                    },
-                    {"label": "Site web", "value": ""},
-                ],
-                "link": "https://cordee.example/applications/atl-2026-0007",
-            }),
-            Event::ChangesRequested => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Alpes Tourisme Lab",
-                "reference": "ATL-2026-0007",
-                "reason": "Merci de joindre le budget prévisionnel.\nLe plan de financement manque.",
-                "due_at": "20 janvier 2026 à 18:00 (Europe/Paris)",
-                "link": "https://cordee.example/applications/atl-2026-0007",
-            }),
-            Event::ScreeningOutcome => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Alpes Tourisme Lab",
-                "reference": "ATL-2026-0007",
-                "outcome": "ineligible",
-                "reason": "Le siège de l'entreprise est hors du périmètre de l'appel.",
-            }),
-            Event::NewMessage => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Expérimentation Montagne",
-                "reference": "EXM-2026-0012",
-                "author_side": "staff",
-                "message": "Bonjour,\n\nPourriez-vous préciser le calendrier ?\nMerci.",
-                "link": "https://cordee.example/applications/exm-2026-0012/messages",
-            }),
-            Event::WithdrawalAck => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Expérimentation Montagne",
-                "reference": "EXM-2026-0012",
-                "reason": "Projet reporté à l'an prochain.",
-            }),
-            Event::DraftReminder => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Alpes Tourisme Lab",
-                "closes_at": "13 janvier 2026 à 12:00 (Europe/Paris)",
-                "days_left": 7,
-                "link": "https://cordee.example/applications/draft-42",
-            }),
-            Event::AssignmentDigest => json!({
-                "display_name": "Dominique Rey",
-                "call_title": "Alpes Tourisme Lab",
-                "stage_label": "Évaluation écrite",
-                "count": 2,
-                "applications": [
-                    {"reference": "ATL-2026-0007", "organization_name": "Refuges du Vercors"},
-                    {"reference": "ATL-2026-0011", "organization_name": "Glisse & Co"},
-                ],
-                "due_at": "3 février 2026 à 18:00 (Europe/Paris)",
-                "link": "https://cordee.example/jury/calls/atl-2026/stages/written",
-            }),
-            Event::ReviewReminder => json!({
-                "display_name": "Dominique Rey",
-                "call_title": "Alpes Tourisme Lab",
-                "stage_label": "Évaluation écrite",
-                "pending": 3,
-                "due_at": "3 février 2026 à 18:00 (Europe/Paris)",
-                "link": "https://cordee.example/jury/calls/atl-2026/stages/written",
-            }),
-            Event::DecisionPublished => json!({
-                "display_name": "Camille Durand",
-                "organization_name": "Refuges du Vercors",
-                "call_title": "Alpes Tourisme Lab",
-                "reference": "ATL-2026-0007",
-                "outcome": "selected",
-                "motivation": "Projet solide et bien chiffré.\nLe jury salue l'ancrage local.",
-                "link": "https://cordee.example/applications/atl-2026-0007/decision",
-            }),
-            Event::PairingUpdate => json!({
-                "display_name": "Claude Perrin",
-                "organization_name": "Commune de Chamonix-Mont-Blanc",
-                "call_title": "Expérimentation Montagne",
-                "reference": "EXM-2026-0012",
-                "territory_name": "Commune de Chamonix-Mont-Blanc",
-                "partner_name": "Capteurs Alpins",
-                "step": "proposed",
-                "link": "https://cordee.example/pairings/17",
-            }),
-        }
+        example_context(event)
     }
 
-    /// Variables that `event` may go without (absent or null).
     fn optional(event: Event) -> &'static [&'static str] {
-        match event {
-            Event::Invitation => &["call_title"],
-            Event::ScreeningOutcome => &["reason"],
-            Event::NewMessage => &["reference"],
-            Event::WithdrawalAck => &["reference", "reason"],
-            Event::AssignmentDigest => &["due_at"],
-            Event::PairingUpdate => &["reference"],
-            _ => &[],
-        }
+        optional_variables(event)
     }
 
     /// The example of `event` with every optional variable removed.
@@ -423,6 +505,91 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_builtin_sources_render_exactly_like_the_builtin_templates() {
+        let templates = Templates::builtin();
+        for event in Event::ALL {
+            for locale in ["fr", "en"] {
+                let sources = templates.builtin_sources(event, locale).unwrap();
+                assert!(!sources.subject.contains("{% block"), "{}", sources.subject);
+                assert!(!sources.text.starts_with('\n'), "{}", sources.text);
+                assert!(sources.html.starts_with("{% extends \"layout.html\" %}"));
+                for ctx in [
+                    example(event),
+                    without_optional(event),
+                    with_null_optional(event),
+                ] {
+                    let staff = templates
+                        .render_sources(&sources, &ctx)
+                        .unwrap_or_else(|e| panic!("{} {locale}: {e}", event.as_str()));
+                    assert_eq!(staff, render(event, locale, &ctx), "{}", event.as_str());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_part_is_named() {
+        let templates = Templates::builtin();
+        let mut sources = templates
+            .builtin_sources(Event::DecisionPublished, "fr")
+            .unwrap();
+        sources.html = "<p>{{ fail(\"no\") }}</p>".into();
+        let err = templates
+            .render_sources(&sources, &example(Event::DecisionPublished))
+            .unwrap_err();
+        assert_eq!(err.part, Part::Html);
+        let mut ctx = example(Event::DecisionPublished);
+        ctx["outcome"] = json!("pending");
+        let err = templates.render_sources(&sources, &ctx).unwrap_err();
+        assert_eq!(err.part, Part::Text);
+        assert!(err.to_string().contains("outcome must be selected"), "{err}");
+    }
+
+    #[test]
+    fn events_parse_from_their_names() {
+        for event in Event::ALL {
+            assert_eq!(Event::parse(event.as_str()), Some(event));
+        }
+        assert_eq!(Event::parse("Submission_Receipt"), None);
+        assert!(Event::SubmissionReceipt.is_about_a_call());
+        assert!(!Event::PasswordReset.is_about_a_call());
+        assert!(!Event::WebhookDisabled.is_about_a_call());
+        assert_eq!(
+            Event::WebhookDisabled.variables(),
+            vec!["display_name", "failures", "link", "reason", "url"]
+        );
+    }
+
+    #[test]
+    fn webhook_disabled_names_the_webhook_and_the_last_error() {
+        let mut ctx = example(Event::WebhookDisabled);
+        let fr = render(Event::WebhookDisabled, "fr", &ctx);
+        assert_eq!(
+            fr.subject,
+            "Webhook désactivé après 10 échecs : https://partenaire.example/hooks/cordee"
+        );
+        assert!(fr.text.contains("après 10 échecs de livraison consécutifs"));
+        assert!(fr.text.contains("Dernière erreur :\n\nHTTP 503 Service Unavailable"));
+        assert!(fr.text.contains(ctx["link"].as_str().unwrap()));
+        assert!(fr.html.contains("Voir le webhook"));
+        let en = render(Event::WebhookDisabled, "en", &ctx);
+        assert_eq!(
+            en.subject,
+            "Webhook disabled after 10 failures: https://partenaire.example/hooks/cordee"
+        );
+        assert!(en.text.contains("after 10 consecutive failed deliveries"));
+
+        ctx["failures"] = json!(1);
+        ctx["reason"] = json!("<b>refused</b>");
+        let fr = render(Event::WebhookDisabled, "fr", &ctx);
+        assert!(fr.subject.starts_with("Webhook désactivé après 1 échec :"));
+        assert!(fr.text.contains("<b>refused</b>"));
+        assert!(fr.html.contains("&lt;b&gt;refused&lt;&#x2f;b&gt;"), "{}", fr.html);
+        let en = render(Event::WebhookDisabled, "en", &ctx);
+        assert!(en.text.contains("after 1 consecutive failed delivery."));
     }
 
     #[test]

@@ -14,6 +14,8 @@ use crate::store::outbox::{self, OutboxEmail};
 
 use super::reminders;
 use super::transport::{OutgoingEmail, SendError, Transport};
+use super::webhooks::{self as hooks, Attempt, Outgoing, Sender};
+use crate::store::webhooks::{self, Claimed, Failure};
 use crate::state::AppState;
 
 /// How many emails one claim reserves.
@@ -28,6 +30,8 @@ pub struct Worker {
     pub wakeup: Arc<Notify>,
     /// For the scheduled emails (reminders), which render templates and links.
     pub state: actix_web::web::Data<AppState>,
+    /// Posts webhook deliveries.
+    pub webhooks: Sender,
 }
 
 impl Worker {
@@ -48,6 +52,14 @@ impl Worker {
                     false
                 }
             };
+            let full_batch = full_batch
+                | match self.deliver_webhooks().await {
+                    Ok(n) => n as i64 == BATCH,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "webhooks: could not claim deliveries");
+                        false
+                    }
+                };
             if full_batch {
                 continue;
             }
@@ -89,6 +101,74 @@ impl Worker {
             self.deliver(email).await;
         }
         Ok(count)
+    }
+
+    /// Claims and posts one batch of webhook deliveries, concurrently; returns how many were claimed.
+    pub async fn deliver_webhooks(&self) -> Result<usize, crate::error::Error> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::seconds(self.settings.lease_seconds.max(1));
+        let claimed = self
+            .db
+            .write(move |conn| Ok(webhooks::claim_due(conn, now, lease, BATCH)?))
+            .await?;
+        let count = claimed.len();
+        futures_util::future::join_all(claimed.into_iter().map(|c| self.deliver_webhook(c))).await;
+        Ok(count)
+    }
+
+    async fn deliver_webhook(&self, claimed: Claimed) {
+        let Claimed {
+            delivery,
+            url,
+            secret,
+        } = claimed;
+        let outgoing = Outgoing {
+            url: &url,
+            secret: &secret,
+            delivery_id: *delivery.id,
+            event_id: *delivery.event_id,
+            event_type: &delivery.event_type,
+            body: &delivery.payload,
+        };
+        let attempt = self.webhooks.send(outgoing, self.clock.now()).await;
+        let now = self.clock.now();
+        let settings = self.state.settings.webhooks.clone();
+        let state = self.state.clone();
+        let id = *delivery.id;
+        let outcome = self
+            .db
+            .write(move |conn| match attempt {
+                Attempt::Delivered { status } => {
+                    tracing::info!(delivery_id = %id, event = %delivery.event_type, status, "webhook delivered");
+                    Ok(webhooks::mark_delivered(conn, &delivery, i32::from(status), now)?)
+                }
+                Attempt::Failed { status, error } => {
+                    let retry_at =
+                        hooks::retry_time(now, delivery.created_at.0, delivery.attempts, &settings);
+                    tracing::warn!(delivery_id = %id, attempt = delivery.attempts, %error, will_retry = retry_at.is_some(), "webhook not delivered");
+                    let failure = Failure {
+                        status_code: status.map(i32::from),
+                        error: &error,
+                        retry_at,
+                    };
+                    let disabled = webhooks::mark_failed(
+                        conn,
+                        &delivery,
+                        failure,
+                        settings.disable_after_failures,
+                        now,
+                    )?;
+                    if let Some(webhook) = disabled {
+                        tracing::warn!(webhook_id = %webhook.id, "webhook disabled after repeated failures");
+                        super::admins::webhook_disabled(conn, &state, &webhook, now)?;
+                    }
+                    Ok(())
+                }
+            })
+            .await;
+        if let Err(err) = outcome {
+            tracing::error!(delivery_id = %id, error = %err, "could not record the webhook delivery outcome");
+        }
     }
 
     async fn deliver(&self, email: OutboxEmail) {

@@ -11,6 +11,34 @@ use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::store::webhooks;
 
+/// Every type of domain event, as webhooks subscribe to them.
+pub const TYPES: &[&str] = &[
+    "call.created",
+    "call.published",
+    "application.created",
+    "application.submitted",
+    "application.withdrawn",
+    "application.screened",
+    "application.message_posted",
+    "application.shortlisted",
+    "application.not_shortlisted",
+    "application.decided",
+    "application.anonymised",
+    "jury.juror_added",
+    "jury.juror_removed",
+    "assignment.created",
+    "review.submitted",
+    "review.reopened",
+    "decisions.published",
+    "pairing.proposed",
+    "pairing.confirmed",
+    "pairing.declined",
+    "user.deleted",
+];
+
+/// The type of the event a webhook's test action sends (never in the feed).
+pub const TEST_TYPE: &str = "webhook.test";
+
 /// One event as stored. `seq` orders the feed; `id` names the event in the API and in webhook headers.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
@@ -45,6 +73,41 @@ pub struct NewEvent<'a> {
     pub application_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
     pub data: serde_json::Value,
+}
+
+impl<'a> NewEvent<'a> {
+    /// An event about a call as a whole.
+    pub fn call(
+        event_type: &'a str,
+        call_id: Uuid,
+        actor_id: Option<Uuid>,
+        data: serde_json::Value,
+    ) -> Self {
+        NewEvent {
+            event_type,
+            call_id: Some(call_id),
+            application_id: None,
+            actor_id,
+            data,
+        }
+    }
+
+    /// An event about one application of a call.
+    pub fn application(
+        event_type: &'a str,
+        call_id: Uuid,
+        application_id: Uuid,
+        actor_id: Option<Uuid>,
+        data: serde_json::Value,
+    ) -> Self {
+        NewEvent {
+            event_type,
+            call_id: Some(call_id),
+            application_id: Some(application_id),
+            actor_id,
+            data,
+        }
+    }
 }
 
 impl Event {

@@ -108,14 +108,12 @@ pub fn enable(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<bo
         .map(|n| n > 0)
 }
 
-/// Queues a delivery of `event` for every enabled webhook subscribed to its type.
+/// Queues a delivery of `event` for every webhook subscribed to its type. A disabled webhook's deliveries
+/// wait until it is enabled again.
 pub fn queue_deliveries(conn: &mut DbConn, event: &Event, now: DateTime<Utc>) -> QueryResult<()> {
-    let enabled: Vec<Webhook> = webhooks::table
-        .filter(webhooks::disabled_at.is_null())
-        .select(Webhook::as_select())
-        .load(conn)?;
+    let subscribed: Vec<Webhook> = webhooks::table.select(Webhook::as_select()).load(conn)?;
     let payload = event.to_json().to_string();
-    for webhook in enabled.iter().filter(|w| w.wants(&event.event_type)) {
+    for webhook in subscribed.iter().filter(|w| w.wants(&event.event_type)) {
         insert_delivery(
             conn,
             *webhook.id,
@@ -301,21 +299,25 @@ pub fn mark_failed(
     find(conn, *webhook.id)
 }
 
-/// One page of a webhook's deliveries, newest first.
+/// One page of a webhook's deliveries, oldest first, optionally with one status.
 pub fn list_deliveries(
     conn: &mut DbConn,
     webhook_id: Uuid,
-    before: Option<Uuid>,
+    status: Option<&str>,
+    after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Delivery>> {
     let mut query = webhook_deliveries::table
         .filter(webhook_deliveries::webhook_id.eq(Uid(webhook_id)))
         .select(Delivery::as_select())
-        .order(webhook_deliveries::id.desc())
+        .order(webhook_deliveries::id.asc())
         .limit(limit)
         .into_boxed();
-    if let Some(before) = before {
-        query = query.filter(webhook_deliveries::id.lt(Uid(before)));
+    if let Some(status) = status {
+        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(webhook_deliveries::id.gt(Uid(after)));
     }
     query.load(conn)
 }

@@ -622,3 +622,43 @@ impl TestApp {
         )
     }
 }
+
+/// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
+pub async fn eligible_territory(
+    app: &TestApp,
+    admin: &str,
+    call_id: &str,
+    email: &str,
+    name: &str,
+) -> String {
+    let token = app.applicant(email).await;
+    let org = app.organization(&token, "territory", name).await;
+    let (status, created) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/applications"),
+            Some(&token),
+            json!({"organization_id": org, "answers": exp_answers()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
+        .await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{id}/submit"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{id}/screening"),
+            Some(admin),
+            json!({"outcome": "eligible"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    id
+}

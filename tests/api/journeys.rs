@@ -327,46 +327,6 @@ async fn an_applicant_can_withdraw_and_is_told() {
         .await;
 }
 
-/// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
-async fn eligible_territory(
-    app: &TestApp,
-    admin: &str,
-    call_id: &str,
-    email: &str,
-    name: &str,
-) -> String {
-    let token = app.applicant(email).await;
-    let org = app.organization(&token, "territory", name).await;
-    let (status, created) = app
-        .post(
-            &format!("/api/v1/calls/{call_id}/applications"),
-            Some(&token),
-            json!({"organization_id": org, "answers": exp_answers()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
-    app.upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
-        .await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/applications/{id}/submit"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/applications/{id}/screening"),
-            Some(admin),
-            json!({"outcome": "eligible"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    id
-}
-
 #[tokio::test]
 async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothing_new() {
     let app = TestApp::spawn().await;

@@ -9,6 +9,7 @@ mod deliberation;
 mod email;
 mod evaluation;
 mod helpers;
+mod integrations;
 mod journeys;
 mod operations;
 mod organizations;
