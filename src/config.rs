@@ -28,6 +28,7 @@ pub struct ServerSettings {
     pub json_limit_bytes: usize,
     pub shutdown_timeout_seconds: u64,
     pub workers: usize,
+    pub sql_statements_header: bool,
 }
 
 /// Which database, and how connections are pooled.

@@ -107,10 +107,28 @@ impl Application {
             .build()
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         let metrics = web::Data::new(metrics);
+        let count_header = settings.server.sql_statements_header;
         let server = HttpServer::new(move || {
+            let statements_metric = metrics.statements.clone();
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .wrap_fn(move |req, srv| {
+                    let response = crate::db::statements::count(srv.call(req));
+                    let statements_metric = statements_metric.clone();
+                    async move {
+                        let (response, statements) = response.await;
+                        let mut response = response?;
+                        statements_metric.observe(statements as f64);
+                        if count_header {
+                            response.headers_mut().insert(
+                                HeaderName::from_static("x-sql-statements"),
+                                HeaderValue::from(statements),
+                            );
+                        }
+                        Ok(response)
+                    }
+                })
                 .wrap(api::problem_json_errors())
                 .wrap(
                     DefaultHeaders::new()

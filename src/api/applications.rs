@@ -27,8 +27,8 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment, ListFilter};
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
+use crate::store::events::{self, NewEvent};
 use crate::store::organizations::{self, Organization};
 
 /// A file attached to an application.

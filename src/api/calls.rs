@@ -17,8 +17,8 @@ use crate::domain::form::{builtin_template, builtin_templates, CallTemplate, For
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, stored, Call};
+use crate::store::events::{self, NewEvent};
 
 /// A call with its whole form and criteria.
 #[derive(Debug, Serialize, ToSchema)]
@@ -639,7 +639,12 @@ pub async fn publish(
             )?;
             events::record(
                 conn,
-                NewEvent::call("call.published", id, Some(caller.user_id), json!({"status": "published"})),
+                NewEvent::call(
+                    "call.published",
+                    id,
+                    Some(caller.user_id),
+                    json!({"status": "published"}),
+                ),
                 now,
             )?;
             calls::find(conn, id)?.ok_or(Error::NotFound)

@@ -17,8 +17,8 @@ use crate::notify::applications::About;
 use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::evaluation::{self, Decision};
+use crate::store::events::{self, NewEvent};
 use crate::store::{applications, calls, organizations};
 
 /// The key under which the email telling a not-shortlisted application is recorded as sent.

@@ -103,7 +103,12 @@ async fn stored(
         .db
         .read(move |conn| {
             calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-            Ok(email_templates::find(conn, call_id, event.as_str(), locale)?)
+            Ok(email_templates::find(
+                conn,
+                call_id,
+                event.as_str(),
+                locale,
+            )?)
         })
         .await
 }
@@ -252,7 +257,17 @@ pub async fn update(
     let (Some(subject), Some(text), Some(html)) = (body.subject, body.text, body.html) else {
         return Err(Error::Validation(errors));
     };
-    let sources = checked(&state, event, TemplateSources { subject, text, html }, errors).await?;
+    let sources = checked(
+        &state,
+        event,
+        TemplateSources {
+            subject,
+            text,
+            html,
+        },
+        errors,
+    )
+    .await?;
 
     let now = state.clock.now();
     let row = EmailTemplate {

@@ -24,9 +24,9 @@ use crate::notify::templates::Event;
 use crate::notify::{queue, Email};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::evaluation::{self, Assignment, Conflict};
+use crate::store::events::{self, NewEvent};
 use crate::store::{applications, users};
 
 /// An organization a juror is tied to.
@@ -193,7 +193,12 @@ pub async fn add_juror(
             )?;
             events::record(
                 conn,
-                NewEvent::call("jury.juror_added", id, Some(caller.user_id), json!({"juror_id": user_id})),
+                NewEvent::call(
+                    "jury.juror_added",
+                    id,
+                    Some(caller.user_id),
+                    json!({"juror_id": user_id}),
+                ),
                 now,
             )?;
             Ok(JurorView {
@@ -245,7 +250,12 @@ pub async fn remove_juror(
             )?;
             events::record(
                 conn,
-                NewEvent::call("jury.juror_removed", id, Some(caller.user_id), json!({"juror_id": user_id})),
+                NewEvent::call(
+                    "jury.juror_removed",
+                    id,
+                    Some(caller.user_id),
+                    json!({"juror_id": user_id}),
+                ),
                 now,
             )?;
             Ok(())

@@ -21,6 +21,7 @@ pub mod messages;
 pub mod ops;
 pub mod organizations;
 pub mod pairings;
+pub mod personal;
 pub mod reviews;
 pub mod webhooks;
 
@@ -143,6 +144,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit)
+                .service(personal::export)
+                .service(personal::delete_me)
+                .service(personal::get_retention_consent)
+                .service(personal::set_retention_consent)
+                .service(personal::run_retention)
                 .service(email_templates::get_one)
                 .service(email_templates::update)
                 .service(email_templates::reset)

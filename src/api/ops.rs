@@ -1,13 +1,13 @@
 //! Operations: liveness, readiness, metrics.
 
 use actix_web::{get, web, HttpResponse};
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Problem};
 use crate::state::AppState;
-use crate::store::outbox;
+use crate::store::{outbox, webhooks};
 
 /// The answer of `/health` and `/ready`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,10 +44,13 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     }
 }
 
-/// The Prometheus registry of the process, with the outbox gauge that `/metrics` refreshes.
+/// The Prometheus registry of the process, with the outbox gauges that `/metrics` refreshes.
 pub struct Metrics {
     pub registry: Registry,
     outbox: IntGaugeVec,
+    webhooks: IntGaugeVec,
+    /// SQL statements run per HTTP request.
+    pub statements: Histogram,
 }
 
 impl Metrics {
@@ -59,30 +62,57 @@ impl Metrics {
             &["status"],
         )?;
         registry.register(Box::new(outbox.clone()))?;
-        Ok(Metrics { registry, outbox })
+        let webhooks = IntGaugeVec::new(
+            Opts::new("cordee_webhook_deliveries", "Webhook deliveries by status"),
+            &["status"],
+        )?;
+        registry.register(Box::new(webhooks.clone()))?;
+        let statements = Histogram::with_opts(
+            HistogramOpts::new(
+                "cordee_sql_statements_per_request",
+                "SQL statements run by one HTTP request",
+            )
+            .buckets(vec![1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0, 64.0]),
+        )?;
+        registry.register(Box::new(statements.clone()))?;
+        Ok(Metrics {
+            registry,
+            outbox,
+            webhooks,
+            statements,
+        })
     }
 }
 
-/// Prometheus metrics (request counts and latencies, the outbox by status). Bind to loopback in production.
+/// Prometheus metrics (request counts and latencies, emails and webhook deliveries by status). Bind to
+/// loopback in production.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
-    // A database outage must not hide the process metrics: the outbox gauge is then left as it was.
-    if let Ok(counts) = state
+    // A database outage must not hide the process metrics: the gauges are then left as they were.
+    if let Ok((emails, deliveries)) = state
         .db
-        .read(|conn| Ok(outbox::count_by_status(conn)?))
+        .read(|conn| {
+            Ok((
+                outbox::count_by_status(conn)?,
+                webhooks::count_by_status(conn)?,
+            ))
+        })
         .await
     {
-        for status in ["pending", "sending", "sent", "failed"] {
-            let n = counts
-                .iter()
-                .find(|(s, _)| s == status)
-                .map_or(0, |(_, n)| *n);
-            metrics.outbox.with_label_values(&[status]).set(n);
-        }
+        set_by_status(
+            &metrics.outbox,
+            &["pending", "sending", "sent", "failed"],
+            &emails,
+        );
+        set_by_status(
+            &metrics.webhooks,
+            &["pending", "sending", "delivered", "failed"],
+            &deliveries,
+        );
     }
     let mut buffer = Vec::new();
     TextEncoder::new()
@@ -91,4 +121,14 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(buffer))
+}
+
+fn set_by_status(gauge: &IntGaugeVec, statuses: &[&str], counts: &[(String, i64)]) {
+    for status in statuses {
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        gauge.with_label_values(&[status]).set(n);
+    }
 }

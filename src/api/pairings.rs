@@ -20,8 +20,8 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::Application;
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
+use crate::store::events::{self, NewEvent};
 use crate::store::organizations::{self, Organization};
 use crate::store::pairings::{self, Pairing};
 

@@ -22,9 +22,9 @@ use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
 use crate::store::calls::{self, Call};
 use crate::store::evaluation::{self, AggregatedReview, CriterionWeight, Review};
+use crate::store::events::{self, NewEvent};
 
 /// A review, as its author or staff see it.
 #[derive(Debug, Serialize, ToSchema)]

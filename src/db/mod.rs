@@ -2,6 +2,7 @@
 //! embedded migrations.
 
 pub mod schema;
+pub mod statements;
 pub mod types;
 
 use std::time::Duration;
@@ -73,12 +74,15 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&with_connect_timeout(
-                &self.url,
-                self.connect_timeout_seconds,
-            ))
-            .map(DbConn::Pg)
-            .map_err(r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&with_connect_timeout(
+                    &self.url,
+                    self.connect_timeout_seconds,
+                ))
+                .map_err(r2d2::Error::ConnectionError)?;
+                conn.set_instrumentation(statements::StatementCounter);
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(sqlite_path(&self.url))
                     .map_err(r2d2::Error::ConnectionError)?;
@@ -88,6 +92,7 @@ impl ManageConnection for ConnectionManager {
                     self.busy_timeout_ms, self.wal_limit_bytes
                 ))
                 .map_err(r2d2::Error::QueryError)?;
+                conn.set_instrumentation(statements::StatementCounter);
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -207,9 +212,10 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.read.clone();
+        let counter = statements::of_this_request();
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;
-            f(&mut conn)
+            statements::counting(counter, || f(&mut conn))
         })
         .await
     }
@@ -222,9 +228,10 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.write.clone();
+        let counter = statements::of_this_request();
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;
-            write_tx(&mut conn, f)
+            statements::counting(counter, || write_tx(&mut conn, f))
         })
         .await
     }

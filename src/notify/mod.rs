@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod applications;
 pub mod reminders;
+pub mod retention;
 pub mod templates;
 pub mod transport;
 pub mod webhooks;

@@ -291,9 +291,12 @@ fn environment() -> Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_loader(|name| Ok(builtin_source(name).map(str::to_owned)));
-    env.add_function("fail", |message: String| -> Result<Value, minijinja::Error> {
-        Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
-    });
+    env.add_function(
+        "fail",
+        |message: String| -> Result<Value, minijinja::Error> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+        },
+    );
     env
 }
 
@@ -545,7 +548,10 @@ mod tests {
         ctx["outcome"] = json!("pending");
         let err = templates.render_sources(&sources, &ctx).unwrap_err();
         assert_eq!(err.part, Part::Text);
-        assert!(err.to_string().contains("outcome must be selected"), "{err}");
+        assert!(
+            err.to_string().contains("outcome must be selected"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -572,7 +578,9 @@ mod tests {
             "Webhook désactivé après 10 échecs : https://partenaire.example/hooks/cordee"
         );
         assert!(fr.text.contains("après 10 échecs de livraison consécutifs"));
-        assert!(fr.text.contains("Dernière erreur :\n\nHTTP 503 Service Unavailable"));
+        assert!(fr
+            .text
+            .contains("Dernière erreur :\n\nHTTP 503 Service Unavailable"));
         assert!(fr.text.contains(ctx["link"].as_str().unwrap()));
         assert!(fr.html.contains("Voir le webhook"));
         let en = render(Event::WebhookDisabled, "en", &ctx);
@@ -587,7 +595,11 @@ mod tests {
         let fr = render(Event::WebhookDisabled, "fr", &ctx);
         assert!(fr.subject.starts_with("Webhook désactivé après 1 échec :"));
         assert!(fr.text.contains("<b>refused</b>"));
-        assert!(fr.html.contains("&lt;b&gt;refused&lt;&#x2f;b&gt;"), "{}", fr.html);
+        assert!(
+            fr.html.contains("&lt;b&gt;refused&lt;&#x2f;b&gt;"),
+            "{}",
+            fr.html
+        );
         let en = render(Event::WebhookDisabled, "en", &ctx);
         assert!(en.text.contains("after 1 consecutive failed delivery."));
     }

@@ -168,10 +168,7 @@ pub enum Attempt {
     /// The receiver answered 2xx.
     Delivered { status: u16 },
     /// It answered something else, or could not be reached.
-    Failed {
-        status: Option<u16>,
-        error: String,
-    },
+    Failed { status: Option<u16>, error: String },
 }
 
 /// One delivery to send.

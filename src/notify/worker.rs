@@ -15,8 +15,8 @@ use crate::store::outbox::{self, OutboxEmail};
 use super::reminders;
 use super::transport::{OutgoingEmail, SendError, Transport};
 use super::webhooks::{self as hooks, Attempt, Outgoing, Sender};
-use crate::store::webhooks::{self, Claimed, Failure};
 use crate::state::AppState;
+use crate::store::webhooks::{self, Claimed, Failure};
 
 /// How many emails one claim reserves.
 const BATCH: i64 = 20;
@@ -44,6 +44,11 @@ impl Worker {
             }
             if let Err(err) = self.queue_reminders().await {
                 tracing::warn!(error = %err, "reminders: could not queue");
+            }
+            if self.state.settings.privacy.retention_enabled {
+                if let Err(err) = super::retention::run(&self.state).await {
+                    tracing::warn!(error = %err, "retention: could not anonymise");
+                }
             }
             let full_batch = match self.deliver_due().await {
                 Ok(n) => n as i64 == BATCH,

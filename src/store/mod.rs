@@ -2,16 +2,17 @@
 
 pub mod applications;
 pub mod audit;
-pub mod email_templates;
-pub mod events;
 pub mod calls;
+pub mod email_templates;
 pub mod email_tokens;
 pub mod evaluation;
+pub mod events;
 pub mod idempotency;
 pub mod invitations;
 pub mod organizations;
 pub mod outbox;
 pub mod pairings;
+pub mod personal;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -322,13 +322,17 @@ async fn a_partner_follows_a_whole_call_through_the_feed_and_a_signed_webhook() 
     // Reading from the middle gives the rest, and the same page twice gives the same events.
     let middle = feed[6]["id"].as_str().unwrap();
     let (_, rest) = app
-        .get(&format!("/api/v1/events?after={middle}&limit=200"), Some(&admin))
+        .get(
+            &format!("/api/v1/events?after={middle}&limit=200"),
+            Some(&admin),
+        )
         .await;
     assert_eq!(rest["items"].as_array().unwrap().as_slice(), &feed[7..]);
     assert!(rest["next_cursor"].is_null());
 
     // Another call's events stay out of a filtered feed; a type filter keeps only that type.
-    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026").await;
+    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
     let only_this_call = read_feed(&app, &admin, &format!("&call_id={call_id}"), 50).await;
     assert_eq!(only_this_call, feed);
     let decisions = read_feed(&app, &admin, "&type=application.decided", 50).await;
@@ -356,7 +360,10 @@ async fn a_partner_follows_a_whole_call_through_the_feed_and_a_signed_webhook() 
             .iter()
             .find(|e| e["id"] == body["id"])
             .expect("every delivery is an event of the feed");
-        assert_eq!(&body, in_feed, "a delivery carries the event as the feed shows it");
+        assert_eq!(
+            &body, in_feed,
+            "a delivery carries the event as the feed shows it"
+        );
     }
     let (_, log) = app
         .get(
@@ -374,7 +381,8 @@ async fn the_feed_is_for_administrators_and_their_admin_tokens() {
     let app = TestApp::spawn().await;
     let admin = app.admin("staff@example.org").await;
     let applicant = app.applicant("founder@example.org").await;
-    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026").await;
+    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
 
     let (status, _) = app.get("/api/v1/events", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -393,9 +401,7 @@ async fn the_feed_is_for_administrators_and_their_admin_tokens() {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{token}");
-        let (status, _) = app
-            .get("/api/v1/events", token["token"].as_str())
-            .await;
+        let (status, _) = app.get("/api/v1/events", token["token"].as_str()).await;
         assert_eq!(status, expected, "scopes {scopes}");
     }
 
@@ -423,7 +429,13 @@ async fn a_receiver_that_is_down_for_a_while_gets_every_event_afterwards() {
     let admin = app.admin("staff@example.org").await;
     let receiver = Receiver::start().await;
     receiver.answer_with(503);
-    let webhook = register_webhook(&app, &admin, &receiver.url, json!(["call.created", "call.published"])).await;
+    let webhook = register_webhook(
+        &app,
+        &admin,
+        &receiver.url,
+        json!(["call.created", "call.published"]),
+    )
+    .await;
 
     for slug in ["atl-2026", "atl-2027", "atl-2028"] {
         app.open_call(&admin, "alpes-tourisme-lab", slug).await;
@@ -504,14 +516,44 @@ async fn a_tampered_delivery_fails_the_documented_verification() {
     let test = received.iter().find(|d| d.event_id == event_id).unwrap();
     assert_eq!(test.event_type, "webhook.test");
     let now = chrono::Utc::now().timestamp();
-    assert!(verify(SECRET, &test.timestamp, &test.body, &test.signature, now));
+    assert!(verify(
+        SECRET,
+        &test.timestamp,
+        &test.body,
+        &test.signature,
+        now
+    ));
 
     let tampered = test.body.replace("webhook.test", "webhook.tost");
-    assert!(!verify(SECRET, &test.timestamp, &tampered, &test.signature, now));
-    assert!(!verify("another-secret-of-some-length", &test.timestamp, &test.body, &test.signature, now));
+    assert!(!verify(
+        SECRET,
+        &test.timestamp,
+        &tampered,
+        &test.signature,
+        now
+    ));
+    assert!(!verify(
+        "another-secret-of-some-length",
+        &test.timestamp,
+        &test.body,
+        &test.signature,
+        now
+    ));
     let later = (test.timestamp.parse::<i64>().unwrap() + 1).to_string();
-    assert!(!verify(SECRET, &later, &test.body, &test.signature, now), "the timestamp is signed too");
-    assert!(!verify(SECRET, &test.timestamp, &test.body, &test.signature, now + 3600), "a replay an hour later");
+    assert!(
+        !verify(SECRET, &later, &test.body, &test.signature, now),
+        "the timestamp is signed too"
+    );
+    assert!(
+        !verify(
+            SECRET,
+            &test.timestamp,
+            &test.body,
+            &test.signature,
+            now + 3600
+        ),
+        "a replay an hour later"
+    );
 
     // The test event is not a domain event: the feed does not show it.
     let feed = read_feed(&app, &admin, "", 50).await;
@@ -519,7 +561,8 @@ async fn a_tampered_delivery_fails_the_documented_verification() {
 }
 
 #[tokio::test]
-async fn a_webhook_that_keeps_failing_is_disabled_the_admins_are_told_and_it_resumes_when_enabled() {
+async fn a_webhook_that_keeps_failing_is_disabled_the_admins_are_told_and_it_resumes_when_enabled()
+{
     let app = TestApp::spawn_with(Options {
         configure: Box::new(|s| s.webhooks.disable_after_failures = 3),
         ..Default::default()
@@ -529,7 +572,8 @@ async fn a_webhook_that_keeps_failing_is_disabled_the_admins_are_told_and_it_res
     let receiver = Receiver::start().await;
     receiver.answer_with(500);
     let webhook = register_webhook(&app, &admin, &receiver.url, json!(["call.published"])).await;
-    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026").await;
+    app.open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
 
     let email = app
         .mailbox
@@ -551,7 +595,8 @@ async fn a_webhook_that_keeps_failing_is_disabled_the_admins_are_told_and_it_res
     assert_problem(status, &body, StatusCode::CONFLICT);
 
     // Events while it is disabled wait for it; enabling it delivers them all.
-    app.open_call(&admin, "alpes-tourisme-lab", "atl-2027").await;
+    app.open_call(&admin, "alpes-tourisme-lab", "atl-2027")
+        .await;
     receiver.answer_with(200);
     let (status, hook) = app
         .post(
@@ -625,12 +670,23 @@ async fn webhooks_refuse_bad_targets_and_are_for_administrators() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A public target is accepted, listed without its secret, and deleted with its log.
-    let id = register_webhook(&app, &admin, "https://hooks.example.org/cordee", json!(["*"])).await;
+    let id = register_webhook(
+        &app,
+        &admin,
+        "https://hooks.example.org/cordee",
+        json!(["*"]),
+    )
+    .await;
     let (_, list) = app.get("/api/v1/admin/webhooks", Some(&admin)).await;
     assert_eq!(list["items"][0]["id"], id.as_str());
     assert!(!list.to_string().contains(SECRET));
     let (status, _) = app
-        .send(Method::DELETE, &format!("/api/v1/admin/webhooks/{id}"), Some(&admin), None)
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/admin/webhooks/{id}"),
+            Some(&admin),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app

@@ -189,6 +189,7 @@ async fn metrics_expose_the_outbox_and_the_http_requests_in_prometheus_text() {
     };
 
     assert!(text.contains("cordee_outbox_emails"), "{text}");
+    assert!(text.contains("cordee_webhook_deliveries"), "{text}");
     assert!(
         text.contains("cordee_http_requests_duration_seconds"),
         "{text}"
@@ -255,6 +256,21 @@ async fn the_openapi_document_describes_every_route_served() {
         ("POST", "/api/v1/admin/webhooks/{id}/test"),
         ("GET", "/api/v1/admin/webhooks/{id}/deliveries"),
         ("GET", "/api/v1/audit"),
+        ("GET", "/api/v1/me/export"),
+        ("DELETE", "/api/v1/me"),
+        ("GET", "/api/v1/applications/{id}/retention-consent"),
+        ("PUT", "/api/v1/applications/{id}/retention-consent"),
+        ("POST", "/api/v1/admin/retention/run"),
+        ("GET", "/api/v1/calls/{id}/email-templates/{event}/{locale}"),
+        ("PUT", "/api/v1/calls/{id}/email-templates/{event}/{locale}"),
+        (
+            "DELETE",
+            "/api/v1/calls/{id}/email-templates/{event}/{locale}",
+        ),
+        (
+            "POST",
+            "/api/v1/calls/{id}/email-templates/{event}/{locale}/preview",
+        ),
         ("GET", "/api/v1/call-templates"),
         ("GET", "/api/v1/calls"),
         ("POST", "/api/v1/calls"),

@@ -23,19 +23,19 @@ impl Templates {
         for part in Part::ALL {
             problems.extend(self.check_part(event, sources, part));
         }
-        if problems.is_empty() {
-            problems.extend(self.check_examples(event, sources));
-        }
+        // A part that fails statically is not also reported for failing on the example data.
+        let rendering: Vec<FieldError> = self
+            .check_examples(event, sources)
+            .into_iter()
+            .filter(|r| !problems.iter().any(|p: &FieldError| p.field == r.field))
+            .collect();
+        problems.extend(rendering);
+        problems.sort_by_key(|p| Part::ALL.iter().position(|part| part.field() == p.field));
         problems
     }
 
     /// The static problems of one part: presence, size, syntax, escaping and variables.
-    fn check_part(
-        &self,
-        event: Event,
-        sources: &TemplateSources,
-        part: Part,
-    ) -> Vec<FieldError> {
+    fn check_part(&self, event: Event, sources: &TemplateSources, part: Part) -> Vec<FieldError> {
         let source = sources.part(part);
         let problem = |code: &str, message: String| FieldError::new(part.field(), code, message);
         if source.trim().is_empty() {
@@ -78,7 +78,12 @@ impl Templates {
             .undeclared_variables(false)
             .into_iter()
             .filter(|name| !known.contains(name))
-            .map(|name| (first_use(&tokens, &name).map_or(1, |o| line_of(source, o)), name))
+            .map(|name| {
+                (
+                    first_use(&tokens, &name).map_or(1, |o| line_of(source, o)),
+                    name,
+                )
+            })
             .collect();
         unknown.sort();
         for (line, name) in unknown {
@@ -92,11 +97,7 @@ impl Templates {
 
     /// Renders the sources with the event's example data, then without its optional variables and with
     /// them null, as real emails may come; the first failure of each part is a problem.
-    fn check_examples(
-        &self,
-        event: Event,
-        sources: &TemplateSources,
-    ) -> Vec<FieldError> {
+    fn check_examples(&self, event: Event, sources: &TemplateSources) -> Vec<FieldError> {
         let full = example_context(event);
         let mut without = full.clone();
         let mut nulls = full.clone();
@@ -115,15 +116,13 @@ impl Templates {
         for (ctx, when) in cases {
             let mut subject = String::new();
             for part in Part::ALL {
-                let rendered = self
-                    .staff_template(sources, part)
-                    .and_then(|t| match part {
-                        Part::Html => t.render(minijinja::context! {
-                            subject => &subject,
-                            ..minijinja::Value::from_serialize(&ctx)
-                        }),
-                        Part::Subject | Part::Text => t.render(&ctx),
-                    });
+                let rendered = self.staff_template(sources, part).and_then(|t| match part {
+                    Part::Html => t.render(minijinja::context! {
+                        subject => &subject,
+                        ..minijinja::Value::from_serialize(&ctx)
+                    }),
+                    Part::Subject | Part::Text => t.render(&ctx),
+                });
                 let error = match rendered {
                     Ok(output) => {
                         if part == Part::Subject {
@@ -152,7 +151,6 @@ impl Templates {
                 ));
             }
         }
-        problems.sort_by_key(|p| Part::ALL.iter().position(|part| part.field() == p.field));
         problems
     }
 }
@@ -243,7 +241,13 @@ fn tokens(source: &str) -> Vec<Token<'_>> {
             let (kind, text) = if c == b'"' || c == b'\'' {
                 i += 1;
                 while i < bytes.len() && bytes[i] != c {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                        if i >= bytes.len() {
+                            break;
+                        }
+                    }
+                    i += source[i..].chars().next().map_or(1, char::len_utf8);
                 }
                 let end = i.min(bytes.len());
                 i = (i + 1).min(bytes.len());
@@ -275,7 +279,9 @@ fn tokens(source: &str) -> Vec<Token<'_>> {
         if opened_raw {
             i = source[i..].find("endraw").map_or(source.len(), |e| {
                 let after = i + e;
-                source[after..].find("%}").map_or(source.len(), |c| after + c + 2)
+                source[after..]
+                    .find("%}")
+                    .map_or(source.len(), |c| after + c + 2)
             });
         }
     }
@@ -349,7 +355,11 @@ mod tests {
             for locale in ["fr", "en"] {
                 let sources = templates.builtin_sources(event, locale).unwrap();
                 let problems = templates.check(event, &sources);
-                assert!(problems.is_empty(), "{} {locale}: {problems:?}", event.as_str());
+                assert!(
+                    problems.is_empty(),
+                    "{} {locale}: {problems:?}",
+                    event.as_str()
+                );
             }
         }
     }
@@ -357,7 +367,8 @@ mod tests {
     #[test]
     fn a_syntax_error_names_its_line() {
         let mut sources = receipt();
-        sources.text = "Bonjour {{ display_name }},\n\n{% if reference %}\nRéférence {{ reference }}\n".into();
+        sources.text =
+            "Bonjour {{ display_name }},\n\n{% if reference %}\nRéférence {{ reference }}\n".into();
         let problems = Templates::builtin().check(Event::SubmissionReceipt, &sources);
         assert_eq!(codes(&problems), vec![("text", "syntax")]);
         assert!(
@@ -370,12 +381,17 @@ mod tests {
     #[test]
     fn an_unknown_variable_is_named_with_the_line_of_its_first_use() {
         let mut sources = receipt();
-        sources.text = "Bonjour {{ display_name }},\n\n{{ reference }} – {{ budget|upper }}\n{{ budget }}\n".into();
+        sources.text =
+            "Bonjour {{ display_name }},\n\n{{ reference }} – {{ budget|upper }}\n{{ budget }}\n"
+                .into();
         sources.subject = "{{ answer.label }} {{ display_name|title }}".into();
         let problems = Templates::builtin().check(Event::SubmissionReceipt, &sources);
         assert_eq!(
             codes(&problems),
-            vec![("subject", "unknown_variable"), ("text", "unknown_variable")]
+            vec![
+                ("subject", "unknown_variable"),
+                ("text", "unknown_variable")
+            ]
         );
         assert_eq!(problems[0].message, "line 1: unknown variable `answer`");
         assert_eq!(problems[1].message, "line 3: unknown variable `budget`");
@@ -425,7 +441,10 @@ mod tests {
         );
         assert_eq!(problems.len(), 4, "{lines:?}");
         for (problem, line) in problems.iter().zip(1..) {
-            assert!(problem.message.starts_with(&format!("line {line}: ")), "{lines:?}");
+            assert!(
+                problem.message.starts_with(&format!("line {line}: ")),
+                "{lines:?}"
+            );
         }
 
         // Turning escaping on, and `safe` in the text parts, are fine.
@@ -442,9 +461,7 @@ mod tests {
         sources.html = "{% include \"submission_receipt.fr.txt\" %}".into();
         let mut ctx = example_context(Event::SubmissionReceipt);
         ctx["display_name"] = json!("<script>alert(1)</script>");
-        let email = templates
-            .render_sources(&sources, &ctx)
-            .unwrap();
+        let email = templates.render_sources(&sources, &ctx).unwrap();
         assert!(!email.html.contains("<script>"), "{}", email.html);
         assert!(email.html.contains("&lt;script&gt;"), "{}", email.html);
         assert!(email.text.contains("<script>alert(1)</script>"));
@@ -456,13 +473,32 @@ mod tests {
         sources.text = "Bonjour,\n{{ display_name|nosuchfilter }}".into();
         sources.html = "<p>{{ answers.nope }}</p>".into();
         let problems = Templates::builtin().check(Event::SubmissionReceipt, &sources);
-        assert_eq!(codes(&problems), vec![("text", "syntax"), ("html", "render")]);
+        assert_eq!(
+            codes(&problems),
+            vec![("text", "syntax"), ("html", "render")]
+        );
         assert!(
             problems[0].message.starts_with("line 2: unknown filter"),
             "{}",
             problems[0].message
         );
-        assert!(problems[1].message.starts_with("line 1: "), "{}", problems[1].message);
+        assert!(
+            problems[1].message.starts_with("line 1: "),
+            "{}",
+            problems[1].message
+        );
+
+        // Reported even when another part fails without rendering.
+        sources.subject = "{{ nope }}".into();
+        let problems = Templates::builtin().check(Event::SubmissionReceipt, &sources);
+        assert_eq!(
+            codes(&problems),
+            vec![
+                ("subject", "unknown_variable"),
+                ("text", "syntax"),
+                ("html", "render")
+            ]
+        );
     }
 
     #[test]
@@ -476,7 +512,9 @@ mod tests {
         assert_eq!(codes(&problems), vec![("text", "render")]);
         assert!(
             problems[0].message.starts_with("line 3: ")
-                && problems[0].message.ends_with("(when the optional variables are absent)"),
+                && problems[0]
+                    .message
+                    .ends_with("(when the optional variables are absent)"),
             "{}",
             problems[0].message
         );
@@ -486,10 +524,30 @@ mod tests {
     }
 
     #[test]
+    fn the_lexer_survives_escapes_before_multibyte_characters_and_unclosed_tags() {
+        for source in [
+            "{{ \"\\é\" ~ budget }}",
+            "{{ 'é\\",
+            "{{ budget",
+            "{% raw %}{{ x }}",
+            "{# é",
+        ] {
+            let tokens = tokens(source);
+            let _ = first_use(&tokens, "budget");
+            let _ = escaping_switches(&tokens);
+        }
+        let source = "{{ \"\\é\" ~ budget }}";
+        assert_eq!(first_use(&tokens(source), "budget"), source.find("budget"));
+    }
+
+    #[test]
     fn the_lexer_skips_text_comments_strings_and_raw_blocks() {
         let source = "budget {# {{ budget }} #} {% raw %}{{ budget }}{% endraw %}\n{{ 'budget' }} {{- x.budget -}}\n{{ budget }}";
         let tokens = tokens(source);
-        assert_eq!(first_use(&tokens, "budget").map(|o| line_of(source, o)), Some(3));
+        assert_eq!(
+            first_use(&tokens, "budget").map(|o| line_of(source, o)),
+            Some(3)
+        );
         assert!(escaping_switches(&tokens).is_empty());
     }
 }

@@ -1,0 +1,109 @@
+//! The retention job: anonymises the applications whose retention period is over (see
+//! `docs/personal-data.md`), records each one in the audit log and the event feed, and removes their files.
+//! The delivery worker runs it on every pass; staff can run it at once through the API.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::config::PrivacySettings;
+use crate::db::DbConn;
+use crate::error::Error;
+use crate::state::AppState;
+use crate::storage;
+use crate::store::audit::{self, Change};
+use crate::store::events::{self, NewEvent};
+use crate::store::personal::retention::{self, Anonymised};
+
+/// How many applications one transaction anonymises.
+const BATCH: i64 = 100;
+
+/// Anonymises every application due at the clock's time; returns how many. Running it again at once
+/// anonymises nothing and writes nothing.
+pub async fn run(state: &AppState) -> Result<usize, Error> {
+    let now = state.clock.now();
+    let settings = state.settings.privacy.clone();
+    let probe = settings.clone();
+    // A cheap read first, so that a write transaction is opened only when there is work.
+    let any_due = state
+        .db
+        .read(move |conn| Ok(!retention::due(conn, &probe, now, 1)?.is_empty()))
+        .await?;
+    if !any_due {
+        return Ok(0);
+    }
+    let mut total = 0;
+    loop {
+        let batch_settings = settings.clone();
+        let done = state
+            .db
+            .write(move |conn| anonymise_batch(conn, &batch_settings, now))
+            .await?;
+        let files: Vec<String> = done.iter().flat_map(|a| a.files.clone()).collect();
+        remove_attachment_files(&state.settings.storage.dir, &files).await;
+        total += done.len();
+        if (done.len() as i64) < BATCH {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(anonymised = total, "retention: applications anonymised");
+    }
+    Ok(total)
+}
+
+/// Anonymises up to one batch of due applications in the caller's transaction, each with its audit entry
+/// and its event.
+fn anonymise_batch(
+    conn: &mut DbConn,
+    settings: &PrivacySettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Anonymised>, Error> {
+    let mut done = Vec::new();
+    for id in retention::due(conn, settings, now, BATCH)? {
+        let Some(anonymised) = retention::anonymise(conn, id, now)? else {
+            continue;
+        };
+        audit::record(
+            conn,
+            Change {
+                actor_id: None,
+                action: "application.anonymised",
+                entity_type: "application",
+                entity_id: id,
+                before: None,
+                after: Some(json!({"status": anonymised.status})),
+            },
+            now,
+        )?;
+        events::record(
+            conn,
+            NewEvent {
+                event_type: "application.anonymised",
+                call_id: Some(anonymised.call_id),
+                application_id: Some(id),
+                actor_id: None,
+                data: json!({"status": anonymised.status}),
+            },
+            now,
+        )?;
+        done.push(anonymised);
+    }
+    Ok(done)
+}
+
+/// Removes attachment files whose rows were deleted by a committed transaction. A file that cannot be
+/// removed now is left to the start-up sweep, which deletes files without a row.
+pub async fn remove_attachment_files(dir: &Path, names: &[String]) {
+    for name in names {
+        let path = storage::path_of(dir, name);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "could not delete an attachment file; the start-up sweep will")
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Deleting an account: what goes, what is anonymised, what stays (see `docs/personal-data.md`).
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::scrub::{Identity, COLUMNS};
+use super::structural_audit;
+use crate::db::schema::{
+    api_tokens, applications, attachments, email_tokens, idempotency_keys, invitations,
+    organization_members, organizations, outbox, pairings, reviews, users,
+};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::store::evaluation;
+use crate::store::users::User;
+
+/// The name a deleted account shows wherever it is still referred to.
+pub const DELETED_NAME: &str = "Compte supprimé";
+
+/// The address a deleted account is left with: unique, and undeliverable by definition (`.invalid`).
+pub fn deleted_email(user_id: Uuid) -> String {
+    format!("deleted-{user_id}@invalid")
+}
+
+/// Whether another administrator than `user_id` remains.
+pub fn other_admin_exists(conn: &mut DbConn, user_id: Uuid) -> QueryResult<bool> {
+    let found: Option<Uid> = users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::deleted_at.is_null())
+        .filter(users::id.ne(Uid(user_id)))
+        .select(users::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Deletes the account `user` in the caller's transaction: its secrets and sessions go, its email and name
+/// are replaced wherever they were copied, its memberships and juries end, and the drafts of organizations
+/// it leaves without any member are deleted. Records that a call needs to stay whole (submitted
+/// applications, submitted reviews and their scores, conflicts) stay, no longer tied to a person.
+/// `unusable_hash` is a password hash that no password matches. Returns the attachment files to remove
+/// once the transaction has committed.
+pub fn erase_account(
+    conn: &mut DbConn,
+    user: &User,
+    unusable_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<String>> {
+    let user_id = *user.id;
+    let identity = Identity {
+        email: user.email.clone(),
+        name: user.display_name.clone(),
+        email_placeholder: deleted_email(user_id),
+        name_placeholder: DELETED_NAME.into(),
+    };
+
+    let files = leave_organizations(conn, user_id)?;
+    diesel::update(applications::table.filter(applications::created_by.eq(Uid(user_id))))
+        .set(applications::created_by.eq(None::<Uid>))
+        .execute(conn)?;
+    diesel::update(attachments::table.filter(attachments::uploaded_by.eq(Uid(user_id))))
+        .set(attachments::uploaded_by.eq(None::<Uid>))
+        .execute(conn)?;
+
+    // Juries: the jury goes on without them; their submitted reviews and conflicts stay so that rankings
+    // hold, their unfinished drafts go.
+    for call_id in evaluation::juries_of(conn, user_id)? {
+        evaluation::remove_juror(conn, call_id, user_id)?;
+    }
+    diesel::delete(
+        reviews::table
+            .filter(reviews::juror_id.eq(Uid(user_id)))
+            .filter(reviews::status.ne("submitted")),
+    )
+    .execute(conn)?;
+
+    // Secrets and sessions.
+    diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(Uid(user_id)))).execute(conn)?;
+    diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(Uid(user_id))))
+        .execute(conn)?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::user_id.eq(Uid(user_id))))
+        .execute(conn)?;
+    diesel::delete(
+        invitations::table.filter(
+            invitations::email
+                .eq(&user.email)
+                .or(invitations::accepted_by.eq(Uid(user_id))),
+        ),
+    )
+    .execute(conn)?;
+
+    // Email to them: what is not sent yet is dropped; copies of what was sent keep only their event,
+    // subject, status and dates.
+    let to_them = outbox::user_id
+        .eq(Uid(user_id))
+        .or(outbox::recipient.eq(user.email.clone()));
+    diesel::delete(
+        outbox::table
+            .filter(to_them.clone())
+            .filter(outbox::status.eq_any(["pending", "failed"])),
+    )
+    .execute(conn)?;
+    diesel::update(outbox::table.filter(to_them))
+        .set((
+            outbox::recipient.eq(&identity.email_placeholder),
+            outbox::body_text.eq(""),
+            outbox::body_html.eq(""),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+
+    diesel::update(users::table.find(Uid(user_id)))
+        .set((
+            users::email.eq(&identity.email_placeholder),
+            users::display_name.eq(DELETED_NAME),
+            users::password_hash.eq(unusable_hash),
+            users::role.eq("user"),
+            users::email_verified_at.eq(None::<Ts>),
+            users::deleted_at.eq(Ts(now)),
+            users::updated_at.eq(Ts(now)),
+        ))
+        .execute(conn)?;
+
+    // Copies of the email and the name elsewhere: messages, emails to others, snapshots, answers…
+    for column in &COLUMNS {
+        identity.scrub_column(conn, column)?;
+    }
+    identity.delete_rows(conn, "idempotency_keys", "response_body")?;
+    Ok(files)
+}
+
+/// Ends the user's memberships. Organizations left without any member lose their drafts (nobody can finish
+/// them) and, when nothing refers to them any more, are deleted; their submitted applications stay for the
+/// integrity of the calls. Returns the attachment files of the deleted drafts.
+fn leave_organizations(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Vec<String>> {
+    let organizations_of_user: Vec<Uid> = organization_members::table
+        .filter(organization_members::user_id.eq(Uid(user_id)))
+        .select(organization_members::organization_id)
+        .load(conn)?;
+    diesel::delete(
+        organization_members::table.filter(organization_members::user_id.eq(Uid(user_id))),
+    )
+    .execute(conn)?;
+    let still_staffed: HashSet<Uid> = organization_members::table
+        .filter(organization_members::organization_id.eq_any(&organizations_of_user))
+        .select(organization_members::organization_id)
+        .load::<Uid>(conn)?
+        .into_iter()
+        .collect();
+    let orphans: Vec<Uid> = organizations_of_user
+        .into_iter()
+        .filter(|id| !still_staffed.contains(id))
+        .collect();
+    if orphans.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let drafts: Vec<Uid> = applications::table
+        .filter(applications::organization_id.eq_any(&orphans))
+        .filter(applications::status.eq("draft"))
+        .select(applications::id)
+        .load(conn)?;
+    let files: Vec<String> = attachments::table
+        .filter(attachments::application_id.eq_any(&drafts))
+        .select(attachments::storage_name)
+        .load(conn)?;
+    for draft in &drafts {
+        structural_audit(conn, "application", **draft)?;
+    }
+    // Their files, messages and reminders go with them (ON DELETE CASCADE).
+    diesel::delete(applications::table.filter(applications::id.eq_any(&drafts))).execute(conn)?;
+
+    for organization in orphans {
+        let applied: Option<Uid> = applications::table
+            .filter(applications::organization_id.eq(organization))
+            .select(applications::id)
+            .first(conn)
+            .optional()?;
+        let partner: Option<Uid> = pairings::table
+            .filter(pairings::partner_organization_id.eq(organization))
+            .select(pairings::id)
+            .first(conn)
+            .optional()?;
+        if applied.is_none() && partner.is_none() {
+            structural_audit(conn, "organization", *organization)?;
+            diesel::delete(organizations::table.find(organization)).execute(conn)?;
+        }
+    }
+    Ok(files)
+}
