@@ -12,7 +12,7 @@ use crate::api::reviews::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::error::{Error, Problem};
 use crate::state::AppState;
-use crate::store::{applications, calls, evaluation};
+use crate::store::{applications, calls};
 
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -205,6 +205,7 @@ pub async fn ranking_csv(
 /// The caller's own assignments as a juror, as CSV; never an application they are conflicted on.
 #[utoipa::path(
     tag = "evaluation",
+    params(crate::api::jury::MyAssignmentsQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -212,26 +213,14 @@ pub async fn ranking_csv(
 pub async fn my_assignments_csv(
     state: web::Data<AppState>,
     caller: Caller,
+    query: web::Query<crate::api::jury::MyAssignmentsQuery>,
 ) -> Result<HttpResponse, Error> {
+    let query = query.into_inner();
     let caller = caller.0;
     caller.require_scope(Scope::ReviewsRead)?;
     let rows = state
         .db
-        .read(move |conn| {
-            let mut rows = Vec::new();
-            for a in evaluation::assignments_of_juror(conn, caller.user_id, None)? {
-                if crate::api::jury::is_conflicted(
-                    conn,
-                    *a.call_id,
-                    *a.application_id,
-                    caller.user_id,
-                )? {
-                    continue;
-                }
-                rows.push(a);
-            }
-            Ok(rows)
-        })
+        .read(move |conn| crate::api::jury::visible_assignments(conn, caller.user_id, query.call_id))
         .await?;
     let mut out = vec![vec![
         "call_id".to_string(),

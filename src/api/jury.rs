@@ -353,6 +353,21 @@ pub fn conflicted_pairs(
     Ok(conflicted)
 }
 
+/// A juror's assignments (of one call, or all), without those they are conflicted on; a few statements
+/// whatever their number.
+pub fn visible_assignments(
+    conn: &mut DbConn,
+    juror: Uuid,
+    call_id: Option<Uuid>,
+) -> Result<Vec<evaluation::MyAssignment>, Error> {
+    let rows = evaluation::assignments_of_juror(conn, juror, call_id)?;
+    let conflicted = conflicted_pairs(conn, juror, rows.iter().map(|r| *r.call_id))?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| !conflicted.contains(&*r.application_id))
+        .collect())
+}
+
 /// Whether `juror` is conflicted with the application (declared or detected).
 pub fn is_conflicted(
     conn: &mut DbConn,
@@ -950,15 +965,7 @@ pub async fn my_assignments(
     let call_id = query.into_inner().call_id;
     let rows = state
         .db
-        .read(move |conn| {
-            let rows = evaluation::assignments_of_juror(conn, caller.user_id, call_id)?;
-            let conflicted =
-                conflicted_pairs(conn, caller.user_id, rows.iter().map(|r| *r.call_id))?;
-            Ok(rows
-                .into_iter()
-                .filter(|r| !conflicted.contains(&*r.application_id))
-                .collect::<Vec<_>>())
-        })
+        .read(move |conn| visible_assignments(conn, caller.user_id, call_id))
         .await?;
     let views: Vec<MyAssignmentView> = rows
         .into_iter()

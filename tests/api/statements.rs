@@ -1,0 +1,187 @@
+//! No N+1: every list runs the same small number of SQL statements whether it shows a few items or many.
+//! The server counts the statements of each request (diesel's instrumentation) and, in tests, returns the
+//! count in `x-sql-statements`. Not a timing test: the counts are exact.
+
+use std::collections::BTreeMap;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// How many statements `GET path` ran.
+async fn statements(app: &TestApp, path: &str, token: &str) -> u64 {
+    let response = app
+        .request(Method::GET, path, Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response
+        .headers()
+        .get("x-sql-statements")
+        .expect("the test settings turn the statement count on")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The people and ids the lists are read with.
+struct Cast {
+    admin: String,
+    jurors: Vec<(String, String)>,
+    applicant: String,
+    call_id: String,
+    stage: String,
+}
+
+/// Adds `n` eligible applications, each assigned to every juror, reviewed, with a message and a decision.
+async fn grow(app: &TestApp, cast: &Cast, from: usize, n: usize) {
+    let call_id = &cast.call_id;
+    let (_, call) = app
+        .get(&format!("/api/v1/calls/{call_id}"), Some(&cast.admin))
+        .await;
+    let scores: serde_json::Map<String, serde_json::Value> = call["stages"][0]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().to_owned(), c["min"].clone()))
+        .collect();
+    let mut decisions = Vec::new();
+    for i in from..from + n {
+        let email = format!("mairie{i}@commune{i}.fr");
+        let id = eligible_territory(app, &cast.admin, call_id, &email, &format!("Commune {i}")).await;
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/applications/{id}/messages"),
+                Some(&cast.admin),
+                json!({"body": "Merci pour votre dossier."}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        for (juror_id, juror) in &cast.jurors {
+            let (status, body) = app
+                .post(
+                    &format!("/api/v1/calls/{call_id}/assignments"),
+                    Some(&cast.admin),
+                    json!({"application_id": id, "juror_id": juror_id, "stage": cast.stage}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let (status, body) = app
+                .send(
+                    Method::PUT,
+                    &format!("/api/v1/applications/{id}/reviews/mine"),
+                    Some(juror),
+                    Some(json!({"stage": cast.stage, "scores": scores})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let (status, body) = app
+                .post(
+                    &format!("/api/v1/applications/{id}/reviews/mine/submit"),
+                    Some(juror),
+                    json!({"stage": cast.stage}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        decisions.push(json!({"application_id": id, "outcome": "waitlisted", "motivation": "À revoir."}));
+    }
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/calls/{call_id}/decisions"),
+            Some(&cast.admin),
+            Some(json!(decisions)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Every list, with the statements it ran.
+async fn measure(app: &TestApp, cast: &Cast) -> BTreeMap<String, u64> {
+    let call = &cast.call_id;
+    let stage = &cast.stage;
+    let admin = cast.admin.as_str();
+    let juror = cast.jurors[0].1.as_str();
+    let applicant = cast.applicant.as_str();
+    let lists = [
+        ("/api/v1/applications?limit=200".to_owned(), admin),
+        (format!("/api/v1/applications?call_id={call}&status=eligible&limit=200"), admin),
+        ("/api/v1/applications?limit=200".to_owned(), juror),
+        ("/api/v1/applications?limit=200".to_owned(), applicant),
+        ("/api/v1/calls?limit=200".to_owned(), admin),
+        (format!("/api/v1/calls/{call}/jurors?limit=200"), admin),
+        (format!("/api/v1/calls/{call}/conflicts?limit=200"), admin),
+        (format!("/api/v1/calls/{call}/assignments?limit=200"), admin),
+        (format!("/api/v1/me/assignments?call_id={call}&limit=200"), juror),
+        (format!("/api/v1/calls/{call}/decisions?limit=200"), admin),
+        (format!("/api/v1/calls/{call}/ranking?stage={stage}"), admin),
+        (format!("/api/v1/calls/{call}/export/applications.csv"), admin),
+        (format!("/api/v1/calls/{call}/export/ranking.csv?stage={stage}"), admin),
+        (format!("/api/v1/me/assignments.csv?call_id={call}"), juror),
+        ("/api/v1/audit?limit=200".to_owned(), admin),
+        ("/api/v1/events?limit=200".to_owned(), admin),
+        ("/api/v1/admin/outbox?limit=200".to_owned(), admin),
+    ];
+    let mut counts = BTreeMap::new();
+    for (path, token) in lists {
+        let who = if token == admin {
+            "admin"
+        } else if token == juror {
+            "juror"
+        } else {
+            "applicant"
+        };
+        let n = statements(app, &path, token).await;
+        counts.insert(format!("{who} {}", path.replace(call, "{call}")), n);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn every_list_runs_the_same_few_statements_whatever_its_length() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap().to_owned();
+    let mut jurors = Vec::new();
+    for email in ["juror1@jury-a.fr", "juror2@jury-b.fr"] {
+        let token = app.applicant(email).await;
+        let (_, me) = app.get("/api/v1/me", Some(&token)).await;
+        let id = me["id"].as_str().unwrap().to_owned();
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/calls/{call_id}/jurors"),
+                Some(&admin),
+                json!({"user_id": id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        jurors.push((id, token));
+    }
+    let cast = Cast {
+        admin,
+        jurors,
+        applicant: String::new(),
+        call_id,
+        stage: call["stages"][0]["key"].as_str().unwrap().to_owned(),
+    };
+    grow(&app, &cast, 0, 1).await;
+    let applicant = app.login("mairie0@commune0.fr", PASSWORD).await;
+    let cast = Cast { applicant, ..cast };
+    let few = measure(&app, &cast).await;
+
+    grow(&app, &cast, 1, 6).await;
+    let many = measure(&app, &cast).await;
+
+    assert_eq!(few, many, "a longer list runs more statements: N+1");
+    let over: Vec<_> = many.iter().filter(|(_, n)| **n > 10).collect();
+    assert!(over.is_empty(), "lists running more than 10 statements: {over:?}");
+    let summaries = many["admin /api/v1/applications?limit=200"];
+    assert!(summaries <= 4, "the list of application summaries runs {summaries} statements");
+}
