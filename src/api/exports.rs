@@ -220,7 +220,9 @@ pub async fn my_assignments_csv(
     caller.require_scope(Scope::ReviewsRead)?;
     let rows = state
         .db
-        .read(move |conn| crate::api::jury::visible_assignments(conn, caller.user_id, query.call_id))
+        .read(move |conn| {
+            crate::api::jury::visible_assignments(conn, caller.user_id, query.call_id)
+        })
         .await?;
     let mut out = vec![vec![
         "call_id".to_string(),

@@ -59,6 +59,8 @@ pub fn authenticate(
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
+        // A session created by a login that raced the account's deletion is refused too.
+        .filter(users::deleted_at.is_null())
         .select((Token::as_select(), users::role))
         .first(conn)
         .optional()?;

@@ -15,3 +15,4 @@ mod journeys;
 mod operations;
 mod organizations;
 mod personal_data;
+mod statements;

@@ -51,7 +51,8 @@ async fn grow(app: &TestApp, cast: &Cast, from: usize, n: usize) {
     let mut decisions = Vec::new();
     for i in from..from + n {
         let email = format!("mairie{i}@commune{i}.fr");
-        let id = eligible_territory(app, &cast.admin, call_id, &email, &format!("Commune {i}")).await;
+        let id =
+            eligible_territory(app, &cast.admin, call_id, &email, &format!("Commune {i}")).await;
         let (status, _) = app
             .post(
                 &format!("/api/v1/applications/{id}/messages"),
@@ -87,7 +88,9 @@ async fn grow(app: &TestApp, cast: &Cast, from: usize, n: usize) {
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
         }
-        decisions.push(json!({"application_id": id, "outcome": "waitlisted", "motivation": "À revoir."}));
+        decisions.push(
+            json!({"application_id": id, "outcome": "waitlisted", "motivation": "À revoir."}),
+        );
     }
     let (status, body) = app
         .send(
@@ -109,18 +112,30 @@ async fn measure(app: &TestApp, cast: &Cast) -> BTreeMap<String, u64> {
     let applicant = cast.applicant.as_str();
     let lists = [
         ("/api/v1/applications?limit=200".to_owned(), admin),
-        (format!("/api/v1/applications?call_id={call}&status=eligible&limit=200"), admin),
+        (
+            format!("/api/v1/applications?call_id={call}&status=eligible&limit=200"),
+            admin,
+        ),
         ("/api/v1/applications?limit=200".to_owned(), juror),
         ("/api/v1/applications?limit=200".to_owned(), applicant),
         ("/api/v1/calls?limit=200".to_owned(), admin),
         (format!("/api/v1/calls/{call}/jurors?limit=200"), admin),
         (format!("/api/v1/calls/{call}/conflicts?limit=200"), admin),
         (format!("/api/v1/calls/{call}/assignments?limit=200"), admin),
-        (format!("/api/v1/me/assignments?call_id={call}&limit=200"), juror),
+        (
+            format!("/api/v1/me/assignments?call_id={call}&limit=200"),
+            juror,
+        ),
         (format!("/api/v1/calls/{call}/decisions?limit=200"), admin),
         (format!("/api/v1/calls/{call}/ranking?stage={stage}"), admin),
-        (format!("/api/v1/calls/{call}/export/applications.csv"), admin),
-        (format!("/api/v1/calls/{call}/export/ranking.csv?stage={stage}"), admin),
+        (
+            format!("/api/v1/calls/{call}/export/applications.csv"),
+            admin,
+        ),
+        (
+            format!("/api/v1/calls/{call}/export/ranking.csv?stage={stage}"),
+            admin,
+        ),
         (format!("/api/v1/me/assignments.csv?call_id={call}"), juror),
         ("/api/v1/audit?limit=200".to_owned(), admin),
         ("/api/v1/events?limit=200".to_owned(), admin),
@@ -181,7 +196,13 @@ async fn every_list_runs_the_same_few_statements_whatever_its_length() {
 
     assert_eq!(few, many, "a longer list runs more statements: N+1");
     let over: Vec<_> = many.iter().filter(|(_, n)| **n > 10).collect();
-    assert!(over.is_empty(), "lists running more than 10 statements: {over:?}");
+    assert!(
+        over.is_empty(),
+        "lists running more than 10 statements: {over:?}"
+    );
     let summaries = many["admin /api/v1/applications?limit=200"];
-    assert!(summaries <= 4, "the list of application summaries runs {summaries} statements");
+    assert!(
+        summaries <= 4,
+        "the list of application summaries runs {summaries} statements"
+    );
 }

@@ -89,8 +89,8 @@ impl Identity {
                 changed = true;
             }
         }
-        if !self.name.trim().is_empty() {
-            for name in variants(self.name.trim()) {
+        if let Some(name) = self.searchable_name() {
+            for name in variants(name) {
                 if let Some(next) = replace(&current, &name, &self.name_placeholder, Kind::Word) {
                     current = next;
                     changed = true;
@@ -98,6 +98,12 @@ impl Identity {
             }
         }
         changed.then_some(current)
+    }
+
+    /// The name to look for: a single letter would match too much that is not a name.
+    fn searchable_name(&self) -> Option<&str> {
+        let name = self.name.trim();
+        (name.chars().count() >= 2).then_some(name)
     }
 
     /// Scrubs every string of a JSON document in place; true when something changed.
@@ -142,8 +148,7 @@ impl Identity {
             push(&email, true);
             push(&json_escape(&email), true);
         }
-        let name = self.name.trim();
-        if !name.is_empty() {
+        if let Some(name) = self.searchable_name() {
             for name in variants(name) {
                 push(&name, false);
                 push(&json_escape(&name), false);
