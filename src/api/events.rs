@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
+use crate::api::extract::{parse_limit, Caller};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::events::{self, TYPES};
@@ -88,18 +88,7 @@ pub async fn feed(
     caller.0.require_admin()?;
     let query = query.into_inner();
     let mut errors = Vec::new();
-    let limit = match query.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(n)) if (1..=200).contains(&n) => n,
-        Some(_) => {
-            errors.push(FieldError::new(
-                "limit",
-                "out_of_range",
-                "limit is a whole number from 1 to 200",
-            ));
-            50
-        }
-    };
+    let limit = parse_limit(query.limit.as_deref(), &mut errors);
     let mut uuid_param = |name: &str, raw: Option<&str>| match raw.filter(|r| !r.is_empty()) {
         None => None,
         Some(raw) => match Uuid::parse_str(raw) {

@@ -90,18 +90,7 @@ impl PageQuery {
     /// Checks the limit and decodes the cursor (422 naming the field otherwise).
     pub fn page(&self) -> Result<Page, Error> {
         let mut errors = Vec::new();
-        let limit = match self.limit.as_deref().map(str::parse::<i64>) {
-            None => 50,
-            Some(Ok(n)) if (1..=200).contains(&n) => n,
-            Some(_) => {
-                errors.push(FieldError::new(
-                    "limit",
-                    "out_of_range",
-                    "limit is a whole number from 1 to 200",
-                ));
-                50
-            }
-        };
+        let limit = parse_limit(self.limit.as_deref(), &mut errors);
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(cursor) => match decode_cursor(cursor) {
@@ -120,6 +109,22 @@ impl PageQuery {
             Ok(Page { limit, after })
         } else {
             Err(Error::Validation(errors))
+        }
+    }
+}
+
+/// A page size from `?limit=`: 50 when absent, 1 to 200, else a `limit` error is noted.
+pub fn parse_limit(raw: Option<&str>, errors: &mut Vec<FieldError>) -> i64 {
+    match raw.map(str::parse::<i64>) {
+        None => 50,
+        Some(Ok(n)) if (1..=200).contains(&n) => n,
+        Some(_) => {
+            errors.push(FieldError::new(
+                "limit",
+                "out_of_range",
+                "limit is a whole number from 1 to 200",
+            ));
+            50
         }
     }
 }

@@ -42,32 +42,13 @@ struct Criterion {
     max: f64,
 }
 
-/// Creates a call from `template` that opened yesterday and closes in two days, and publishes it.
+/// A call from `template` that opened yesterday and closes in two days (the tests move the clock past it
+/// without logging in again), published; returns its id.
 async fn open_call(app: &TestApp, admin: &str, template: &str, slug: &str) -> String {
-    let now = app.clock.now();
-    let (status, call) = app
-        .post(
-            "/api/v1/calls",
-            Some(admin),
-            json!({
-                "template": template,
-                "slug": slug,
-                "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
-                "closes_at": (now + chrono::Duration::days(2)).to_rfc3339(),
-            }),
-        )
+    let call = app
+        .open_call_closing_in(admin, template, slug, chrono::Duration::days(2))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{call}");
-    let id = call["id"].as_str().unwrap().to_owned();
-    let (status, call) = app
-        .post(
-            &format!("/api/v1/calls/{id}/publish"),
-            Some(admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    id
+    call["id"].as_str().unwrap().to_owned()
 }
 
 /// The call as anyone reads it.

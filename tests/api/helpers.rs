@@ -548,6 +548,19 @@ pub fn exp_answers() -> Value {
 impl TestApp {
     /// Creates a call from `template` that opened yesterday and closes in 30 days, and publishes it.
     pub async fn open_call(&self, admin: &str, template: &str, slug: &str) -> Value {
+        self.open_call_closing_in(admin, template, slug, chrono::Duration::days(30))
+            .await
+    }
+
+    /// Creates a call from `template` that opened yesterday and closes after `closes_in`, and publishes it
+    /// (tests that move the clock past the closing date keep it short: sessions last a week).
+    pub async fn open_call_closing_in(
+        &self,
+        admin: &str,
+        template: &str,
+        slug: &str,
+        closes_in: chrono::Duration,
+    ) -> Value {
         let now = self.clock.now();
         let (status, call) = self
             .post(
@@ -557,7 +570,7 @@ impl TestApp {
                     "template": template,
                     "slug": slug,
                     "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
-                    "closes_at": (now + chrono::Duration::days(30)).to_rfc3339(),
+                    "closes_at": (now + closes_in).to_rfc3339(),
                 }),
             )
             .await;
@@ -623,14 +636,14 @@ impl TestApp {
     }
 }
 
-/// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
-pub async fn eligible_territory(
+/// A territory's submitted application (with its letter of support) to an open Expérimentation Montagne
+/// call; returns (the applicant's token, the application's id).
+pub async fn submitted_territory(
     app: &TestApp,
-    admin: &str,
     call_id: &str,
     email: &str,
     name: &str,
-) -> String {
+) -> (String, String) {
     let token = app.applicant(email).await;
     let org = app.organization(&token, "territory", name).await;
     let (status, created) = app
@@ -642,8 +655,10 @@ pub async fn eligible_territory(
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    app.upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
+    let (status, file) = app
+        .upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
     let (status, body) = app
         .post(
             &format!("/api/v1/applications/{id}/submit"),
@@ -652,6 +667,18 @@ pub async fn eligible_territory(
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    (token, id)
+}
+
+/// A territory's eligible application to an open Expérimentation Montagne call; returns its id.
+pub async fn eligible_territory(
+    app: &TestApp,
+    admin: &str,
+    call_id: &str,
+    email: &str,
+    name: &str,
+) -> String {
+    let (_, id) = submitted_territory(app, call_id, email, name).await;
     let (status, body) = app
         .post(
             &format!("/api/v1/applications/{id}/screening"),

@@ -51,33 +51,13 @@ struct History {
     territory_email: String,
 }
 
-/// Creates a call from `template` that opened yesterday and closes in two days (sessions last a week, so the
-/// tests move the clock past the closing date without logging in again), and publishes it; returns its id.
+/// A call from `template` that opened yesterday and closes in two days (the tests move the clock past it
+/// without logging in again), published; returns its id.
 async fn open_call(app: &TestApp, admin: &str, template: &str, slug: &str) -> String {
-    let now = app.clock.now();
-    let (status, call) = app
-        .post(
-            "/api/v1/calls",
-            Some(admin),
-            json!({
-                "template": template,
-                "slug": slug,
-                "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
-                "closes_at": (now + chrono::Duration::days(2)).to_rfc3339(),
-            }),
-        )
+    let call = app
+        .open_call_closing_in(admin, template, slug, chrono::Duration::days(2))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{call}");
-    let id = call["id"].as_str().unwrap().to_owned();
-    let (status, call) = app
-        .post(
-            &format!("/api/v1/calls/{id}/publish"),
-            Some(admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{call}");
-    id
+    call["id"].as_str().unwrap().to_owned()
 }
 
 /// Registers an account with a name of its own and logs in; returns (id, session token).
@@ -92,34 +72,6 @@ async fn person(app: &TestApp, email: &str, name: &str) -> (String, String) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
     (id, app.login(email, PASSWORD).await)
-}
-
-/// A territory applies to the call with its letter of support and submits; returns (token, application).
-async fn territory(app: &TestApp, call_id: &str, email: &str, name: &str) -> (String, String) {
-    let token = app.applicant(email).await;
-    let org = app.organization(&token, "territory", name).await;
-    let (status, created) = app
-        .post(
-            &format!("/api/v1/calls/{call_id}/applications"),
-            Some(&token),
-            json!({"organization_id": org, "answers": exp_answers()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
-    let (status, file) = app
-        .upload(&token, &id, "support_letter", "lettre.pdf", pdf_bytes())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{file}");
-    let (status, submitted) = app
-        .post(
-            &format!("/api/v1/applications/{id}/submit"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{submitted}");
-    (token, id)
 }
 
 async fn screen(
@@ -229,14 +181,15 @@ async fn a_person_with_a_history(app: &TestApp) -> History {
 
     // Two territories apply to the other call, which closes; she sits on its jury.
     let territory_email = "mairie@bonneval.example".to_owned();
-    let (_, conflicted) = territory(
+    let (_, conflicted) = submitted_territory(
         app,
         &exp_call,
         "mairie@bessans.example",
         "Commune de Bessans",
     )
     .await;
-    let (_, reviewed) = territory(app, &exp_call, &territory_email, "Commune de Bonneval").await;
+    let (_, reviewed) =
+        submitted_territory(app, &exp_call, &territory_email, "Commune de Bonneval").await;
     app.clock.advance(chrono::Duration::days(3));
     screen(app, &admin, &conflicted, "eligible", None).await;
     screen(app, &admin, &reviewed, "eligible", None).await;
@@ -789,7 +742,7 @@ async fn a_decided_call(app: &TestApp) -> (String, [Applicant; 4]) {
         ("mairie@lanslevillard.example", "Commune de Lanslevillard"),
         ("mairie@termignon.example", "Commune de Termignon"),
     ] {
-        let (token, id) = territory(app, &call_id, email, name).await;
+        let (token, id) = submitted_territory(app, &call_id, email, name).await;
         tokens.push(token);
         applicants.push(Applicant {
             email: email.to_owned(),
@@ -859,7 +812,7 @@ async fn applicants_give_and_withdraw_their_consent_to_be_kept_longer() {
     let app = spawn(false).await;
     let admin = app.admin(STAFF).await;
     let call_id = open_call(&app, &admin, "experimentation-montagne", "exp-2026").await;
-    let (token, id) = territory(
+    let (token, id) = submitted_territory(
         &app,
         &call_id,
         "mairie@bessans.example",
