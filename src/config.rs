@@ -102,6 +102,7 @@ pub struct AuthSettings {
     pub login_attempts_per_minute_per_account: u32,
     pub login_attempts_per_minute_per_address: u32,
     pub max_concurrent_hashes: usize,
+    pub token_cache_seconds: u64,
 }
 
 /// Webhook deliveries: where they may go, how long they are retried, when a failing webhook is disabled.

@@ -18,6 +18,7 @@ use crate::api;
 use crate::api::ops::Metrics;
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::throttle::LoginThrottle;
+use crate::auth::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
@@ -82,6 +83,9 @@ impl Application {
                 settings.auth.login_attempts_per_minute_per_address,
             ),
             templates: Arc::new(Templates::builtin()),
+            token_cache: TokenCache::new(std::time::Duration::from_secs(
+                settings.auth.token_cache_seconds,
+            )),
             settings: settings.clone(),
             db,
             clock: clock.clone(),

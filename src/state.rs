@@ -6,6 +6,7 @@ use tokio::sync::Notify;
 
 use crate::auth::password::PasswordHasherPool;
 use crate::auth::throttle::LoginThrottle;
+use crate::auth::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub clock: Clock,
     pub hasher: PasswordHasherPool,
     pub login_throttle: LoginThrottle,
+    /// Recently authenticated tokens; forget a user's entries whenever their tokens or role change.
+    pub token_cache: TokenCache,
     pub templates: Arc<Templates>,
     /// Woken after a transaction queues email, so that the delivery worker sends it at once.
     pub outbox_wakeup: Arc<Notify>,

@@ -352,6 +352,7 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .db
         .write(move |conn| Ok(tokens::revoke(conn, token_id, now)?))
         .await?;
+    state.token_cache.forget_user(caller.0.user_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -468,7 +469,7 @@ pub async fn password_reset_confirm(
     };
     check.finish()?;
     let password_hash = state.hasher.hash(password.into_secret()).await?;
-    state
+    let user_id = state
         .db
         .write(move |conn| {
             let user_id = email_tokens::consume(conn, Purpose::PasswordReset, &hash, now)?
@@ -488,8 +489,9 @@ pub async fn password_reset_confirm(
                 },
                 now,
             )?;
-            Ok(())
+            Ok(user_id)
         })
         .await?;
+    state.token_cache.forget_user(user_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -34,13 +34,19 @@ impl FromRequest for Caller {
             let presented = presented?;
             let now = state.clock.now();
             let hash = token::hash(&presented);
-            let principal = state
+            if let Some(principal) = state.token_cache.get(&hash, now) {
+                return Ok(Caller(principal));
+            }
+            let key = hash.clone();
+            let found = state
                 .db
-                .read(move |conn| store::tokens::authenticate(conn, &hash, now))
+                .read(move |conn| store::tokens::authenticate(conn, &key, now))
                 .await?;
-            principal.map(Caller).ok_or_else(|| {
+            let (principal, expires_at) = found.ok_or_else(|| {
                 Error::Unauthorized("the token is invalid, expired or revoked".into())
-            })
+            })?;
+            state.token_cache.put(hash, principal.clone(), expires_at);
+            Ok(Caller(principal))
         })
     }
 }

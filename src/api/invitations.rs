@@ -263,5 +263,7 @@ pub async fn accept(
             users::find(conn, *user.id)?.ok_or(Error::NotFound)
         })
         .await?;
+    // The role may have changed: tokens already in use must carry it at once.
+    state.token_cache.forget_user(*user.id);
     Ok(HttpResponse::Created().json(UserView::from(&user)))
 }

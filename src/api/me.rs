@@ -314,5 +314,6 @@ pub async fn delete_token(
             Ok(())
         })
         .await?;
+    state.token_cache.forget_user(user_id);
     Ok(HttpResponse::NoContent().finish())
 }

@@ -107,6 +107,7 @@ pub async fn delete_me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
             Ok(files)
         })
         .await?;
+    state.token_cache.forget_user(user_id);
     retention::remove_attachment_files(&state.settings.storage.dir, &files).await;
     Ok(HttpResponse::NoContent().finish())
 }

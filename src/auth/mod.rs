@@ -4,3 +4,4 @@ pub mod password;
 pub mod permissions;
 pub mod throttle;
 pub mod token;
+pub mod token_cache;

@@ -54,7 +54,7 @@ pub fn authenticate(
     conn: &mut DbConn,
     hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, Error> {
+) -> Result<Option<(Principal, Option<DateTime<Utc>>)>, Error> {
     let found: Option<(Token, String)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
@@ -68,7 +68,7 @@ pub fn authenticate(
         .filter(|(token, _)| token.expires_at.is_none_or(|at| at.0 > now))
         .map(|(token, role)| {
             let scopes = token.scope_list();
-            Principal {
+            let principal = Principal {
                 user_id: *token.user_id,
                 role: Role::from_db(&role),
                 token_id: *token.id,
@@ -78,7 +78,8 @@ pub fn authenticate(
                     TokenKind::Personal
                 },
                 scopes,
-            }
+            };
+            (principal, token.expires_at.map(|at| at.0))
         }))
 }
 
