@@ -49,12 +49,15 @@ pub fn insert(conn: &mut DbConn, token: &Token) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// A live token's caller, and when the token expires (never when `None`).
+pub type Authenticated = (Principal, Option<DateTime<Utc>>);
+
 /// The caller presenting the token with this hash, if it is live.
 pub fn authenticate(
     conn: &mut DbConn,
     hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(Principal, Option<DateTime<Utc>>)>, Error> {
+) -> Result<Option<Authenticated>, Error> {
     let found: Option<(Token, String)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
