@@ -281,9 +281,21 @@ pub fn conflicts_of_call(
     call_id: Uuid,
     only: Option<Uuid>,
 ) -> Result<Vec<ConflictView>, Error> {
+    conflicts_among(conn, call_id, only, |_, _| true)
+}
+
+/// The conflicts of a call between the (juror, application) pairs `wanted` accepts: a juror's own, or the
+/// pairs that have reviews, cost a fraction of checking every juror against every application.
+pub fn conflicts_among(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    only: Option<Uuid>,
+    wanted: impl Fn(Uuid, Uuid) -> bool,
+) -> Result<Vec<ConflictView>, Error> {
     let mut views: Vec<ConflictView> = evaluation::declared_conflicts(conn, call_id)?
         .into_iter()
         .filter(|c| only.is_none_or(|a| a == *c.application_id))
+        .filter(|c| wanted(*c.juror_id, *c.application_id))
         .map(|c| ConflictView {
             juror_id: *c.juror_id,
             application_id: *c.application_id,
@@ -314,6 +326,9 @@ pub fn conflicts_of_call(
             affiliation_sirens: &sirens,
         };
         for app in &facts {
+            if !wanted(*juror.user_id, app.application_id) {
+                continue;
+            }
             let applicant = conflict::ApplicantFacts {
                 application: app.application_id,
                 organization: app.organization_id,
@@ -344,10 +359,8 @@ pub fn conflicted_pairs(
     let calls: std::collections::BTreeSet<Uuid> = calls.collect();
     let mut conflicted = HashSet::new();
     for call in calls {
-        for c in conflicts_of_call(conn, call, None)? {
-            if c.juror_id == juror {
-                conflicted.insert(c.application_id);
-            }
+        for c in conflicts_among(conn, call, None, |j, _| j == juror)? {
+            conflicted.insert(c.application_id);
         }
     }
     Ok(conflicted)

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::api::jury::{conflicts_of_call, is_conflicted};
+use crate::api::jury::{conflicts_among, is_conflicted};
 use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -498,11 +498,6 @@ pub fn rank_stage(
     }
     .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?
     .clone();
-    let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
-        conflicts_of_call(conn, call_id, None)?
-            .iter()
-            .map(|c| (c.application_id, c.juror_id))
-            .collect();
     let weights: Vec<CriterionWeight<'_>> = stage
         .criteria
         .iter()
@@ -513,12 +508,22 @@ pub fn rank_stage(
             max: c.max,
         })
         .collect();
-    // One row per review from the database; the conflicted jurors' reviews are dropped here.
-    let reviews: Vec<AggregatedReview> =
-        evaluation::aggregated_reviews(conn, call_id, &stage.key, &weights)?
-            .into_iter()
-            .filter(|r| !conflicted.contains(&(r.application, r.juror)))
-            .collect();
+    // One row per review from the database; the conflicted jurors' reviews are dropped here (only the pairs
+    // that have a review are checked).
+    let all = evaluation::aggregated_reviews(conn, call_id, &stage.key, &weights)?;
+    let reviewed: std::collections::HashSet<(Uuid, Uuid)> =
+        all.iter().map(|r| (r.application, r.juror)).collect();
+    let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
+        conflicts_among(conn, call_id, None, |juror, app| {
+            reviewed.contains(&(app, juror))
+        })?
+        .iter()
+        .map(|c| (c.application_id, c.juror_id))
+        .collect();
+    let reviews: Vec<AggregatedReview> = all
+        .into_iter()
+        .filter(|r| !conflicted.contains(&(r.application, r.juror)))
+        .collect();
     let mut sums: BTreeMap<Uuid, BTreeMap<String, (f64, usize)>> = BTreeMap::new();
     for review in &reviews {
         for (key, score) in &review.scores {

@@ -160,12 +160,24 @@ pub fn applicant_facts(
         query = query.filter(applications::id.eq(Uid(id)));
     }
     let rows: Vec<(Uid, Uid, Option<String>, Option<String>)> = query.load(conn)?;
-    let org_ids: Vec<Uid> = rows.iter().map(|r| r.1).collect();
-    let members: Vec<(Uid, String)> = organization_members::table
+    // The whole call through a subquery rather than its organization ids bound one by one: SQLite allows
+    // 32,766 bound values.
+    let members_of = organization_members::table
         .inner_join(users::table)
-        .filter(organization_members::organization_id.eq_any(&org_ids))
-        .select((organization_members::organization_id, users::email))
-        .load(conn)?;
+        .select((organization_members::organization_id, users::email));
+    let members: Vec<(Uid, String)> = if only.is_some() {
+        let org_ids: Vec<Uid> = rows.iter().map(|r| r.1).collect();
+        members_of
+            .filter(organization_members::organization_id.eq_any(org_ids))
+            .load(conn)?
+    } else {
+        let of_call = applications::table
+            .filter(applications::call_id.eq(Uid(call_id)))
+            .select(applications::organization_id);
+        members_of
+            .filter(organization_members::organization_id.eq_any(of_call))
+            .load(conn)?
+    };
     let mut by_org: BTreeMap<Uid, Vec<String>> = BTreeMap::new();
     for (org, email) in members {
         by_org.entry(org).or_default().push(email);
