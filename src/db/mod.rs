@@ -5,7 +5,10 @@ pub mod schema;
 pub mod statements;
 pub mod types;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
@@ -123,6 +126,10 @@ pub struct Db {
     read: DbPool,
     write: DbPool,
     backend: Backend,
+    /// Database work waiting for a connection waits here, as a task, rather than on a blocking thread of its
+    /// own: under a burst the blocking threads (and the memory each one's allocator keeps) stay few.
+    readers: Arc<Semaphore>,
+    writers: Arc<Semaphore>,
 }
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -172,10 +179,16 @@ impl Db {
             Backend::Sqlite => build(1),
             Backend::Postgres => read.clone(),
         };
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => settings.pool_size.max(1) as usize,
+        };
         Ok(Db {
             read,
             write,
             backend,
+            readers: Arc::new(Semaphore::new(settings.pool_size.max(1) as usize)),
+            writers: Arc::new(Semaphore::new(writers)),
         })
     }
 
@@ -213,6 +226,7 @@ impl Db {
     {
         let pool = self.read.clone();
         let counter = statements::of_this_request();
+        let _permit = self.readers.acquire().await;
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;
             statements::counting(counter, || f(&mut conn))
@@ -229,6 +243,7 @@ impl Db {
     {
         let pool = self.write.clone();
         let counter = statements::of_this_request();
+        let _permit = self.writers.acquire().await;
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;
             statements::counting(counter, || write_tx(&mut conn, f))
