@@ -8,7 +8,6 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
 
 use crate::error::Error;
 
@@ -23,17 +22,22 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes and verifies passwords; cheap to clone.
+/// A job for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on a few threads of their own (as many as hashes may run at once), so that
+/// argon2's 19 MiB per hash is only ever held by those threads, and never starves the database work; cheap to
+/// clone. The threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    permits: Arc<Semaphore>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
     /// A hash of a random password, verified against when the account does not exist, so that a wrong
     /// email takes as long as a wrong password.
     dummy_hash: Arc<String>,
 }
 
 impl PasswordHasherPool {
-    /// A hasher allowing `max_concurrent` hashes at once (0: one per core).
+    /// A hasher running `max_concurrent` hashes at once (0: one per core).
     pub fn new(max_concurrent: usize) -> anyhow::Result<PasswordHasherPool> {
         let max = match max_concurrent {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -41,22 +45,53 @@ impl PasswordHasherPool {
         };
         let random = SaltString::generate(&mut OsRng);
         let dummy_hash = hash_now(random.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Waiting requests queue in the channel (bounded: a flood of logins waits, it does not pile up memory).
+        let (jobs, queue) = tokio::sync::mpsc::channel::<Job>(1024);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..max {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(mut receiver) => receiver.blocking_recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Some(job) => job(),
+                        None => return,
+                    }
+                })?;
+        }
         Ok(PasswordHasherPool {
-            permits: Arc::new(Semaphore::new(max)),
+            jobs,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
 
+    /// Runs `f` on a hashing thread.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        // Waits (as a task) only when 1,024 hashes are already queued.
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .await
+            .map_err(|_| {
+                Error::Internal(anyhow::anyhow!("the password hashing threads stopped"))
+            })?;
+        result
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("a password hashing job was lost")))
+    }
+
     /// The PHC string of `password`.
     pub async fn hash(&self, password: SecretString) -> Result<String, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
-        tokio::task::spawn_blocking(move || hash_now(password.expose_secret()))
-            .await
-            .map_err(|e| Error::Internal(e.into()))?
+        self.run(move || hash_now(password.expose_secret())).await?
     }
 
     /// Whether `password` matches `hash`; with no hash (unknown account) a dummy hash is checked and the
@@ -66,17 +101,11 @@ impl PasswordHasherPool {
         password: SecretString,
         hash: Option<String>,
     ) -> Result<bool, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let matches =
-            tokio::task::spawn_blocking(move || verify_now(password.expose_secret(), &hash))
-                .await
-                .map_err(|e| Error::Internal(e.into()))??;
+        let matches = self
+            .run(move || verify_now(password.expose_secret(), &hash))
+            .await??;
         Ok(known && matches)
     }
 }
