@@ -145,13 +145,20 @@ pub fn record(conn: &mut DbConn, event: NewEvent<'_>, now: DateTime<Utc>) -> Que
         data: Json(event.data),
         occurred_at: Ts(now),
     };
-    diesel::insert_into(events::table)
+    let seq: i64 = diesel::insert_into(events::table)
         .values(&row)
-        .execute(conn)?;
-    let stored = events::table
-        .filter(events::id.eq(row.id))
-        .select(Event::as_select())
-        .first(conn)?;
+        .returning(events::seq)
+        .get_result(conn)?;
+    let stored = Event {
+        seq,
+        id: row.id,
+        event_type: row.event_type,
+        call_id: row.call_id,
+        application_id: row.application_id,
+        actor_id: row.actor_id,
+        data: row.data,
+        occurred_at: row.occurred_at,
+    };
     webhooks::queue_deliveries(conn, &stored, now)?;
     Ok(stored)
 }
