@@ -140,6 +140,13 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         let url = settings.url.expose_secret().to_owned();
         let backend = Backend::from_url(&url);
+        if backend == Backend::Postgres {
+            // libpq speaks TLS through OpenSSL, which by default registers an `atexit` clean-up that frees
+            // its state while other threads (the pools, the worker) may still be inside a TLS call: the
+            // process then crashes on its way out. Initialising OpenSSL first, without that clean-up, avoids
+            // it (the operating system frees everything at exit anyway).
+            openssl_sys::init();
+        }
         if backend == Backend::Sqlite {
             let path = std::path::Path::new(sqlite_path(&url));
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -246,9 +253,27 @@ impl Db {
         let _permit = self.writers.acquire().await;
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;
-            statements::counting(counter, || write_tx(&mut conn, f))
+            statements::counting(counter, || {
+                // Another process holding the SQLite write lock past the busy timeout (a stuck script, a
+                // long maintenance) makes the database unavailable for a while, not the request wrong.
+                begin_write(&mut conn).map_err(busy_is_unavailable)?;
+                finish_write(&mut conn, f)
+            })
         })
         .await
+    }
+}
+
+/// A SQLite "database is locked" (the busy timeout ran out) is a 503 to retry; anything else as usual.
+fn busy_is_unavailable(err: diesel::result::Error) -> Error {
+    match &err {
+        diesel::result::Error::DatabaseError(_, info)
+            if info.message().contains("database is locked")
+                || info.message().contains("database is busy") =>
+        {
+            Error::Unavailable(format!("the database is locked: {}", info.message()))
+        }
+        _ => Error::from(err),
     }
 }
 
@@ -269,10 +294,24 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    begin_write(conn)?;
+    finish_write(conn, f)
+}
+
+/// Opens a write transaction: `BEGIN IMMEDIATE` on SQLite, so the write lock is taken up front.
+fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c),
     }
+}
+
+/// Runs `f` in the transaction `begin_write` opened; commits when it returns `Ok`, rolls back otherwise.
+fn finish_write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;

@@ -38,6 +38,15 @@ pub enum SendError {
     Transient(String),
 }
 
+/// An SMTP relay and how long one message's exchange with it may take.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// lettre bounds only the connection with its own timeout: a server that accepts the connection and
+    /// then stops answering would hold the worker for ever, so the whole exchange is bounded here.
+    timeout: Duration,
+}
+
 /// Messages captured by the memory transport.
 pub type Outbox = Arc<Mutex<Vec<Message>>>;
 
@@ -47,7 +56,7 @@ pub enum Transport {
     /// Writes one `{message_id}.eml` file per message into this directory.
     File(PathBuf),
     /// Sends through an SMTP server.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Smtp),
     /// Keeps messages in memory (tests, development).
     Memory(Outbox),
 }
@@ -74,13 +83,21 @@ impl Transport {
         match self {
             Transport::File(dir) => write_eml(dir, &email.message_id, &message.formatted()).await,
             Transport::Smtp(smtp) => {
-                smtp.send(message).await.map_err(|err| {
-                    if err.is_permanent() {
-                        SendError::Permanent(err.to_string())
-                    } else {
-                        SendError::Transient(err.to_string())
-                    }
-                })?;
+                tokio::time::timeout(smtp.timeout, smtp.transport.send(message))
+                    .await
+                    .map_err(|_| {
+                        SendError::Transient(format!(
+                            "the SMTP server did not complete the exchange within {} s",
+                            smtp.timeout.as_secs_f64()
+                        ))
+                    })?
+                    .map_err(|err| {
+                        if err.is_permanent() {
+                            SendError::Permanent(err.to_string())
+                        } else {
+                            SendError::Transient(err.to_string())
+                        }
+                    })?;
                 tracing::debug!(message_id = %email.message_id, "email sent over SMTP");
                 Ok(())
             }
@@ -95,10 +112,9 @@ impl Transport {
     }
 }
 
-/// Builds the lettre SMTP transport from the settings.
-fn smtp_from_settings(
-    settings: &EmailSettings,
-) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+/// Builds the SMTP transport from the settings: `smtp_timeout_seconds` bounds the connection and, as a
+/// whole, the exchange of each message.
+fn smtp_from_settings(settings: &EmailSettings) -> anyhow::Result<Smtp> {
     let host = settings.smtp_host.as_str();
     let builder = match settings.smtp_tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
@@ -107,9 +123,8 @@ fn smtp_from_settings(
         SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
             .with_context(|| format!("setting up TLS for SMTP host {host}"))?,
     };
-    let mut builder = builder
-        .port(settings.smtp_port)
-        .timeout(Some(Duration::from_secs(settings.smtp_timeout_seconds)));
+    let timeout = Duration::from_secs(settings.smtp_timeout_seconds.max(1));
+    let mut builder = builder.port(settings.smtp_port).timeout(Some(timeout));
     if let Some(username) = &settings.smtp_username {
         let password = settings
             .smtp_password
@@ -120,7 +135,10 @@ fn smtp_from_settings(
             password.expose_secret().to_owned(),
         ));
     }
-    Ok(builder.build())
+    Ok(Smtp {
+        transport: builder.build(),
+        timeout,
+    })
 }
 
 /// Builds the multipart/alternative (text, then HTML) UTF-8 message.
@@ -388,6 +406,24 @@ mod tests {
         let transport = Transport::from_settings(&smtp_settings(port)).unwrap();
         let err = transport.send(FROM, &example()).await.unwrap_err();
         assert!(matches!(err, SendError::Transient(_)), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_transient_within_the_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts connections and keeps them open without a word.
+        let held = std::thread::spawn(move || listener.accept().map(|(socket, _)| socket));
+        let settings = EmailSettings {
+            smtp_timeout_seconds: 1,
+            ..smtp_settings(port)
+        };
+        let transport = Transport::from_settings(&settings).unwrap();
+        let started = std::time::Instant::now();
+        let err = transport.send(FROM, &example()).await.unwrap_err();
+        assert!(matches!(err, SendError::Transient(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{err}");
+        drop(held.join());
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Worker {
                 }
             }
             let full_batch = match self.deliver_due().await {
-                Ok(n) => n as i64 == BATCH,
+                Ok(n) => n as i64 == self.email_batch(),
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox: could not claim emails");
                     false
@@ -93,13 +93,25 @@ impl Worker {
             .await
     }
 
+    /// How many emails one claim reserves: emails are sent one after the other, so a batch is only as large
+    /// as can be sent within the lease even if every send runs into the SMTP timeout. Otherwise the last
+    /// emails of a batch could be claimed by another instance while this one is still sending them, and
+    /// go out twice.
+    fn email_batch(&self) -> i64 {
+        email_batch(
+            self.settings.lease_seconds,
+            self.settings.smtp_timeout_seconds,
+        )
+    }
+
     /// Claims and sends one batch; returns how many emails were claimed.
     pub async fn deliver_due(&self) -> Result<usize, crate::error::Error> {
         let now = self.clock.now();
         let lease = chrono::Duration::seconds(self.settings.lease_seconds.max(1));
+        let batch = self.email_batch();
         let claimed = self
             .db
-            .write(move |conn| Ok(outbox::claim_due(conn, now, lease, BATCH)?))
+            .write(move |conn| Ok(outbox::claim_due(conn, now, lease, batch)?))
             .await?;
         let count = claimed.len();
         for email in claimed {
@@ -220,6 +232,15 @@ impl Worker {
     }
 }
 
+/// The emails one claim may reserve: as many as fit in the lease if each send took the whole SMTP timeout
+/// (plus a second to record the outcome), at least one and at most `BATCH`.
+pub fn email_batch(lease_seconds: i64, smtp_timeout_seconds: u64) -> i64 {
+    let per_email = i64::try_from(smtp_timeout_seconds.max(1))
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    (lease_seconds.max(1) / per_email).clamp(1, BATCH)
+}
+
 /// When to try again after `attempts` failed attempts: `base * 2^(attempts-1)`, capped at one hour; `None`
 /// once the attempts are used up.
 pub fn retry_time(
@@ -239,6 +260,14 @@ pub fn retry_time(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_is_sent_within_its_lease_even_if_every_send_times_out() {
+        assert_eq!(email_batch(120, 10), 10);
+        assert_eq!(email_batch(5, 2), 1);
+        assert_eq!(email_batch(3600, 1), BATCH);
+        assert_eq!(email_batch(1, 30), 1);
+    }
 
     #[test]
     fn retries_back_off_exponentially_then_stop() {

@@ -254,6 +254,15 @@ impl TestDatabase {
         }
     }
 
+    /// A database the test runs itself (its own PostgreSQL server, say): used as it is, never dropped.
+    pub fn existing(url: String, dir: Arc<tempfile::TempDir>) -> TestDatabase {
+        TestDatabase {
+            url,
+            postgres: None,
+            _dir: dir,
+        }
+    }
+
     /// Whether the tests run on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
@@ -281,6 +290,8 @@ pub struct Options {
     pub clock: Clock,
     pub mailbox: Mailbox,
     pub configure: Box<dyn FnOnce(&mut Settings)>,
+    /// A database of the test's own (`None`: a fresh one of the kind the run uses).
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -289,6 +300,7 @@ impl Default for Options {
             clock: Clock::system(),
             mailbox: Mailbox::up(),
             configure: Box::new(|_| {}),
+            database_url: None,
         }
     }
 }
@@ -338,7 +350,10 @@ impl TestApp {
     /// Starts Cordée with a clock, a mailbox or settings of the test's choosing.
     pub async fn spawn_with(options: Options) -> TestApp {
         let dir = Arc::new(tempfile::tempdir().unwrap());
-        let db = Arc::new(TestDatabase::create(dir.clone()));
+        let db = Arc::new(match options.database_url {
+            Some(url) => TestDatabase::existing(url, dir.clone()),
+            None => TestDatabase::create(dir.clone()),
+        });
         let mut settings = test_settings(&db, &dir, &options.mailbox);
         (options.configure)(&mut settings);
         TestApp::start(settings, db, dir, options.clock, options.mailbox).await
