@@ -1,4 +1,4 @@
-//! The operator's commands besides `serve`: migrate, create an administrator, load a demo.
+//! The operator's commands besides `serve`: migrate, create an administrator, load a demo, back up, restore.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -218,5 +218,56 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     for (email, name, role, _) in accounts {
         println!("  {email:<40} {name} ({role})");
     }
+    Ok(())
+}
+
+/// `cordee backup`: writes the archive and says what it holds.
+pub fn backup(
+    settings: &Settings,
+    output: &std::path::Path,
+    attachments_only: bool,
+    force: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let summary = crate::backup::backup(settings, output, attachments_only, force)?;
+    let manifest = &summary.manifest;
+    let database = manifest
+        .database
+        .as_ref()
+        .map_or("no database (attachments only)".to_owned(), |db| {
+            format!("the database ({} bytes)", db.size)
+        });
+    println!(
+        "backup written to {} in {:.2} s: {database}, {} attachment files ({} bytes), migration {}; \
+         archive {} bytes",
+        output.display(),
+        started.elapsed().as_secs_f64(),
+        manifest.attachment_count,
+        manifest.attachment_bytes,
+        manifest.migration_version.as_deref().unwrap_or("none"),
+        summary.archive_bytes,
+    );
+    Ok(())
+}
+
+/// `cordee restore`: puts an archive's database and files where the settings say, after checking them.
+pub fn restore(settings: &Settings, input: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let summary = crate::backup::restore(settings, input, force)?;
+    let manifest = &summary.manifest;
+    if let Some(path) = &summary.database_path {
+        println!(
+            "restored the database to {} (migration {})",
+            path.display(),
+            manifest.migration_version.as_deref().unwrap_or("none")
+        );
+    }
+    println!(
+        "restored {} attachment files ({} bytes) to {}; every checksum matches the backup of {} (Cordée {})",
+        manifest.attachment_count,
+        manifest.attachment_bytes,
+        summary.storage_dir.display(),
+        manifest.created_at.to_rfc3339(),
+        manifest.cordee_version,
+    );
     Ok(())
 }

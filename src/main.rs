@@ -1,6 +1,7 @@
-//! The `cordee` command: serve, migrate, create an administrator, load a demo.
+//! The `cordee` command: serve, migrate, create an administrator, load a demo, back up and restore.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,28 @@ enum Command {
     },
     /// Load example accounts and organizations, printing their credentials.
     Demo,
+    /// Write a consistent copy of the SQLite database and of the attachment files it references to one
+    /// archive (gzip-compressed tar), while the server runs. On PostgreSQL use pg_dump for the database.
+    Backup {
+        /// The archive to write, e.g. cordee-2026-01-31.tar.gz.
+        file: PathBuf,
+        /// Archive only the attachment files the database references (either database; pair it with a
+        /// pg_dump taken just before on PostgreSQL).
+        #[arg(long)]
+        attachments_only: bool,
+        /// Replace the archive if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore an archive of `cordee backup` where the settings say, checking every checksum. Stop the
+    /// server first.
+    Restore {
+        /// The archive written by `cordee backup`.
+        file: PathBuf,
+        /// Replace an existing database and the files of the storage folder.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -80,6 +103,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Demo => cordee::cli::demo(&settings),
+        Command::Backup {
+            file,
+            attachments_only,
+            force,
+        } => cordee::cli::backup(&settings, &file, attachments_only, force),
+        Command::Restore { file, force } => cordee::cli::restore(&settings, &file, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
