@@ -347,7 +347,7 @@ pub async fn respond(
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<PairingView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Vec<PairingView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}/pairings")]
@@ -357,6 +357,10 @@ pub async fn list(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
+    // Applicants and staff read with `applications:read`, assigned jurors with `reviews:read`.
+    if !caller.has_scope(Scope::ReviewsRead) {
+        caller.require_scope(Scope::ApplicationsRead)?;
+    }
     let id = id.into_inner();
     let views = state
         .db
@@ -366,8 +370,8 @@ pub async fn list(
             let readable = check_read(conn, &caller, &app, role).is_ok();
             let mut views = Vec::new();
             for p in &all {
-                let partner_member =
-                    organizations::membership(conn, *p.partner_organization_id, caller.user_id)?
+                let partner_member = caller.has_scope(Scope::ApplicationsRead)
+                    && organizations::membership(conn, *p.partner_organization_id, caller.user_id)?
                         .is_some();
                 if readable || partner_member {
                     let partner = organizations::find(conn, *p.partner_organization_id)?
