@@ -13,8 +13,7 @@ use uuid::Uuid;
 use cordee::auth::password::hash_now;
 use cordee::config::DatabaseSettings;
 use cordee::db::schema::{
-    applications, assignments, attachments, organization_members, organizations, review_scores,
-    reviews,
+    applications, assignments, attachments, organization_members, organizations, reviews,
 };
 use cordee::db::types::{Json, Ts, Uid};
 use cordee::db::{write_tx, Backend, Db, DbConn};
@@ -216,7 +215,6 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
         let m = plan.jurors;
         let mut assigned = Vec::with_capacity(n * 3);
         let mut written = Vec::with_capacity(n * 3);
-        let mut scores = Vec::with_capacity(n * 3 * criteria.len());
         let mut review = |app: &Application, juror: usize, submitted: bool, salt: usize| {
             assigned.push(Assignment {
                 id: Uid(Uuid::now_v7()),
@@ -240,14 +238,12 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
                 created_at: Ts(now),
                 updated_at: Ts(now),
             };
-            for (k, criterion) in criteria.iter().enumerate() {
-                scores.push((
-                    review_scores::review_id.eq(r.id),
-                    review_scores::criterion.eq(criterion.clone()),
-                    review_scores::score.eq(score(salt, k)),
-                ));
-            }
-            written.push(r);
+            let given: serde_json::Map<String, serde_json::Value> = criteria
+                .iter()
+                .enumerate()
+                .map(|(k, criterion)| (criterion.clone(), serde_json::json!(score(salt, k))))
+                .collect();
+            written.push((r, reviews::scores.eq(Json(given.into()))));
         };
         for (i, app) in apps.iter().take(n).enumerate() {
             for k in 0..3 {
@@ -265,7 +261,6 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
         }
         insert_batches!(conn, assignments::table, &assigned);
         insert_batches!(conn, reviews::table, &written);
-        insert_batches!(conn, review_scores::table, &scores);
 
         let owned = |range: std::ops::Range<usize>| -> Vec<(Uuid, usize)> {
             range.map(|i| (*apps[i].id, i % plan.applicants)).collect()

@@ -17,13 +17,13 @@ use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::InvalidValue;
-use crate::domain::ranking::{rank_weighted, WeightedReview};
+use crate::domain::ranking::{rank_weighted, weighted_score, WeightedReview};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
-use crate::store::evaluation::{self, AggregatedReview, CriterionWeight, Review};
+use crate::store::evaluation::{self, Review, SubmittedScores};
 use crate::store::events::{self, NewEvent};
 
 /// A review, as its author or staff see it.
@@ -498,21 +498,15 @@ pub fn rank_stage(
     }
     .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?
     .clone();
-    let weights: Vec<CriterionWeight<'_>> = stage
-        .criteria
-        .iter()
-        .map(|c| CriterionWeight {
-            key: &c.key,
-            weight: f64::from(c.weight),
-            min: c.min,
-            max: c.max,
-        })
+    // One narrow row per submitted review; its weighted score is computed here, with the same function as
+    // everywhere else. Reviews missing a criterion do not count; the conflicted jurors' reviews are dropped
+    // (only the pairs that have a review are checked).
+    let all: Vec<(SubmittedScores, f64)> = evaluation::submitted_scores(conn, call_id, &stage.key)?
+        .into_iter()
+        .filter_map(|r| weighted_score(&stage, &r.scores).map(|w| (r, w)))
         .collect();
-    // One row per review from the database; the conflicted jurors' reviews are dropped here (only the pairs
-    // that have a review are checked).
-    let all = evaluation::aggregated_reviews(conn, call_id, &stage.key, &weights)?;
     let reviewed: std::collections::HashSet<(Uuid, Uuid)> =
-        all.iter().map(|r| (r.application, r.juror)).collect();
+        all.iter().map(|(r, _)| (r.application, r.juror)).collect();
     let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
         conflicts_among(conn, call_id, None, |juror, app| {
             reviewed.contains(&(app, juror))
@@ -520,20 +514,22 @@ pub fn rank_stage(
         .iter()
         .map(|c| (c.application_id, c.juror_id))
         .collect();
-    let reviews: Vec<AggregatedReview> = all
+    let reviews: Vec<(SubmittedScores, f64)> = all
         .into_iter()
-        .filter(|r| !conflicted.contains(&(r.application, r.juror)))
+        .filter(|(r, _)| !conflicted.contains(&(r.application, r.juror)))
         .collect();
     let mut sums: BTreeMap<Uuid, BTreeMap<String, (f64, usize)>> = BTreeMap::new();
-    for review in &reviews {
-        for (key, score) in &review.scores {
-            let entry = sums
-                .entry(review.application)
-                .or_default()
-                .entry(key.clone())
-                .or_insert((0.0, 0));
-            entry.0 += score;
-            entry.1 += 1;
+    for (review, _) in &reviews {
+        for criterion in &stage.criteria {
+            if let Some(score) = review.scores.get(&criterion.key) {
+                let entry = sums
+                    .entry(review.application)
+                    .or_default()
+                    .entry(criterion.key.clone())
+                    .or_insert((0.0, 0));
+                entry.0 += score;
+                entry.1 += 1;
+            }
         }
     }
     let means: BTreeMap<Uuid, BTreeMap<String, f64>> = sums
@@ -550,10 +546,10 @@ pub fn rank_stage(
         .collect();
     let weighted: Vec<WeightedReview> = reviews
         .iter()
-        .map(|r| WeightedReview {
+        .map(|(r, weighted)| WeightedReview {
             application: r.application,
             juror: r.juror,
-            weighted: r.weighted,
+            weighted: *weighted,
         })
         .collect();
     let references = applications::references(conn, call_id)?;

@@ -319,17 +319,7 @@ diesel::table! {
         version -> Integer,
         created_at -> DbTime,
         updated_at -> DbTime,
-    }
-}
-
-diesel::table! {
-    use diesel::sql_types::*;
-    use crate::db::types::*;
-
-    review_scores (review_id, criterion) {
-        review_id -> DbUuid,
-        criterion -> Text,
-        score -> Double,
+        scores -> DbJson,
     }
 }
 
@@ -351,7 +341,6 @@ diesel::table! {
 diesel::joinable!(call_jurors -> users (user_id));
 diesel::joinable!(assignments -> applications (application_id));
 diesel::joinable!(reviews -> applications (application_id));
-diesel::joinable!(review_scores -> reviews (review_id));
 diesel::joinable!(decisions -> applications (application_id));
 
 diesel::table! {
@@ -493,7 +482,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
     assignments,
     reviews,
-    review_scores,
     decisions,
     pairings,
     review_deadlines,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{
     applications, assignments, call_jurors, conflicts, decisions, organization_members,
-    organizations, review_scores, reviews, users,
+    organizations, reviews, users,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -363,46 +363,59 @@ pub fn find_review(
         .optional()
 }
 
-/// Saves a review and replaces its scores.
+/// Saves a review and its scores (one statement).
 pub fn save_review(
     conn: &mut DbConn,
     review: &Review,
     scores: &BTreeMap<String, f64>,
     is_new: bool,
 ) -> QueryResult<()> {
+    let scores = reviews::scores.eq(scores_json(scores));
     if is_new {
         diesel::insert_into(reviews::table)
-            .values(review)
+            .values((review, scores))
             .execute(conn)?;
     } else {
         diesel::update(reviews::table.find(review.id))
-            .set(review)
-            .execute(conn)?;
-        diesel::delete(review_scores::table.filter(review_scores::review_id.eq(review.id)))
-            .execute(conn)?;
-    }
-    for (criterion, score) in scores {
-        diesel::insert_into(review_scores::table)
-            .values((
-                review_scores::review_id.eq(review.id),
-                review_scores::criterion.eq(criterion),
-                review_scores::score.eq(score),
-            ))
+            .set((review, scores))
             .execute(conn)?;
     }
     Ok(())
 }
 
-/// The scores of a review.
-pub fn scores_of(conn: &mut DbConn, review_id: Uuid) -> QueryResult<BTreeMap<String, f64>> {
-    let rows: Vec<(String, f64)> = review_scores::table
-        .filter(review_scores::review_id.eq(Uid(review_id)))
-        .select((review_scores::criterion, review_scores::score))
-        .load(conn)?;
-    Ok(rows.into_iter().collect())
+/// Scores as stored: one JSON object `{criterion: score}`.
+fn scores_json(scores: &BTreeMap<String, f64>) -> Json {
+    Json(serde_json::Value::Object(
+        scores
+            .iter()
+            .filter_map(|(k, v)| serde_json::Number::from_f64(*v).map(|n| (k.clone(), n.into())))
+            .collect(),
+    ))
 }
 
-/// The reviews of an application (all jurors, or one), with their scores (two statements).
+/// Scores as read back; anything that is not a number is left out.
+pub fn scores_map(json: &Json) -> BTreeMap<String, f64> {
+    json.0
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The scores of a review.
+pub fn scores_of(conn: &mut DbConn, review_id: Uuid) -> QueryResult<BTreeMap<String, f64>> {
+    let scores: Option<Json> = reviews::table
+        .find(Uid(review_id))
+        .select(reviews::scores)
+        .first(conn)
+        .optional()?;
+    Ok(scores.as_ref().map(scores_map).unwrap_or_default())
+}
+
+/// The reviews of an application (all jurors, or one), with their scores (one statement).
 pub fn reviews_of_application(
     conn: &mut DbConn,
     application_id: Uuid,
@@ -411,31 +424,15 @@ pub fn reviews_of_application(
     let mut query = reviews::table
         .filter(reviews::application_id.eq(Uid(application_id)))
         .order((reviews::stage.asc(), reviews::id.asc()))
-        .select(Review::as_select())
+        .select((Review::as_select(), reviews::scores))
         .into_boxed();
     if let Some(juror) = juror {
         query = query.filter(reviews::juror_id.eq(Uid(juror)));
     }
-    let found: Vec<Review> = query.load(conn)?;
-    let ids: Vec<Uid> = found.iter().map(|r| r.id).collect();
-    let rows: Vec<(Uid, String, f64)> = review_scores::table
-        .filter(review_scores::review_id.eq_any(&ids))
-        .select((
-            review_scores::review_id,
-            review_scores::criterion,
-            review_scores::score,
-        ))
-        .load(conn)?;
-    let mut scores: BTreeMap<Uid, BTreeMap<String, f64>> = BTreeMap::new();
-    for (review, criterion, score) in rows {
-        scores.entry(review).or_default().insert(criterion, score);
-    }
+    let found: Vec<(Review, Json)> = query.load(conn)?;
     Ok(found
         .into_iter()
-        .map(|r| {
-            let s = scores.remove(&r.id).unwrap_or_default();
-            (r, s)
-        })
+        .map(|(review, scores)| (review, scores_map(&scores)))
         .collect())
 }
 
@@ -627,97 +624,32 @@ pub fn mark_review_reminded(
     Ok(inserted == 1)
 }
 
-/// A criterion as the ranking query needs it: key, weight, and its score range.
-pub struct CriterionWeight<'a> {
-    pub key: &'a str,
-    pub weight: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-/// One submitted review as the database aggregates it: its weighted score and its criterion scores.
-pub struct AggregatedReview {
+/// One submitted review of a stage, as the ranking reads it.
+pub struct SubmittedScores {
     pub application: Uuid,
     pub juror: Uuid,
-    /// On 0–100: each criterion rescaled from its range and weighted.
-    pub weighted: f64,
     pub scores: BTreeMap<String, f64>,
 }
 
-/// Every complete submitted review of a stage, aggregated in SQL to one row per review (not per score): its
-/// weighted score and its scores. Reviews missing a criterion are left out.
-pub fn aggregated_reviews(
+/// Every submitted review of a stage with its scores: one narrow row per review, read in the order of the
+/// index `reviews (call_id, stage, status, application_id, juror_id)`.
+pub fn submitted_scores(
     conn: &mut DbConn,
     call_id: Uuid,
     stage: &str,
-    criteria: &[CriterionWeight<'_>],
-) -> QueryResult<Vec<AggregatedReview>> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{BigInt, Double, Text};
-    // Criterion keys are `[a-z][a-z0-9_]*` (checked when the call is defined) and the factors are numbers
-    // from the call's own definition, so they are written into the SQL; anything else is refused here too.
-    if criteria.iter().any(|c| {
-        !c.key
-            .chars()
-            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
-    }) {
-        return Err(diesel::result::Error::QueryBuilderError(
-            "a criterion key is not a plain identifier".into(),
-        ));
-    }
-    let total: f64 = criteria.iter().map(|c| c.weight).sum();
-    let mut case = String::from("SUM(CASE review_scores.criterion");
-    for c in criteria {
-        let factor = if c.max > c.min && total > 0.0 {
-            100.0 * c.weight / total / (c.max - c.min)
-        } else {
-            0.0
-        };
-        case.push_str(&format!(
-            " WHEN '{}' THEN (review_scores.score - ({:?})) * ({:?})",
-            c.key, c.min, factor
-        ));
-    }
-    case.push_str(" ELSE 0 END)");
-    let concat = match conn {
-        DbConn::Pg(_) => {
-            "string_agg(review_scores.criterion || '=' || CAST(review_scores.score AS TEXT), ',')"
-        }
-        DbConn::Sqlite(_) => {
-            "group_concat(review_scores.criterion || '=' || CAST(review_scores.score AS TEXT), ',')"
-        }
-    };
-    let keys: Vec<String> = criteria.iter().map(|c| c.key.to_owned()).collect();
-    let rows: Vec<(Uid, Uid, f64, i64, String)> = reviews::table
-        .inner_join(review_scores::table)
+) -> QueryResult<Vec<SubmittedScores>> {
+    let rows: Vec<(Uid, Uid, Json)> = reviews::table
         .filter(reviews::call_id.eq(Uid(call_id)))
         .filter(reviews::stage.eq(stage))
         .filter(reviews::status.eq("submitted"))
-        .filter(review_scores::criterion.eq_any(keys))
-        .group_by((reviews::application_id, reviews::juror_id))
-        .select((
-            reviews::application_id,
-            reviews::juror_id,
-            sql::<Double>(&case),
-            sql::<BigInt>("COUNT(*)"),
-            sql::<Text>(concat),
-        ))
+        .select((reviews::application_id, reviews::juror_id, reviews::scores))
         .load(conn)?;
-    let complete = criteria.len() as i64;
     Ok(rows
         .into_iter()
-        .filter(|r| r.3 == complete)
-        .map(
-            |(application, juror, weighted, _, scores)| AggregatedReview {
-                application: application.0,
-                juror: juror.0,
-                weighted,
-                scores: scores
-                    .split(',')
-                    .filter_map(|pair| pair.split_once('='))
-                    .filter_map(|(k, v)| v.parse::<f64>().ok().map(|v| (k.to_owned(), v)))
-                    .collect(),
-            },
-        )
+        .map(|(application, juror, scores)| SubmittedScores {
+            application: application.0,
+            juror: juror.0,
+            scores: scores_map(&scores),
+        })
         .collect())
 }

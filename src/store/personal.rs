@@ -16,13 +16,13 @@ use uuid::Uuid;
 use crate::db::schema::{
     api_tokens, application_messages, applications, assignments, attachments, audit_log,
     call_jurors, calls, conflicts, decisions, email_tokens, events, idempotency_keys, invitations,
-    organization_members, organizations, outbox, review_scores, reviews,
+    organization_members, organizations, outbox, reviews,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::store::applications::{Attachment, Message};
 use crate::store::audit::Entry;
-use crate::store::evaluation::{Assignment, Conflict, Decision, Review};
+use crate::store::evaluation::{self, Assignment, Conflict, Decision, Review};
 use crate::store::events::Event;
 use crate::store::invitations::Invitation;
 use crate::store::organizations::Organization;
@@ -188,30 +188,13 @@ pub fn holdings(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Option<Holdings
         .order(assignments::id.asc())
         .select(Assignment::as_select())
         .load(conn)?;
-    let my_reviews: Vec<Review> = reviews::table
+    let reviews: Vec<(Review, BTreeMap<String, f64>)> = reviews::table
         .filter(reviews::juror_id.eq(me))
         .order(reviews::id.asc())
-        .select(Review::as_select())
-        .load(conn)?;
-    let review_ids: Vec<Uid> = my_reviews.iter().map(|r| r.id).collect();
-    let mut scores: BTreeMap<Uid, BTreeMap<String, f64>> = BTreeMap::new();
-    for (review, criterion, score) in review_scores::table
-        .filter(review_scores::review_id.eq_any(&review_ids))
-        .select((
-            review_scores::review_id,
-            review_scores::criterion,
-            review_scores::score,
-        ))
-        .load::<(Uid, String, f64)>(conn)?
-    {
-        scores.entry(review).or_default().insert(criterion, score);
-    }
-    let reviews: Vec<(Review, BTreeMap<String, f64>)> = my_reviews
+        .select((Review::as_select(), reviews::scores))
+        .load::<(Review, Json)>(conn)?
         .into_iter()
-        .map(|r| {
-            let given = scores.remove(&r.id).unwrap_or_default();
-            (r, given)
-        })
+        .map(|(review, scores)| (review, evaluation::scores_map(&scores)))
         .collect();
     let invitations = invitations::table
         .filter(

@@ -419,7 +419,7 @@ async fn the_export_holds_what_the_person_left_in_every_table() {
     let written = export["messages_written"].as_array().unwrap();
     assert_eq!(written.len(), 1);
     assert!(written[0]["body"].as_str().unwrap().contains(ZELIE_EMAIL));
-    // call_jurors, conflicts, assignments, reviews and review_scores
+    // call_jurors, conflicts, assignments and reviews (with their scores)
     assert_eq!(export["juries"][0]["call_id"], h.exp_call);
     assert_eq!(
         export["juries"][0]["affiliations"][0]["name"],
