@@ -26,9 +26,16 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub json_limit_bytes: usize,
+    pub json_max_depth: usize,
     pub shutdown_timeout_seconds: u64,
     pub workers: usize,
     pub sql_statements_header: bool,
+    pub client_request_timeout_ms: u64,
+    pub client_disconnect_timeout_ms: u64,
+    pub keep_alive_seconds: u64,
+    /// Origins (`https://host[:port]`) whose browser pages may call the API; empty: none.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Which database, and how connections are pooled.
@@ -42,11 +49,15 @@ pub struct DatabaseSettings {
     pub sqlite_wal_limit_bytes: u64,
 }
 
-/// Where attachment files live.
+/// Where attachment files live, and how many an application and a person may send.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StorageSettings {
     pub dir: PathBuf,
     pub sweep_grace_seconds: u64,
+    pub max_files_per_application: u32,
+    pub max_bytes_per_application: u64,
+    pub uploads_per_minute_per_user: u32,
+    pub uploads_per_minute_per_address: u32,
 }
 
 /// How email leaves Cordée.
@@ -92,7 +103,7 @@ pub struct AppSettings {
     pub public_url: String,
 }
 
-/// Lifetimes of tokens and links, login throttling and password hashing.
+/// Lifetimes of tokens and links, throttling of the anonymous account actions, password hashing.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
     pub session_ttl_hours: i64,
@@ -101,6 +112,10 @@ pub struct AuthSettings {
     pub invitation_ttl_days: i64,
     pub login_attempts_per_minute_per_account: u32,
     pub login_attempts_per_minute_per_address: u32,
+    pub registrations_per_hour_per_account: u32,
+    pub registrations_per_hour_per_address: u32,
+    pub password_resets_per_hour_per_account: u32,
+    pub password_resets_per_hour_per_address: u32,
     pub max_concurrent_hashes: usize,
     pub token_cache_seconds: u64,
 }
@@ -163,7 +178,9 @@ impl Settings {
                 config::Environment::with_prefix("CORDEE")
                     .prefix_separator("__")
                     .separator("__")
-                    .try_parsing(true),
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.cors_allowed_origins"),
             )
             .build()?
             .try_deserialize()

@@ -1,12 +1,14 @@
 //! Builds the application from a `Settings` value: pool, migrations, workers, HTTP server. Binds before
-//! serving, so that port 0 works and the chosen address can be reported.
+//! serving, so that port 0 works and the chosen address can be reported. Every answer leaves with the
+//! security headers, through the CORS allow-list, from a server that drops slow clients.
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::{Server, ServerHandle, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -17,7 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api;
 use crate::api::ops::Metrics;
 use crate::auth::password::PasswordHasherPool;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::Throttles;
 use crate::auth::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -75,13 +77,12 @@ impl Application {
                 )
             })?;
         let address = listener.local_addr()?;
+        let cors_origins = allowed_origins(&settings.server.cors_allowed_origins)?;
+        let hsts = settings.app.public_url.starts_with("https://");
         let wakeup = Arc::new(Notify::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
-            login_throttle: LoginThrottle::new(
-                settings.auth.login_attempts_per_minute_per_account,
-                settings.auth.login_attempts_per_minute_per_address,
-            ),
+            throttles: Throttles::from_settings(&settings),
             templates: Arc::new(Templates::builtin()),
             token_cache: TokenCache::new(std::time::Duration::from_secs(
                 settings.auth.token_cache_seconds,
@@ -114,6 +115,7 @@ impl Application {
         let count_header = settings.server.sql_statements_header;
         let server = HttpServer::new(move || {
             let statements_metric = metrics.statements.clone();
+            let cors = cors(&cors_origins);
             App::new()
                 .app_data(state.clone())
                 .app_data(metrics.clone())
@@ -134,12 +136,19 @@ impl Application {
                     }
                 })
                 .wrap(api::problem_json_errors())
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("X-Frame-Options", "DENY"))
-                        .add(("Referrer-Policy", "no-referrer")),
-                )
+                .wrap(cors)
+                // Again, for the preflights the CORS layer refuses itself.
+                .wrap(api::problem_json_errors())
+                .wrap_fn(move |req, srv| {
+                    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+                    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
+                    let response = srv.call(req);
+                    async move {
+                        let mut response = response.await?;
+                        security_headers(response.headers_mut(), authenticated, docs, hsts);
+                        Ok(response)
+                    }
+                })
                 .wrap_fn(|req, srv| {
                     let request_id = req.extensions().get::<RequestId>().copied();
                     let response = srv.call(req);
@@ -168,6 +177,13 @@ impl Application {
         })
         .workers(settings.http_workers())
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_millis(
+            settings.server.client_request_timeout_ms,
+        ))
+        .client_disconnect_timeout(Duration::from_millis(
+            settings.server.client_disconnect_timeout_ms,
+        ))
+        .keep_alive(Duration::from_secs(settings.server.keep_alive_seconds))
         .listen(listener)?
         .run();
         tracing::info!(%address, database = ?state_backend(&settings), "Cordée is listening on http://{address}");
@@ -201,6 +217,91 @@ impl Application {
         }
         served
     }
+}
+
+/// The policy of every answer: JSON is never a page, so it may load nothing and be framed by nobody.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The policy of Swagger UI (`/docs`): its scripts, styles and the OpenAPI document come from this server; it
+/// draws inline styles and data: images; it loads nothing from elsewhere.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Adds the security headers an answer lacks: no MIME sniffing, no framing, no referrer, a content security
+/// policy, `Cache-Control: no-store` when the request was authenticated, HSTS behind an https public URL,
+/// and the headers a cross-origin caller may read when its origin is allowed.
+fn security_headers(headers: &mut HeaderMap, authenticated: bool, docs: bool, hsts: bool) {
+    let cross_origin = headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+    let mut set_default = |name: HeaderName, value: &'static str| {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set_default(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set_default(header::X_FRAME_OPTIONS, "DENY");
+    set_default(header::REFERRER_POLICY, "no-referrer");
+    set_default(
+        header::CONTENT_SECURITY_POLICY,
+        if docs { DOCS_CSP } else { API_CSP },
+    );
+    if authenticated {
+        set_default(header::CACHE_CONTROL, "no-store");
+    }
+    if hsts {
+        set_default(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    if cross_origin {
+        set_default(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            "etag, location, retry-after, content-disposition, x-request-id",
+        );
+    }
+}
+
+/// The configured CORS origins, each checked to be an origin (`scheme://host[:port]`, http or https) and
+/// written as browsers send it, so that a typo fails at start-up rather than silently allowing nobody.
+fn allowed_origins(configured: &[String]) -> anyhow::Result<Vec<String>> {
+    configured
+        .iter()
+        .map(|raw| raw.trim())
+        .filter(|raw| !raw.is_empty())
+        .map(|raw| {
+            let url = url::Url::parse(raw)
+                .map_err(|e| anyhow::anyhow!("server.cors_allowed_origins: {raw:?}: {e}"))?;
+            let origin = url.origin().ascii_serialization();
+            let is_origin = matches!(url.scheme(), "http" | "https")
+                && url.path() == "/"
+                && url.query().is_none()
+                && origin == raw.trim_end_matches('/').to_ascii_lowercase();
+            if !is_origin {
+                anyhow::bail!(
+                    "server.cors_allowed_origins: {raw:?} is not an origin such as https://app.example.org"
+                );
+            }
+            Ok(origin)
+        })
+        .collect()
+}
+
+/// The CORS layer: preflights from the allowed origins are answered for the methods and headers the API
+/// uses; other origins get no CORS headers at all (their browsers then refuse to read the answers). The
+/// exposed headers are added by `security_headers`, only beside an allowed origin (actix-cors would send
+/// them on every answer).
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// Deletes attachment files that no row names (a crash between writing a file and committing its row).

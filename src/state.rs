@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::auth::password::PasswordHasherPool;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::Throttles;
 use crate::auth::token_cache::TokenCache;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -18,7 +18,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Clock,
     pub hasher: PasswordHasherPool,
-    pub login_throttle: LoginThrottle,
+    /// Rate limits of login, registration, password reset and uploads.
+    pub throttles: Throttles,
     /// Recently authenticated tokens; forget a user's entries whenever their tokens or role change.
     pub token_cache: TokenCache,
     pub templates: Arc<Templates>,

@@ -79,11 +79,13 @@ pub fn check_password(
         (status = 201, description = "Account created (or the address was taken: same answer)", body = UserView),
         (status = 400, description = "Malformed JSON", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many registrations for this email or from this address; see Retry-After", body = Problem),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     input: Input<RegisterRequest>,
 ) -> Result<HttpResponse, Error> {
     let (body, mut check) = input.into_parts();
@@ -101,6 +103,10 @@ pub async fn register(
         return Err(check.into_error());
     };
     check.finish()?;
+    state
+        .throttles
+        .registration
+        .check(email.as_str(), client_address(&req))?;
 
     // Hash in every case, so that a taken address answers as slowly as a new one.
     let password_hash = state.hasher.hash(password.into_secret()).await?;
@@ -294,7 +300,7 @@ pub async fn login(
         return Err(check.into_error());
     };
     check.finish()?;
-    state.login_throttle.check(&email, client_address(&req))?;
+    state.throttles.login.check(&email, client_address(&req))?;
 
     let lookup = email.clone();
     let user = state
@@ -368,11 +374,16 @@ pub struct PasswordResetRequest {
 #[utoipa::path(
     tag = "accounts",
     request_body = PasswordResetRequest,
-    responses((status = 202, description = "If the account exists, a link is on its way"), (status = 422, body = Problem))
+    responses(
+        (status = 202, description = "If the account exists, a link is on its way"),
+        (status = 422, body = Problem),
+        (status = 429, description = "Too many requests for this email or from this address; see Retry-After", body = Problem),
+    )
 )]
 #[post("/auth/password-reset")]
 pub async fn password_reset(
     state: web::Data<AppState>,
+    req: HttpRequest,
     input: Input<PasswordResetRequest>,
 ) -> Result<HttpResponse, Error> {
     let (body, mut check) = input.into_parts();
@@ -380,6 +391,10 @@ pub async fn password_reset(
         return Err(check.into_error());
     };
     check.finish()?;
+    state
+        .throttles
+        .password_reset
+        .check(email.as_str(), client_address(&req))?;
     let now = state.clock.now();
     let secret = token::generate();
     let state2 = state.clone();

@@ -11,8 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::applications::{check_read, load, AttachmentView};
-use crate::api::extract::Caller;
+use crate::api::extract::{client_address, Caller};
 use crate::auth::permissions::{can_act_for_applicant, Principal};
+use crate::config::StorageSettings;
 use crate::db::types::{Ts, Uid};
 use crate::domain::application;
 use crate::domain::form::{Field, FieldType};
@@ -23,14 +24,68 @@ use crate::store::applications::{self, Attachment};
 use crate::store::audit::{self, Change};
 use crate::store::calls;
 
-/// The form's file field `key` of the application's call, once the caller may change the application.
+/// What an application's attachments already take of its quota.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    files: usize,
+    bytes: u64,
+}
+
+impl Usage {
+    fn of(conn: &mut crate::db::DbConn, application_id: Uuid) -> Result<Usage, Error> {
+        let attachments = applications::attachments_of(conn, application_id)?;
+        Ok(Usage {
+            files: attachments.len(),
+            bytes: attachments.iter().map(|a| a.size.max(0) as u64).sum(),
+        })
+    }
+
+    /// 422 when one more file of `size` bytes would take the application over its quota.
+    fn admit(&self, quota: &StorageSettings, size: u64) -> Result<(), Error> {
+        if self.files >= quota.max_files_per_application as usize {
+            return Err(Error::field(
+                "file",
+                "too_many_files",
+                format!(
+                    "this application already has {} files, the most allowed; delete one first",
+                    self.files
+                ),
+            ));
+        }
+        if self.bytes.saturating_add(size) > quota.max_bytes_per_application {
+            return Err(self.over_bytes(quota));
+        }
+        Ok(())
+    }
+
+    fn over_bytes(&self, quota: &StorageSettings) -> Error {
+        Error::field(
+            "file",
+            "application_quota_exceeded",
+            format!(
+                "an application's files may take {} bytes in all and this one's already take {}: \
+                 this file does not fit",
+                quota.max_bytes_per_application, self.bytes
+            ),
+        )
+    }
+
+    /// Bytes the next file may have at most.
+    fn room(&self, quota: &StorageSettings) -> u64 {
+        quota.max_bytes_per_application.saturating_sub(self.bytes)
+    }
+}
+
+/// The form's file field `key` of the application's call, once the caller may change the application and
+/// it has room for one more file; with what its files already take.
 async fn file_field(
     state: &AppState,
     caller: &Principal,
     id: Uuid,
     key: String,
-) -> Result<Field, Error> {
+) -> Result<(Field, Usage), Error> {
     let caller = caller.clone();
+    let quota = state.settings.storage.clone();
     state
         .db
         .read(move |conn| {
@@ -43,14 +98,19 @@ async fn file_field(
                 )));
             }
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            match call.form()?.field(&key) {
-                Some(field) if field.kind == FieldType::File => Ok(field.clone()),
-                _ => Err(Error::field(
-                    "field",
-                    "not_a_file_field",
-                    "the form has no file field with this key",
-                )),
-            }
+            let field = match call.form()?.field(&key) {
+                Some(field) if field.kind == FieldType::File => field.clone(),
+                _ => {
+                    return Err(Error::field(
+                        "field",
+                        "not_a_file_field",
+                        "the form has no file field with this key",
+                    ))
+                }
+            };
+            let usage = Usage::of(conn, id)?;
+            usage.admit(&quota, 0)?;
+            Ok((field, usage))
         })
         .await
 }
@@ -62,7 +122,7 @@ async fn read_parts(
     id: Uuid,
     dir: &std::path::Path,
     payload: &mut Multipart,
-    field: &mut Option<Field>,
+    field: &mut Option<(Field, Usage)>,
     received: &mut Option<(storage::Received, String)>,
 ) -> Result<(), Error> {
     while let Some(part) = payload.next().await {
@@ -91,7 +151,7 @@ async fn read_parts(
                 *field = Some(file_field(state, caller, id, key.trim().to_owned()).await?);
             }
             "file" => {
-                let Some(field) = field.as_ref() else {
+                let Some((field, usage)) = field.as_ref() else {
                     return Err(Error::field(
                         "field",
                         "required",
@@ -104,8 +164,16 @@ async fn read_parts(
                 let filename = storage::safe_filename(
                     part.content_disposition().and_then(|cd| cd.get_filename()),
                 );
-                let max_size = field.max_size.unwrap_or(20 * 1024 * 1024);
-                *received = Some((storage::receive(dir, &mut part, max_size).await?, filename));
+                let field_max = field.max_size.unwrap_or(20 * 1024 * 1024);
+                let quota = &state.settings.storage;
+                let max_size = field_max.min(usage.room(quota));
+                let file = match storage::receive(dir, &mut part, max_size).await {
+                    Err(Error::PayloadTooLarge(_)) if max_size < field_max => {
+                        return Err(usage.over_bytes(quota))
+                    }
+                    other => other?,
+                };
+                *received = Some((file, filename));
             }
             other => {
                 return Err(Error::field(
@@ -120,7 +188,8 @@ async fn read_parts(
 }
 
 /// Uploads a file for one of the form's file fields: multipart parts `field` (the key) then `file`.
-/// 413 over the field's size, 415 when the file's content is not an allowed type.
+/// 413 over the field's size, 415 when the file's content is not an allowed type, 422 when the application
+/// has no room left for it, 429 when the caller or their address uploads too often.
 #[utoipa::path(
     tag = "applications",
     params(("id" = Uuid, Path)),
@@ -129,6 +198,7 @@ async fn read_parts(
         (status = 201, body = AttachmentView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "No longer editable", body = Problem),
         (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "Too many uploads; see Retry-After", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -136,13 +206,18 @@ async fn read_parts(
 pub async fn upload(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<Uuid>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
+    state
+        .throttles
+        .upload
+        .check(&caller.user_id.to_string(), client_address(&req))?;
     let id = id.into_inner();
     let dir = state.settings.storage.dir.clone();
-    let mut field: Option<Field> = None;
+    let mut field: Option<(Field, Usage)> = None;
     let mut received: Option<(storage::Received, String)> = None;
     let read = read_parts(
         &state,
@@ -161,7 +236,7 @@ pub async fn upload(
         }
         return Err(err);
     }
-    let (Some(field), Some((file, filename))) = (field, received) else {
+    let (Some((field, _)), Some((file, filename))) = (field, received) else {
         return Err(Error::Validation(vec![crate::error::FieldError::new(
             "file",
             "required",
@@ -196,6 +271,7 @@ pub async fn upload(
     let temp_path = file.temp_path.clone();
     let final_path = storage::path_of(&dir, &attachment.storage_name);
     let view = AttachmentView::from(&attachment);
+    let quota = state.settings.storage.clone();
     let stored = state
         .db
         .write(move |conn| {
@@ -204,6 +280,8 @@ pub async fn upload(
             if !application::is_editable(&app.status) {
                 return Err(Error::Conflict(format!("the application is {}: files can no longer change", app.status)));
             }
+            // Again in the transaction: another upload to the same application may have landed meanwhile.
+            Usage::of(conn, id)?.admit(&quota, attachment.size as u64)?;
             applications::insert_attachment(conn, &attachment)?;
             audit::record(
                 conn,

@@ -1,5 +1,5 @@
-//! Request bodies: JSON is read with a size cap, malformed JSON is a 400, and then every unknown field,
-//! wrongly typed value and failing domain rule is gathered into one 422.
+//! Request bodies: JSON is read with a size cap and a nesting cap, malformed JSON is a 400, and then every
+//! unknown field, wrongly typed value and failing domain rule is gathered into one 422.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -35,9 +35,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(256 * 1024, |state| state.settings.server.json_limit_bytes);
+        let (limit, max_depth) =
+            req.app_data::<web::Data<AppState>>()
+                .map_or((256 * 1024, 32), |state| {
+                    let server = &state.settings.server;
+                    (server.json_limit_bytes, server.json_max_depth)
+                });
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -76,6 +79,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
                 }
                 bytes.extend_from_slice(&chunk);
             }
+            if nested_deeper_than(&bytes, max_depth) {
+                return Err(Error::BadRequest(format!(
+                    "the JSON nests arrays and objects more than {max_depth} levels deep"
+                )));
+            }
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
             let body_hash = hex::encode(sha2::Sha256::digest(&bytes));
@@ -87,6 +95,37 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
             })
         })
     }
+}
+
+/// Whether `json` nests arrays and objects more than `limit` levels deep. A single pass over the bytes,
+/// without recursion, so that any input, even malformed, is safe to measure before it is parsed.
+pub fn nested_deeper_than(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Decodes `value` into `T`, collecting every unknown field and wrongly typed value: each failing field is
@@ -302,6 +341,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::json;
 
@@ -346,6 +386,75 @@ mod tests {
         let (sample, errors) = decode::<Sample>(json!({"name": "a", "count": 2})).unwrap();
         assert!(errors.is_empty());
         assert_eq!(sample.count, Some(2));
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert!(!nested_deeper_than(br#"{"a": [1, {"b": []}]}"#, 4));
+        assert!(nested_deeper_than(br#"{"a": [1, {"b": []}]}"#, 3));
+        assert!(!nested_deeper_than(
+            br#"{"a": "[[[[{{{{", "b": "\\\"[["}"#,
+            1
+        ));
+        assert!(nested_deeper_than(&vec![b'['; 10_000], 32));
+        assert!(!nested_deeper_than(b"", 0));
+    }
+
+    /// Any JSON document, nested up to 8 levels.
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\[\\]{}\"\\\\]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(8, 64, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z\\[{\"\\\\]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// The nesting depth of a parsed document, by recursion (the reference for the byte scan).
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_byte_scan_agrees_with_the_parsed_depth(value in arb_json(), limit in 0usize..10) {
+            let compact = serde_json::to_vec(&value).unwrap();
+            let pretty = serde_json::to_vec_pretty(&value).unwrap();
+            let deeper = depth(&value) > limit;
+            prop_assert_eq!(nested_deeper_than(&compact, limit), deeper);
+            prop_assert_eq!(nested_deeper_than(&pretty, limit), deeper);
+        }
+
+        #[test]
+        fn the_byte_scan_takes_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512), limit in 0usize..64) {
+            let _ = nested_deeper_than(&bytes, limit);
+        }
+
+        #[test]
+        fn decoding_any_document_lists_errors_or_succeeds(value in arb_json()) {
+            match decode::<Sample>(value) {
+                Ok((_, errors)) => {
+                    for e in errors {
+                        prop_assert!(!e.code.is_empty());
+                    }
+                }
+                Err(Error::Validation(errors)) => prop_assert!(!errors.is_empty()),
+                Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+            }
+        }
     }
 
     #[test]

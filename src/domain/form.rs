@@ -2210,4 +2210,154 @@ mod tests {
             prop_assert!(out.is_some() == errors.is_empty(), "{:?}: {:?}", kind, errors);
         }
     }
+
+    // ---- definitions written by staff: any definition is checked without panicking ----
+
+    fn arb_text() -> impl Strategy<Value = Text> {
+        (any::<String>(), proptest::option::of(any::<String>()))
+            .prop_map(|(fr, en)| Text { fr, en })
+    }
+
+    fn arb_date() -> impl Strategy<Value = Option<NaiveDate>> {
+        proptest::option::of(
+            (-400_000i32..400_000).prop_filter_map("a date", NaiveDate::from_num_days_from_ce_opt),
+        )
+    }
+
+    fn arb_f64() -> impl Strategy<Value = Option<f64>> {
+        proptest::option::of(prop_oneof![
+            any::<f64>(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            -1e3f64..1e3,
+        ])
+    }
+
+    fn arb_field() -> impl Strategy<Value = Field> {
+        (
+            (
+                "[a-z_]{0,6}|\\PC{0,70}",
+                0..ALL_TYPES.len(),
+                arb_text(),
+                proptest::option::of(arb_text()),
+                any::<bool>(),
+            ),
+            (
+                proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<u32>()),
+                arb_f64(),
+                arb_f64(),
+            ),
+            (
+                arb_date(),
+                arb_date(),
+                proptest::option::of(any::<u32>()),
+                proptest::option::of(any::<u32>()),
+            ),
+            (
+                proptest::option::of(prop::collection::vec(
+                    ("[a-z]{0,2}|\\PC{0,8}", arb_text())
+                        .prop_map(|(value, label)| ChoiceOption { value, label }),
+                    0..5,
+                )),
+                proptest::option::of(any::<u64>()),
+                proptest::option::of(prop::collection::vec("[a-z/.+-]{0,12}|\\PC{0,8}", 0..4)),
+            ),
+        )
+            .prop_map(
+                |(
+                    (key, kind, label, help, required),
+                    (min_length, max_length, min, max),
+                    (min_date, max_date, min_items, max_items),
+                    (options, max_size, content_types),
+                )| Field {
+                    key,
+                    kind: ALL_TYPES[kind],
+                    label,
+                    help,
+                    required,
+                    min_length,
+                    max_length,
+                    min,
+                    max,
+                    min_date,
+                    max_date,
+                    min_items,
+                    max_items,
+                    options,
+                    max_size,
+                    content_types,
+                },
+            )
+    }
+
+    fn arb_stage() -> impl Strategy<Value = Stage> {
+        let criterion = (
+            "[a-z]{0,3}|\\PC{0,6}",
+            arb_text(),
+            proptest::option::of(arb_text()),
+            any::<u32>(),
+            arb_f64(),
+            arb_f64(),
+        )
+            .prop_map(|(key, label, description, weight, min, max)| Criterion {
+                key,
+                label,
+                description,
+                weight,
+                min: min.unwrap_or(0.0),
+                max: max.unwrap_or(f64::NAN),
+            });
+        (
+            "[a-z]{0,3}|\\PC{0,6}",
+            arb_text(),
+            prop::collection::vec(criterion, 0..5),
+        )
+            .prop_map(|(key, label, criteria)| Stage {
+                key,
+                label,
+                criteria,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_form_definition_is_checked_and_a_valid_one_checks_any_answers(
+            fields in prop::collection::vec(arb_field(), 0..6),
+            values in prop::collection::vec(arb_json(), 0..6),
+        ) {
+            let form = Form { fields };
+            let errors = form.check_definition("form");
+            for e in &errors {
+                prop_assert!(e.field.starts_with("form.fields."), "{}", e.field);
+            }
+            if errors.is_empty() {
+                let raw: Map<String, Value> = form
+                    .fields
+                    .iter()
+                    .map(|f| f.key.clone())
+                    .zip(values)
+                    .collect();
+                let (out, _) = form.check_answers(&raw);
+                let (_, again) = form.check_answers(&out);
+                prop_assert!(again.is_empty(), "{:?}", again);
+                let _ = form.check_complete(&out, &HashSet::new());
+            }
+        }
+
+        #[test]
+        fn any_stages_are_checked_without_panicking(stages in prop::collection::vec(arb_stage(), 0..4)) {
+            for e in check_stages(&stages) {
+                prop_assert!(e.field.starts_with("stages"), "{}", e.field);
+            }
+        }
+
+        #[test]
+        fn any_json_is_refused_or_read_as_a_form(value in arb_json()) {
+            if let Ok(form) = serde_json::from_value::<Form>(value) {
+                let _ = form.check_definition("form");
+            }
+        }
+    }
 }

@@ -586,6 +586,24 @@ mod tests {
         }
 
         #[test]
+        fn strings_of_identifier_lengths_never_panic(
+            raw in "\\PC{5}|\\PC{9}|\\PC{14}|[0-9٠-٩０-９ \u{a0}\u{202f}]{0,20}|2[AaBb\u{0130}ß][0-9]{3}"
+        ) {
+            if let Ok(siret) = Siret::parse(&raw) {
+                prop_assert!(siret.as_str().bytes().all(|b| b.is_ascii_digit()));
+                let _ = siret.siren();
+            }
+            if let Ok(siren) = Siren::parse(&raw) {
+                prop_assert_eq!(siren.as_str().len(), 9);
+            }
+            if let Ok(code) = InseeCode::parse(&raw) {
+                prop_assert_eq!(code.as_str().len(), 5);
+            }
+            let _ = Postcode::parse(&raw);
+            let _ = PhoneNumber::parse(&raw);
+        }
+
+        #[test]
         fn phone_like_strings_never_panic(raw in "[+0-9 .()\\-]{0,24}") {
             if let Ok(p) = PhoneNumber::parse(&raw) {
                 prop_assert!(p.as_str().starts_with('+'));

@@ -137,6 +137,7 @@ pub fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn file_names_are_made_safe() {
@@ -148,5 +149,25 @@ mod tests {
         assert_eq!(safe_filename(Some("\u{0}\n")), "file");
         assert_eq!(safe_filename(None), "file");
         assert_eq!(safe_filename(Some(".hidden")), "hidden");
+    }
+
+    proptest! {
+        #[test]
+        fn any_client_file_name_becomes_a_safe_one(
+            raw in proptest::option::of("\\PC{0,300}|[./\\\\\"\\x00-\\x1f\\u{7f}-\\u{9f}a. ]{0,40}|\\.\\./[a-z]{1,8}\\.pdf"),
+        ) {
+            let name = safe_filename(raw.as_deref());
+            prop_assert!(!name.is_empty());
+            prop_assert!(name.chars().count() <= 200);
+            prop_assert!(!name.contains(['/', '\\', '"']), "{:?}", name);
+            prop_assert!(!name.chars().any(char::is_control), "{:?}", name);
+            prop_assert!(!name.starts_with('.'), "{:?}", name);
+            prop_assert_eq!(name.trim(), name.as_str());
+            // Safe names stay as they are.
+            prop_assert_eq!(safe_filename(Some(&name)), name.clone());
+            // It can be sent back in a header.
+            let header = format!("attachment; filename=\"{name}\"");
+            prop_assert!(actix_web::http::header::HeaderValue::from_str(&header).is_ok());
+        }
     }
 }

@@ -4,15 +4,22 @@
 
 mod accounts;
 mod applications;
+mod authorization;
+mod backup;
 mod calls;
+mod crash;
 mod deliberation;
 mod email;
 mod email_templates;
 mod evaluation;
+mod faults;
+mod hardening;
 mod helpers;
+mod instances;
 mod integrations;
 mod journeys;
 mod operations;
 mod organizations;
 mod personal_data;
+mod smtp_faults;
 mod statements;
