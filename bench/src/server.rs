@@ -80,6 +80,12 @@ impl Server {
                 "CORDEE__AUTH__LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS",
                 "1000000",
             )
+            // Likewise one address uploads thousands of files to the same drafts: lift the upload limits
+            // and the per-application quotas (the work of storing each file is what is measured).
+            .env("CORDEE__STORAGE__UPLOADS_PER_MINUTE_PER_USER", "1000000")
+            .env("CORDEE__STORAGE__UPLOADS_PER_MINUTE_PER_ADDRESS", "1000000")
+            .env("CORDEE__STORAGE__MAX_FILES_PER_APPLICATION", "1000000000")
+            .env("CORDEE__STORAGE__MAX_BYTES_PER_APPLICATION", "1000000000000000")
             .env("CORDEE__LOG__LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

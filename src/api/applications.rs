@@ -708,6 +708,7 @@ async fn submit_application(
         .db
         .write(move |conn| {
             let state = state_for_tx;
+            applications::lock(conn, id)?;
             let (before, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
             let (call, organization) = load_context(conn, &before)?;

@@ -275,6 +275,7 @@ pub async fn upload(
     let stored = state
         .db
         .write(move |conn| {
+            applications::lock(conn, id)?;
             let (app, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
             if !application::is_editable(&app.status) {

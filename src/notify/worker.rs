@@ -38,9 +38,19 @@ impl Worker {
     /// Delivers until `shutdown` turns true; the batch in hand is finished first.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        // Orphan files (a crash between writing a file and committing its row) are swept at start-up and then
+        // once per grace period, so that they do not wait for the next restart.
+        let sweep_every = Duration::from_secs(self.state.settings.storage.sweep_grace_seconds.max(60));
+        let mut next_sweep = std::time::Instant::now() + sweep_every;
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if std::time::Instant::now() >= next_sweep {
+                next_sweep = std::time::Instant::now() + sweep_every;
+                if let Err(err) = self.sweep_orphan_files().await {
+                    tracing::warn!(error = %err, "storage: could not sweep orphan files");
+                }
             }
             if let Err(err) = self.queue_reminders().await {
                 tracing::warn!(error = %err, "reminders: could not queue");
@@ -75,6 +85,29 @@ impl Worker {
             }
         }
         tracing::info!("outbox worker stopped");
+    }
+
+    /// Deletes the attachment files that no row names and that are older than `storage.sweep_grace_seconds`
+    /// (younger ones may belong to an upload whose transaction is still open).
+    async fn sweep_orphan_files(&self) -> Result<(), crate::error::Error> {
+        let known: std::collections::HashSet<String> = self
+            .db
+            .read(|conn| Ok(crate::store::applications::storage_names(conn)?))
+            .await?
+            .into_iter()
+            .collect();
+        let storage = self.state.settings.storage.clone();
+        let grace = Duration::from_secs(storage.sweep_grace_seconds);
+        let removed = tokio::task::spawn_blocking(move || {
+            crate::storage::sweep(&storage.dir, &known, grace)
+        })
+        .await
+        .map_err(|e| crate::error::Error::Internal(e.into()))?
+        .map_err(|e| crate::error::Error::Internal(e.into()))?;
+        if removed > 0 {
+            tracing::info!(removed, "removed orphan attachment files");
+        }
+        Ok(())
     }
 
     /// Queues the deadline reminders that are due.

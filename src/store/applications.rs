@@ -74,6 +74,20 @@ pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Application>> {
         .optional()
 }
 
+/// Locks the application's row until the end of the transaction (PostgreSQL; SQLite's write transactions
+/// already run one at a time), so that checks made on it and on its attachments hold until the commit: two
+/// uploads cannot both pass the quota, and an upload cannot slip in beside the submission.
+pub fn lock(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        applications::table
+            .find(Uid(id))
+            .select(applications::id)
+            .for_update()
+            .load::<Uid>(c)?;
+    }
+    Ok(())
+}
+
 /// Whether the organization already applied to the call.
 pub fn exists_for(conn: &mut DbConn, call_id: Uuid, organization_id: Uuid) -> QueryResult<bool> {
     let found: Option<Uid> = applications::table
