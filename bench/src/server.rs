@@ -85,7 +85,10 @@ impl Server {
             .env("CORDEE__STORAGE__UPLOADS_PER_MINUTE_PER_USER", "1000000")
             .env("CORDEE__STORAGE__UPLOADS_PER_MINUTE_PER_ADDRESS", "1000000")
             .env("CORDEE__STORAGE__MAX_FILES_PER_APPLICATION", "1000000000")
-            .env("CORDEE__STORAGE__MAX_BYTES_PER_APPLICATION", "1000000000000000")
+            .env(
+                "CORDEE__STORAGE__MAX_BYTES_PER_APPLICATION",
+                "1000000000000000",
+            )
             .env("CORDEE__LOG__LEVEL", "warn")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)

@@ -86,6 +86,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
             }
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| Error::BadRequest(format!("malformed JSON: {e}")))?;
+            // PostgreSQL text cannot hold a NUL character: refuse it here, naming where it is, for every body.
+            if let Some(field) = path_of_nul(&value, "") {
+                return Err(Error::Validation(vec![FieldError::new(
+                    field,
+                    "invalid_characters",
+                    "NUL characters are not allowed",
+                )]));
+            }
             let body_hash = hex::encode(sha2::Sha256::digest(&bytes));
             let (body, errors) = decode::<T>(value)?;
             Ok(Input {
@@ -94,6 +102,33 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
                 body_hash,
             })
         })
+    }
+}
+
+/// The path of the first string or key holding a NUL character (the depth check before it bounds the
+/// recursion).
+fn path_of_nul(value: &Value, at: &str) -> Option<String> {
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => s.contains('\0').then(|| at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| path_of_nul(v, &join(&i.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(key, v)| {
+            if key.contains('\0') {
+                Some(join(key))
+            } else {
+                path_of_nul(v, &join(key))
+            }
+        }),
+        _ => None,
     }
 }
 

@@ -111,7 +111,7 @@ pub struct CreateTokenRequest {
 #[utoipa::path(
     tag = "accounts",
     params(PageQuery),
-    responses((status = 200, body = Paginated<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = Paginated<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/me/tokens")]
@@ -162,6 +162,12 @@ pub async fn create_token(
     let (body, mut check) = input.into_parts();
     let name = check.required("name", body.name.as_deref(), |n| {
         let n = n.trim();
+        if n.chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "invalid_characters",
+                "control characters are not allowed",
+            ));
+        }
         match n.chars().count() {
             0 => Err(InvalidValue::new("required", "a token needs a name")),
             1..=100 => Ok(n.to_owned()),

@@ -46,7 +46,7 @@ pub struct NewMessage {
 #[utoipa::path(
     tag = "applications",
     params(("id" = Uuid, Path), PageQuery),
-    responses((status = 200, body = Paginated<MessageView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = Paginated<MessageView>), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}/messages")]

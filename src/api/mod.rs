@@ -25,13 +25,18 @@ pub mod personal;
 pub mod reviews;
 pub mod webhooks;
 
-use actix_web::dev::ServiceResponse;
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppService, HttpServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Next};
 use actix_web::{HttpResponse, ResponseError};
+use utoipa::openapi::path::{Operation, ParameterIn, Paths};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
-use utoipa_actix_web::{scope, service_config::ServiceConfig};
+use utoipa_actix_web::{scope, service_config::ServiceConfig, OpenApiFactory};
 
 use crate::error::{Error, FieldError, Problem};
 
@@ -75,11 +80,12 @@ pub fn openapi_base() -> utoipa::openapi::OpenApi {
 
 /// Every route of the service.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(ops::health)
-        .service(ops::ready)
-        .service(ops::metrics)
-        .service(
+    cfg.service(Documented(ops::health))
+        .service(Documented(ops::ready))
+        .service(Documented(ops::metrics))
+        .service(Documented(
             scope::scope("/api/v1")
+                .wrap(from_fn(refuse_nul_characters))
                 .service(accounts::register)
                 .service(accounts::verify_email)
                 .service(accounts::login)
@@ -161,7 +167,106 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(webhooks::enable)
                 .service(webhooks::send_test)
                 .service(webhooks::deliveries),
-        );
+        ));
+}
+
+/// Routes whose OpenAPI operations are completed with what every route shares, so that the document lists
+/// every answer a client can get: error answers are `application/problem+json`, and the refusals of the
+/// extractors are listed wherever they can happen (400 for a malformed body or query, 413 and 415 for a
+/// body too large or not in the expected type, 404 for a malformed path).
+struct Documented<T>(T);
+
+impl<T: HttpServiceFactory> HttpServiceFactory for Documented<T> {
+    fn register(self, config: &mut AppService) {
+        self.0.register(config);
+    }
+}
+
+impl<T: OpenApiFactory> OpenApiFactory for Documented<T> {
+    fn paths(&self) -> Paths {
+        let mut paths = self.0.paths();
+        for item in paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                complete(operation);
+            }
+        }
+        paths
+    }
+
+    fn schemas(&self, schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        self.0.schemas(schemas);
+    }
+}
+
+/// Adds the shared answers to one operation and gives its error answers their real content type.
+fn complete(operation: &mut Operation) {
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has_query = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Query);
+    let has_path = parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Path);
+    let has_body = operation.request_body.is_some();
+    let responses = &mut operation.responses.responses;
+    let mut shared = |status: &str, description: &str| {
+        responses.entry(status.to_owned()).or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+                .into()
+        });
+    };
+    if has_body || has_query {
+        shared("400", "The body or a query parameter is malformed");
+    }
+    if has_body {
+        shared("413", "The body is over the size limit");
+        shared("415", "The body is not of the expected content type");
+    }
+    if has_path {
+        shared("404", "Not found, or a malformed identifier in the path");
+    }
+    for (status, response) in responses.iter_mut() {
+        let is_error = status.starts_with('4') || status.starts_with('5');
+        if let (true, RefOr::T(response)) = (is_error, response) {
+            if let Some(content) = response.content.shift_remove("application/json") {
+                response
+                    .content
+                    .insert("application/problem+json".to_owned(), content);
+            }
+        }
+    }
+}
+
+/// Refuses, with a 400, a path or query string that decodes to a NUL character: no identifier or filter holds
+/// one, and PostgreSQL cannot compare text with it (it would fail the request with a 500).
+async fn refuse_nul_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // A NUL arrives percent-encoded: `%00`, the only spelling that decodes to it.
+    let has_nul = [req.uri().path(), req.query_string()]
+        .iter()
+        .any(|part| part.contains('\0') || part.contains("%00"));
+    if has_nul {
+        let error = Error::BadRequest("the path or the query string holds a NUL character".into());
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Answers for unknown routes: a problem+json 404.

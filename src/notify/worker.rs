@@ -40,7 +40,8 @@ impl Worker {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         // Orphan files (a crash between writing a file and committing its row) are swept at start-up and then
         // once per grace period, so that they do not wait for the next restart.
-        let sweep_every = Duration::from_secs(self.state.settings.storage.sweep_grace_seconds.max(60));
+        let sweep_every =
+            Duration::from_secs(self.state.settings.storage.sweep_grace_seconds.max(60));
         let mut next_sweep = std::time::Instant::now() + sweep_every;
         loop {
             if *shutdown.borrow() {
@@ -98,12 +99,11 @@ impl Worker {
             .collect();
         let storage = self.state.settings.storage.clone();
         let grace = Duration::from_secs(storage.sweep_grace_seconds);
-        let removed = tokio::task::spawn_blocking(move || {
-            crate::storage::sweep(&storage.dir, &known, grace)
-        })
-        .await
-        .map_err(|e| crate::error::Error::Internal(e.into()))?
-        .map_err(|e| crate::error::Error::Internal(e.into()))?;
+        let removed =
+            tokio::task::spawn_blocking(move || crate::storage::sweep(&storage.dir, &known, grace))
+                .await
+                .map_err(|e| crate::error::Error::Internal(e.into()))?
+                .map_err(|e| crate::error::Error::Internal(e.into()))?;
         if removed > 0 {
             tracing::info!(removed, "removed orphan attachment files");
         }

@@ -7,6 +7,7 @@ mod applications;
 mod authorization;
 mod backup;
 mod calls;
+mod contract;
 mod crash;
 mod deliberation;
 mod email;
