@@ -72,6 +72,7 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    cordee::memory::tune_allocator();
     let cli = Cli::parse();
     let settings = match Settings::load() {
         Ok(settings) => settings,
