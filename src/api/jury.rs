@@ -275,7 +275,8 @@ pub struct ConflictView {
     pub source: String,
 }
 
-/// Every conflict of a call: declared ones, and the ones detected from memberships, SIRENs and email domains.
+/// Every conflict of a call: declared ones, and the ones detected from memberships, SIRENs and email domains
+/// (on the applications past the draft stage: a draft is never in front of a juror).
 pub fn conflicts_of_call(
     conn: &mut DbConn,
     call_id: Uuid,
@@ -393,7 +394,8 @@ pub fn is_conflicted(
         .any(|c| c.juror_id == juror))
 }
 
-/// Every conflict of a call, declared and detected (administrators).
+/// Every conflict of a call, declared and detected (administrators); detected ones only for applications past
+/// the draft stage, since a draft is never in front of a juror.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),

@@ -156,8 +156,11 @@ pub fn applicant_facts(
         ))
         .order(applications::id.asc())
         .into_boxed();
-    if let Some(id) = only {
-        query = query.filter(applications::id.eq(Uid(id)));
+    // Drafts are never in front of a juror (nor assigned, reviewed or ranked): a whole call's facts leave them
+    // out, which on deadline day is most of the call.
+    match only {
+        Some(id) => query = query.filter(applications::id.eq(Uid(id))),
+        None => query = query.filter(applications::status.ne("draft")),
     }
     let rows: Vec<(Uid, Uid, Option<String>, Option<String>)> = query.load(conn)?;
     // The whole call through a subquery rather than its organization ids bound one by one: SQLite allows
@@ -173,6 +176,7 @@ pub fn applicant_facts(
     } else {
         let of_call = applications::table
             .filter(applications::call_id.eq(Uid(call_id)))
+            .filter(applications::status.ne("draft"))
             .select(applications::organization_id);
         members_of
             .filter(organization_members::organization_id.eq_any(of_call))
