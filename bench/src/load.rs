@@ -118,8 +118,23 @@ async fn send(request: RequestBuilder) -> Result<(u16, Option<u64>), String> {
     Ok((status, statements))
 }
 
-/// Runs one task per connection for `duration` (or until every connection has nothing left to send).
+/// Runs one task per connection for `duration` (or until every connection has nothing left to send), each
+/// sending its next request as soon as the previous one is answered.
 pub async fn drive(client: &Client, connections: Vec<NextRequest>, duration: Duration) -> Outcome {
+    drive_paced(client, connections, duration, None).await
+}
+
+/// As [`drive`], but with `rate` (requests per second, all connections together) each connection starts its
+/// requests on a fixed schedule instead (open loop: a slow answer delays nothing but itself).
+pub async fn drive_paced(
+    client: &Client,
+    connections: Vec<NextRequest>,
+    duration: Duration,
+    rate: Option<f64>,
+) -> Outcome {
+    let every = rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(connections.len() as f64 / r));
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = connections
@@ -128,7 +143,15 @@ pub async fn drive(client: &Client, connections: Vec<NextRequest>, duration: Dur
             let client = client.clone();
             tokio::spawn(async move {
                 let mut outcome = Outcome::new();
+                let mut ticks = every.map(|every| {
+                    let mut ticks = tokio::time::interval(every);
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    ticks
+                });
                 while Instant::now() < deadline {
+                    if let Some(ticks) = ticks.as_mut() {
+                        ticks.tick().await;
+                    }
                     let Some(request) = next(&client) else {
                         break;
                     };

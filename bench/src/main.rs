@@ -60,6 +60,10 @@ struct Args {
     /// Connections logging in during the `login` workload (beside `--connections` reading applications).
     #[arg(long, default_value_t = 4)]
     login_connections: usize,
+    /// Then the `login` workload runs again with logins paced at this rate (the target's 35 a second), to
+    /// measure application detail while that many people log in; 0 skips it.
+    #[arg(long, default_value_t = 35.0)]
+    login_rate: f64,
     /// Comma-separated workloads.
     #[arg(long, default_value = ALL_WORKLOADS, value_delimiter = ',')]
     workloads: Vec<String>,
@@ -300,18 +304,37 @@ async fn measure(
         rows.push(row(workload, outcome, sampled, note));
     }
     if wants(args, "login") {
-        eprintln!("[{database}] login during detail …");
-        let sampler = Sampler::start(pid, wal.clone());
-        let (logins, details) = tokio::join!(
-            load::drive(&client, ctx.login(args.login_connections), duration),
-            load::drive(&client, ctx.detail(c), duration),
+        // Flat out from `login_connections`, then (unless 0) paced at `login_rate`, each beside detail.
+        let flat_out = (
+            None,
+            "login",
+            "detail during login",
+            format!("{} connections logging in", args.login_connections),
         );
-        let sampled = sampler.finish();
-        report_progress(database, "login", &logins);
-        report_progress(database, "detail during login", &details);
-        let note = format!("{} connections logging in", args.login_connections);
-        rows.push(row("login", logins, sampled, note));
-        rows.push(row("detail during login", details, sampled, String::new()));
+        let paced = (
+            Some(args.login_rate),
+            "paced login",
+            "detail during paced login",
+            format!("paced at {} a second", args.login_rate),
+        );
+        let phases = if args.login_rate > 0.0 {
+            vec![flat_out, paced]
+        } else {
+            vec![flat_out]
+        };
+        for (rate, login, detail, note) in phases {
+            eprintln!("[{database}] {login} during detail …");
+            let sampler = Sampler::start(pid, wal.clone());
+            let (logins, details) = tokio::join!(
+                load::drive_paced(&client, ctx.login(args.login_connections), duration, rate),
+                load::drive(&client, ctx.detail(c), duration),
+            );
+            let sampled = sampler.finish();
+            report_progress(database, login, &logins);
+            report_progress(database, detail, &details);
+            rows.push(row(login, logins, sampled, note));
+            rows.push(row(detail, details, sampled, String::new()));
+        }
     }
     if wants(args, "ranking") {
         eprintln!("[{database}] ranking …");

@@ -113,7 +113,8 @@ fn checks(database: &str, n: usize, row: &Row) -> Vec<Check> {
         ("upload", true) => vec![rps(500.0)],
         ("upload", false) => vec![rps(300.0)],
         ("login", _) => vec![rps(35.0)],
-        ("detail during login", _) => vec![p99(20.0)],
+        ("detail during login", _) | ("detail during paced login", _) => vec![p99(20.0)],
+        ("paced login", _) => vec![errors()],
         ("ranking", _) => vec![
             Check {
                 what: "p50 ms",

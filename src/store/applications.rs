@@ -324,8 +324,10 @@ pub fn references(
     conn: &mut DbConn,
     call_id: Uuid,
 ) -> QueryResult<std::collections::HashMap<Uuid, Option<String>>> {
+    // Only submitted applications have one: drafts (most of a call on deadline day) are not read.
     let rows: Vec<(Uid, Option<String>)> = applications::table
         .filter(applications::call_id.eq(Uid(call_id)))
+        .filter(applications::reference.is_not_null())
         .select((applications::id, applications::reference))
         .load(conn)?;
     Ok(rows.into_iter().map(|(id, r)| (id.0, r)).collect())

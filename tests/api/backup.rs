@@ -18,7 +18,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{exp_answers, pdf_bytes, Mailbox, TestDatabase, PASSWORD};
+use crate::helpers::{
+    exp_answers, pdf_bytes, request_to, send_json, Mailbox, TestDatabase, PASSWORD,
+};
 
 /// The settings of `cordee` processes, as the `CORDEE__SECTION__KEY` variables an operator sets.
 #[derive(Clone)]
@@ -220,13 +222,12 @@ impl Server {
         path: &str,
         token: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let builder = self
-            .http
-            .request(method, format!("http://{}{}", self.address, path));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
+        request_to(
+            &self.http,
+            method,
+            format!("http://{}{}", self.address, path),
+            token,
+        )
     }
 
     /// Sends JSON; returns the status and the JSON answer (Null when empty).
@@ -237,19 +238,7 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut builder = self.request(method, path, token);
-        if let Some(body) = body {
-            builder = builder.json(&body);
-        }
-        let response = builder.send().await.expect("the server answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        send_json(self.request(method, path, token), body).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {

@@ -407,13 +407,12 @@ impl TestApp {
         path: &str,
         token: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let builder = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
-        match token {
-            Some(token) => builder.bearer_auth(token),
-            None => builder,
-        }
+        request_to(
+            &self.client,
+            method,
+            format!("{}{}", self.address, path),
+            token,
+        )
     }
 
     /// Sends JSON and returns the status and the JSON answer (Null when there is no body).
@@ -424,19 +423,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut builder = self.request(method, path, token);
-        if let Some(body) = body {
-            builder = builder.json(&body);
-        }
-        let response = builder.send().await.expect("the server answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
+        send_json(self.request(method, path, token), body).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -491,6 +478,40 @@ impl TestApp {
         .unwrap();
         self.login(email, PASSWORD).await
     }
+}
+
+/// A request to `url`, with a bearer token when given.
+pub fn request_to(
+    client: &reqwest::Client,
+    method: Method,
+    url: String,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let builder = client.request(method, url);
+    match token {
+        Some(token) => builder.bearer_auth(token),
+        None => builder,
+    }
+}
+
+/// Sends `request` with `body` as JSON; returns the status and the JSON answer (Null when there is no body).
+pub async fn send_json(
+    request: reqwest::RequestBuilder,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    let response = request.send().await.expect("the server answers");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
 }
 
 /// The fields named in a 422 answer, sorted.
