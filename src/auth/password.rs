@@ -52,14 +52,17 @@ impl PasswordHasherPool {
             let queue = queue.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    let job = match queue.lock() {
-                        Ok(mut receiver) => receiver.blocking_recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Some(job) => job(),
-                        None => return,
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(mut receiver) => receiver.blocking_recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Some(job) => job(),
+                            None => return,
+                        }
                     }
                 })?;
         }
@@ -107,6 +110,18 @@ impl PasswordHasherPool {
             .run(move || verify_now(password.expose_secret(), &hash))
             .await??;
         Ok(known && matches)
+    }
+}
+
+/// Gives the calling thread a lower scheduling priority (nice 10), so that when hashes and requests compete
+/// for the cores the requests go first and the logins wait instead: a login takes a little longer, every
+/// other request keeps its latency. Linux only (where the priority is per thread); elsewhere nothing changes.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read or change this thread's own scheduling attributes.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 10);
     }
 }
 
