@@ -31,6 +31,7 @@ pub struct ServerSettings {
     pub workers: usize,
     pub sql_statements_header: bool,
     pub client_request_timeout_ms: u64,
+    pub client_body_timeout_ms: u64,
     pub client_disconnect_timeout_ms: u64,
     pub keep_alive_seconds: u64,
     /// Origins (`https://host[:port]`) whose browser pages may call the API; empty: none.

@@ -74,6 +74,8 @@ pub enum Error {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_seconds: u64 },
     #[error("{0}")]
@@ -104,6 +106,7 @@ impl Error {
             Error::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             Error::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Error::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            Error::RequestTimeout(_) => ("request-timeout", "Request timeout"),
             Error::TooManyRequests { .. } => ("too-many-requests", "Too many requests"),
             Error::Unavailable(_) => ("unavailable", "Service unavailable"),
             Error::Internal(_) => ("internal", "Internal server error"),
@@ -162,6 +165,7 @@ impl ResponseError for Error {
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,7 +6,6 @@ use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -125,7 +124,8 @@ async fn read_parts(
     field: &mut Option<(Field, Usage)>,
     received: &mut Option<(storage::Received, String)>,
 ) -> Result<(), Error> {
-    while let Some(part) = payload.next().await {
+    let idle = std::time::Duration::from_millis(state.settings.server.client_body_timeout_ms);
+    while let Some(part) = storage::next_chunk(payload, idle).await? {
         let mut part =
             part.map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
         match part.name().unwrap_or("") {
@@ -134,7 +134,7 @@ async fn read_parts(
                     return Err(Error::field("field", "too_many", "one field per request"));
                 }
                 let mut key = Vec::new();
-                while let Some(chunk) = part.next().await {
+                while let Some(chunk) = storage::next_chunk(&mut part, idle).await? {
                     let chunk = chunk
                         .map_err(|e| Error::BadRequest(format!("malformed multipart body: {e}")))?;
                     key.extend_from_slice(&chunk);
@@ -167,7 +167,7 @@ async fn read_parts(
                 let field_max = field.max_size.unwrap_or(20 * 1024 * 1024);
                 let quota = &state.settings.storage;
                 let max_size = field_max.min(usage.room(quota));
-                let file = match storage::receive(dir, &mut part, max_size).await {
+                let file = match storage::receive(dir, &mut part, max_size, idle).await {
                     Err(Error::PayloadTooLarge(_)) if max_size < field_max => {
                         return Err(usage.over_bytes(quota))
                     }

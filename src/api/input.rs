@@ -5,7 +5,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::Digest;
@@ -13,6 +12,7 @@ use sha2::Digest;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError};
 use crate::state::AppState;
+use crate::storage;
 
 /// A JSON body decoded into `T`, with the field errors met while decoding kept in `check` so that the
 /// handler's own checks add to them and one 422 lists everything.
@@ -35,12 +35,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let (limit, max_depth) =
-            req.app_data::<web::Data<AppState>>()
-                .map_or((256 * 1024, 32), |state| {
-                    let server = &state.settings.server;
-                    (server.json_limit_bytes, server.json_max_depth)
-                });
+        let (limit, max_depth, idle) = req.app_data::<web::Data<AppState>>().map_or(
+            (256 * 1024, 32, std::time::Duration::from_secs(10)),
+            |state| {
+                let server = &state.settings.server;
+                (
+                    server.json_limit_bytes,
+                    server.json_max_depth,
+                    std::time::Duration::from_millis(server.client_body_timeout_ms),
+                )
+            },
+        );
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -71,7 +76,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
                 return Err(too_large());
             }
             let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
+            while let Some(chunk) = storage::next_chunk(&mut payload, idle).await? {
                 let chunk = chunk
                     .map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
                 if bytes.len() + chunk.len() > limit {

@@ -172,8 +172,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// Routes whose OpenAPI operations are completed with what every route shares, so that the document lists
 /// every answer a client can get: error answers are `application/problem+json`, and the refusals of the
-/// extractors are listed wherever they can happen (400 for a malformed body or query, 413 and 415 for a
-/// body too large or not in the expected type, 404 for a malformed path).
+/// extractors are listed wherever they can happen (400 for a malformed body or query, 408 for a body that
+/// stops arriving, 413 and 415 for a body too large or not in the expected type, 404 for a malformed path).
 struct Documented<T>(T);
 
 impl<T: HttpServiceFactory> HttpServiceFactory for Documented<T> {
@@ -234,6 +234,10 @@ fn complete(operation: &mut Operation) {
         shared("400", "The body or a query parameter is malformed");
     }
     if has_body {
+        shared(
+            "408",
+            "The body stopped arriving (server.client_body_timeout_ms)",
+        );
         shared("413", "The body is over the size limit");
         shared("415", "The body is not of the expected content type");
     }

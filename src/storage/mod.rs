@@ -20,9 +20,30 @@ pub struct Received {
     pub detected_type: Option<String>,
 }
 
+/// The next chunk of a request body; 408 when none arrives within `idle`, so that a client sending its body
+/// slowly (or not at all) cannot hold a connection and a worker's attention for ever.
+pub async fn next_chunk<S, T>(stream: &mut S, idle: std::time::Duration) -> Result<Option<T>, Error>
+where
+    S: Stream<Item = T> + Unpin,
+{
+    tokio::time::timeout(idle, stream.next())
+        .await
+        .map_err(|_| {
+            Error::RequestTimeout(format!(
+                "no part of the body arrived for {} ms",
+                idle.as_millis()
+            ))
+        })
+}
+
 /// Writes `stream` to a temporary file in `dir`, at most `max_size` bytes (413 beyond, nothing left
-/// behind); any read error also removes the partial file.
-pub async fn receive<S, E>(dir: &Path, mut stream: S, max_size: u64) -> Result<Received, Error>
+/// behind; 408 when it pauses longer than `idle`); any read error also removes the partial file.
+pub async fn receive<S, E>(
+    dir: &Path,
+    mut stream: S,
+    max_size: u64,
+    idle: std::time::Duration,
+) -> Result<Received, Error>
 where
     S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -31,7 +52,7 @@ where
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     let temp_path = dir.join(format!("{}.part", Uuid::now_v7()));
-    let result = write(&temp_path, &mut stream, max_size).await;
+    let result = write(&temp_path, &mut stream, max_size, idle).await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(&temp_path).await;
     }
@@ -49,6 +70,7 @@ async fn write<S, E>(
     path: &Path,
     stream: &mut S,
     max_size: u64,
+    idle: std::time::Duration,
 ) -> Result<(u64, String, Vec<u8>), Error>
 where
     S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
@@ -60,7 +82,7 @@ where
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
     let mut head = Vec::with_capacity(8192);
-    while let Some(chunk) = stream.next().await {
+    while let Some(chunk) = next_chunk(stream, idle).await? {
         let chunk =
             chunk.map_err(|e| Error::BadRequest(format!("the upload was interrupted: {e}")))?;
         size += chunk.len() as u64;

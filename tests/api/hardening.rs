@@ -433,6 +433,65 @@ async fn a_client_that_stops_mid_request_line_is_disconnected() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Sends `head` and the start of a body on a raw connection, then nothing more: what the server answers
+/// before it closes the connection.
+async fn send_then_stall(app: &TestApp, head: String, body_start: &[u8]) -> String {
+    let mut slow = TcpStream::connect(("127.0.0.1", port_of(app)))
+        .await
+        .unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(body_start).await.unwrap();
+    let received = wait_until_closed(&mut slow, Instant::now() + Duration::from_secs(10)).await;
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408_and_nothing_is_kept() {
+    let app = TestApp::spawn_with(Options {
+        configure: Box::new(|s| s.server.client_body_timeout_ms = 500),
+        ..Default::default()
+    })
+    .await;
+    let (token, id) = draft_with_deck_field(&app, "lea@example.org").await;
+
+    // A JSON body announced as 200 bytes, of which 10 arrive.
+    let answer = send_then_stall(
+        &app,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: cordee\r\nContent-Type: application/json\r\n\
+         Content-Length: 200\r\n\r\n"
+            .to_owned(),
+        b"{\"email\": ",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+
+    // An upload whose file stops after its first bytes: 408, and no file or attachment is left.
+    let boundary = "cordee-slow";
+    let body_start = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\npitch_deck\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"deck.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+    );
+    let head = format!(
+        "POST /api/v1/applications/{id}/attachments HTTP/1.1\r\nHost: cordee\r\n\
+         Authorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 100000\r\n\r\n"
+    );
+    let answer = send_then_stall(&app, head, body_start.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        stored_files(&app.settings.storage.dir).is_empty(),
+        "{:?}",
+        stored_files(&app.settings.storage.dir)
+    );
+    let (status, application) = app
+        .get(&format!("/api/v1/applications/{id}"), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{application}");
+    assert_eq!(application["attachments"], json!([]), "{application}");
+}
+
 #[tokio::test]
 async fn an_idle_kept_alive_connection_is_closed() {
     let app = TestApp::spawn_with(Options {
