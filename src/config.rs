@@ -37,6 +37,7 @@ pub struct ServerSettings {
     /// Origins (`https://host[:port]`) whose browser pages may call the API; empty: none.
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Which database, and how connections are pooled.
@@ -181,7 +182,8 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("server.cors_allowed_origins"),
+                    .with_list_parse_key("server.cors_allowed_origins")
+                    .with_list_parse_key("server.trusted_proxies"),
             )
             .build()?
             .try_deserialize()

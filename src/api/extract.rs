@@ -72,7 +72,42 @@ fn bearer_token(req: &HttpRequest) -> Result<String, Error> {
 
 /// The client's address, as seen by this server (the peer of the TCP connection).
 pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
-    req.peer_addr().map(|a| a.ip())
+    let peer = req.peer_addr()?.ip();
+    let trusted: &[IpAddr] = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map_or(&[], |state| &state.settings.server.trusted_proxies);
+    let forwarded = req
+        .headers()
+        .get_all(actix_web::http::header::X_FORWARDED_FOR)
+        .filter_map(|value| value.to_str().ok());
+    Some(forwarded_client(peer, trusted, forwarded))
+}
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy; then, walking X-Forwarded-For from
+/// its end (the hop nearest to us), the first address that is not a trusted proxy. A malformed entry stops the
+/// walk at the last address known good, so that a client cannot pick its own address by writing the header.
+fn forwarded_client<'a>(
+    peer: IpAddr,
+    trusted: &[IpAddr],
+    forwarded: impl Iterator<Item = &'a str>,
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded.flat_map(|value| value.split(',')).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(address) => {
+                client = address;
+                if !trusted.contains(&address) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// `?limit=&cursor=` of a list.
@@ -167,5 +202,58 @@ impl<T> Paginated<T> {
             items: rows,
             next_cursor,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_is_read_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxy = [ip("10.0.0.2")];
+        // Not a proxy: the header is whatever the client wrote, and ignored.
+        assert_eq!(
+            forwarded_client(ip("198.51.100.9"), &proxy, ["203.0.113.7"].into_iter()),
+            ip("198.51.100.9")
+        );
+        // Behind the proxy: the last hop it added.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &proxy, ["203.0.113.7"].into_iter()),
+            ip("203.0.113.7")
+        );
+        // A client prepending a forged address gets its real one (the proxy appends the real one last).
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.2"),
+                &proxy,
+                ["192.0.2.1, 203.0.113.7"].into_iter()
+            ),
+            ip("203.0.113.7")
+        );
+        // Several headers, two proxies in a row.
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.2"),
+                &proxy,
+                ["203.0.113.7", "10.0.0.2"].into_iter()
+            ),
+            ip("203.0.113.7")
+        );
+        // Garbage after the real address: the last good one.
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.2"),
+                &proxy,
+                ["203.0.113.7, nonsense"].into_iter()
+            ),
+            ip("10.0.0.2")
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &proxy, std::iter::empty()),
+            ip("10.0.0.2")
+        );
     }
 }

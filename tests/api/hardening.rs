@@ -547,6 +547,54 @@ async fn registrations_are_throttled_per_client_address() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_apart_and_elsewhere_the_header_is_ignored() {
+    let register = |app: &TestApp, n: u32, client: &str| {
+        app.request(Method::POST, "/api/v1/auth/register", None)
+            .header("X-Forwarded-For", client)
+            .json(&json!({
+                "email": format!("user{n}@example.org"), "password": PASSWORD, "display_name": "Neuf"
+            }))
+            .send()
+    };
+    // The tests reach the server from 127.0.0.1: as if through a proxy there.
+    let proxied = TestApp::spawn_with(Options {
+        configure: Box::new(|s| {
+            s.auth.registrations_per_hour_per_address = 2;
+            s.server.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        }),
+        ..Default::default()
+    })
+    .await;
+    for n in 0..2 {
+        let answer = register(&proxied, n, "203.0.113.7").await.unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+    }
+    let answer = register(&proxied, 2, "203.0.113.7").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held back by the first one, even if it forges the first
+    // hop (the proxy appends the address it saw last).
+    let answer = register(&proxied, 3, "203.0.113.7, 198.51.100.4")
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED);
+
+    // Without trusted proxies a client cannot dodge its limit by writing the header.
+    let direct = TestApp::spawn_with(Options {
+        configure: Box::new(|s| s.auth.registrations_per_hour_per_address = 2),
+        ..Default::default()
+    })
+    .await;
+    for n in 0..2 {
+        let answer = register(&direct, n, &format!("198.51.100.{n}"))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+    }
+    let answer = register(&direct, 2, "198.51.100.2").await.unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn registrations_are_throttled_per_email_so_an_owner_is_not_flooded() {
     let app = TestApp::spawn_with(Options {
         configure: Box::new(|s| s.auth.registrations_per_hour_per_account = 2),
