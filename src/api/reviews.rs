@@ -17,7 +17,7 @@ use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::InvalidValue;
-use crate::domain::ranking::{rank_weighted, weighted_score, WeightedReview};
+use crate::domain::ranking::{rank_weighted, weighted_score_in_order, WeightedReview};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
@@ -509,13 +509,15 @@ pub fn rank_stage(
     }
     .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?
     .clone();
-    // One narrow row per submitted review; its weighted score is computed here, with the same function as
-    // everywhere else. Reviews missing a criterion do not count; the conflicted jurors' reviews are dropped
-    // (only the pairs that have a review are checked).
-    let all: Vec<(SubmittedScores, f64)> = evaluation::submitted_scores(conn, call_id, &stage.key)?
-        .into_iter()
-        .filter_map(|r| weighted_score(&stage, &r.scores).map(|w| (r, w)))
-        .collect();
+    // One narrow row per submitted review, its scores in the order of the stage's criteria; its weighted
+    // score is computed here, with the same function as everywhere else. Reviews missing a criterion do not
+    // count; the conflicted jurors' reviews are dropped (only the pairs that have a review are checked).
+    let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
+    let all: Vec<(SubmittedScores, f64)> =
+        evaluation::submitted_scores(conn, call_id, &stage.key, &keys)?
+            .into_iter()
+            .filter_map(|r| weighted_score_in_order(&stage, &r.scores).map(|w| (r, w)))
+            .collect();
     let reviewed: std::collections::HashSet<(Uuid, Uuid)> =
         all.iter().map(|(r, _)| (r.application, r.juror)).collect();
     let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
@@ -529,30 +531,27 @@ pub fn rank_stage(
         .into_iter()
         .filter(|(r, _)| !conflicted.contains(&(r.application, r.juror)))
         .collect();
-    let mut sums: BTreeMap<Uuid, BTreeMap<String, (f64, usize)>> = BTreeMap::new();
+    // Per application, the sum of each criterion's scores and how many reviews gave them.
+    let mut sums: std::collections::HashMap<Uuid, (Vec<f64>, usize)> =
+        std::collections::HashMap::new();
     for (review, _) in &reviews {
-        for criterion in &stage.criteria {
-            if let Some(score) = review.scores.get(&criterion.key) {
-                let entry = sums
-                    .entry(review.application)
-                    .or_default()
-                    .entry(criterion.key.clone())
-                    .or_insert((0.0, 0));
-                entry.0 += score;
-                entry.1 += 1;
-            }
+        let (totals, n) = sums
+            .entry(review.application)
+            .or_insert_with(|| (vec![0.0; keys.len()], 0));
+        for (total, score) in totals.iter_mut().zip(&review.scores) {
+            *total += score;
         }
+        *n += 1;
     }
     let means: BTreeMap<Uuid, BTreeMap<String, f64>> = sums
         .into_iter()
-        .map(|(app, by_key)| {
-            (
-                app,
-                by_key
-                    .into_iter()
-                    .map(|(k, (sum, n))| (k, sum / n as f64))
-                    .collect(),
-            )
+        .map(|(app, (totals, n))| {
+            let by_key = keys
+                .iter()
+                .zip(totals)
+                .map(|(key, total)| ((*key).to_owned(), total / n as f64))
+                .collect();
+            (app, by_key)
         })
         .collect();
     let weighted: Vec<WeightedReview> = reviews

@@ -72,10 +72,22 @@ pub struct RankedApplication {
 /// number, or when the stage is malformed (no criteria, zero total weight, `min >= max`). Should the weights
 /// not sum to 100, the sum is divided by their total instead, which keeps the result on 0–100.
 pub fn weighted_score(stage: &Stage, scores: &BTreeMap<String, f64>) -> Option<f64> {
+    let values: Option<Vec<f64>> = stage
+        .criteria
+        .iter()
+        .map(|criterion| scores.get(&criterion.key).copied())
+        .collect();
+    weighted_score_in_order(stage, &values?)
+}
+
+/// [`weighted_score`] of scores given in the order of the stage's criteria (one per criterion).
+pub fn weighted_score_in_order(stage: &Stage, values: &[f64]) -> Option<f64> {
+    if values.len() != stage.criteria.len() {
+        return None;
+    }
     let mut total = 0.0;
     let mut weights = 0.0;
-    for criterion in &stage.criteria {
-        let raw = *scores.get(&criterion.key)?;
+    for (criterion, &raw) in stage.criteria.iter().zip(values) {
         let span = criterion.max - criterion.min;
         if !raw.is_finite() || !span.is_finite() || span <= 0.0 {
             return None;
