@@ -18,9 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{
-    exp_answers, pdf_bytes, request_to, send_json, Mailbox, TestDatabase, PASSWORD,
-};
+use crate::helpers::{exp_answers, pdf_bytes, Http, Mailbox, TestDatabase, PASSWORD};
 
 /// The settings of `cordee` processes, as the `CORDEE__SECTION__KEY` variables an operator sets.
 #[derive(Clone)]
@@ -144,8 +142,10 @@ impl Instance {
         };
         Server {
             child,
-            address,
-            http: reqwest::Client::new(),
+            http: Http {
+                client: reqwest::Client::new(),
+                base: format!("http://{address}"),
+            },
             log,
         }
     }
@@ -166,9 +166,17 @@ fn listening_address(line: &str) -> Option<String> {
 /// A running `cordee serve` child process, killed when dropped.
 pub struct Server {
     child: Child,
-    pub address: String,
-    pub http: reqwest::Client,
+    pub http: Http,
     log: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// `server.get(…)`, `server.post(…)`, `server.request(…)`.
+impl std::ops::Deref for Server {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
 }
 
 impl Drop for Server {
@@ -215,40 +223,6 @@ impl Server {
         self.ended().await;
     }
 
-    /// A request to `path`, with a bearer token when given.
-    pub fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        request_to(
-            &self.http,
-            method,
-            format!("http://{}{}", self.address, path),
-            token,
-        )
-    }
-
-    /// Sends JSON; returns the status and the JSON answer (Null when empty).
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        send_json(self.request(method, path, token), body).await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.send(Method::GET, path, token, None).await
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, token, Some(body)).await
-    }
-
     /// Every item of a paginated list (`{items, next_cursor}`), following the cursor with `param`.
     pub async fn all_pages(&self, path: &str, token: &str, param: &str) -> Vec<Value> {
         let mut items = Vec::new();
@@ -269,19 +243,6 @@ impl Server {
         }
     }
 
-    /// Logs in; returns the session token.
-    pub async fn login(&self, email: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_owned()
-    }
-
     /// Registers and logs in an applicant; returns the session token.
     pub async fn applicant(&self, email: &str) -> String {
         let (status, body) = self
@@ -292,7 +253,7 @@ impl Server {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        self.login(email).await
+        self.login(email, PASSWORD).await
     }
 
     /// Creates an administrator with `cordee admin create` and logs in.
@@ -304,7 +265,7 @@ impl Server {
             )
             .await;
         assert!(output.status.success(), "{output:?}");
-        self.login(email).await
+        self.login(email, PASSWORD).await
     }
 
     /// An Expérimentation Montagne call that opened yesterday and closes in 30 days, published; its id.
@@ -595,8 +556,8 @@ async fn a_backup_taken_while_writers_write_restores_into_a_working_instance() {
     assert!(!elsewhere.join("cordee.db").exists());
 
     let server = restored.serve().await;
-    let applicant = server.login("mairie@backup.test").await;
-    let admin = server.login("admin@backup.test").await;
+    let applicant = server.login("mairie@backup.test", PASSWORD).await;
+    let admin = server.login("admin@backup.test", PASSWORD).await;
     let (status, view) = server
         .get(
             &format!("/api/v1/applications/{}", first.id),

@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::backup::{letter, sha256, Instance, Server};
-use crate::helpers::{Mailbox, TestDatabase};
+use crate::helpers::{Mailbox, TestDatabase, PASSWORD};
 
 /// Applications whose letter is already attached, submitted during the crash.
 const SUBMITTERS: usize = 12;
@@ -166,7 +166,7 @@ async fn a_server_killed_mid_submissions_and_uploads_leaves_each_application_who
     // Started again on the same data, as the only instance: orphan files of any age are swept.
     let instance = instance.with("CORDEE__STORAGE__SWEEP_GRACE_SECONDS", "0");
     let server = instance.serve().await;
-    let admin = server.login("admin@crash.test").await;
+    let admin = server.login("admin@crash.test", PASSWORD).await;
     let receipts: Vec<Value> = server
         .all_pages("/api/v1/admin/outbox", &admin, "cursor")
         .await

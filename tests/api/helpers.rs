@@ -308,13 +308,22 @@ impl Default for Options {
 /// A running Cordée and what a test needs around it.
 pub struct TestApp {
     pub address: String,
-    pub client: reqwest::Client,
+    pub http: Http,
     pub mailbox: Mailbox,
     pub clock: Clock,
     pub settings: Settings,
     pub db: Arc<TestDatabase>,
     _dir: Arc<tempfile::TempDir>,
     handle: actix_web::dev::ServerHandle,
+}
+
+/// `app.get(…)`, `app.post(…)`, `app.request(…)`: the app's own client.
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
 }
 
 impl Drop for TestApp {
@@ -389,8 +398,11 @@ impl TestApp {
             .build()
             .unwrap();
         TestApp {
+            http: Http {
+                client,
+                base: address.clone(),
+            },
             address,
-            client,
             mailbox,
             clock,
             settings,
@@ -398,40 +410,6 @@ impl TestApp {
             _dir: dir,
             handle,
         }
-    }
-
-    /// A request to `path` (relative to the server), with a bearer token when given.
-    pub fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        request_to(
-            &self.client,
-            method,
-            format!("{}{}", self.address, path),
-            token,
-        )
-    }
-
-    /// Sends JSON and returns the status and the JSON answer (Null when there is no body).
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        send_json(self.request(method, path, token), body).await
-    }
-
-    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
-        self.send(Method::GET, path, token, None).await
-    }
-
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        self.send(Method::POST, path, token, Some(body)).await
     }
 
     /// Registers an account; returns its id.
@@ -445,19 +423,6 @@ impl TestApp {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Logs in; returns the session token.
-    pub async fn login(&self, email: &str, password: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/api/v1/auth/login",
-                None,
-                json!({"email": email, "password": password}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_owned()
     }
 
     /// Registers and logs in an applicant; returns the session token.
@@ -480,38 +445,74 @@ impl TestApp {
     }
 }
 
-/// A request to `url`, with a bearer token when given.
-pub fn request_to(
-    client: &reqwest::Client,
-    method: Method,
-    url: String,
-    token: Option<&str>,
-) -> reqwest::RequestBuilder {
-    let builder = client.request(method, url);
-    match token {
-        Some(token) => builder.bearer_auth(token),
-        None => builder,
-    }
+/// An HTTP client bound to one server: what every test speaks to Cordée with (in process or as a child
+/// process).
+pub struct Http {
+    pub client: reqwest::Client,
+    /// `http://host:port`.
+    pub base: String,
 }
 
-/// Sends `request` with `body` as JSON; returns the status and the JSON answer (Null when there is no body).
-pub async fn send_json(
-    request: reqwest::RequestBuilder,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    let response = request.send().await.expect("the server answers");
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    let value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (status, value)
+impl Http {
+    /// A request to `path` (relative to the server), with a bearer token when given.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Sends JSON and returns the status and the JSON answer (Null when there is no body).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.request(method, path, token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// Logs in; returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
 }
 
 /// The fields named in a 422 answer, sorted.
