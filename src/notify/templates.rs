@@ -283,10 +283,16 @@ pub struct Templates {
     staff_html: Environment<'static>,
 }
 
+/// How many instructions one rendering may run. The longest built-in email (a juror's digest of a few hundred
+/// assignments) needs a few tens of thousands; a staff template looping for ever fails within milliseconds
+/// instead of holding the worker (and is refused when saved, since every template is tried on example data).
+const FUEL: u64 = 1_000_000;
+
 /// An environment over the built-in templates, with strict undefined behaviour so that a missing
-/// variable is an error, and `fail(message)` to refuse a value no wording fits.
+/// variable is an error, `fail(message)` to refuse a value no wording fits, and a budget of [`FUEL`].
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);

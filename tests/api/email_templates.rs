@@ -337,6 +337,23 @@ async fn a_broken_template_is_refused_naming_the_part_the_line_and_the_variable(
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failing_fields(&body), vec!["html", "status"]);
 
+    // A template that would loop nine million times is stopped by its budget, not saved.
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &path,
+            Some(&admin),
+            Some(json!({
+                "subject": "Dossier {{ reference }}",
+                "text": "{% for i in range(3000) %}{% for j in range(3000) %}x{% endfor %}{% endfor %}",
+                "html": "<p>{{ reference }}</p>",
+            })),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(failing_fields(&body), vec!["text"], "{body}");
+    assert!(messages(&body, "text")[0].starts_with("render: "), "{body}");
+
     // Nothing was saved.
     let (_, read) = app.get(&path, Some(&admin)).await;
     assert_eq!(read["source"], "default", "{read}");
