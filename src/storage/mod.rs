@@ -120,7 +120,12 @@ pub fn safe_filename(raw: Option<&str>) -> String {
         .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
         .take(200)
         .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    // Leading dots and spaces go together (". ." would otherwise leave " ."), so that cleaning a clean name
+    // changes nothing.
+    let cleaned = cleaned
+        .trim_start_matches(|c: char| c == '.' || c.is_whitespace())
+        .trim_end()
+        .to_owned();
     if cleaned.is_empty() {
         "file".into()
     } else {
@@ -171,6 +176,8 @@ mod tests {
         assert_eq!(safe_filename(Some("\u{0}\n")), "file");
         assert_eq!(safe_filename(None), "file");
         assert_eq!(safe_filename(Some(".hidden")), "hidden");
+        assert_eq!(safe_filename(Some(". .")), "file");
+        assert_eq!(safe_filename(Some(" . deck.pdf ")), "deck.pdf");
     }
 
     proptest! {
