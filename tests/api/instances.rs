@@ -3,64 +3,18 @@
 //! every email, webhook delivery and reminder goes out once although both instances run the worker.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{web, HttpRequest, HttpResponse, HttpServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::integrations::Receiver;
 
 /// Submissions in parallel, half through each instance.
 const SUBMISSIONS: usize = 40;
 /// Drafts left in a call that closes in three days: each owner is reminded once.
 const DRAFTS: usize = 8;
-
-/// A webhook receiver that answers 200 and records the event id of every delivery it gets.
-struct Receiver {
-    url: String,
-    event_ids: Arc<Mutex<Vec<String>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let event_ids = Arc::new(Mutex::new(Vec::new()));
-        let received = event_ids.clone();
-        let server = HttpServer::new(move || {
-            let received = received.clone();
-            actix_web::App::new().default_service(web::to(move |req: HttpRequest| {
-                let received = received.clone();
-                async move {
-                    let id = req
-                        .headers()
-                        .get("Cordee-Event-Id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned();
-                    received.lock().unwrap().push(id);
-                    HttpResponse::Ok().finish()
-                }
-            }))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Receiver {
-            url: format!("http://127.0.0.1:{port}/hooks/cordee"),
-            event_ids,
-        }
-    }
-
-    fn event_ids(&self) -> Vec<String> {
-        self.event_ids.lock().unwrap().clone()
-    }
-}
 
 /// The whole event feed, oldest first.
 async fn feed(app: &TestApp, admin: &str) -> Vec<Value> {
@@ -118,7 +72,8 @@ async fn two_instances_under_concurrent_submissions_number_once_and_deliver_ever
     let app = TestApp::spawn().await;
     let other = app.another_instance().await;
     let admin = app.admin("staff@example.org").await;
-    let receiver = Receiver::start();
+    let receiver = Receiver::start().await;
+    let event_ids = || -> Vec<String> { receiver.all().into_iter().map(|r| r.event_id).collect() };
     let (status, webhook) = app
         .post(
             "/api/v1/admin/webhooks",
@@ -270,7 +225,7 @@ async fn two_instances_under_concurrent_submissions_number_once_and_deliver_ever
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got: BTreeSet<String> = receiver.event_ids().into_iter().collect();
+        let got: BTreeSet<String> = event_ids().into_iter().collect();
         if expected.is_subset(&got) {
             break;
         }
@@ -281,7 +236,7 @@ async fn two_instances_under_concurrent_submissions_number_once_and_deliver_ever
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut delivered = receiver.event_ids();
+    let mut delivered = event_ids();
     delivered.sort();
     let count = delivered.len();
     delivered.dedup();

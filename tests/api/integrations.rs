@@ -20,8 +20,8 @@ const SECRET: &str = "a-long-shared-secret-for-tests";
 
 /// A delivery as the receiver got it.
 #[derive(Debug, Clone)]
-struct Received {
-    event_id: String,
+pub(crate) struct Received {
+    pub(crate) event_id: String,
     event_type: String,
     timestamp: String,
     signature: String,
@@ -59,14 +59,14 @@ fn verify(secret: &str, timestamp: &str, body: &str, signature_header: &str, now
 }
 
 /// A webhook receiver on 127.0.0.1 that answers with the status it is told to (200 when up).
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     answer: Arc<AtomicU16>,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let answer = Arc::new(AtomicU16::new(200));
@@ -115,7 +115,7 @@ impl Receiver {
         self.answer.store(status, Ordering::SeqCst);
     }
 
-    fn all(&self) -> Vec<Received> {
+    pub(crate) fn all(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
 
