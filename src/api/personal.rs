@@ -17,8 +17,9 @@ use crate::api::input::Input;
 use crate::api::personal::views::PersonalExport;
 use crate::auth::permissions::{can_act_for_applicant, can_read_application};
 use crate::auth::token;
+use crate::config::TransportKind;
 use crate::error::{Error, Problem};
-use crate::notify::retention;
+use crate::notify::{retention, transport};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
 use crate::store::events::{self, NewEvent};
@@ -70,7 +71,7 @@ pub async fn delete_me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
         .hash(SecretString::from(token::generate()))
         .await?;
     let now = state.clock.now();
-    let files = state
+    let erased = state
         .db
         .write(move |conn| {
             let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
@@ -80,7 +81,7 @@ pub async fn delete_me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
                         .into(),
                 ));
             }
-            let files = erase::erase_account(conn, &user, &unusable_hash, now)?;
+            let erased = erase::erase_account(conn, &user, &unusable_hash, now)?;
             audit::record(
                 conn,
                 Change {
@@ -104,11 +105,14 @@ pub async fn delete_me(state: web::Data<AppState>, caller: Caller) -> Result<Htt
                 },
                 now,
             )?;
-            Ok(files)
+            Ok(erased)
         })
         .await?;
     state.token_cache.forget_user(user_id);
-    retention::remove_attachment_files(&state.settings.storage.dir, &files).await;
+    retention::remove_attachment_files(&state.settings.storage.dir, &erased.files).await;
+    if state.settings.email.transport == TransportKind::File {
+        transport::remove_eml_copies(&state.settings.email.file_dir, &erased.emails).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -188,7 +188,7 @@ async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<(), Sen
     let io_error = |what: &str, err: std::io::Error| {
         SendError::Transient(format!("{what} in {}: {err}", dir.display()))
     };
-    tokio::fs::create_dir_all(dir)
+    crate::private_fs::create_dir_all_async(dir)
         .await
         .map_err(|err| io_error("cannot create the mail directory", err))?;
     let stem = sanitize_file_stem(message_id.trim_matches(|c| c == '<' || c == '>'));
@@ -196,7 +196,8 @@ async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<(), Sen
     let temporary = dir.join(format!(".{stem}.{}.tmp", uuid::Uuid::now_v7()));
 
     let written = async {
-        let mut file = tokio::fs::File::create(&temporary).await?;
+        // Readable by the service's user only: emails hold personal data and one-time links.
+        let mut file = crate::private_fs::create_file_async(&temporary).await?;
         tokio::io::AsyncWriteExt::write_all(&mut file, bytes).await?;
         file.sync_all().await?;
         drop(file);
@@ -209,6 +210,19 @@ async fn write_eml(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<(), Sen
         return Err(io_error("cannot write the .eml file", err));
     }
     Ok(())
+}
+
+/// Removes the `.eml` copies of these messages from `dir` (the `file` transport's folder), when they are
+/// there: the emails of a deleted account, or about an anonymised application.
+pub async fn remove_eml_copies(dir: &Path, message_ids: &[String]) {
+    for message_id in message_ids {
+        let stem = sanitize_file_stem(message_id.trim_matches(|c| c == '<' || c == '>'));
+        match tokio::fs::remove_file(dir.join(format!("{stem}.eml"))).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => tracing::warn!(error = %err, %message_id, "could not delete an .eml copy"),
+        }
+    }
 }
 
 #[cfg(test)]

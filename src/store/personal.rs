@@ -4,6 +4,7 @@
 
 pub mod erase;
 pub mod retention;
+pub mod scope;
 pub mod scrub;
 
 use std::collections::BTreeMap;

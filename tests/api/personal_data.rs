@@ -285,7 +285,7 @@ struct Row {
 
 /// Every row of every table of the test database as text, with its table's name: PostgreSQL renders a row
 /// as `t::text`, SQLite gets each column's `quote()` joined.
-async fn every_row(app: &TestApp) -> Vec<(String, String)> {
+pub async fn every_row(app: &TestApp) -> Vec<(String, String)> {
     let url = app.db.url.clone();
     tokio::task::spawn_blocking(move || {
         let mut rows = Vec::new();
@@ -336,7 +336,7 @@ async fn every_row(app: &TestApp) -> Vec<(String, String)> {
 }
 
 /// The tables (with the offending rows) where `needle` appears, in any case.
-fn found_in(rows: &[(String, String)], needle: &str) -> Vec<String> {
+pub fn found_in(rows: &[(String, String)], needle: &str) -> Vec<String> {
     let needle = needle.to_lowercase();
     rows.iter()
         .filter(|(_, row)| row.to_lowercase().contains(&needle))

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::scrub::{Identity, COLUMNS};
+use super::scope::{self, Scope};
+use super::scrub::{json, text, Identity};
 use super::structural_audit;
 use crate::db::schema::{
     api_tokens, applications, attachments, email_tokens, idempotency_keys, invitations,
@@ -37,18 +38,27 @@ pub fn other_admin_exists(conn: &mut DbConn, user_id: Uuid) -> QueryResult<bool>
     Ok(found.is_some())
 }
 
+/// What to remove from the disk once the deletion has committed.
+#[derive(Debug, Default)]
+pub struct Erased {
+    /// Attachment files of the deleted drafts.
+    pub files: Vec<String>,
+    /// Message ids of the emails emptied or rewritten (their `.eml` copies, with the `file` transport).
+    pub emails: Vec<String>,
+}
+
 /// Deletes the account `user` in the caller's transaction: its secrets and sessions go, its email and name
-/// are replaced wherever they were copied, its memberships and juries end, and the drafts of organizations
-/// it leaves without any member are deleted. Records that a call needs to stay whole (submitted
+/// are replaced in the rows that are theirs or about them (found by identifier, see [`scope`]; never by
+/// searching other people's text), its memberships and juries end, and the drafts of organizations it
+/// leaves without any member are deleted. Records that a call needs to stay whole (submitted
 /// applications, submitted reviews and their scores, conflicts) stay, no longer tied to a person.
-/// `unusable_hash` is a password hash that no password matches. Returns the attachment files to remove
-/// once the transaction has committed.
+/// `unusable_hash` is a password hash that no password matches.
 pub fn erase_account(
     conn: &mut DbConn,
     user: &User,
     unusable_hash: &str,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Erased> {
     let user_id = *user.id;
     let identity = Identity {
         email: user.email.clone(),
@@ -56,6 +66,8 @@ pub fn erase_account(
         email_placeholder: deleted_email(user_id),
         name_placeholder: DELETED_NAME.into(),
     };
+    // Found before anything changes: the memberships end below.
+    let scope = scope::of_person(conn, user_id, &user.email)?;
 
     let files = leave_organizations(conn, user_id)?;
     diesel::update(applications::table.filter(applications::created_by.eq(Uid(user_id))))
@@ -97,6 +109,10 @@ pub fn erase_account(
     let to_them = outbox::user_id
         .eq(Uid(user_id))
         .or(outbox::recipient.eq(user.email.clone()));
+    let mut emptied: Vec<Uid> = outbox::table
+        .filter(to_them.clone())
+        .select(outbox::id)
+        .load(conn)?;
     diesel::delete(
         outbox::table
             .filter(to_them.clone())
@@ -124,12 +140,70 @@ pub fn erase_account(
         ))
         .execute(conn)?;
 
-    // Copies of the email and the name elsewhere: messages, emails to others, snapshots, answers…
-    for column in &COLUMNS {
-        identity.scrub_column(conn, column)?;
+    // Copies of the email and the name in their rows and the rows about them: answers, messages, emails
+    // about their applications, snapshots…
+    scrub_scope(conn, &identity, &scope, &mut emptied)?;
+    // Answers replayed for retries of requests about their applications (others' retries start afresh).
+    for application in &scope.applications {
+        diesel::delete(
+            idempotency_keys::table
+                .filter(idempotency_keys::response_body.like(format!("%{}%", application.0))),
+        )
+        .execute(conn)?;
     }
-    identity.delete_rows(conn, "idempotency_keys", "response_body")?;
-    Ok(files)
+    let emails = outbox::table
+        .filter(outbox::id.eq_any(&emptied))
+        .select(outbox::message_id)
+        .load(conn)?;
+    Ok(Erased { files, emails })
+}
+
+/// Replaces the person's email and name in the rows of `scope`; adds the emails it rewrote to `emails`.
+fn scrub_scope(
+    conn: &mut DbConn,
+    identity: &Identity,
+    scope: &Scope,
+    emails: &mut Vec<Uid>,
+) -> QueryResult<()> {
+    let tables = [
+        (json("applications", "id", "answers"), &scope.applications),
+        (
+            text("applications", "id", "screening_reason"),
+            &scope.applications,
+        ),
+        (
+            text("applications", "id", "withdrawn_reason"),
+            &scope.applications,
+        ),
+        (
+            text("decisions", "application_id", "motivation"),
+            &scope.applications,
+        ),
+        (text("attachments", "id", "filename"), &scope.attachments),
+        (text("application_messages", "id", "body"), &scope.messages),
+        (text("conflicts", "id", "reason"), &scope.conflicts),
+        (text("reviews", "id", "comment"), &scope.reviews),
+        (json("audit_log", "id", "before"), &scope.audit),
+        (json("audit_log", "id", "after"), &scope.audit),
+        (json("events", "id", "data"), &scope.events),
+        (
+            text("webhook_deliveries", "id", "payload"),
+            &scope.deliveries,
+        ),
+        (
+            text("webhook_deliveries", "id", "last_error"),
+            &scope.deliveries,
+        ),
+        (text("webhooks", "id", "description"), &scope.webhooks),
+    ];
+    for (column, keys) in tables {
+        identity.scrub_rows(conn, &column, keys)?;
+    }
+    for column in ["subject", "body_text", "body_html", "last_error"] {
+        let changed = identity.scrub_rows(conn, &text("outbox", "id", column), &scope.emails)?;
+        emails.extend(changed);
+    }
+    Ok(())
 }
 
 /// Ends the user's memberships. Organizations left without any member lose their drafts (nobody can finish

@@ -1,8 +1,11 @@
-//! Finding a person's email address and name where free text and JSON documents may hold them (message
-//! bodies, email copies, audit snapshots, answers…), and writing placeholders instead.
+//! Replacing a person's email address and name with placeholders in the rows that belong to them or are
+//! about them (their own messages, their applications' answers, the emails about those applications, the
+//! audit entries they caused…). The rows are chosen by the caller, by identifier: nothing here searches
+//! other people's data for a name.
 //!
-//! The email is matched in any case; the name as written, as a whole word (so that deleting "Jean" leaves
-//! "Jeanne" alone). Both are also looked for as an HTML page and a JSON document write them.
+//! The email is matched in any case; the name as a whole word, in any case and with or without accents
+//! ("Zélie Marchand", "ZELIE MARCHAND", "zelie marchand"), so that deleting "Jean" leaves "Jeanne" alone.
+//! Both are also looked for as an HTML page writes them.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -28,7 +31,8 @@ pub struct Column {
     pub json: bool,
 }
 
-const fn text(table: &'static str, key: &'static str, column: &'static str) -> Column {
+/// A text column.
+pub const fn text(table: &'static str, key: &'static str, column: &'static str) -> Column {
     Column {
         table,
         key,
@@ -37,7 +41,8 @@ const fn text(table: &'static str, key: &'static str, column: &'static str) -> C
     }
 }
 
-const fn json(table: &'static str, key: &'static str, column: &'static str) -> Column {
+/// A JSON column.
+pub const fn json(table: &'static str, key: &'static str, column: &'static str) -> Column {
     Column {
         table,
         key,
@@ -46,29 +51,8 @@ const fn json(table: &'static str, key: &'static str, column: &'static str) -> C
     }
 }
 
-/// Every column where a person's email or name can end up without being their own account's field: free
-/// text written by people, copies of emails, snapshots and payloads.
-pub const COLUMNS: [Column; 19] = [
-    text("outbox", "id", "recipient"),
-    text("outbox", "id", "subject"),
-    text("outbox", "id", "body_text"),
-    text("outbox", "id", "body_html"),
-    text("outbox", "id", "last_error"),
-    json("applications", "id", "answers"),
-    text("applications", "id", "screening_reason"),
-    text("applications", "id", "withdrawn_reason"),
-    text("attachments", "id", "filename"),
-    text("application_messages", "id", "body"),
-    text("conflicts", "id", "reason"),
-    text("reviews", "id", "comment"),
-    text("decisions", "application_id", "motivation"),
-    json("audit_log", "id", "before"),
-    json("audit_log", "id", "after"),
-    json("events", "id", "data"),
-    text("webhooks", "id", "description"),
-    text("webhook_deliveries", "id", "payload"),
-    text("webhook_deliveries", "id", "last_error"),
-];
+/// Rows read or written per statement.
+const CHUNK: usize = 500;
 
 #[derive(QueryableByName)]
 struct Candidate {
@@ -134,135 +118,85 @@ impl Identity {
         }
     }
 
-    /// `LIKE` patterns selecting the rows that may hold the email or the name, each with whether it is
-    /// compared with the lowercased column (the email) or as written (the name).
-    fn patterns(&self) -> Vec<(String, bool)> {
-        let mut patterns: Vec<(String, bool)> = Vec::new();
-        let mut push = |needle: &str, lowercase: bool| {
-            let pattern = format!("%{}%", like_escape(needle));
-            if !needle.is_empty() && !patterns.iter().any(|(p, _)| *p == pattern) {
-                patterns.push((pattern, lowercase));
-            }
-        };
-        for email in variants(&self.email.to_lowercase()) {
-            push(&email, true);
-            push(&json_escape(&email), true);
-        }
-        if let Some(name) = self.searchable_name() {
-            for name in variants(name) {
-                push(&name, false);
-                push(&json_escape(&name), false);
-            }
-        }
-        patterns
-    }
-
-    /// Scrubs one column of every row that holds the email or the name; returns how many rows changed.
-    pub fn scrub_column(&self, conn: &mut DbConn, column: &Column) -> QueryResult<usize> {
-        let patterns = self.patterns();
-        if patterns.is_empty() {
-            return Ok(0);
-        }
+    /// Scrubs `column` in the rows whose key is one of `keys` (and only those); returns the keys of the rows
+    /// that changed.
+    pub fn scrub_rows(
+        &self,
+        conn: &mut DbConn,
+        column: &Column,
+        keys: &[Uid],
+    ) -> QueryResult<Vec<Uid>> {
         let postgres = matches!(conn, DbConn::Pg(_));
         let value = if postgres {
             format!("{}::text", column.column)
         } else {
             column.column.to_owned()
         };
-        let conditions = condition_sql(&value, &patterns, postgres);
-        let sql = format!(
-            "SELECT {key} AS key, {value} AS value FROM {table} WHERE {conditions}",
-            key = column.key,
-            table = column.table,
-        );
-        let mut query = diesel::sql_query(sql).into_boxed();
-        for (pattern, _) in patterns {
-            query = query.bind::<Text, _>(pattern);
-        }
-        let candidates: Vec<Candidate> = query.load(conn)?;
-        let mut changed = 0;
-        for candidate in candidates {
-            let scrubbed = if column.json {
-                let mut document: Value = serde_json::from_str(&candidate.value)
-                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-                if !self.scrub_json(&mut document) {
+        let mut changed = Vec::new();
+        for chunk in keys.chunks(CHUNK) {
+            let placeholders = (1..=chunk.len())
+                .map(|i| {
+                    if postgres {
+                        format!("${i}")
+                    } else {
+                        format!("?{i}")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {key} AS key, {value} AS value FROM {table} \
+                 WHERE {column} IS NOT NULL AND {key} IN ({placeholders})",
+                key = column.key,
+                table = column.table,
+                column = column.column,
+            );
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for key in chunk {
+                query = query.bind::<DbUuid, _>(*key);
+            }
+            let candidates: Vec<Candidate> = query.load(conn)?;
+            for candidate in candidates {
+                let Some(scrubbed) = self.scrub_value(column, &candidate.value)? else {
                     continue;
-                }
-                document.to_string()
-            } else {
-                match self.scrub_text(&candidate.value) {
-                    Some(next) => next,
-                    None => continue,
-                }
-            };
-            let sql = if postgres {
-                let cast = if column.json { "::jsonb" } else { "" };
-                format!(
-                    "UPDATE {} SET {} = $1{cast} WHERE {} = $2",
-                    column.table, column.column, column.key
-                )
-            } else {
-                format!(
-                    "UPDATE {} SET {} = ?1 WHERE {} = ?2",
-                    column.table, column.column, column.key
-                )
-            };
-            changed += diesel::sql_query(sql)
-                .bind::<Text, _>(scrubbed)
-                .bind::<DbUuid, _>(candidate.key)
-                .execute(conn)?;
+                };
+                let sql = if postgres {
+                    let cast = if column.json { "::jsonb" } else { "" };
+                    format!(
+                        "UPDATE {} SET {} = $1{cast} WHERE {} = $2",
+                        column.table, column.column, column.key
+                    )
+                } else {
+                    format!(
+                        "UPDATE {} SET {} = ?1 WHERE {} = ?2",
+                        column.table, column.column, column.key
+                    )
+                };
+                diesel::sql_query(sql)
+                    .bind::<Text, _>(scrubbed)
+                    .bind::<DbUuid, _>(candidate.key)
+                    .execute(conn)?;
+                changed.push(candidate.key);
+            }
         }
         Ok(changed)
     }
 
-    /// Deletes the rows of `table` whose `column` holds the email or the name (stored answers replayed for
-    /// idempotency keys, which are only kept for retries).
-    pub fn delete_rows(
-        &self,
-        conn: &mut DbConn,
-        table: &'static str,
-        column: &'static str,
-    ) -> QueryResult<usize> {
-        let patterns = self.patterns();
-        if patterns.is_empty() {
-            return Ok(0);
+    fn scrub_value(&self, column: &Column, value: &str) -> QueryResult<Option<String>> {
+        if !column.json {
+            return Ok(self.scrub_text(value));
         }
-        let postgres = matches!(conn, DbConn::Pg(_));
-        let conditions = condition_sql(column, &patterns, postgres);
-        let mut query =
-            diesel::sql_query(format!("DELETE FROM {table} WHERE {conditions}")).into_boxed();
-        for (pattern, _) in patterns {
-            query = query.bind::<Text, _>(pattern);
-        }
-        query.execute(conn)
+        let mut document: Value = serde_json::from_str(value)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+        Ok(self.scrub_json(&mut document).then(|| document.to_string()))
     }
-}
-
-fn condition_sql(value: &str, patterns: &[(String, bool)], postgres: bool) -> String {
-    patterns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, lowercase))| {
-            let placeholder = if postgres {
-                format!("${}", i + 1)
-            } else {
-                format!("?{}", i + 1)
-            };
-            if *lowercase {
-                format!("lower({value}) LIKE {placeholder} ESCAPE '\\'")
-            } else {
-                format!("{value} LIKE {placeholder} ESCAPE '\\'")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// An email address: any case, and not part of a longer address.
     Email,
-    /// A name: as written, and not part of a longer word.
+    /// A name: any case, with or without accents, and not part of a longer word.
     Word,
 }
 
@@ -293,44 +227,84 @@ fn html_escape(text: &str) -> String {
     out
 }
 
-/// The text as it appears inside a JSON string.
-fn json_escape(text: &str) -> String {
-    let quoted = Value::String(text.to_owned()).to_string();
-    quoted[1..quoted.len() - 1].to_owned()
+/// A character as names are compared: lowercase, without its accent, typographic apostrophes and
+/// non-breaking spaces as their plain forms.
+fn fold(c: char) -> char {
+    let lower = c.to_lowercase().next().unwrap_or(c);
+    match lower {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
+        'ĥ' | 'ħ' => 'h',
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
+        'ĵ' => 'j',
+        'ķ' => 'k',
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
+        'ŕ' | 'ŗ' | 'ř' => 'r',
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
+        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
+        'ŵ' => 'w',
+        'ý' | 'ÿ' | 'ŷ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
+        '\u{a0}' | '\u{202f}' => ' ',
+        other => other,
+    }
 }
 
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
+/// A combining accent (as in a decomposed "e\u{301}"), folded away with the letter it follows.
+fn is_combining(c: char) -> bool {
+    matches!(c, '\u{300}'..='\u{36f}')
+}
+
+/// The characters of `text` as compared, each with the byte range of `text` it stands for.
+fn folded(text: &str, kind: Kind) -> Vec<(char, usize, usize)> {
+    let mut out: Vec<(char, usize, usize)> = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let end = at + c.len_utf8();
+        match kind {
+            Kind::Word if is_combining(c) => match out.last_mut() {
+                Some(last) => last.2 = end,
+                None => out.push((c, at, end)),
+            },
+            Kind::Word => out.push((fold(c), at, end)),
+            Kind::Email => out.push((c.to_lowercase().next().unwrap_or(c), at, end)),
         }
-        out.push(c);
     }
     out
 }
 
 /// `haystack` with each bounded occurrence of `needle` replaced by `with`; `None` when there is none.
 fn replace(haystack: &str, needle: &str, with: &str, kind: Kind) -> Option<String> {
-    let first_len = needle.chars().next()?.len_utf8();
-    // ASCII lowercasing keeps every byte where it was, so positions found in `folded` hold in `haystack`.
-    let (folded, needle) = match kind {
-        Kind::Email => (haystack.to_ascii_lowercase(), needle.to_ascii_lowercase()),
-        Kind::Word => (haystack.to_owned(), needle.to_owned()),
-    };
+    let needle: Vec<char> = folded(needle, kind)
+        .into_iter()
+        .map(|(c, _, _)| c)
+        .collect();
+    if needle.is_empty() {
+        return None;
+    }
+    let hay = folded(haystack, kind);
     let mut out = String::new();
     let mut copied = 0;
-    let mut from = 0;
-    while let Some(found) = folded[from..].find(&needle) {
-        let start = from + found;
-        let end = start + needle.len();
-        if is_bounded(kind, &haystack[..start], &haystack[end..]) {
-            out.push_str(&haystack[copied..start]);
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let matches = hay[i..i + needle.len()]
+            .iter()
+            .zip(&needle)
+            .all(|((c, _, _), n)| c == n);
+        let end = i + needle.len();
+        if matches && is_bounded(kind, i.checked_sub(1).map(|p| hay[p].0), &hay[end..]) {
+            out.push_str(&haystack[copied..hay[i].1]);
             out.push_str(with);
-            copied = end;
-            from = end;
+            copied = hay[end - 1].2;
+            i = end;
         } else {
-            from = start + first_len;
+            i += 1;
         }
     }
     if copied == 0 {
@@ -340,11 +314,9 @@ fn replace(haystack: &str, needle: &str, with: &str, kind: Kind) -> Option<Strin
     Some(out)
 }
 
-fn is_bounded(kind: Kind, before: &str, after: &str) -> bool {
-    let previous = before.chars().next_back();
-    let mut rest = after.chars();
-    let next = rest.next();
-    let then = rest.next();
+fn is_bounded(kind: Kind, previous: Option<char>, after: &[(char, usize, usize)]) -> bool {
+    let next = after.first().map(|(c, _, _)| *c);
+    let then = after.get(1).map(|(c, _, _)| *c);
     match kind {
         Kind::Word => {
             !previous.is_some_and(char::is_alphanumeric) && !next.is_some_and(char::is_alphanumeric)
@@ -404,6 +376,39 @@ mod tests {
     }
 
     #[test]
+    fn names_are_found_in_any_case_and_with_or_without_accents() {
+        let lea = lea();
+        for written in [
+            "LÉA O'NEIL",
+            "lea o'neil",
+            "Lea O\u{2019}Neil",
+            "Le\u{301}a O'Neil",
+        ] {
+            assert_eq!(
+                lea.scrub_text(&format!("Signé : {written}.")).as_deref(),
+                Some("Signé : Compte supprimé."),
+                "{written}"
+            );
+        }
+        assert_eq!(lea.scrub_text("Léandre O'Neil"), None);
+    }
+
+    #[test]
+    fn a_short_name_is_replaced_only_as_a_whole_word() {
+        let la = Identity {
+            email: "la@example.org".into(),
+            name: "la".into(),
+            email_placeholder: "deleted-2@invalid".into(),
+            name_placeholder: "Compte supprimé".into(),
+        };
+        assert_eq!(la.scrub_text("Laval, salade, plat"), None);
+        assert_eq!(
+            la.scrub_text("Signé : La").as_deref(),
+            Some("Signé : Compte supprimé")
+        );
+    }
+
+    #[test]
     fn json_documents_are_scrubbed_value_by_value() {
         let lea = lea();
         let mut doc = json!({"contact": {"email": "lea@example.org", "name": "Léa O'Neil"}, "n": 3, "list": ["x", "Léa O'Neil"]});
@@ -413,11 +418,5 @@ mod tests {
             json!({"contact": {"email": "deleted-1@invalid", "name": "Compte supprimé"}, "n": 3, "list": ["x", "Compte supprimé"]})
         );
         assert!(!lea.scrub_json(&mut doc));
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_escape("a_b%c\\d"), "a\\_b\\%c\\\\d");
-        assert_eq!(json_escape("say \"hi\""), "say \\\"hi\\\"");
     }
 }
