@@ -1,7 +1,7 @@
 //! Staff tools: the email outbox and the audit log.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -107,13 +107,14 @@ pub async fn list_outbox(
     Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |v| v.id)))
 }
 
-/// Puts a failed email back in the queue with a fresh set of attempts.
+/// Puts a failed email back in the queue with a fresh set of attempts. A one-time link it carried is
+/// renewed (a fresh secret and expiry; the old one stops working), since its secret was not kept.
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = OutboxView), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Already sent or being sent", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already sent or being sent, or its one-time link was used or withdrawn since", body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -127,6 +128,7 @@ pub async fn retry_outbox(
     caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
+    let auth = state.settings.auth.clone();
     let email = state
         .db
         .write(move |conn| {
@@ -136,6 +138,19 @@ pub async fn retry_outbox(
                     "this email is {}: only failed or pending ones can be retried",
                     email.status
                 )));
+            }
+            let lifetimes = outbox::LinkLifetimes {
+                verification: Duration::hours(auth.verification_ttl_hours),
+                password_reset: Duration::minutes(auth.password_reset_ttl_minutes),
+                invitation: Duration::days(auth.invitation_ttl_days),
+            };
+            if outbox::renew_links(conn, id, lifetimes, now)? == outbox::Links::Gone {
+                return Err(Error::Conflict(
+                    "this email carried a one-time link that was used, withdrawn or replaced since: \
+                     the person asks for a new one (verification email, password reset) or staff send a \
+                     new invitation"
+                        .into(),
+                ));
             }
             outbox::requeue(conn, id, now)?;
             audit::record(

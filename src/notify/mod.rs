@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod applications;
+pub mod links;
 pub mod reminders;
 pub mod retention;
 pub mod templates;

@@ -5,9 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::outbox;
+use crate::auth::token;
+use crate::db::schema::{email_tokens, invitations, outbox};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::notify::links;
 
 /// A queued email as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -83,8 +85,9 @@ pub fn claim_due(
         .load(conn)
 }
 
-/// Records a delivery.
+/// Records a delivery; the one-time links the email carried are removed from its copy.
 pub fn mark_sent(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    remove_links(conn, id)?;
     diesel::update(outbox::table.find(Uid(id)))
         .set((
             outbox::status.eq("sent"),
@@ -96,7 +99,130 @@ pub fn mark_sent(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult
         .map(|_| ())
 }
 
-/// Records a failed attempt: retried at `retry_at`, or `failed` for good when `retry_at` is `None`.
+/// Replaces the secrets of the one-time links in the stored email by markers (see `notify::links`).
+fn remove_links(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
+    let found: Option<(String, String, String)> = outbox::table
+        .find(Uid(id))
+        .select((outbox::subject, outbox::body_text, outbox::body_html))
+        .first(conn)
+        .optional()?;
+    let Some((subject, text, html)) = found else {
+        return Ok(());
+    };
+    let (r_subject, r_text, r_html) = (
+        links::redact(&subject),
+        links::redact(&text),
+        links::redact(&html),
+    );
+    if r_subject.is_none() && r_text.is_none() && r_html.is_none() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.find(Uid(id)))
+        .set((
+            outbox::subject.eq(r_subject.unwrap_or(subject)),
+            outbox::body_text.eq(r_text.unwrap_or(text)),
+            outbox::body_html.eq(r_html.unwrap_or(html)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// What a retry found of the one-time links a failed email carried.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Links {
+    /// The email carried none, or they were renewed: a fresh secret and expiry, written into the email.
+    Ready,
+    /// A link was used, withdrawn or replaced since: the person needs a new one.
+    Gone,
+}
+
+/// How long renewed links live.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkLifetimes {
+    pub verification: Duration,
+    pub password_reset: Duration,
+    pub invitation: Duration,
+}
+
+/// Renews the one-time links removed from the stored email `id` when it failed for good: each token row
+/// (address verification, password reset or invitation) still unused gets a new secret and expiry, and the
+/// email carries the new secret again. The old secret no longer works.
+pub fn renew_links(
+    conn: &mut DbConn,
+    id: Uuid,
+    lifetimes: LinkLifetimes,
+    now: DateTime<Utc>,
+) -> QueryResult<Links> {
+    let Some(email) = find(conn, id)? else {
+        return Ok(Links::Ready);
+    };
+    let mut hashes = links::removed(&email.body_text);
+    for hash in links::removed(&email.body_html)
+        .into_iter()
+        .chain(links::removed(&email.subject))
+    {
+        if !hashes.contains(&hash) {
+            hashes.push(hash);
+        }
+    }
+    let (mut subject, mut text, mut html) = (email.subject, email.body_text, email.body_html);
+    for hash in hashes {
+        let secret = token::generate();
+        let fresh = token::hash(&secret);
+        let purpose: Option<String> = email_tokens::table
+            .filter(email_tokens::token_hash.eq(&hash))
+            .filter(email_tokens::used_at.is_null())
+            .select(email_tokens::purpose)
+            .first(conn)
+            .optional()?;
+        let renewed = match purpose.as_deref() {
+            Some(purpose) => {
+                let lifetime = if purpose == "password_reset" {
+                    lifetimes.password_reset
+                } else {
+                    lifetimes.verification
+                };
+                diesel::update(
+                    email_tokens::table
+                        .filter(email_tokens::token_hash.eq(&hash))
+                        .filter(email_tokens::used_at.is_null()),
+                )
+                .set((
+                    email_tokens::token_hash.eq(&fresh),
+                    email_tokens::expires_at.eq(Ts(now + lifetime)),
+                ))
+                .execute(conn)?
+            }
+            None => diesel::update(
+                invitations::table
+                    .filter(invitations::token_hash.eq(&hash))
+                    .filter(invitations::accepted_at.is_null()),
+            )
+            .set((
+                invitations::token_hash.eq(&fresh),
+                invitations::expires_at.eq(Ts(now + lifetimes.invitation)),
+            ))
+            .execute(conn)?,
+        };
+        if renewed == 0 {
+            return Ok(Links::Gone);
+        }
+        subject = links::restore(&subject, &hash, &secret);
+        text = links::restore(&text, &hash, &secret);
+        html = links::restore(&html, &hash, &secret);
+    }
+    diesel::update(outbox::table.find(Uid(id)))
+        .set((
+            outbox::subject.eq(subject),
+            outbox::body_text.eq(text),
+            outbox::body_html.eq(html),
+        ))
+        .execute(conn)?;
+    Ok(Links::Ready)
+}
+
+/// Records a failed attempt: retried at `retry_at`, or `failed` for good when `retry_at` is `None` (its
+/// one-time links are then removed from its copy).
 pub fn mark_attempt_failed(
     conn: &mut DbConn,
     id: Uuid,
@@ -114,6 +240,10 @@ pub fn mark_attempt_failed(
         outbox::locked_until.eq(None::<Ts>),
     ));
     query.execute(conn)?;
+    if retry_at.is_none() {
+        // Failed for good: its links are no longer kept in clear (a retry renews them).
+        remove_links(conn, id)?;
+    }
     if let Some(at) = retry_at {
         diesel::update(outbox::table.find(Uid(id)))
             .set(outbox::next_attempt_at.eq(Ts(at)))
