@@ -9,7 +9,7 @@
 //! happening. PostgreSQL is backed up with `pg_dump`; `--attachments-only` archives the files on either
 //! database.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -292,7 +292,8 @@ fn write_archive(
     storage_dir: &Path,
     referenced: &[Referenced],
 ) -> Result<Manifest, ArchiveError> {
-    let file = File::create(target)?;
+    // 0600: the archive holds password hashes, personal data and webhook secrets.
+    let file = crate::private_fs::create_file(target)?;
     let gzip = flate2::write::GzEncoder::new(BufWriter::new(file), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gzip);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -501,10 +502,16 @@ pub fn restore(settings: &Settings, input: &Path, force: bool) -> anyhow::Result
             }
         }
     }
-    std::fs::create_dir_all(&storage_dir)
+    crate::private_fs::create_dir_all(&storage_dir)
         .with_context(|| format!("cannot create the folder {}", storage_dir.display()))?;
     for file in &manifest.attachments {
-        let name = &file.path[ATTACHMENTS.len()..];
+        // Checked by `check_manifest` before anything was put in place.
+        let name = file.path.strip_prefix(ATTACHMENTS).ok_or_else(|| {
+            anyhow!(
+                "the archive's manifest lists {:?} as an attachment",
+                file.path
+            )
+        })?;
         move_file(&staging.path().join(&file.path), &storage_dir.join(name))?;
     }
     Ok(RestoreSummary {
@@ -551,7 +558,7 @@ fn extract(input: &Path, dir: &Path) -> anyhow::Result<(Manifest, HashMap<String
         if extracted.contains_key(&path) {
             bail!("the archive holds {path} twice");
         }
-        let mut out = BufWriter::new(File::create(dir.join(&path))?);
+        let mut out = BufWriter::new(crate::private_fs::create_file(&dir.join(&path))?);
         let mut reader = Hashing::new(&mut entry);
         std::io::copy(&mut reader, &mut out).with_context(|| format!("cannot unpack {path}"))?;
         out.into_inner()
@@ -575,6 +582,7 @@ fn extract(input: &Path, dir: &Path) -> anyhow::Result<(Manifest, HashMap<String
             manifest.format
         );
     }
+    check_manifest(&manifest)?;
     let expected: BTreeMap<&str, &ArchivedFile> = manifest
         .database
         .iter()
@@ -603,6 +611,46 @@ fn extract(input: &Path, dir: &Path) -> anyhow::Result<(Manifest, HashMap<String
     Ok((manifest, extracted))
 }
 
+/// Refuses a manifest that does not describe what `cordee backup` writes: the database entry exactly
+/// `cordee.db`, every attachment a plain name under `attachments/`, no path twice, checksums that are
+/// SHA-256 and counts that add up. Nothing has been put in place yet when it runs.
+fn check_manifest(manifest: &Manifest) -> anyhow::Result<()> {
+    let refuse = |why: String| anyhow!("the archive's manifest {why}: not a Cordée backup");
+    let mut seen: HashSet<&str> = HashSet::new();
+    if let Some(database) = &manifest.database {
+        if database.path != DATABASE {
+            return Err(refuse(format!(
+                "names the database {:?} instead of {DATABASE}",
+                database.path
+            )));
+        }
+        seen.insert(&database.path);
+    }
+    for file in &manifest.attachments {
+        if !file
+            .path
+            .strip_prefix(ATTACHMENTS)
+            .is_some_and(is_plain_name)
+        {
+            return Err(refuse(format!("lists {:?} as an attachment", file.path)));
+        }
+        if !seen.insert(&file.path) {
+            return Err(refuse(format!("lists {} twice", file.path)));
+        }
+    }
+    for file in manifest.database.iter().chain(&manifest.attachments) {
+        if file.sha256.len() != 64 || !file.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(refuse(format!("gives {} no SHA-256", file.path)));
+        }
+    }
+    let bytes: u64 = manifest.attachments.iter().map(|f| f.size).sum();
+    if manifest.attachment_count != manifest.attachments.len() || manifest.attachment_bytes != bytes
+    {
+        return Err(refuse("counts attachments that it does not list".into()));
+    }
+    Ok(())
+}
+
 fn is_non_empty_dir(dir: &Path) -> anyhow::Result<bool> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => Ok(entries.next().is_some()),
@@ -625,6 +673,7 @@ fn move_file(from: &Path, to: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     std::fs::copy(from, to)
+        .and_then(|_| crate::private_fs::restrict(to))
         .and_then(|_| File::open(to)?.sync_all())
         .with_context(|| format!("cannot write {}", to.display()))?;
     std::fs::remove_file(from)?;

@@ -51,6 +51,12 @@ pub fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// Whether a SQLite path names a file on disk (not `:memory:` nor a `file:` URI).
+fn is_file_path(path: &std::path::Path) -> bool {
+    let text = path.to_string_lossy();
+    !text.is_empty() && !text.starts_with(':') && !text.starts_with("file:")
+}
+
 /// Opens connections for r2d2, choosing the variant from the URL, with the SQLite pragmas applied.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
@@ -91,7 +97,8 @@ impl ManageConnection for ConnectionManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {}; PRAGMA wal_autocheckpoint = 1000;",
+                     PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {}; PRAGMA wal_autocheckpoint = 1000; \
+                     PRAGMA secure_delete = ON;",
                     self.busy_timeout_ms, self.wal_limit_bytes
                 ))
                 .map_err(r2d2::Error::QueryError)?;
@@ -150,8 +157,15 @@ impl Db {
         if backend == Backend::Sqlite {
             let path = std::path::Path::new(sqlite_path(&url));
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                crate::private_fs::create_dir_all(dir).map_err(|e| {
                     anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display())
+                })?;
+            }
+            // Created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database
+            // file's mode): it holds password hashes, personal data and webhook secrets.
+            if is_file_path(path) {
+                crate::private_fs::ensure_file(path).map_err(|e| {
+                    anyhow::anyhow!("cannot create the database file {}: {e}", path.display())
                 })?;
             }
         }

@@ -48,7 +48,7 @@ where
     S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    tokio::fs::create_dir_all(dir)
+    crate::private_fs::create_dir_all_async(dir)
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     let temp_path = dir.join(format!("{}.part", Uuid::now_v7()));
@@ -76,7 +76,8 @@ where
     S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut file = tokio::fs::File::create(path)
+    // 0600: the file keeps this mode when it is renamed into place.
+    let mut file = crate::private_fs::create_file_async(path)
         .await
         .map_err(|e| Error::Internal(e.into()))?;
     let mut hasher = Sha256::new();
