@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::config::PrivacySettings;
+use crate::config::{PrivacySettings, TransportKind};
 use crate::db::DbConn;
 use crate::error::Error;
 use crate::state::AppState;
@@ -42,6 +42,10 @@ pub async fn run(state: &AppState) -> Result<usize, Error> {
             .await?;
         let files: Vec<String> = done.iter().flat_map(|a| a.files.clone()).collect();
         remove_attachment_files(&state.settings.storage.dir, &files).await;
+        if state.settings.email.transport == TransportKind::File {
+            let emails: Vec<String> = done.iter().flat_map(|a| a.emails.clone()).collect();
+            super::transport::remove_eml_copies(&state.settings.email.file_dir, &emails).await;
+        }
         total += done.len();
         if (done.len() as i64) < BATCH {
             break;

@@ -241,6 +241,119 @@ async fn one_time_links_that_were_sent_cannot_be_read_back_from_the_database() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 }
 
+/// Waits until the outbox holds `count` emails, all failed for good; returns them.
+async fn all_failed(app: &TestApp, admin: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, body) = app.get("/api/v1/admin/outbox?limit=200", Some(admin)).await;
+        let items = body["items"].as_array().unwrap().clone();
+        if items.len() == count && items.iter().all(|i| i["status"] == "failed") {
+            return items;
+        }
+        assert!(Instant::now() < deadline, "never all failed: {items:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failed_email_keeps_no_link_and_a_staff_retry_sends_a_fresh_one_or_says_it_needs_a_new_one(
+) {
+    let mailbox = Mailbox::down();
+    let app = TestApp::spawn_with(Options {
+        mailbox: mailbox.clone(),
+        configure: Box::new(|s| {
+            s.email.max_attempts = 1;
+            s.email.retry_base_ms = 20;
+        }),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin("staff@cordee.example").await;
+    app.register("ada@example.org", "en").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"email": "ada@example.org"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let failed = all_failed(&app, &admin, 2).await;
+    let id_of = |event: &str| {
+        failed
+            .iter()
+            .find(|i| i["event"] == event)
+            .unwrap_or_else(|| panic!("{event} in {failed:?}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (verification, first_reset) = (id_of("verify_email"), id_of("password_reset"));
+    let rows = every_row(&app).await;
+    assert_eq!(
+        found_in(&rows, "cordee_"),
+        Vec::<String>::new(),
+        "no secret is kept for an email that failed for good"
+    );
+
+    // The relay is back; Ada asks for a new reset link and uses it: the first one is void.
+    mailbox.start();
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"email": "ada@example.org"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let reset = app
+        .mailbox
+        .wait_for_subject("ada@example.org", "password")
+        .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            json!({"token": reset.token(), "password": "another long passphrase"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    // Retrying the verification sends a link that works; retrying the used reset says it needs a new one.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/admin/outbox/{verification}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let email = app
+        .mailbox
+        .wait_for_subject("ada@example.org", "Confirm")
+        .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/verify-email",
+            None,
+            json!({"token": email.token()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/admin/outbox/{first_reset}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_problem(status, &body, StatusCode::CONFLICT);
+    assert!(
+        body["detail"].as_str().unwrap().contains("new one"),
+        "{body}"
+    );
+}
+
 // --- Findings 10 and 14: files on disk -------------------------------------------------------------------------
 
 #[cfg(unix)]
@@ -430,8 +543,6 @@ async fn a_crafted_backup_manifest_is_refused_before_the_database_is_touched() {
         .await
         .unwrap()
         .expect("the backup is written");
-    #[cfg(unix)]
-    assert_eq!(mode(&archive), 0o600, "the archive holds password hashes");
     let before = std::fs::read(&target_db).unwrap();
 
     type Edit = fn(&mut Value);
@@ -471,4 +582,6 @@ async fn a_crafted_backup_manifest_is_refused_before_the_database_is_touched() {
             "{what}: the database was replaced"
         );
     }
+    #[cfg(unix)]
+    assert_eq!(mode(&archive), 0o600, "the archive holds password hashes");
 }

@@ -23,6 +23,8 @@ pub struct Anonymised {
     pub status: String,
     /// Its attachment files, to remove once the transaction has committed.
     pub files: Vec<String>,
+    /// Message ids of the emails about it that were dropped or emptied (their `.eml` copies go too).
+    pub emails: Vec<String>,
 }
 
 /// Up to `limit` applications due for anonymisation at `now`, oldest first: not selected, not anonymised
@@ -120,6 +122,10 @@ pub fn anonymise(
 
     // Emails about it carry its link; what was not sent is dropped, what was sent keeps its subject only.
     let about_it = outbox::body_text.like(format!("%/applications/{application_id}%"));
+    let emails: Vec<String> = outbox::table
+        .filter(about_it.clone())
+        .select(outbox::message_id)
+        .load(conn)?;
     diesel::delete(
         outbox::table
             .filter(about_it.clone())
@@ -145,5 +151,6 @@ pub fn anonymise(
         call_id: call_id.0,
         status,
         files,
+        emails,
     }))
 }
