@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod memory;
 pub mod notify;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -24,3 +24,5 @@ mod organizations;
 mod personal_data;
 mod smtp_faults;
 mod statements;
+mod trust_evaluation;
+mod trust_races;
