@@ -140,7 +140,12 @@ pub fn check_read(
     }
     let facts = crate::auth::permissions::JurorFacts {
         assigned: crate::store::evaluation::is_assigned(conn, *app.id, caller.user_id, None)?,
-        conflicted: crate::store::conflicts::is_conflicted(conn, *app.id, caller.user_id)?,
+        conflicted: crate::store::conflicts::is_conflicted(
+            conn,
+            *app.call_id,
+            *app.id,
+            caller.user_id,
+        )?,
     };
     if crate::auth::permissions::can_read_as_juror(caller, facts) {
         Ok(())

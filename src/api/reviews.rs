@@ -69,7 +69,7 @@ fn as_assigned_juror(
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
     let facts = JurorFacts {
         assigned: evaluation::is_assigned(conn, application_id, caller.user_id, Some(stage))?,
-        conflicted: conflicts::is_conflicted(conn, application_id, caller.user_id)?,
+        conflicted: conflicts::is_conflicted(conn, *app.call_id, application_id, caller.user_id)?,
     };
     if !can_review_as_juror(caller, facts) {
         return Err(Error::NotFound);
@@ -374,7 +374,7 @@ pub async fn list(
             }
             let facts = JurorFacts {
                 assigned: evaluation::is_assigned(conn, id, caller.user_id, None)?,
-                conflicted: conflicts::is_conflicted(conn, *app.id, caller.user_id)?,
+                conflicted: conflicts::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?,
             };
             if !can_read_as_juror(&caller, facts) {
                 return Err(Error::NotFound);

@@ -147,8 +147,14 @@ fn blocking_assignment() -> Vec<&'static str> {
 }
 
 /// Whether a conflict keeps the juror away from the application: a declared one, or an active detected one
-/// (two indexed lookups).
-pub fn is_conflicted(conn: &mut DbConn, application_id: Uuid, juror_id: Uuid) -> QueryResult<bool> {
+/// (two indexed lookups: `conflicts (juror_id, application_id)` and `detected_conflicts (call_id, juror_id,
+/// application_id, …)`).
+pub fn is_conflicted(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    application_id: Uuid,
+    juror_id: Uuid,
+) -> QueryResult<bool> {
     let declared: Option<Uid> = conflicts::table
         .filter(conflicts::application_id.eq(Uid(application_id)))
         .filter(conflicts::juror_id.eq(Uid(juror_id)))
@@ -159,9 +165,10 @@ pub fn is_conflicted(conn: &mut DbConn, application_id: Uuid, juror_id: Uuid) ->
         return Ok(true);
     }
     let detected: Option<Uid> = detected_conflicts::table
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
         .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
-        .filter(detected_conflicts::status.eq_any(applying()))
         .filter(detected_conflicts::application_id.eq(Uid(application_id)))
+        .filter(detected_conflicts::status.eq_any(applying()))
         .select(detected_conflicts::id)
         .first(conn)
         .optional()?;
@@ -232,7 +239,7 @@ pub fn blocks_assignment(
     application_id: Uuid,
     juror_id: Uuid,
 ) -> QueryResult<bool> {
-    if is_conflicted(conn, application_id, juror_id)? {
+    if is_conflicted(conn, call_id, application_id, juror_id)? {
         return Ok(true);
     }
     let detected: Option<Uid> = detected_conflicts::table
