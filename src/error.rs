@@ -47,6 +47,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// A stable machine code for some refusals (409), such as `application_withdrawn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
@@ -66,6 +69,9 @@ pub enum Error {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A 409 with a stable `code` a client can act on (`application_withdrawn`, `review_deadline_passed`…).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     #[error("If-Match is required")]
     PreconditionRequired,
     #[error("the resource changed since it was read")]
@@ -94,6 +100,14 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// A 409 with a stable code and a sentence.
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> Error {
+        Error::Refused {
+            code,
+            detail: detail.into(),
+        }
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Error::BadRequest(_) => ("bad-request", "Bad request"),
@@ -101,7 +115,7 @@ impl Error {
             Error::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Error::Forbidden(_) => ("forbidden", "Forbidden"),
             Error::NotFound => ("not-found", "Not found"),
-            Error::Conflict(_) => ("conflict", "Conflict"),
+            Error::Conflict(_) | Error::Refused { .. } => ("conflict", "Conflict"),
             Error::PreconditionRequired => ("precondition-required", "Precondition required"),
             Error::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             Error::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -144,6 +158,10 @@ impl Error {
             title: title.into(),
             status: self.status_code().as_u16(),
             detail: self.detail(),
+            code: match self {
+                Error::Refused { code, .. } => Some((*code).to_owned()),
+                _ => None,
+            },
             errors: match self {
                 Error::Validation(errors) => Some(errors.clone()),
                 _ => None,
@@ -160,7 +178,7 @@ impl ResponseError for Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
             Error::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

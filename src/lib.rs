@@ -13,6 +13,7 @@ pub mod error;
 pub mod memory;
 pub mod notify;
 pub mod private_fs;
+pub mod service;
 pub mod startup;
 pub mod state;
 pub mod storage;

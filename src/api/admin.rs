@@ -152,7 +152,11 @@ pub async fn retry_outbox(
                         .into(),
                 ));
             }
-            outbox::requeue(conn, id, now)?;
+            if !outbox::requeue(conn, id, now)? {
+                return Err(Error::Conflict(
+                    "this email was sent meanwhile: it is not retried".into(),
+                ));
+            }
             audit::record(
                 conn,
                 Change {

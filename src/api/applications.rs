@@ -138,10 +138,16 @@ pub fn check_read(
     if as_applicant_or_staff.is_ok() {
         return Ok(());
     }
-    let as_juror = caller.has_scope(Scope::ReviewsRead)
-        && crate::store::evaluation::is_assigned(conn, *app.id, caller.user_id, None)?
-        && !crate::api::jury::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?;
-    if as_juror {
+    let facts = crate::auth::permissions::JurorFacts {
+        assigned: crate::store::evaluation::is_assigned(conn, *app.id, caller.user_id, None)?,
+        conflicted: crate::store::conflicts::is_conflicted(
+            conn,
+            *app.call_id,
+            *app.id,
+            caller.user_id,
+        )?,
+    };
+    if crate::auth::permissions::can_read_as_juror(caller, facts) {
         Ok(())
     } else {
         as_applicant_or_staff
@@ -408,11 +414,14 @@ pub async fn list(
             // A juror never sees an application they are conflicted with, even if it was assigned before
             // the conflict came to light; their own organizations' applications they see as applicants.
             let mine = organizations::ids_of_member(conn, user)?;
-            let assigned_calls = rows
+            let assigned_calls: std::collections::BTreeSet<Uuid> = rows
                 .iter()
                 .filter(|r| !mine.contains(&*r.organization_id))
-                .map(|r| *r.call_id);
-            let conflicted = crate::api::jury::conflicted_pairs(conn, user, assigned_calls)?;
+                .map(|r| *r.call_id)
+                .collect();
+            let assigned_calls: Vec<Uuid> = assigned_calls.into_iter().collect();
+            let conflicted =
+                crate::store::conflicts::conflicted_applications(conn, user, &assigned_calls)?;
             Ok(rows
                 .into_iter()
                 .filter(|r| mine.contains(&*r.organization_id) || !conflicted.contains(&*r.id))

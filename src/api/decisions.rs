@@ -43,12 +43,14 @@ pub struct ShortlistResult {
 }
 
 /// Shortlists applications to the next stage: they become `shortlisted`, the others reviewed at the
-/// previous stage `not_shortlisted`. Earlier reviews are kept.
+/// previous stage `not_shortlisted`. Earlier reviews are kept. Each move is conditional on the status read:
+/// when an application changed meanwhile (withdrawn, or shortlisted by a concurrent request), nothing is
+/// changed and the answer is 409 `application_changed`.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = Shortlist,
-    responses((status = 200, body = ShortlistResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = ShortlistResult), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "An application changed meanwhile", body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[post("/calls/{id}/shortlist")]
@@ -104,6 +106,7 @@ pub async fn shortlist(
                 }
             }
             check.finish()?;
+            applications::lock_all(conn, &candidates)?;
             let mut result = ShortlistResult {
                 shortlisted: 0,
                 not_shortlisted: 0,
@@ -118,7 +121,13 @@ pub async fn shortlist(
                 } else {
                     continue;
                 };
-                applications::set_status(conn, *app, status, now)?;
+                if !applications::set_status(conn, *app, from_status, status, now)? {
+                    // Rolls the whole shortlist back: a second request at once, or a withdrawal, came first.
+                    return Err(Error::refused(
+                        "application_changed",
+                        "an application of this call changed meanwhile (withdrawn, or shortlisted by another request): read them again",
+                    ));
+                }
                 let event_type = if status == "shortlisted" {
                     "application.shortlisted"
                 } else {
@@ -152,6 +161,16 @@ pub async fn shortlist(
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// The status of the applications a call decides on: the shortlisted ones of a multi-stage call's last
+/// stage, the eligible ones of a single-stage call.
+fn decidable_status(call: &calls::Call) -> Result<&'static str, Error> {
+    Ok(if call.stages()?.len() > 1 {
+        "shortlisted"
+    } else {
+        "eligible"
+    })
 }
 
 /// One decision of `PUT /calls/{id}/decisions`.
@@ -248,11 +267,7 @@ pub async fn record(
         .db
         .write(move |conn| {
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
-            let decidable = if call.stages()?.len() > 1 {
-                "shortlisted"
-            } else {
-                "eligible"
-            };
+            let decidable = decidable_status(&call)?;
             let candidates = applications::ids_with_status(conn, id, decidable)?;
             let decided: Vec<Uuid> = evaluation::decisions_of_call(conn, id)?
                 .iter()
@@ -345,7 +360,10 @@ pub struct Published {
 
 /// Publishes the pending decisions: final statuses, and one email per application in its members' language
 /// with the outcome and its motivation; applications left out at a shortlist are told too. Publishing again
-/// sends nothing new.
+/// sends nothing new: every decision is marked published by a conditional update, so of several publications
+/// at once (a double click, a retry, two staff members) one publishes each decision and the others answer 200
+/// with `published: 0`, sending and recording nothing. A withdrawn application keeps its status and gets no
+/// decision email, even when its withdrawal races the publication.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
@@ -368,17 +386,22 @@ pub async fn publish(
         .write(move |conn| {
             let state = state_for_tx;
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let decidable = decidable_status(&call)?;
             let pending = evaluation::pending_decisions(conn, id)?;
+            let app_ids: Vec<Uuid> = pending.iter().map(|d| *d.application_id).collect();
+            applications::lock_all(conn, &app_ids)?;
+            let mut published = 0;
             for decision in &pending {
                 let app_id = *decision.application_id;
-                let Some(app) = applications::find(conn, app_id)? else {
-                    continue;
-                };
-                evaluation::mark_published(conn, app_id, now)?;
-                if app.status == "withdrawn" {
+                if !evaluation::mark_published(conn, app_id, now)? {
+                    // Another publication did it (and sent its email) first.
                     continue;
                 }
-                applications::set_status(conn, app_id, &decision.outcome, now)?;
+                published += 1;
+                if !applications::set_status(conn, app_id, decidable, &decision.outcome, now)? {
+                    // Withdrawn (or otherwise moved) before the publication: it keeps that status.
+                    continue;
+                }
                 let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
                 events::record(
                     conn,
@@ -434,7 +457,7 @@ pub async fn publish(
                     now,
                 )?;
             }
-            if !pending.is_empty() {
+            if published > 0 {
                 if call.status != "decided" {
                     calls::set_status(conn, id, &call.status, "decided", now)?;
                 }
@@ -446,7 +469,7 @@ pub async fn publish(
                         entity_type: "call",
                         entity_id: id,
                         before: None,
-                        after: Some(json!({"published": pending.len()})),
+                        after: Some(json!({"published": published})),
                     },
                     now,
                 )?;
@@ -456,14 +479,12 @@ pub async fn publish(
                         "decisions.published",
                         id,
                         Some(caller.user_id),
-                        json!({"published": pending.len(), "status": "decided"}),
+                        json!({"published": published, "status": "decided"}),
                     ),
                     now,
                 )?;
             }
-            Ok(Published {
-                published: pending.len(),
-            })
+            Ok(Published { published })
         })
         .await?;
     state.outbox_wakeup.notify_one();

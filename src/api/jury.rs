@@ -1,4 +1,4 @@
-//! The jury of a call: jurors, conflicts of interest (declared and detected), assignments.
+//! The jury of a call: jurors, assignments (conflicts of interest are in `conflicts.rs`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -15,17 +15,18 @@ use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::assignment::{self, AssignmentInput};
-use crate::domain::conflict;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::applications::localized;
 use crate::notify::templates::Event;
 use crate::notify::{queue, Email};
+use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
-use crate::store::evaluation::{self, Assignment, Conflict};
+use crate::store::conflicts;
+use crate::store::evaluation::{self, Assignment};
 use crate::store::events::{self, NewEvent};
 use crate::store::{applications, users};
 
@@ -52,8 +53,11 @@ fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
     calls::find(conn, id)?.ok_or(Error::NotFound)
 }
 
-fn affiliations_of(value: &Value) -> Vec<Affiliation> {
-    serde_json::from_value(value.clone()).unwrap_or_default()
+/// A juror's stored affiliations; unreadable ones are an error, never "none" (which would silently switch
+/// SIREN conflict detection off).
+pub fn affiliations_of(value: &Value) -> Result<Vec<Affiliation>, Error> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("unreadable juror affiliations: {e}")))
 }
 
 /// The jurors of a call (administrators).
@@ -78,16 +82,18 @@ pub async fn list_jurors(
             Ok(evaluation::jurors(conn, id)?)
         })
         .await?;
-    let views: Vec<JurorView> = jurors
+    let views = jurors
         .into_iter()
-        .map(|j| JurorView {
-            user_id: *j.user_id,
-            email: j.email,
-            display_name: j.display_name,
-            affiliations: affiliations_of(&j.affiliations.0),
-            added_at: j.created_at.0,
+        .map(|j| {
+            Ok(JurorView {
+                affiliations: affiliations_of(&j.affiliations.0)?,
+                user_id: *j.user_id,
+                email: j.email,
+                display_name: j.display_name,
+                added_at: j.created_at.0,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<JurorView>, Error>>()?;
     Ok(HttpResponse::Ok().json(views))
 }
 
@@ -264,257 +270,21 @@ pub async fn remove_juror(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A conflict of interest between a juror and an application.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ConflictView {
-    pub juror_id: Uuid,
-    pub application_id: Uuid,
-    /// The declared reason, or `member`, `same_siren`, `same_email_domain` when detected.
-    pub reason: String,
-    /// `declared` or `detected`.
-    pub source: String,
-}
-
-/// Every conflict of a call: declared ones, and the ones detected from memberships, SIRENs and email domains
-/// (on the applications past the draft stage: a draft is never in front of a juror).
-pub fn conflicts_of_call(
-    conn: &mut DbConn,
-    call_id: Uuid,
-    only: Option<Uuid>,
-) -> Result<Vec<ConflictView>, Error> {
-    conflicts_among(conn, call_id, only, |_, _| true)
-}
-
-/// The conflicts of a call between the (juror, application) pairs `wanted` accepts: a juror's own, or the
-/// pairs that have reviews, cost a fraction of checking every juror against every application.
-pub fn conflicts_among(
-    conn: &mut DbConn,
-    call_id: Uuid,
-    only: Option<Uuid>,
-    wanted: impl Fn(Uuid, Uuid) -> bool,
-) -> Result<Vec<ConflictView>, Error> {
-    let mut views: Vec<ConflictView> = evaluation::declared_conflicts(conn, call_id)?
-        .into_iter()
-        .filter(|c| only.is_none_or(|a| a == *c.application_id))
-        .filter(|c| wanted(*c.juror_id, *c.application_id))
-        .map(|c| ConflictView {
-            juror_id: *c.juror_id,
-            application_id: *c.application_id,
-            reason: c.reason,
-            source: "declared".into(),
-        })
-        .collect();
-    let jurors = evaluation::jurors(conn, call_id)?;
-    if jurors.is_empty() {
-        return Ok(views);
-    }
-    let facts = evaluation::applicant_facts(conn, call_id, only)?;
-    let juror_ids: Vec<Uuid> = jurors.iter().map(|j| *j.user_id).collect();
-    let memberships = evaluation::organizations_of(conn, &juror_ids)?;
-    for juror in &jurors {
-        let sirens: Vec<String> = affiliations_of(&juror.affiliations.0)
-            .into_iter()
-            .filter_map(|a| a.siren)
-            .collect();
-        let organizations = memberships
-            .get(&*juror.user_id)
-            .cloned()
-            .unwrap_or_default();
-        let juror_facts = conflict::JurorFacts {
-            juror: *juror.user_id,
-            email: &juror.email,
-            organizations: &organizations,
-            affiliation_sirens: &sirens,
-        };
-        for app in &facts {
-            if !wanted(*juror.user_id, app.application_id) {
-                continue;
-            }
-            let applicant = conflict::ApplicantFacts {
-                application: app.application_id,
-                organization: app.organization_id,
-                siren: app.siren.as_deref(),
-                member_emails: &app.member_emails,
-                website: app.website.as_deref(),
-            };
-            for reason in conflict::detect(&juror_facts, &applicant) {
-                views.push(ConflictView {
-                    juror_id: *juror.user_id,
-                    application_id: app.application_id,
-                    reason: reason.as_str().into(),
-                    source: "detected".into(),
-                });
-            }
-        }
-    }
-    Ok(views)
-}
-
-/// The applications of these calls that `juror` is conflicted with (one conflict computation per call, so
-/// that a juror's lists never show them, whatever the page size).
-pub fn conflicted_pairs(
-    conn: &mut DbConn,
-    juror: Uuid,
-    calls: impl Iterator<Item = Uuid>,
-) -> Result<HashSet<Uuid>, Error> {
-    let calls: std::collections::BTreeSet<Uuid> = calls.collect();
-    let mut conflicted = HashSet::new();
-    for call in calls {
-        for c in conflicts_among(conn, call, None, |j, _| j == juror)? {
-            conflicted.insert(c.application_id);
-        }
-    }
-    Ok(conflicted)
-}
-
-/// A juror's assignments (of one call, or all), without those they are conflicted on; a few statements
-/// whatever their number.
+/// A juror's assignments (of one call, or all), without those they are conflicted on (declared, or detected
+/// and active) nor those of withdrawn applications; a few statements whatever their number.
 pub fn visible_assignments(
     conn: &mut DbConn,
     juror: Uuid,
     call_id: Option<Uuid>,
 ) -> Result<Vec<evaluation::MyAssignment>, Error> {
     let rows = evaluation::assignments_of_juror(conn, juror, call_id)?;
-    let conflicted = conflicted_pairs(conn, juror, rows.iter().map(|r| *r.call_id))?;
+    let calls: std::collections::BTreeSet<Uuid> = rows.iter().map(|r| *r.call_id).collect();
+    let calls: Vec<Uuid> = calls.into_iter().collect();
+    let conflicted = conflicts::conflicted_applications(conn, juror, &calls)?;
     Ok(rows
         .into_iter()
         .filter(|r| !conflicted.contains(&*r.application_id))
         .collect())
-}
-
-/// Whether `juror` is conflicted with the application (declared or detected).
-pub fn is_conflicted(
-    conn: &mut DbConn,
-    call_id: Uuid,
-    application_id: Uuid,
-    juror: Uuid,
-) -> Result<bool, Error> {
-    Ok(conflicts_of_call(conn, call_id, Some(application_id))?
-        .iter()
-        .any(|c| c.juror_id == juror))
-}
-
-/// Every conflict of a call, declared and detected (administrators); detected ones only for applications past
-/// the draft stage, since a draft is never in front of a juror.
-#[utoipa::path(
-    tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
-    security(("bearer" = []))
-)]
-#[get("/calls/{id}/conflicts")]
-pub async fn list_conflicts(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
-    let id = id.into_inner();
-    let views = state
-        .db
-        .read(move |conn| {
-            call_or_404(conn, id)?;
-            conflicts_of_call(conn, id, None)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(views))
-}
-
-/// `POST /calls/{id}/conflicts`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeclareConflict {
-    #[schema(required = true)]
-    pub juror_id: Option<Uuid>,
-    #[schema(required = true)]
-    pub application_id: Option<Uuid>,
-    #[schema(required = true)]
-    pub reason: Option<String>,
-}
-
-/// Declares a conflict of interest: a juror for themself, or an administrator for any juror. The juror's
-/// assignments to that application are withdrawn.
-#[utoipa::path(
-    tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    request_body = DeclareConflict,
-    responses((status = 201, body = ConflictView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = []))
-)]
-#[post("/calls/{id}/conflicts")]
-pub async fn declare_conflict(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<Uuid>,
-    input: Input<DeclareConflict>,
-) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    let id = id.into_inner();
-    let (body, mut check) = input.into_parts();
-    let juror_id = check.required("juror_id", body.juror_id, Ok);
-    let application_id = check.required("application_id", body.application_id, Ok);
-    let reason = check.required("reason", body.reason.as_deref(), |r| {
-        let r = r.trim();
-        match r.chars().count() {
-            0 => Err(InvalidValue::new("required", "give a reason")),
-            1..=1000 => Ok(r.to_owned()),
-            _ => Err(InvalidValue::new("too_long", "at most 1000 characters")),
-        }
-    });
-    let (Some(juror_id), Some(application_id), Some(reason)) = (juror_id, application_id, reason)
-    else {
-        return Err(check.into_error());
-    };
-    check.finish()?;
-    if !caller.is_admin() {
-        caller.require_scope(Scope::ReviewsWrite)?;
-        if juror_id != caller.user_id {
-            return Err(Error::Forbidden(
-                "a juror declares conflicts for themself only".into(),
-            ));
-        }
-    }
-    let now = state.clock.now();
-    let view = state
-        .db
-        .write(move |conn| {
-            call_or_404(conn, id)?;
-            if !evaluation::is_juror(conn, id, caller.user_id)? && !caller.is_admin() {
-                return Err(Error::NotFound);
-            }
-            if !evaluation::is_juror(conn, id, juror_id)? {
-                return Err(Error::field("juror_id", "not_a_juror", "this person is not on the call's jury"));
-            }
-            let app = applications::find(conn, application_id)?.filter(|a| *a.call_id == id).ok_or_else(|| {
-                Error::field("application_id", "unknown_application", "no such application in this call")
-            })?;
-            let conflict = Conflict {
-                id: Uid(Uuid::now_v7()),
-                call_id: Uid(id),
-                juror_id: Uid(juror_id),
-                application_id: app.id,
-                reason: reason.clone(),
-                declared_by: Some(Uid(caller.user_id)),
-                created_at: Ts(now),
-            };
-            evaluation::declare_conflict(conn, &conflict)?;
-            let withdrawn = evaluation::remove_assignments(conn, application_id, juror_id)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "conflict.declared",
-                    entity_type: "application",
-                    entity_id: application_id,
-                    before: None,
-                    after: Some(json!({"juror_id": juror_id, "reason": reason, "assignments_withdrawn": withdrawn})),
-                },
-                now,
-            )?;
-            Ok(ConflictView { juror_id, application_id, reason, source: "declared".into() })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
 }
 
 /// An assignment of an application to a juror for a stage.
@@ -658,10 +428,21 @@ pub async fn create_assignment(
                     app.status
                 )));
             }
-            if is_conflicted(conn, id, application_id, juror_id)? {
-                return Err(Error::Conflict(
-                    "this juror has a conflict of interest with this application".into(),
-                ));
+            // Conflicts are detected now, from today's facts, and recorded: what is found here is what
+            // access checks, reviews and the ranking read later.
+            let scope = conflict_service::Scope {
+                juror: Some(juror_id),
+                application: Some(application_id),
+                only_assigned: false,
+            };
+            let found = conflict_service::detect(conn, id, scope, now)?;
+            conflict_service::report(conn, &state_for_tx, Some(caller.user_id), id, &found, now)?;
+            if conflicts::blocks_assignment(conn, id, application_id, juror_id)? {
+                // Refused, but what was detected stays recorded (the transaction commits).
+                return Ok(Err(Error::refused(
+                    "conflict_of_interest",
+                    "this juror has a conflict of interest with this application (or one waiting for a decision)",
+                )));
             }
             let row = assignment_row(id, application_id, juror_id, &stage, caller.user_id, now);
             if evaluation::insert_assignments(conn, std::slice::from_ref(&row))? == 0 {
@@ -686,9 +467,9 @@ pub async fn create_assignment(
                 std::slice::from_ref(&row),
                 now,
             )?;
-            Ok(AssignmentView::from(&row))
+            Ok(Ok(AssignmentView::from(&row)))
         })
-        .await?;
+        .await??;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Created().json(view))
 }
@@ -904,10 +685,10 @@ pub async fn auto_assign(
                     .iter()
                     .map(|a| (*a.application_id, *a.juror_id))
                     .collect();
-            let conflicts: HashSet<(Uuid, Uuid)> = conflicts_of_call(conn, id, None)?
-                .iter()
-                .map(|c| (c.application_id, c.juror_id))
-                .collect();
+            let found =
+                conflict_service::detect(conn, id, conflict_service::Scope::whole_call(), now)?;
+            conflict_service::report(conn, &state_for_tx, Some(caller.user_id), id, &found, now)?;
+            let conflicts: HashSet<(Uuid, Uuid)> = conflicts::conflicted_pairs(conn, id, true)?;
             let plan = assignment::plan(&AssignmentInput {
                 applications: &apps,
                 jurors: &jurors,
@@ -953,6 +734,9 @@ pub struct MyAssignmentView {
     pub stage: String,
     /// `pending` (not started), `draft` or `submitted`.
     pub review_status: String,
+    /// When the stage's reviews are due, if staff set a deadline: after it, the review can no longer be saved
+    /// or submitted unless staff reopen it.
+    pub review_due_at: Option<DateTime<Utc>>,
 }
 
 /// `?call_id=` of a juror's assignments.
@@ -962,7 +746,8 @@ pub struct MyAssignmentsQuery {
     pub call_id: Option<Uuid>,
 }
 
-/// The caller's assignments as a juror, with the state of their reviews.
+/// The caller's assignments as a juror, with the state of their reviews and the stage's review deadline;
+/// never an application they are conflicted with or that was withdrawn.
 #[utoipa::path(
     tag = "evaluation",
     params(MyAssignmentsQuery),
@@ -990,6 +775,7 @@ pub async fn my_assignments(
             reference: r.reference,
             stage: r.stage,
             review_status: r.review_status.unwrap_or_else(|| "pending".into()),
+            review_due_at: r.review_due_at.map(|t| t.0),
         })
         .collect();
     Ok(HttpResponse::Ok().json(views))

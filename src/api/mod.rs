@@ -6,6 +6,7 @@ pub mod admin;
 pub mod applications;
 pub mod attachments;
 pub mod calls;
+pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
 pub mod etag;
@@ -125,8 +126,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(jury::list_jurors)
                 .service(jury::add_juror)
                 .service(jury::remove_juror)
-                .service(jury::list_conflicts)
-                .service(jury::declare_conflict)
+                .service(conflicts::list_conflicts)
+                .service(conflicts::declare_conflict)
+                .service(conflicts::detect_conflicts)
+                .service(conflicts::confirm_conflict)
+                .service(conflicts::dismiss_conflict)
                 .service(jury::auto_assign)
                 .service(jury::list_assignments)
                 .service(jury::create_assignment)

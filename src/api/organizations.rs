@@ -298,6 +298,7 @@ pub async fn update(
     let now = state.clock.now();
     let user_id = caller.user_id;
     let (body, check) = input.into_parts();
+    let state_for_tx = state.clone();
     let (org, role) = state
         .db
         .write(move |conn| {
@@ -321,9 +322,18 @@ pub async fn update(
                 },
                 now,
             )?;
+            // A change that would put an assigned juror in conflict is flagged to staff, never applied.
+            crate::service::conflicts::after_organization_change(
+                conn,
+                &state_for_tx,
+                id,
+                user_id,
+                now,
+            )?;
             Ok((after, role))
         })
         .await?;
+    state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag::of_version(org.version)))
         .json(OrganizationView::new(org, role)))
@@ -584,6 +594,7 @@ pub async fn add_member(
     };
     check.finish()?;
     let now = state.clock.now();
+    let state_for_tx = state.clone();
     let view = state
         .db
         .write(move |conn| {
@@ -613,6 +624,14 @@ pub async fn add_member(
                 },
                 now,
             )?;
+            // A new member who would put an assigned juror in conflict is flagged to staff, never applied.
+            crate::service::conflicts::after_organization_change(
+                conn,
+                &state_for_tx,
+                id,
+                caller.user_id,
+                now,
+            )?;
             Ok(MemberView {
                 user_id: *user.id,
                 email: user.email,
@@ -622,5 +641,6 @@ pub async fn add_member(
             })
         })
         .await?;
+    state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Created().json(view))
 }

@@ -296,7 +296,9 @@ pub async fn respond(
             }
             updated.updated_at = Ts(now);
             let updated = updated.settle();
-            pairings::update(conn, &updated)?;
+            if !pairings::update(conn, &pairing, &updated)? {
+                return Err(Error::refused("pairing_changed", "the other side answered meanwhile: read the pairing again"));
+            }
             audit::record(
                 conn,
                 Change {

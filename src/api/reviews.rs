@@ -11,18 +11,21 @@ use uuid::Uuid;
 
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::api::jury::{conflicts_among, is_conflicted};
-use crate::auth::permissions::{Principal, Scope};
+use crate::auth::permissions::{
+    can_read_as_juror, can_review_as_juror, JurorFacts, Principal, Scope,
+};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::form::Stage;
 use crate::domain::identifiers::InvalidValue;
 use crate::domain::ranking::{rank_weighted, weighted_score_in_order, WeightedReview};
+use crate::domain::review::{ReviewRefusal, ReviewStatus, ReviewWindow};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
+use crate::store::conflicts;
 use crate::store::evaluation::{self, Review, SubmittedScores};
 use crate::store::events::{self, NewEvent};
 
@@ -55,7 +58,8 @@ fn view(review: &Review, scores: BTreeMap<String, f64>) -> ReviewView {
     }
 }
 
-/// The application and its call, once the caller is an assigned, unconflicted juror for `stage`.
+/// The application and its call, once the caller is an assigned, unconflicted juror for `stage` (the
+/// recorded conflicts are read, never detected anew).
 fn as_assigned_juror(
     conn: &mut DbConn,
     caller: &Principal,
@@ -63,9 +67,11 @@ fn as_assigned_juror(
     stage: &str,
 ) -> Result<(Application, Call, Stage), Error> {
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
-    if !evaluation::is_assigned(conn, application_id, caller.user_id, Some(stage))?
-        || is_conflicted(conn, *app.call_id, application_id, caller.user_id)?
-    {
+    let facts = JurorFacts {
+        assigned: evaluation::is_assigned(conn, application_id, caller.user_id, Some(stage))?,
+        conflicted: conflicts::is_conflicted(conn, *app.call_id, application_id, caller.user_id)?,
+    };
+    if !can_review_as_juror(caller, facts) {
         return Err(Error::NotFound);
     }
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
@@ -75,6 +81,46 @@ fn as_assigned_juror(
         .find(|s| s.key == stage)
         .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?;
     Ok((app, call, stage))
+}
+
+/// 409 when the juror may no longer change their review of `app` at `stage`: the application was withdrawn
+/// (`application_withdrawn`), or the stage's review deadline passed and staff did not reopen this review
+/// (`review_deadline_passed`, naming the deadline in the call's time zone and in UTC).
+fn check_window(
+    conn: &mut DbConn,
+    app: &Application,
+    call: &Call,
+    stage: &str,
+    review: Option<&Review>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let window = ReviewWindow {
+        application_withdrawn: crate::domain::application::is_withdrawn(&app.status),
+        due_at: evaluation::review_deadline(conn, *call.id, stage)?,
+        reopened: review.is_some_and(|r| r.reopened_at.is_some()),
+    };
+    window.check(now).map_err(|refusal| match refusal {
+        ReviewRefusal::ApplicationWithdrawn => Error::refused(
+            "application_withdrawn",
+            "the application was withdrawn: it is no longer reviewed",
+        ),
+        ReviewRefusal::DeadlinePassed(due) => Error::refused(
+            "review_deadline_passed",
+            format!(
+                "the reviews of this stage were due {} ({} UTC): ask the call's team to reopen your review",
+                crate::notify::applications::format_instant(due, &call.timezone, "en"),
+                due.format("%Y-%m-%d %H:%M"),
+            ),
+        ),
+    })
+}
+
+/// 409 when another request changed the review between its reading and this write.
+fn changed_meanwhile() -> Error {
+    Error::refused(
+        "review_changed",
+        "the review changed meanwhile: read it again and retry",
+    )
 }
 
 /// `PUT /applications/{id}/reviews/mine`.
@@ -90,14 +136,16 @@ pub struct SaveReview {
 }
 
 /// Saves the caller's review as a draft (an assigned juror); 422 for an unknown criterion or a score out of
-/// its range; 409 once submitted.
+/// its range; 409 once submitted (`review_submitted`), when the application was withdrawn
+/// (`application_withdrawn`) or after the stage's review deadline unless staff reopened the review
+/// (`review_deadline_passed`).
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = SaveReview,
     responses(
         (status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Already submitted", body = Problem), (status = 422, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already submitted, application withdrawn, or past the stage's review deadline", body = Problem), (status = 422, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -129,7 +177,7 @@ pub async fn save(
     let (review, scores) = state
         .db
         .write(move |conn| {
-            let (app, _, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
+            let (app, call, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
             for (key, score) in &scores {
                 match stage.criteria.iter().find(|c| &c.key == key) {
                     None => check.push(FieldError::new(
@@ -148,12 +196,17 @@ pub async fn save(
             }
             check.finish()?;
             let existing = evaluation::find_review(conn, id, caller.user_id, &stage_key)?;
-            if existing.as_ref().is_some_and(|r| r.status == "submitted") {
-                return Err(Error::Conflict(
-                    "this review was submitted and is locked".into(),
+            if existing
+                .as_ref()
+                .is_some_and(|r| r.status == ReviewStatus::Submitted.as_str())
+            {
+                return Err(Error::refused(
+                    "review_submitted",
+                    "this review was submitted and is locked",
                 ));
             }
-            let is_new = existing.is_none();
+            check_window(conn, &app, &call, &stage_key, existing.as_ref(), now)?;
+            let expected_version = existing.as_ref().map(|r| r.version);
             let review = match existing {
                 Some(r) => Review {
                     comment: comment.clone(),
@@ -168,14 +221,17 @@ pub async fn save(
                     juror_id: Uid(caller.user_id),
                     stage: stage_key.clone(),
                     comment: comment.clone(),
-                    status: "draft".into(),
+                    status: ReviewStatus::Draft.as_str().into(),
                     submitted_at: None,
                     version: 1,
                     created_at: Ts(now),
                     updated_at: Ts(now),
+                    reopened_at: None,
                 },
             };
-            evaluation::save_review(conn, &review, &scores, is_new)?;
+            if !evaluation::save_review(conn, &review, &scores, expected_version)? {
+                return Err(changed_meanwhile());
+            }
             audit::record(
                 conn,
                 Change {
@@ -202,14 +258,17 @@ pub struct SubmitReview {
     pub stage: Option<String>,
 }
 
-/// Submits and locks the caller's review; 422 lists every criterion still unscored.
+/// Submits and locks the caller's review; 422 lists every criterion still unscored; 409 when already
+/// submitted (`review_submitted`, also for the second of two submissions at once), when the application was
+/// withdrawn (`application_withdrawn`) or after the stage's review deadline unless staff reopened the review
+/// (`review_deadline_passed`).
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = SubmitReview,
     responses(
         (status = 200, body = ReviewView), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Already submitted", body = Problem), (status = 422, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Already submitted, application withdrawn, or past the stage's review deadline", body = Problem), (status = 422, body = Problem),
     ),
     security(("bearer" = []))
 )]
@@ -232,12 +291,13 @@ pub async fn submit(
     let (review, scores) = state
         .db
         .write(move |conn| {
-            let (_, _, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
+            let (app, call, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
             let review = evaluation::find_review(conn, id, caller.user_id, &stage_key)?
                 .ok_or_else(|| Error::field("scores", "required", "save a review before submitting it"))?;
-            if review.status == "submitted" {
-                return Err(Error::Conflict("this review was already submitted".into()));
+            if review.status == ReviewStatus::Submitted.as_str() {
+                return Err(Error::refused("review_submitted", "this review was already submitted"));
             }
+            check_window(conn, &app, &call, &stage_key, Some(&review), now)?;
             let scores = evaluation::scores_of(conn, *review.id)?;
             let missing: Vec<FieldError> = stage
                 .criteria
@@ -248,14 +308,18 @@ pub async fn submit(
             if !missing.is_empty() {
                 return Err(Error::Validation(missing));
             }
+            let before_version = review.version;
             let review = Review {
-                status: "submitted".into(),
+                status: ReviewStatus::Submitted.as_str().into(),
                 submitted_at: Some(Ts(now)),
                 version: review.version + 1,
                 updated_at: Ts(now),
                 ..review
             };
-            evaluation::save_review(conn, &review, &scores, false)?;
+            // Conditional: of two submissions at once, the second finds the version moved and records nothing.
+            if !evaluation::save_review(conn, &review, &scores, Some(before_version))? {
+                return Err(Error::refused("review_submitted", "this review was already submitted"));
+            }
             audit::record(
                 conn,
                 Change {
@@ -308,9 +372,11 @@ pub async fn list(
             if caller.is_admin() {
                 return Ok(evaluation::reviews_of_application(conn, id, None)?);
             }
-            if !evaluation::is_assigned(conn, id, caller.user_id, None)?
-                || is_conflicted(conn, *app.call_id, id, caller.user_id)?
-            {
+            let facts = JurorFacts {
+                assigned: evaluation::is_assigned(conn, id, caller.user_id, None)?,
+                conflicted: conflicts::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?,
+            };
+            if !can_read_as_juror(&caller, facts) {
                 return Err(Error::NotFound);
             }
             Ok(evaluation::reviews_of_application(
@@ -328,7 +394,9 @@ pub async fn list(
     ))
 }
 
-/// Reopens a submitted review so that its juror can change it (administrators; audited).
+/// Reopens a submitted review so that its juror can change it, even after the stage's review deadline
+/// (administrators; audited). 409 (`review_not_submitted`) when it is not submitted, also for the second of
+/// two reopenings at once.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path), ("review_id" = Uuid, Path)),
@@ -354,20 +422,23 @@ pub async fn reopen(
             let review = evaluation::find_review_by_id(conn, review_id)?
                 .filter(|r| *r.application_id == id)
                 .ok_or(Error::NotFound)?;
-            if review.status != "submitted" {
-                return Err(Error::Conflict(
-                    "only a submitted review can be reopened".into(),
-                ));
+            let not_submitted = || Error::refused("review_not_submitted", "only a submitted review can be reopened");
+            if review.status != ReviewStatus::Submitted.as_str() {
+                return Err(not_submitted());
             }
             let scores = evaluation::scores_of(conn, review_id)?;
+            let before_version = review.version;
             let review = Review {
-                status: "draft".into(),
+                status: ReviewStatus::Draft.as_str().into(),
                 submitted_at: None,
                 version: review.version + 1,
                 updated_at: Ts(now),
+                reopened_at: Some(Ts(now)),
                 ..review
             };
-            evaluation::save_review(conn, &review, &scores, false)?;
+            if !evaluation::save_review(conn, &review, &scores, Some(before_version))? {
+                return Err(not_submitted());
+            }
             audit::record(
                 conn,
                 Change {
@@ -500,22 +571,15 @@ pub fn rank_stage(
     .clone();
     // One narrow row per submitted review, its scores in the order of the stage's criteria; its weighted
     // score is computed here, with the same function as everywhere else. Reviews missing a criterion do not
-    // count; the conflicted jurors' reviews are dropped (only the pairs that have a review are checked).
+    // count; the reviews of jurors with a recorded conflict (declared, or detected and active) are dropped, and
+    // withdrawn applications are not read at all.
     let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
     let all: Vec<(SubmittedScores, f64)> =
         evaluation::submitted_scores(conn, call_id, &stage.key, &keys)?
             .into_iter()
             .filter_map(|r| weighted_score_in_order(&stage, &r.scores).map(|w| (r, w)))
             .collect();
-    let reviewed: std::collections::HashSet<(Uuid, Uuid)> =
-        all.iter().map(|(r, _)| (r.application, r.juror)).collect();
-    let conflicted: std::collections::HashSet<(Uuid, Uuid)> =
-        conflicts_among(conn, call_id, None, |juror, app| {
-            reviewed.contains(&(app, juror))
-        })?
-        .iter()
-        .map(|c| (c.application_id, c.juror_id))
-        .collect();
+    let conflicted = conflicts::conflicted_pairs(conn, call_id, false)?;
     let reviews: Vec<(SubmittedScores, f64)> = all
         .into_iter()
         .filter(|(r, _)| !conflicted.contains(&(r.application, r.juror)))

@@ -222,9 +222,54 @@ pub fn can_act_for_applicant(
     }
 }
 
+/// What is recorded about a caller as a juror of one application.
+#[derive(Debug, Clone, Copy)]
+pub struct JurorFacts {
+    /// Assigned the application (at any stage).
+    pub assigned: bool,
+    /// A recorded conflict keeps them away: declared, or detected and active. A conflict flagged after the
+    /// assignment (an applicant's later change) does not, until staff confirm it.
+    pub conflicted: bool,
+}
+
+/// Reading an application (and reviewing it) as a juror: assigned to it and not conflicted with it, with a
+/// token that may read reviews.
+pub fn can_read_as_juror(caller: &Principal, facts: JurorFacts) -> bool {
+    caller.has_scope(Scope::ReviewsRead) && facts.assigned && !facts.conflicted
+}
+
+/// Saving or submitting one's review of an application as a juror: assigned to it for the stage and not
+/// conflicted with it, with a token that may write reviews.
+pub fn can_review_as_juror(caller: &Principal, facts: JurorFacts) -> bool {
+    caller.has_scope(Scope::ReviewsWrite) && facts.assigned && !facts.conflicted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_juror_reads_an_application_assigned_to_them_unless_a_conflict_is_recorded() {
+        let session = principal(Role::User, TokenKind::Session, vec![]);
+        let applicant_token = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        for (assigned, conflicted, expected) in [
+            (true, false, true),
+            (true, true, false),
+            (false, false, false),
+            (false, true, false),
+        ] {
+            let facts = JurorFacts {
+                assigned,
+                conflicted,
+            };
+            assert_eq!(can_read_as_juror(&session, facts), expected, "{facts:?}");
+            assert!(!can_read_as_juror(&applicant_token, facts), "{facts:?}");
+        }
+    }
 
     fn principal(role: Role, kind: TokenKind, scopes: Vec<Scope>) -> Principal {
         Principal {

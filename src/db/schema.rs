@@ -320,6 +320,7 @@ diesel::table! {
         created_at -> DbTime,
         updated_at -> DbTime,
         scores -> DbJson,
+        reopened_at -> Nullable<DbTime>,
     }
 }
 
@@ -460,6 +461,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    detected_conflicts (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        juror_id -> DbUuid,
+        application_id -> DbUuid,
+        reason -> Text,
+        source_fact -> Text,
+        status -> Text,
+        detected_at -> DbTime,
+        decided_by -> Nullable<DbUuid>,
+        decided_at -> Nullable<DbTime>,
+    }
+}
+
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(email_templates -> calls (call_id));
 
@@ -490,4 +509,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     email_templates,
+    detected_conflicts,
 );

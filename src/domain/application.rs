@@ -16,6 +16,11 @@ pub fn can_withdraw(status: &str) -> bool {
     !FINAL.contains(&status)
 }
 
+/// Whether an application in `status` was withdrawn (it is no longer reviewed, ranked or decided).
+pub fn is_withdrawn(status: &str) -> bool {
+    status == "withdrawn"
+}
+
 /// Every status, for filters.
 pub const ALL: [&str; 11] = [
     "draft",

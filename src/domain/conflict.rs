@@ -3,6 +3,10 @@
 //! Declared conflicts (by the juror or by staff) are stored as they are; this module only finds the ones that
 //! follow from facts already known: membership of the organization, an affiliation with its SIREN, or an email
 //! domain shared with it. Pure functions: the caller loads the facts and stores the result.
+//!
+//! A detected conflict is a record, not a view: it is found when a juror is assigned or when staff ask, and
+//! read as stored afterwards. Facts the applicant controls (its website, its members) may change after a juror
+//! reviewed; such a change never voids a review by itself: [`DetectedStatus::when_found`] flags it for staff.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -34,6 +38,102 @@ impl ConflictReason {
             ConflictReason::SameEmailDomain => "same_email_domain",
         }
     }
+}
+
+impl std::str::FromStr for ConflictReason {
+    type Err = String;
+
+    /// The reason of its stored name; an unknown name is an error, never a default.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [
+            ConflictReason::Member,
+            ConflictReason::SameSiren,
+            ConflictReason::SameEmailDomain,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+        .ok_or_else(|| format!("unknown conflict reason `{name}`"))
+    }
+}
+
+/// Where a detected conflict stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectedStatus {
+    /// It applies: the juror does not see the application, cannot be assigned it, and their reviews of it do
+    /// not count.
+    Active,
+    /// Found after the juror was assigned the application: staff are told and decide; until then it does not
+    /// apply (a review already given keeps counting).
+    Flagged,
+    /// Staff decided it does not apply.
+    Dismissed,
+}
+
+impl DetectedStatus {
+    /// The status's name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectedStatus::Active => "active",
+            DetectedStatus::Flagged => "flagged",
+            DetectedStatus::Dismissed => "dismissed",
+        }
+    }
+
+    /// The status a conflict found now is recorded with: it applies at once when the juror is not assigned the
+    /// application yet (nothing depended on its absence); otherwise it waits for staff, since the fact behind
+    /// it may be the applicant's own edit, made after the juror's review.
+    pub fn when_found(already_assigned: bool) -> DetectedStatus {
+        if already_assigned {
+            DetectedStatus::Flagged
+        } else {
+            DetectedStatus::Active
+        }
+    }
+
+    /// Whether the conflict keeps the juror away from the application (access, reviews, ranking).
+    pub fn applies(self) -> bool {
+        self == DetectedStatus::Active
+    }
+
+    /// Whether a new assignment of the pair must wait (a flagged conflict is decided first).
+    pub fn blocks_assignment(self) -> bool {
+        self != DetectedStatus::Dismissed
+    }
+
+    /// The status after staff decide on a flagged conflict (`confirm`: it applies), or `None` when it was
+    /// not flagged (decided already).
+    pub fn decide(self, confirm: bool) -> Option<DetectedStatus> {
+        match (self, confirm) {
+            (DetectedStatus::Flagged, true) => Some(DetectedStatus::Active),
+            (DetectedStatus::Flagged, false) => Some(DetectedStatus::Dismissed),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for DetectedStatus {
+    type Err = String;
+
+    /// The status of its stored name; an unknown name is an error, never a default.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        [
+            DetectedStatus::Active,
+            DetectedStatus::Flagged,
+            DetectedStatus::Dismissed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+        .ok_or_else(|| format!("unknown conflict status `{name}`"))
+    }
+}
+
+/// One reason found, with the fact it rests on (what staff read to decide).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    pub reason: ConflictReason,
+    /// The fact, such as `website station-alpine.fr` or `SIREN 732829320`.
+    pub source: String,
 }
 
 /// What is known about a juror, for detection.
@@ -74,9 +174,20 @@ pub struct ApplicantFacts<'a> {
 ///   members' emails or the host of the organization's website (a leading `www.` removed), unless it is a
 ///   public webmail domain ([`is_public_webmail`]).
 pub fn detect(juror: &JurorFacts, applicant: &ApplicantFacts) -> Vec<ConflictReason> {
-    let mut reasons = Vec::new();
+    detect_with_sources(juror, applicant)
+        .into_iter()
+        .map(|d| d.reason)
+        .collect()
+}
+
+/// [`detect`], each reason with the fact it rests on.
+pub fn detect_with_sources(juror: &JurorFacts, applicant: &ApplicantFacts) -> Vec<Detection> {
+    let mut found = Vec::new();
     if juror.organizations.contains(&applicant.organization) {
-        reasons.push(ConflictReason::Member);
+        found.push(Detection {
+            reason: ConflictReason::Member,
+            source: format!("member of organization {}", applicant.organization),
+        });
     }
     if let Some(siren) = applicant.siren.and_then(siren_of) {
         if juror
@@ -85,23 +196,34 @@ pub fn detect(juror: &JurorFacts, applicant: &ApplicantFacts) -> Vec<ConflictRea
             .filter_map(|raw| siren_of(raw))
             .any(|affiliation| affiliation == siren)
         {
-            reasons.push(ConflictReason::SameSiren);
+            found.push(Detection {
+                reason: ConflictReason::SameSiren,
+                source: format!("SIREN {}", siren.as_str()),
+            });
         }
     }
     if let Some(domain) = email_domain(juror.email) {
         if !is_public_webmail(&domain) {
-            let shared = applicant
+            let by_member = applicant
                 .member_emails
                 .iter()
                 .filter_map(|email| email_domain(email))
-                .chain(applicant.website.and_then(website_host))
                 .any(|other| other == domain);
-            if shared {
-                reasons.push(ConflictReason::SameEmailDomain);
+            let by_website = applicant.website.and_then(website_host).as_deref() == Some(&domain);
+            if by_member || by_website {
+                let what = if by_member {
+                    "member email domain"
+                } else {
+                    "website"
+                };
+                found.push(Detection {
+                    reason: ConflictReason::SameEmailDomain,
+                    source: format!("{what} {domain}"),
+                });
             }
         }
     }
-    reasons
+    found
 }
 
 /// Public webmail domains, French and international, lower-case and sorted (for binary search).
@@ -464,6 +586,65 @@ mod tests {
         for domain in PUBLIC_WEBMAIL_DOMAINS {
             assert_eq!(*domain, domain.to_ascii_lowercase());
         }
+    }
+
+    #[test]
+    fn each_reason_names_the_fact_it_rests_on() {
+        let mut juror = Juror::new("paul@station-alpine.fr");
+        juror.organizations.push(id(200));
+        juror.sirens.push(SIREN.to_owned());
+        let mut applicant = Applicant::new();
+        applicant.emails = vec!["president@gmail.com".to_owned()];
+        let sources: Vec<String> = detect_with_sources(&juror.facts(), &applicant.facts())
+            .into_iter()
+            .map(|d| d.source)
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                format!("member of organization {}", id(200)),
+                format!("SIREN {SIREN}"),
+                "website station-alpine.fr".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conflict_found_after_the_assignment_waits_for_staff() {
+        assert_eq!(DetectedStatus::when_found(false), DetectedStatus::Active);
+        assert_eq!(DetectedStatus::when_found(true), DetectedStatus::Flagged);
+        assert!(DetectedStatus::Active.applies());
+        assert!(!DetectedStatus::Flagged.applies());
+        assert!(!DetectedStatus::Dismissed.applies());
+        assert!(DetectedStatus::Flagged.blocks_assignment());
+        assert!(!DetectedStatus::Dismissed.blocks_assignment());
+        assert_eq!(
+            DetectedStatus::Flagged.decide(true),
+            Some(DetectedStatus::Active)
+        );
+        assert_eq!(
+            DetectedStatus::Flagged.decide(false),
+            Some(DetectedStatus::Dismissed)
+        );
+        assert_eq!(DetectedStatus::Active.decide(false), None);
+        assert_eq!(DetectedStatus::Dismissed.decide(true), None);
+    }
+
+    #[test]
+    fn stored_names_parse_strictly() {
+        for status in [
+            DetectedStatus::Active,
+            DetectedStatus::Flagged,
+            DetectedStatus::Dismissed,
+        ] {
+            assert_eq!(status.as_str().parse::<DetectedStatus>(), Ok(status));
+        }
+        assert!("Active".parse::<DetectedStatus>().is_err());
+        assert_eq!(
+            "same_siren".parse::<ConflictReason>(),
+            Ok(ConflictReason::SameSiren)
+        );
+        assert!("sibling".parse::<ConflictReason>().is_err());
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod form;
 pub mod identifiers;
 pub mod organization;
 pub mod ranking;
+pub mod review;

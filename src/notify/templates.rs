@@ -87,6 +87,10 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "webhook_disabled.fr.html",
     "webhook_disabled.en.txt",
     "webhook_disabled.en.html",
+    "conflict_flagged.fr.txt",
+    "conflict_flagged.fr.html",
+    "conflict_flagged.en.txt",
+    "conflict_flagged.en.html",
 ];
 
 /// The languages emails are written in; French is the default.
@@ -125,11 +129,14 @@ pub enum Event {
     PairingUpdate,
     /// Tells an administrator that a webhook was disabled after too many failed deliveries.
     WebhookDisabled,
+    /// Tells an administrator that conflicts of interest were found for jurors already assigned (after an
+    /// applicant's change, say) and wait for a decision.
+    ConflictFlagged,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 15] = [
+    pub const ALL: [Event; 16] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -145,6 +152,7 @@ impl Event {
         Event::DecisionPublished,
         Event::PairingUpdate,
         Event::WebhookDisabled,
+        Event::ConflictFlagged,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -165,6 +173,7 @@ impl Event {
             Event::DecisionPublished => "decision_published",
             Event::PairingUpdate => "pairing_update",
             Event::WebhookDisabled => "webhook_disabled",
+            Event::ConflictFlagged => "conflict_flagged",
         }
     }
 

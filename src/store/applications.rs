@@ -88,6 +88,25 @@ pub fn lock(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
     Ok(())
 }
 
+/// Locks these applications' rows, in id order, until the end of the transaction (PostgreSQL; SQLite's write
+/// transactions already run one at a time). A change of many applications (a publication, a shortlist) takes
+/// them all before it records anything: the event feed's lock comes after every row lock, as in a change of
+/// one application (a withdrawal), so that the two never wait on each other in a circle.
+pub fn lock_all(conn: &mut DbConn, ids: &[Uuid]) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        let ids: Vec<Uid> = ids.iter().copied().map(Uid).collect();
+        for chunk in ids.chunks(10_000) {
+            applications::table
+                .filter(applications::id.eq_any(chunk))
+                .order(applications::id.asc())
+                .select(applications::id)
+                .for_update()
+                .load::<Uid>(c)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether the organization already applied to the call.
 pub fn exists_for(conn: &mut DbConn, call_id: Uuid, organization_id: Uuid) -> QueryResult<bool> {
     let found: Option<Uid> = applications::table
@@ -333,21 +352,28 @@ pub fn references(
     Ok(rows.into_iter().map(|(id, r)| (id.0, r)).collect())
 }
 
-/// Sets the status of an application (decisions, shortlists), bumping its version.
+/// Moves an application from `from` to `status` (decisions, shortlists), bumping its version; false when it
+/// is no longer in `from` (withdrawn, or moved by another request meanwhile: on PostgreSQL the update waits
+/// for that request to commit, then finds nothing to change). Nothing that follows a move may happen then.
 pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
+    from: &str,
     status: &str,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(applications::table.find(Uid(id)))
-        .set((
-            applications::status.eq(status),
-            applications::version.eq(applications::version + 1),
-            applications::updated_at.eq(Ts(now)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        applications::table
+            .find(Uid(id))
+            .filter(applications::status.eq(from)),
+    )
+    .set((
+        applications::status.eq(status),
+        applications::version.eq(applications::version + 1),
+        applications::updated_at.eq(Ts(now)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// Every application of a call with its organization, in id order (for exports).

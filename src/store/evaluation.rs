@@ -302,14 +302,18 @@ pub struct MyAssignment {
     pub stage: String,
     pub reference: Option<String>,
     pub review_status: Option<String>,
+    /// The stage's review deadline, if staff set one.
+    pub review_due_at: Option<Ts>,
 }
 
-/// A juror's assignments (optionally for one call), with their review status, in one statement.
+/// A juror's assignments (optionally for one call), with their review status and the stage's deadline, in one
+/// statement; withdrawn applications are left out (they are no longer evaluated).
 pub fn assignments_of_juror(
     conn: &mut DbConn,
     juror_id: Uuid,
     call_id: Option<Uuid>,
 ) -> QueryResult<Vec<MyAssignment>> {
+    use crate::db::schema::review_deadlines;
     let mut query = assignments::table
         .inner_join(applications::table)
         .left_join(
@@ -318,7 +322,13 @@ pub fn assignments_of_juror(
                 .and(reviews::juror_id.eq(assignments::juror_id))
                 .and(reviews::stage.eq(assignments::stage))),
         )
+        .left_join(
+            review_deadlines::table.on(review_deadlines::call_id
+                .eq(assignments::call_id)
+                .and(review_deadlines::stage.eq(assignments::stage))),
+        )
         .filter(assignments::juror_id.eq(Uid(juror_id)))
+        .filter(applications::status.ne(WITHDRAWN))
         .order((assignments::call_id.asc(), assignments::id.asc()))
         .select((
             assignments::application_id,
@@ -326,6 +336,7 @@ pub fn assignments_of_juror(
             assignments::stage,
             applications::reference,
             reviews::status.nullable(),
+            review_deadlines::due_at.nullable(),
         ))
         .into_boxed();
     if let Some(call_id) = call_id {
@@ -349,7 +360,12 @@ pub struct Review {
     pub version: i32,
     pub created_at: Ts,
     pub updated_at: Ts,
+    /// When staff last reopened it (it may then be completed after the stage's deadline).
+    pub reopened_at: Option<Ts>,
 }
+
+/// The stored name of a withdrawn application's status.
+const WITHDRAWN: &str = "withdrawn";
 
 /// The juror's review of the application for a stage.
 pub fn find_review(
@@ -367,24 +383,48 @@ pub fn find_review(
         .optional()
 }
 
-/// Saves a review and its scores (one statement).
+/// Saves a review and its scores (one statement): a new one (`expected_version` `None`) unless the juror's
+/// review of that stage already exists, or an existing one only if it is still at `expected_version`. False
+/// when nothing was written (another request changed it first).
 pub fn save_review(
     conn: &mut DbConn,
     review: &Review,
     scores: &BTreeMap<String, f64>,
-    is_new: bool,
-) -> QueryResult<()> {
+    expected_version: Option<i32>,
+) -> QueryResult<bool> {
     let scores = reviews::scores.eq(scores_json(scores));
-    if is_new {
-        diesel::insert_into(reviews::table)
-            .values((review, scores))
-            .execute(conn)?;
-    } else {
-        diesel::update(reviews::table.find(review.id))
-            .set((review, scores))
-            .execute(conn)?;
-    }
-    Ok(())
+    let written = match expected_version {
+        None => {
+            let insert = diesel::insert_into(reviews::table).values((review, scores));
+            match conn {
+                DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+                DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+            }
+        }
+        Some(version) => diesel::update(
+            reviews::table
+                .find(review.id)
+                .filter(reviews::version.eq(version)),
+        )
+        .set((review, scores))
+        .execute(conn)?,
+    };
+    Ok(written == 1)
+}
+
+/// The review deadline of a call's stage, if staff set one.
+pub fn review_deadline(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: &str,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    use crate::db::schema::review_deadlines;
+    let due: Option<Ts> = review_deadlines::table
+        .find((Uid(call_id), stage))
+        .select(review_deadlines::due_at)
+        .first(conn)
+        .optional()?;
+    Ok(due.map(|t| t.0))
 }
 
 /// Scores as stored: one JSON object `{criterion: score}`.
@@ -468,32 +508,35 @@ pub fn remove_assignments(
 }
 
 /// Records (or replaces) a pending decision; false when the application's decision was already published.
+/// Each write is conditional, so a publication running at the same time never has its decision changed
+/// under it: a pending decision is replaced only while still unpublished, a new one inserted only if none is.
 pub fn record_decision(conn: &mut DbConn, decision: &Decision) -> QueryResult<bool> {
-    let published: Option<Option<Ts>> = decisions::table
-        .find(decision.application_id)
-        .select(decisions::published_at)
-        .first(conn)
-        .optional()?;
-    match published {
-        Some(Some(_)) => Ok(false),
-        Some(None) => {
-            diesel::update(decisions::table.find(decision.application_id))
-                .set((
-                    decisions::outcome.eq(&decision.outcome),
-                    decisions::motivation.eq(&decision.motivation),
-                    decisions::decided_by.eq(decision.decided_by),
-                    decisions::decided_at.eq(decision.decided_at),
-                ))
-                .execute(conn)?;
-            Ok(true)
-        }
-        None => {
-            diesel::insert_into(decisions::table)
-                .values(decision)
-                .execute(conn)?;
-            Ok(true)
-        }
+    let replace = || {
+        diesel::update(
+            decisions::table
+                .find(decision.application_id)
+                .filter(decisions::published_at.is_null()),
+        )
+        .set((
+            decisions::outcome.eq(&decision.outcome),
+            decisions::motivation.eq(&decision.motivation),
+            decisions::decided_by.eq(decision.decided_by),
+            decisions::decided_at.eq(decision.decided_at),
+        ))
+    };
+    if replace().execute(conn)? == 1 {
+        return Ok(true);
     }
+    let insert = diesel::insert_into(decisions::table).values(decision);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    if inserted == 1 {
+        return Ok(true);
+    }
+    // Inserted by another request meanwhile: replace it if it is still pending.
+    Ok(replace().execute(conn)? == 1)
 }
 
 /// The decisions of a call not published yet.
@@ -515,16 +558,21 @@ pub fn decisions_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<De
         .load(conn)
 }
 
-/// Marks a decision published.
+/// Marks a decision published if it is not yet; false when another publication did it first (on PostgreSQL
+/// the second one waits for the first to commit, then finds nothing to change).
 pub fn mark_published(
     conn: &mut DbConn,
     application_id: Uuid,
     now: DateTime<Utc>,
-) -> QueryResult<()> {
-    diesel::update(decisions::table.find(Uid(application_id)))
-        .set(decisions::published_at.eq(Ts(now)))
-        .execute(conn)
-        .map(|_| ())
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        decisions::table
+            .find(Uid(application_id))
+            .filter(decisions::published_at.is_null()),
+    )
+    .set(decisions::published_at.eq(Ts(now)))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// A review by id.
@@ -579,7 +627,8 @@ pub fn deadlines_between(
         .load(conn)
 }
 
-/// Jurors of a call's stage with assignments whose review is not submitted, with how many.
+/// Jurors of a call's stage with assignments whose review is not submitted, with how many (withdrawn
+/// applications left out: they are no longer reviewed).
 pub fn pending_reviews(
     conn: &mut DbConn,
     call_id: Uuid,
@@ -592,8 +641,10 @@ pub fn pending_reviews(
                 .and(reviews::juror_id.eq(assignments::juror_id))
                 .and(reviews::stage.eq(assignments::stage))),
         )
+        .inner_join(applications::table)
         .filter(assignments::call_id.eq(Uid(call_id)))
         .filter(assignments::stage.eq(stage))
+        .filter(applications::status.ne(WITHDRAWN))
         .select((assignments::juror_id, reviews::status.nullable()))
         .load(conn)?;
     let mut pending: BTreeMap<Uuid, usize> = BTreeMap::new();
@@ -635,7 +686,8 @@ pub struct SubmittedScores {
     pub scores: Vec<f64>,
 }
 
-/// Every submitted review of a stage that scores each of `criteria`, with those scores in that order: one
+/// Every submitted review of a stage that scores each of `criteria` (withdrawn applications left out), with
+/// those scores in that order: one
 /// narrow row per review, read in the order of the index `reviews (call_id, stage, status, application_id,
 /// juror_id)`, its JSON read as text and parsed without building a document (a ranking reads tens of
 /// thousands of them).
@@ -648,9 +700,11 @@ pub fn submitted_scores(
     use diesel::dsl::sql;
     use diesel::sql_types::Text;
     let rows: Vec<(Uid, Uid, String)> = reviews::table
+        .inner_join(applications::table)
         .filter(reviews::call_id.eq(Uid(call_id)))
         .filter(reviews::stage.eq(stage))
         .filter(reviews::status.eq("submitted"))
+        .filter(applications::status.ne(WITHDRAWN))
         .select((
             reviews::application_id,
             reviews::juror_id,

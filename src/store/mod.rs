@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod audit;
 pub mod calls;
+pub mod conflicts;
 pub mod email_templates;
 pub mod email_tokens;
 pub mod evaluation;

@@ -282,16 +282,22 @@ pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<OutboxEmail>> {
         .optional()
 }
 
-/// Puts a failed email back in the queue with a fresh set of attempts.
-pub fn requeue(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    diesel::update(outbox::table.find(Uid(id)))
-        .set((
-            outbox::status.eq("pending"),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(Ts(now)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Puts a failed (or still pending) email back in the queue with a fresh set of attempts; false when it is
+/// neither any more (sent meanwhile).
+pub fn requeue(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<bool> {
+    // Conditional: an email the worker sent meanwhile is not put back in the queue (it would go twice).
+    let changed = diesel::update(
+        outbox::table
+            .find(Uid(id))
+            .filter(outbox::status.eq_any(["failed", "pending"])),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(Ts(now)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// How many emails are in each status.

@@ -57,12 +57,19 @@ pub fn find(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<Pairing>> {
         .optional()
 }
 
-/// Saves a pairing's responses and status.
-pub fn update(conn: &mut DbConn, pairing: &Pairing) -> QueryResult<()> {
-    diesel::update(pairings::table.find(pairing.id))
-        .set(pairing)
-        .execute(conn)
-        .map(|_| ())
+/// Saves a pairing's responses and status if they are still those of `before`; false when another response
+/// came first (both sides answering at once must not overwrite each other, nor confirm twice).
+pub fn update(conn: &mut DbConn, before: &Pairing, pairing: &Pairing) -> QueryResult<bool> {
+    let changed = diesel::update(
+        pairings::table
+            .find(pairing.id)
+            .filter(pairings::status.eq(&before.status))
+            .filter(pairings::territory_response.eq(&before.territory_response))
+            .filter(pairings::partner_response.eq(&before.partner_response)),
+    )
+    .set(pairing)
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// The pairings of an application, oldest first.

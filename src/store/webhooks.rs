@@ -289,13 +289,21 @@ pub fn mark_failed(
         "{} consecutive failed deliveries; last: {}",
         webhook.consecutive_failures, failure.error
     );
-    diesel::update(webhooks::table.find(webhook.id))
-        .set((
-            webhooks::disabled_at.eq(Some(Ts(now))),
-            webhooks::disabled_reason.eq(Some(&reason)),
-            webhooks::updated_at.eq(Ts(now)),
-        ))
-        .execute(conn)?;
+    // Conditional: of two failing deliveries at once, one disables the webhook (and tells the admins).
+    let disabled = diesel::update(
+        webhooks::table
+            .find(webhook.id)
+            .filter(webhooks::disabled_at.is_null()),
+    )
+    .set((
+        webhooks::disabled_at.eq(Some(Ts(now))),
+        webhooks::disabled_reason.eq(Some(&reason)),
+        webhooks::updated_at.eq(Ts(now)),
+    ))
+    .execute(conn)?;
+    if disabled == 0 {
+        return Ok(None);
+    }
     find(conn, *webhook.id)
 }
 

@@ -40,7 +40,8 @@ const CALLERS: [&str; 12] = [
 /// `{id}` is the published call (a draft one for `/publish`), A's application (B's, still submitted, for
 /// `/screening`: A's is already eligible), A's organization, A's spare personal token, a webhook or an
 /// outbox email (already sent: retrying it is 409); `{attachment_id}` A's letter of support;
-/// `{review_id}` the submitted review of A's application by another juror; `{pairing_id}` a company
+/// `{review_id}` the submitted review of A's application by another juror; `{conflict_id}` the conflict
+/// flagged when A's territory took the website of that juror's firm after the review; `{pairing_id}` a company
 /// proposed for A's application; `{user_id}` a juror of the call who is no column here.
 ///
 /// The last column says how the row runs: empty, every caller in turn on one shared world (the call
@@ -113,6 +114,9 @@ POST   /api/v1/calls/{id}/jurors                                      | 401  403
 DELETE /api/v1/calls/{id}/jurors/{user_id}                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
 GET    /api/v1/calls/{id}/conflicts                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/calls/{id}/conflicts                                   | 401  404  404  ok   ok   ok   422  403  403  403  ok   422  |
+POST   /api/v1/calls/{id}/conflicts/detect                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
+POST   /api/v1/calls/{id}/conflicts/{conflict_id}/confirm             | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
+POST   /api/v1/calls/{id}/conflicts/{conflict_id}/dismiss             | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
 POST   /api/v1/calls/{id}/assignments/auto                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
 GET    /api/v1/calls/{id}/assignments                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/calls/{id}/assignments                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
@@ -486,6 +490,8 @@ struct World {
     pairing: String,
     webhook: String,
     outbox: String,
+    /// The conflict flagged between the peer juror and A's application.
+    conflict: String,
 }
 
 async fn expect(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> Value {
@@ -670,6 +676,33 @@ impl World {
             json!({"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": WEBHOOK_SECRET}),
         )
         .await;
+        // A's territory takes the address of the peer juror's firm as its website after their review: a
+        // conflict flagged for staff.
+        let org_path = format!("/api/v1/organizations/{org_a}");
+        let response = app
+            .request(Method::GET, &org_path, Some(&cast.a.token))
+            .send()
+            .await
+            .unwrap();
+        let etag = response.headers()[ETAG].to_str().unwrap().to_owned();
+        let response = app
+            .request(Method::PATCH, &org_path, Some(&cast.a.token))
+            .header(IF_MATCH, etag)
+            .json(&json!({"website": "https://peer.authz.example/"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let (status, conflicts) = app
+            .get(&format!("/api/v1/calls/{call}/conflicts"), Some(admin))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{conflicts}");
+        let flagged = conflicts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "flagged")
+            .unwrap_or_else(|| panic!("a flagged conflict: {conflicts}"));
         let (status, outbox) = app.get("/api/v1/admin/outbox?limit=1", Some(admin)).await;
         assert_eq!(status, StatusCode::OK, "{outbox}");
         World {
@@ -685,6 +718,7 @@ impl World {
             pairing: id_of(&pairing),
             webhook: id_of(&webhook),
             outbox: id_of(&outbox["items"][0]),
+            conflict: id_of(flagged),
         }
     }
 }
@@ -832,6 +866,7 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
     path.replace("{id}", id)
         .replace("{attachment_id}", &world.attachment_a)
         .replace("{review_id}", &world.peer_review)
+        .replace("{conflict_id}", &world.conflict)
         .replace("{pairing_id}", &world.pairing)
         .replace("{user_id}", &cast.spare_juror.id)
         .replace("{event}", "submission_receipt")

@@ -556,9 +556,17 @@ async fn experimentation_montagne_runs_from_six_territories_to_published_decisio
     let (_, conflicts) = app
         .get(&format!("/api/v1/calls/{call_id}/conflicts"), Some(&admin))
         .await;
+    let conflicts: Vec<Value> = conflicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| json!({"juror_id": c["juror_id"], "application_id": c["application_id"], "reason": c["reason"], "source": c["source"], "status": c["status"]}))
+        .collect();
     assert_eq!(
         conflicts,
-        json!([{"juror_id": jurors[2].id, "application_id": vallorcine.id, "reason": "J'ai conseillé la commune sur ce projet", "source": "declared"}]),
+        [
+            json!({"juror_id": jurors[2].id, "application_id": vallorcine.id, "reason": "J'ai conseillé la commune sur ce projet", "source": "declared", "status": "active"})
+        ],
         "the one declared conflict, nothing detected"
     );
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// The criteria of the Alpes Tourisme Lab `written` stage with their weights (each scored 0–5).
-const CRITERIA: [(&str, f64); 5] = [
+pub(crate) const CRITERIA: [(&str, f64); 5] = [
     ("innovation", 25.0),
     ("mountain_fit", 20.0),
     ("market", 20.0),
@@ -18,27 +18,27 @@ const CRITERIA: [(&str, f64); 5] = [
 ];
 
 /// An open Alpes Tourisme Lab call and its eligible applications.
-struct Call {
-    admin: String,
-    id: String,
+pub(crate) struct Call {
+    pub(crate) admin: String,
+    pub(crate) id: String,
     /// The eligible applications, in creation order.
-    applications: Vec<String>,
+    pub(crate) applications: Vec<String>,
     /// Their references.
-    references: Vec<String>,
+    pub(crate) references: Vec<String>,
     /// The session token of each application's founder (the owner of its organization).
-    founders: Vec<String>,
+    pub(crate) founders: Vec<String>,
     /// Each application's organization.
-    organizations: Vec<String>,
+    pub(crate) organizations: Vec<String>,
 }
 
 /// The founder of the `i`th start-up; each start-up has its own email domain.
-fn founder_email(i: usize) -> String {
+pub(crate) fn founder_email(i: usize) -> String {
     format!("founder{i}@startup{i}.example")
 }
 
 /// An open Alpes Tourisme Lab call with `n` applications, each from its own start-up, submitted and screened
 /// eligible by the admin.
-async fn call_with_eligible(app: &TestApp, n: usize) -> Call {
+pub(crate) async fn call_with_eligible(app: &TestApp, n: usize) -> Call {
     let admin = app.admin("staff@example.org").await;
     let call = app
         .open_call(&admin, "alpes-tourisme-lab", "atl-jury")
@@ -58,7 +58,7 @@ async fn call_with_eligible(app: &TestApp, n: usize) -> Call {
 }
 
 /// Adds the `i`th start-up's eligible application to `call`.
-async fn add_eligible(app: &TestApp, call: &mut Call, i: usize) {
+pub(crate) async fn add_eligible(app: &TestApp, call: &mut Call, i: usize) {
     let founder = app.applicant(&founder_email(i)).await;
     let org = app
         .organization(&founder, "startup", &format!("Startup {i}"))
@@ -100,14 +100,14 @@ async fn add_eligible(app: &TestApp, call: &mut Call, i: usize) {
 }
 
 /// A juror: their session token and account id.
-struct Juror {
-    email: String,
-    token: String,
-    id: String,
+pub(crate) struct Juror {
+    pub(crate) email: String,
+    pub(crate) token: String,
+    pub(crate) id: String,
 }
 
 /// Registers `email` and returns the account, not yet on any jury.
-async fn account(app: &TestApp, email: &str) -> Juror {
+pub(crate) async fn account(app: &TestApp, email: &str) -> Juror {
     let token = app.applicant(email).await;
     let (status, me) = app.get("/api/v1/me", Some(&token)).await;
     assert_eq!(status, StatusCode::OK, "{me}");
@@ -119,7 +119,7 @@ async fn account(app: &TestApp, email: &str) -> Juror {
 }
 
 /// Registers `email` and adds the account to the call's jury.
-async fn juror(app: &TestApp, call: &Call, email: &str) -> Juror {
+pub(crate) async fn juror(app: &TestApp, call: &Call, email: &str) -> Juror {
     let juror = account(app, email).await;
     let (status, body) = app
         .post(
@@ -133,7 +133,7 @@ async fn juror(app: &TestApp, call: &Call, email: &str) -> Juror {
 }
 
 /// Assigns `application` to `juror` for the written stage.
-async fn assign(app: &TestApp, call: &Call, application: &str, juror: &Juror) {
+pub(crate) async fn assign(app: &TestApp, call: &Call, application: &str, juror: &Juror) {
     let (status, body) = app
         .post(
             &format!("/api/v1/calls/{}/assignments", call.id),
@@ -145,7 +145,7 @@ async fn assign(app: &TestApp, call: &Call, application: &str, juror: &Juror) {
 }
 
 /// The written-stage scores, in the order of [`CRITERIA`].
-fn scores(values: [f64; 5]) -> Value {
+pub(crate) fn scores(values: [f64; 5]) -> Value {
     let map: serde_json::Map<String, Value> = CRITERIA
         .iter()
         .zip(values)
@@ -155,7 +155,7 @@ fn scores(values: [f64; 5]) -> Value {
 }
 
 /// The weighted score on 0–100 of one review, computed by hand: Σ weight · score / 5.
-fn weighted(values: [f64; 5]) -> f64 {
+pub(crate) fn weighted(values: [f64; 5]) -> f64 {
     CRITERIA
         .iter()
         .zip(values)
@@ -164,7 +164,7 @@ fn weighted(values: [f64; 5]) -> f64 {
 }
 
 /// Saves the juror's review of `application` as a draft.
-async fn save_review(
+pub(crate) async fn save_review(
     app: &TestApp,
     juror: &Juror,
     application: &str,
@@ -180,7 +180,11 @@ async fn save_review(
 }
 
 /// Submits the juror's review of `application`.
-async fn submit_review(app: &TestApp, juror: &Juror, application: &str) -> (StatusCode, Value) {
+pub(crate) async fn submit_review(
+    app: &TestApp,
+    juror: &Juror,
+    application: &str,
+) -> (StatusCode, Value) {
     app.post(
         &format!("/api/v1/applications/{application}/reviews/mine/submit"),
         Some(&juror.token),
@@ -190,7 +194,7 @@ async fn submit_review(app: &TestApp, juror: &Juror, application: &str) -> (Stat
 }
 
 /// Scores every criterion of `application` and submits the review.
-async fn review(app: &TestApp, juror: &Juror, application: &str, values: [f64; 5]) {
+pub(crate) async fn review(app: &TestApp, juror: &Juror, application: &str, values: [f64; 5]) {
     let (status, body) = save_review(
         app,
         juror,
@@ -267,7 +271,10 @@ async fn assignments(app: &TestApp, call: &Call) -> Vec<(String, String)> {
 }
 
 /// The call's conflicts as `(juror, application, reason, source)`.
-async fn conflicts(app: &TestApp, call: &Call) -> BTreeSet<(String, String, String, String)> {
+pub(crate) async fn conflicts(
+    app: &TestApp,
+    call: &Call,
+) -> BTreeSet<(String, String, String, String)> {
     let (status, list) = app
         .get(
             &format!("/api/v1/calls/{}/conflicts", call.id),
@@ -290,7 +297,7 @@ async fn conflicts(app: &TestApp, call: &Call) -> BTreeSet<(String, String, Stri
 }
 
 /// The ids of the applications `token` sees in its list.
-async fn listed(app: &TestApp, token: &str) -> Vec<String> {
+pub(crate) async fn listed(app: &TestApp, token: &str) -> Vec<String> {
     let (status, list) = app.get("/api/v1/applications", Some(token)).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     list["items"]
@@ -428,6 +435,32 @@ async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_membe
     assert_problem(status, &body, StatusCode::FORBIDDEN);
     let (status, body) = app.get(&path, Some(&colleague.token)).await;
     assert_problem(status, &body, StatusCode::FORBIDDEN);
+    // Detected conflicts are records: listing them detects nothing; staff ask, and asking again finds
+    // nothing new.
+    let before = conflicts(&app, &call).await;
+    assert!(
+        before.iter().all(|(_, _, _, source)| source == "declared"),
+        "{before:?}"
+    );
+    let (status, found) = app
+        .post(&format!("{path}/detect"), Some(&call.admin), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    // Six: the member of start-up 0 also shares its members' email domain (his own address).
+    assert_eq!(found.as_array().map(Vec::len), Some(6), "{found}");
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "active" && c["source_fact"].is_string()),
+        "nobody is assigned yet: every conflict applies at once: {found}"
+    );
+    let (status, again) = app
+        .post(&format!("{path}/detect"), Some(&call.admin), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again, json!([]));
 
     let all = conflicts(&app, &call).await;
     let has = |juror: &Juror, application: &str, reason: &str, source: &str| {
@@ -759,8 +792,28 @@ async fn an_assigned_juror_reads_the_application_and_an_unassigned_one_does_not_
     assert!(listed(&app, &unassigned.token).await.is_empty());
 }
 
-/// A juror assigned an application, who becomes conflicted with it afterwards: the applying start-up takes in a
-/// colleague from the juror's firm (same email domain).
+/// Sets the website of an organization as its owner would (read, then PATCH with If-Match).
+pub(crate) async fn set_website(app: &TestApp, token: &str, organization: &str, website: &str) {
+    let path = format!("/api/v1/organizations/{organization}");
+    let response = app
+        .request(Method::GET, &path, Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let response = app
+        .request(Method::PATCH, &path, Some(token))
+        .header("if-match", etag)
+        .json(&json!({"website": website}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// A juror assigned an application, who becomes conflicted with it afterwards: the applying start-up takes the
+/// juror's firm's address as its website (same email domain); the conflict is flagged, and staff confirm it.
 async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, String) {
     let application = call.applications[0].clone();
     let juror = juror(app, call, "hugo@cabinet-hugo.example").await;
@@ -772,21 +825,42 @@ async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, Stri
         )
         .await;
     assert_eq!(status, StatusCode::OK, "readable before the conflict");
-    account(app, "associe@cabinet-hugo.example").await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/organizations/{}/members", call.organizations[0]),
-            Some(&call.founders[0]),
-            json!({"email": "associe@cabinet-hugo.example", "role": "member"}),
+    set_website(
+        app,
+        &call.founders[0],
+        &call.organizations[0],
+        "https://www.cabinet-hugo.example/",
+    )
+    .await;
+    let (status, list) = app
+        .get(
+            &format!("/api/v1/calls/{}/conflicts", call.id),
+            Some(&call.admin),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(conflicts(app, call).await.contains(&(
-        juror.id.clone(),
-        application.clone(),
-        "same_email_domain".to_owned(),
-        "detected".to_owned()
-    )));
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let flagged = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["juror_id"] == juror.id.as_str() && c["application_id"] == application.as_str())
+        .unwrap_or_else(|| panic!("flagged: {list}"))
+        .clone();
+    assert_eq!(flagged["status"], "flagged", "{flagged}");
+    assert_eq!(flagged["reason"], "same_email_domain", "{flagged}");
+    let (status, confirmed) = app
+        .post(
+            &format!(
+                "/api/v1/calls/{}/conflicts/{}/confirm",
+                call.id,
+                flagged["id"].as_str().unwrap()
+            ),
+            Some(&call.admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["status"], "active", "{confirmed}");
     (juror, application)
 }
 

@@ -25,3 +25,5 @@ mod personal_data;
 mod smtp_faults;
 mod statements;
 mod trust_personal;
+mod trust_evaluation;
+mod trust_races;

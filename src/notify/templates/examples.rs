@@ -136,6 +136,15 @@ pub fn example_context(event: Event) -> serde_json::Value {
             "failures": 10,
             "link": "https://cordee.example/api/v1/admin/webhooks/0190f3a2-7c1d-7b3e-9a40-2f6d8e1c5b77",
         }),
+        Event::ConflictFlagged => json!({
+            "display_name": "Alex Martin",
+            "call_title": "Alpes Tourisme Lab",
+            "count": 1,
+            "conflicts": [
+                {"reference": "ATL-2026-0007", "juror_name": "Dominique Rey", "reason": "same_email_domain", "source": "website cabinet-rey.fr"},
+            ],
+            "link": "https://cordee.example/api/v1/calls/0190f3a2-7c1d-7b3e-9a40-2f6d8e1c5b77/conflicts",
+        }),
     }
 }
 

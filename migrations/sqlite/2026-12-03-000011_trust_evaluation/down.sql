@@ -1,0 +1,2 @@
+ALTER TABLE reviews DROP COLUMN reopened_at;
+DROP TABLE detected_conflicts;

@@ -1,0 +1,21 @@
+-- Conflicts detected from facts (memberships, SIRENs, email domains) are records, written when a juror is
+-- assigned or when staff ask, and read as they are: an applicant's later edit neither creates nor removes
+-- one. A conflict found for a pair already assigned is `flagged` until staff confirm it (`active`) or
+-- dismiss it (`dismissed`); only `active` ones keep a juror away from an application and out of its ranking.
+CREATE TABLE detected_conflicts (
+    id TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    juror_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    reason TEXT NOT NULL CHECK (reason IN ('member', 'same_siren', 'same_email_domain')),
+    source_fact TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'flagged', 'dismissed')),
+    detected_at TEXT NOT NULL,
+    decided_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+    decided_at TEXT,
+    UNIQUE (call_id, juror_id, application_id, reason)
+);
+CREATE INDEX detected_conflicts_juror ON detected_conflicts (juror_id, status, call_id, application_id);
+
+-- When staff last reopened a review: a reopened review may be saved and submitted after its stage's deadline.
+ALTER TABLE reviews ADD COLUMN reopened_at TEXT;

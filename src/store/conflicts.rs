@@ -1,0 +1,273 @@
+//! Conflicts of interest as records: the ones jurors or staff declare (table `conflicts`) and the ones
+//! detected from facts (table `detected_conflicts`). Access checks, reviews and the ranking read these rows;
+//! nothing here looks at an applicant's current data.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::db::schema::{conflicts, detected_conflicts};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::domain::conflict::{ConflictReason, DetectedStatus};
+
+/// A conflict detected from facts, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = detected_conflicts)]
+pub struct DetectedConflict {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub juror_id: Uid,
+    pub application_id: Uid,
+    pub reason: String,
+    pub source_fact: String,
+    pub status: String,
+    pub detected_at: Ts,
+    pub decided_by: Option<Uid>,
+    pub decided_at: Option<Ts>,
+}
+
+impl DetectedConflict {
+    /// A new record of `reason` between the juror and the application.
+    pub fn new(
+        call_id: Uuid,
+        juror_id: Uuid,
+        application_id: Uuid,
+        reason: ConflictReason,
+        source_fact: String,
+        status: DetectedStatus,
+        now: DateTime<Utc>,
+    ) -> DetectedConflict {
+        DetectedConflict {
+            id: Uid(Uuid::now_v7()),
+            call_id: Uid(call_id),
+            juror_id: Uid(juror_id),
+            application_id: Uid(application_id),
+            reason: reason.as_str().to_owned(),
+            source_fact,
+            status: status.as_str().to_owned(),
+            detected_at: Ts(now),
+            decided_by: None,
+            decided_at: None,
+        }
+    }
+
+    /// The stored status, read strictly.
+    pub fn status(&self) -> Result<DetectedStatus, crate::error::Error> {
+        self.status
+            .parse()
+            .map_err(|e: String| crate::error::Error::Internal(anyhow::anyhow!(e)))
+    }
+}
+
+/// Records a detected conflict; false when the same reason was already recorded for the pair (whatever its
+/// status: a dismissed conflict is not raised again by the same fact).
+pub fn record_detected(conn: &mut DbConn, conflict: &DetectedConflict) -> QueryResult<bool> {
+    let insert = diesel::insert_into(detected_conflicts::table).values(conflict);
+    let inserted = match conn {
+        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
+        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// The detected conflicts of a call, oldest first.
+pub fn detected_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<DetectedConflict>> {
+    detected_conflicts::table
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
+        .order(detected_conflicts::id.asc())
+        .select(DetectedConflict::as_select())
+        .load(conn)
+}
+
+/// One detected conflict of a call.
+pub fn find_detected(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<DetectedConflict>> {
+    detected_conflicts::table
+        .find(Uid(id))
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
+        .select(DetectedConflict::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Moves a detected conflict from `from` to `to`, as staff decided; false when it was no longer in `from`
+/// (another decision came first).
+pub fn decide(
+    conn: &mut DbConn,
+    id: Uuid,
+    from: DetectedStatus,
+    to: DetectedStatus,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        detected_conflicts::table
+            .find(Uid(id))
+            .filter(detected_conflicts::status.eq(from.as_str())),
+    )
+    .set((
+        detected_conflicts::status.eq(to.as_str()),
+        detected_conflicts::decided_by.eq(Some(Uid(by))),
+        detected_conflicts::decided_at.eq(Some(Ts(now))),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The statuses of detected conflicts that keep a juror away from an application.
+fn applying() -> Vec<&'static str> {
+    [
+        DetectedStatus::Active,
+        DetectedStatus::Flagged,
+        DetectedStatus::Dismissed,
+    ]
+    .into_iter()
+    .filter(|s| s.applies())
+    .map(DetectedStatus::as_str)
+    .collect()
+}
+
+/// The statuses of detected conflicts that hold back a new assignment of the pair.
+fn blocking_assignment() -> Vec<&'static str> {
+    [
+        DetectedStatus::Active,
+        DetectedStatus::Flagged,
+        DetectedStatus::Dismissed,
+    ]
+    .into_iter()
+    .filter(|s| s.blocks_assignment())
+    .map(DetectedStatus::as_str)
+    .collect()
+}
+
+/// Whether a conflict keeps the juror away from the application: a declared one, or an active detected one
+/// (two indexed lookups: `conflicts (juror_id, application_id)` and `detected_conflicts (call_id, juror_id,
+/// application_id, …)`).
+pub fn is_conflicted(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    application_id: Uuid,
+    juror_id: Uuid,
+) -> QueryResult<bool> {
+    let declared: Option<Uid> = conflicts::table
+        .filter(conflicts::application_id.eq(Uid(application_id)))
+        .filter(conflicts::juror_id.eq(Uid(juror_id)))
+        .select(conflicts::id)
+        .first(conn)
+        .optional()?;
+    if declared.is_some() {
+        return Ok(true);
+    }
+    let detected: Option<Uid> = detected_conflicts::table
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
+        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(detected_conflicts::application_id.eq(Uid(application_id)))
+        .filter(detected_conflicts::status.eq_any(applying()))
+        .select(detected_conflicts::id)
+        .first(conn)
+        .optional()?;
+    Ok(detected.is_some())
+}
+
+/// The applications of these calls that the juror is conflicted with (declared, or detected and active).
+pub fn conflicted_applications(
+    conn: &mut DbConn,
+    juror_id: Uuid,
+    call_ids: &[Uuid],
+) -> QueryResult<HashSet<Uuid>> {
+    let calls: Vec<Uid> = call_ids.iter().copied().map(Uid).collect();
+    let declared: Vec<Uid> = conflicts::table
+        .filter(conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(conflicts::call_id.eq_any(&calls))
+        .select(conflicts::application_id)
+        .load(conn)?;
+    let detected: Vec<Uid> = detected_conflicts::table
+        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(detected_conflicts::status.eq_any(applying()))
+        .filter(detected_conflicts::call_id.eq_any(&calls))
+        .select(detected_conflicts::application_id)
+        .load(conn)?;
+    Ok(declared
+        .into_iter()
+        .chain(detected)
+        .map(|id| id.0)
+        .collect())
+}
+
+/// The (application, juror) pairs of a call kept apart by a conflict: declared ones and active detected ones
+/// (`for_assignment`: flagged ones too, since a new assignment waits for staff to decide them).
+pub fn conflicted_pairs(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    for_assignment: bool,
+) -> QueryResult<HashSet<(Uuid, Uuid)>> {
+    let declared: Vec<(Uid, Uid)> = conflicts::table
+        .filter(conflicts::call_id.eq(Uid(call_id)))
+        .select((conflicts::application_id, conflicts::juror_id))
+        .load(conn)?;
+    let statuses = if for_assignment {
+        blocking_assignment()
+    } else {
+        applying()
+    };
+    let detected: Vec<(Uid, Uid)> = detected_conflicts::table
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
+        .filter(detected_conflicts::status.eq_any(statuses))
+        .select((
+            detected_conflicts::application_id,
+            detected_conflicts::juror_id,
+        ))
+        .load(conn)?;
+    Ok(declared
+        .into_iter()
+        .chain(detected)
+        .map(|(a, j)| (a.0, j.0))
+        .collect())
+}
+
+/// Whether a new assignment of the juror to the application must be refused: a declared conflict, or a
+/// detected one that is active or still waiting for staff.
+pub fn blocks_assignment(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    application_id: Uuid,
+    juror_id: Uuid,
+) -> QueryResult<bool> {
+    if is_conflicted(conn, call_id, application_id, juror_id)? {
+        return Ok(true);
+    }
+    let detected: Option<Uid> = detected_conflicts::table
+        .filter(detected_conflicts::call_id.eq(Uid(call_id)))
+        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(detected_conflicts::application_id.eq(Uid(application_id)))
+        .filter(detected_conflicts::status.eq_any(blocking_assignment()))
+        .select(detected_conflicts::id)
+        .first(conn)
+        .optional()?;
+    Ok(detected.is_some())
+}
+
+/// The (call, application) pairs of the organization's applications that have at least one juror assigned.
+pub fn assigned_applications_of(
+    conn: &mut DbConn,
+    organization_id: Uuid,
+) -> QueryResult<Vec<(Uuid, Uuid)>> {
+    use crate::db::schema::{applications, assignments};
+    let rows: Vec<(Uid, Uid)> = assignments::table
+        .inner_join(applications::table)
+        .filter(applications::organization_id.eq(Uid(organization_id)))
+        .select((assignments::call_id, assignments::application_id))
+        .distinct()
+        .order((
+            assignments::call_id.asc(),
+            assignments::application_id.asc(),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(c, a)| (c.0, a.0)).collect())
+}
