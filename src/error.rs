@@ -47,6 +47,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// A stable machine code for a refusal a client can act on, such as `email_not_verified`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
@@ -66,6 +69,14 @@ pub enum Error {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A refusal (403, 409…) that carries a stable `code`, so that a client can tell one from another
+    /// without parsing the sentence.
+    #[error("{detail}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
     #[error("If-Match is required")]
     PreconditionRequired,
     #[error("the resource changed since it was read")]
@@ -102,6 +113,13 @@ impl Error {
             Error::Forbidden(_) => ("forbidden", "Forbidden"),
             Error::NotFound => ("not-found", "Not found"),
             Error::Conflict(_) => ("conflict", "Conflict"),
+            Error::Refused { status, .. } if *status == StatusCode::FORBIDDEN => {
+                ("forbidden", "Forbidden")
+            }
+            Error::Refused { status, .. } if *status == StatusCode::CONFLICT => {
+                ("conflict", "Conflict")
+            }
+            Error::Refused { .. } => ("refused", "Refused"),
             Error::PreconditionRequired => ("precondition-required", "Precondition required"),
             Error::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             Error::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -144,6 +162,10 @@ impl Error {
             title: title.into(),
             status: self.status_code().as_u16(),
             detail: self.detail(),
+            code: match self {
+                Error::Refused { code, .. } => Some((*code).to_owned()),
+                _ => None,
+            },
             errors: match self {
                 Error::Validation(errors) => Some(errors.clone()),
                 _ => None,
@@ -161,6 +183,7 @@ impl ResponseError for Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Refused { status, .. } => *status,
             Error::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
