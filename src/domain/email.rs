@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(unicode.domain(), "xn--exmple-cua.org");
         // A domain that is one script from end to end is welcome, whatever the script.
         assert!(EmailAddress::parse("ivan@пример.рф").is_ok());
-        assert!(EmailAddress::parse("zoé@crème-brûlée.fr").is_ok());
+        assert!(EmailAddress::parse("zoe@crème-brûlée.fr").is_ok());
     }
 
     #[test]

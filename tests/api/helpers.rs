@@ -560,10 +560,11 @@ pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
     );
 }
 
-/// A valid SIRET not given out before in this run: an establishment of the SIREN 732829320 (the first is
-/// 73282932000074), so that every organization has its own SIRET while all share one SIREN.
+/// A valid SIRET not given out before in this run: an establishment of the SIREN 732829320 from number
+/// 0100 on (tests that write 73282932000074 themselves keep it), so that every organization has its own
+/// SIRET while all share one SIREN.
 pub fn next_siret() -> String {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(7);
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
     let establishment = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let body = format!("732829320{establishment:04}");
     let check = (0..10)
@@ -687,6 +688,44 @@ impl TestApp {
         let (status, org) = self.post("/api/v1/organizations", Some(token), body).await;
         assert_eq!(status, StatusCode::CREATED, "{org}");
         org["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Makes the account of `email` (password [`PASSWORD`]) a member of `organization` the only way
+    /// there is: `owner` invites the address, and the person, logged in, accepts the emailed invitation.
+    pub async fn add_member(&self, owner: &str, organization: &str, email: &str, role: &str) {
+        let invitations = || -> Vec<ReceivedEmail> {
+            self.mailbox
+                .emails_to(email)
+                .into_iter()
+                .filter(|e| e.text().contains("/invitations/accept?token="))
+                .collect()
+        };
+        let before = invitations().len();
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/organizations/{organization}/members"),
+                Some(owner),
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let session = self.login(email, PASSWORD).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let token = loop {
+            if let Some(newest) = invitations().get(before) {
+                break newest.token();
+            }
+            assert!(Instant::now() < deadline, "no invitation reached {email}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (status, body) = self
+            .post(
+                "/api/v1/invitations/accept",
+                Some(&session),
+                json!({"token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
 
     /// Uploads `bytes` as `filename` for the form's file field `field`.
