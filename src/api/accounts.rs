@@ -523,7 +523,8 @@ pub struct PasswordResetConfirm {
     pub password: Option<String>,
 }
 
-/// Sets a new password with a reset link's token, and revokes every token of the account.
+/// Sets a new password with a reset link's token, and revokes every token of the account. The link
+/// reached the address, so the address counts as verified from then on.
 #[utoipa::path(
     tag = "accounts",
     request_body = PasswordResetConfirm,
@@ -565,6 +566,8 @@ pub async fn password_reset_confirm(
             let user_id = email_tokens::consume(conn, Purpose::PasswordReset, &hash, now)?
                 .ok_or_else(invalid_token)?;
             users::set_password(conn, user_id, &password_hash, now)?;
+            // The link reached the address: whoever holds it now owns a verified account.
+            users::mark_verified(conn, user_id, now)?;
             email_tokens::consume_all(conn, user_id, Purpose::PasswordReset, now)?;
             let revoked = tokens::revoke_all_for_user(conn, user_id, now)?;
             audit::record(

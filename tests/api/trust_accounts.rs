@@ -527,3 +527,53 @@ async fn an_international_domain_and_its_punycode_are_one_account() {
         assert_eq!(body["errors"][0]["code"], code, "{email}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_stranger_who_registered_an_address_first_loses_it_to_a_password_reset() {
+    let app = TestApp::spawn().await;
+    let squatter = unverified(&app, "owner@example.org").await;
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/password-reset",
+            None,
+            json!({"email": "owner@example.org"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let link = app
+        .mailbox
+        .wait_for_match("owner@example.org", "with a reset link", |e| {
+            e.text().contains("/password-reset/confirm?token=")
+        })
+        .await;
+    let (status, _) = app
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            json!({"token": link.token(), "password": "the real owner's passphrase"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, _) = app.get("/api/v1/me", Some(&squatter)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the squatter's session ended"
+    );
+    let owner = app
+        .login("owner@example.org", "the real owner's passphrase")
+        .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/organizations",
+            Some(&owner),
+            start_up(&next_siret()),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the reset proved the address: {body}"
+    );
+}
