@@ -25,3 +25,4 @@ mod personal_data;
 mod smtp_faults;
 mod statements;
 mod trust_accounts;
+mod trust_memberships;
