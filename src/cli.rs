@@ -45,33 +45,54 @@ pub fn create_admin(
     db.migrate()?;
     let hash = hash_now(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut conn = db.write_connection()?;
-    let created = write_tx(&mut conn, |conn| -> Result<bool, Error> {
+    let created = write_tx(&mut conn, |conn| -> Result<Outcome, Error> {
         let now = Utc::now();
         let created = match users::find_by_email(conn, email.as_str())? {
+            // Whoever registered the address never proved they read it: the operator's password replaces
+            // theirs and their sessions end before the account becomes an administrator.
+            Some(user) if user.email_verified_at.is_none() => {
+                users::set_password(conn, *user.id, &hash, now)?;
+                crate::store::tokens::revoke_all_for_user(conn, *user.id, now)?;
+                users::mark_verified(conn, *user.id, now)?;
+                users::set_role(conn, *user.id, "admin", now)?;
+                record(conn, *user.id, "user.promoted_admin")?;
+                Outcome::TakenOver
+            }
             Some(user) => {
                 users::set_role(conn, *user.id, "admin", now)?;
                 record(conn, *user.id, "user.promoted_admin")?;
-                false
+                Outcome::Promoted
             }
             None => {
                 let user = new_user(email.as_str(), &hash, name.as_str(), "admin");
                 users::insert(conn, &user)?;
                 record(conn, *user.id, "user.created_admin")?;
-                true
+                Outcome::Created
             }
         };
         Ok(created)
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if created {
-        println!("administrator {} created", email.as_str());
-    } else {
-        println!(
+    match created {
+        Outcome::Created => println!("administrator {} created", email.as_str()),
+        Outcome::Promoted => println!(
             "{} already had an account: it is now an administrator (password unchanged)",
             email.as_str()
-        );
+        ),
+        Outcome::TakenOver => println!(
+            "{} had an unverified account: it is now an administrator with the given password, and its \
+             earlier sessions have ended",
+            email.as_str()
+        ),
     }
     Ok(())
+}
+
+/// What `admin create` did to the address's account.
+enum Outcome {
+    Created,
+    Promoted,
+    TakenOver,
 }
 
 fn new_user(email: &str, hash: &str, name: &str, role: &str) -> User {

@@ -120,6 +120,7 @@ pub struct AuthSettings {
     pub password_resets_per_hour_per_address: u32,
     pub max_concurrent_hashes: usize,
     pub token_cache_seconds: u64,
+    pub require_verified_email: bool,
 }
 
 /// Webhook deliveries: where they may go, how long they are retried, when a failing webhook is disabled.

@@ -47,7 +47,7 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// A stable machine code for some refusals (409), such as `application_withdrawn`.
+    /// A stable machine code for a refusal a client can act on, such as `email_not_verified`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,9 +69,14 @@ pub enum Error {
     NotFound,
     #[error("{0}")]
     Conflict(String),
-    /// A 409 with a stable `code` a client can act on (`application_withdrawn`, `review_deadline_passed`…).
+    /// A refusal (403, 409…) that carries a stable `code`, so that a client can tell one from another
+    /// without parsing the sentence.
     #[error("{detail}")]
-    Refused { code: &'static str, detail: String },
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
     #[error("If-Match is required")]
     PreconditionRequired,
     #[error("the resource changed since it was read")]
@@ -103,6 +108,7 @@ impl Error {
     /// A 409 with a stable code and a sentence.
     pub fn refused(code: &'static str, detail: impl Into<String>) -> Error {
         Error::Refused {
+            status: StatusCode::CONFLICT,
             code,
             detail: detail.into(),
         }
@@ -115,7 +121,14 @@ impl Error {
             Error::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Error::Forbidden(_) => ("forbidden", "Forbidden"),
             Error::NotFound => ("not-found", "Not found"),
-            Error::Conflict(_) | Error::Refused { .. } => ("conflict", "Conflict"),
+            Error::Conflict(_) => ("conflict", "Conflict"),
+            Error::Refused { status, .. } if *status == StatusCode::FORBIDDEN => {
+                ("forbidden", "Forbidden")
+            }
+            Error::Refused { status, .. } if *status == StatusCode::CONFLICT => {
+                ("conflict", "Conflict")
+            }
+            Error::Refused { .. } => ("refused", "Refused"),
             Error::PreconditionRequired => ("precondition-required", "Precondition required"),
             Error::PreconditionFailed => ("precondition-failed", "Precondition failed"),
             Error::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
@@ -178,7 +191,8 @@ impl ResponseError for Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Refused { status, .. } => *status,
             Error::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -8,7 +8,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{client_address, Caller};
+use crate::api::extract::{client_address, SignedIn};
 use crate::api::input::Input;
 use crate::auth::permissions::Role;
 use crate::auth::token;
@@ -146,23 +146,7 @@ pub async fn register(
                 return notify::queue(conn, &state.templates, &state.settings.email, email, now);
             }
             users::insert(conn, &fresh)?;
-            let hours = state.settings.auth.verification_ttl_hours;
-            email_tokens::insert(conn, *fresh.id, Purpose::VerifyEmail, &token::hash(&secret), now + Duration::hours(hours), now)?;
-            let context = json!({
-                "display_name": fresh.display_name,
-                "link": state.link_with_token("/verify-email", &secret),
-                "token": secret,
-                "expires_in_hours": hours,
-            });
-            let email = Email {
-                event: Event::VerifyEmail,
-                to: &fresh.email,
-                user_id: Some(*fresh.id),
-                call_id: None,
-                locale: &fresh.locale,
-                context,
-            };
-            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
+            queue_verification(conn, &state, &fresh, &secret, now)?;
             audit::record(
                 conn,
                 Change {
@@ -180,6 +164,42 @@ pub async fn register(
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Stores a verification token for `user` and queues the email that carries it.
+fn queue_verification(
+    conn: &mut crate::db::DbConn,
+    state: &AppState,
+    user: &User,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let hours = state.settings.auth.verification_ttl_hours;
+    let expires_at = now + Duration::hours(hours);
+    email_tokens::insert(
+        conn,
+        *user.id,
+        Purpose::VerifyEmail,
+        &token::hash(secret),
+        expires_at,
+        now,
+    )?;
+    let context = json!({
+        "display_name": user.display_name,
+        "link": state.link_with_token("/verify-email", secret),
+        "token": secret,
+        "expires_in_hours": hours,
+    });
+    let email = Email {
+        event: Event::VerifyEmail,
+        to: &user.email,
+        user_id: Some(*user.id),
+        call_id: None,
+        locale: &user.locale,
+        context,
+    };
+    notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
+    Ok(())
 }
 
 /// A one-time token received by email.
@@ -232,7 +252,7 @@ pub async fn verify_email(
     };
     check.finish()?;
     let now = state.clock.now();
-    state
+    let user_id = state
         .db
         .write(move |conn| {
             let user_id =
@@ -251,10 +271,60 @@ pub async fn verify_email(
                 },
                 now,
             )?;
-            Ok(())
+            Ok(user_id)
         })
         .await?;
+    // Sessions already open carry the verified address at once.
+    state.token_cache.forget_user(user_id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sends the caller a new verification link (the earlier ones stop working); nothing is sent when the
+/// address is already verified. The answer is the same either way.
+#[utoipa::path(
+    tag = "accounts",
+    responses(
+        (status = 202, description = "If the address is not verified yet, a new link is on its way"),
+        (status = 401, body = Problem),
+        (status = 429, description = "Too many emails for this account or from this address; see Retry-After", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/auth/verify-email/resend")]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: SignedIn,
+) -> Result<HttpResponse, Error> {
+    let user_id = caller.0.user_id;
+    if caller.0.email_verified {
+        return Ok(HttpResponse::Accepted().finish());
+    }
+    // The same budget as registering: each one sends an email to the address.
+    state
+        .throttles
+        .registration
+        .check(&user_id.to_string(), client_address(&req))?;
+    let now = state.clock.now();
+    let secret = token::generate();
+    let state2 = state.clone();
+    let queued = state
+        .db
+        .write(move |conn| {
+            let state = state2;
+            let Some(user) = users::find(conn, user_id)?.filter(|u| u.email_verified_at.is_none())
+            else {
+                return Ok(false);
+            };
+            email_tokens::consume_all(conn, user_id, Purpose::VerifyEmail, now)?;
+            queue_verification(conn, &state, &user, &secret, now)?;
+            Ok(true)
+        })
+        .await?;
+    if queued {
+        state.outbox_wakeup.notify_one();
+    }
+    Ok(HttpResponse::Accepted().finish())
 }
 
 /// `POST /auth/login`.
@@ -294,7 +364,12 @@ pub async fn login(
     input: Input<LoginRequest>,
 ) -> Result<HttpResponse, Error> {
     let (body, mut check) = input.into_parts();
-    let email = check.required("email", body.email, |e| Ok(e.trim().to_lowercase()));
+    // The address as registration stored it (punycode domain), or as typed when it is not one: a wrong
+    // address gets the same 401 as a wrong password.
+    let email = check.required("email", body.email, |e| {
+        Ok(EmailAddress::parse(&e)
+            .map_or_else(|_| e.trim().to_lowercase(), |a| a.as_str().to_owned()))
+    });
     let password = check.required("password", body.password, Ok);
     let (Some(email), Some(password)) = (email, password) else {
         return Err(check.into_error());
@@ -351,7 +426,7 @@ pub async fn login(
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+pub async fn logout(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
     let token_id = caller.0.token_id;
     let now = state.clock.now();
     state
@@ -448,7 +523,8 @@ pub struct PasswordResetConfirm {
     pub password: Option<String>,
 }
 
-/// Sets a new password with a reset link's token, and revokes every token of the account.
+/// Sets a new password with a reset link's token, and revokes every token of the account. The link
+/// reached the address, so the address counts as verified from then on.
 #[utoipa::path(
     tag = "accounts",
     request_body = PasswordResetConfirm,
@@ -490,6 +566,8 @@ pub async fn password_reset_confirm(
             let user_id = email_tokens::consume(conn, Purpose::PasswordReset, &hash, now)?
                 .ok_or_else(invalid_token)?;
             users::set_password(conn, user_id, &password_hash, now)?;
+            // The link reached the address: whoever holds it now owns a verified account.
+            users::mark_verified(conn, user_id, now)?;
             email_tokens::consume_all(conn, user_id, Purpose::PasswordReset, now)?;
             let revoked = tokens::revoke_all_for_user(conn, user_id, now)?;
             audit::record(

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -18,37 +18,74 @@ use crate::error::{Error, FieldError};
 use crate::state::AppState;
 use crate::store;
 
-/// The caller of a request that requires authentication (401 without a valid bearer token).
+/// The caller of a request that requires authentication (401 without a valid bearer token) and, unless
+/// `auth.require_verified_email` is off, a verified email address (403 `email_not_verified`).
 pub struct Caller(pub Principal);
+
+/// The caller of a request that an account may make before verifying its address: reading or
+/// deleting itself, logging out, asking for the verification email again (401 without a valid token).
+pub struct SignedIn(pub Principal);
 
 impl FromRequest for Caller {
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let presented = bearer_token(req);
+        let signed_in = authenticate(req);
+        let required = req
+            .app_data::<web::Data<AppState>>()
+            .is_none_or(|state| state.settings.auth.require_verified_email);
         Box::pin(async move {
-            let state = state
-                .ok_or_else(|| Error::Internal(anyhow::anyhow!("application state missing")))?;
-            let presented = presented?;
-            let now = state.clock.now();
-            let hash = token::hash(&presented);
-            if let Some(principal) = state.token_cache.get(&hash, now) {
-                return Ok(Caller(principal));
-            }
-            let key = hash.clone();
-            let found = state
-                .db
-                .read(move |conn| store::tokens::authenticate(conn, &key, now))
-                .await?;
-            let (principal, expires_at) = found.ok_or_else(|| {
-                Error::Unauthorized("the token is invalid, expired or revoked".into())
-            })?;
-            state.token_cache.put(hash, principal.clone(), expires_at);
+            let principal = signed_in.await?;
+            principal.require_verified_email(required)?;
             Ok(Caller(principal))
         })
     }
+}
+
+impl FromRequest for SignedIn {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let signed_in = authenticate(req);
+        Box::pin(async move { Ok(SignedIn(signed_in.await?)) })
+    }
+}
+
+/// The principal of the request's bearer token. Reads may be served from the token cache; a write
+/// (any method but GET and HEAD) always checks the token in the database, so that a token revoked or
+/// an account deleted through another instance cannot write while its cache entry lives.
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, Error>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let presented = bearer_token(req);
+    let may_use_cache = matches!(*req.method(), Method::GET | Method::HEAD);
+    Box::pin(async move {
+        let state =
+            state.ok_or_else(|| Error::Internal(anyhow::anyhow!("application state missing")))?;
+        let presented = presented?;
+        let now = state.clock.now();
+        let hash = token::hash(&presented);
+        if may_use_cache {
+            if let Some(principal) = state.token_cache.get(&hash, now) {
+                return Ok(principal);
+            }
+        }
+        let key = hash.clone();
+        let found = state
+            .db
+            .read(move |conn| store::tokens::authenticate(conn, &key, now))
+            .await?;
+        let Some((principal, expires_at)) = found else {
+            // Revoked or deleted: whatever this instance remembered of the token goes too.
+            state.token_cache.forget(&hash);
+            return Err(Error::Unauthorized(
+                "the token is invalid, expired or revoked".into(),
+            ));
+        };
+        state.token_cache.put(hash, principal.clone(), expires_at);
+        Ok(principal)
+    })
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, Error> {

@@ -8,19 +8,20 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::accounts::{check_password, UserView};
-use crate::api::extract::Caller;
+use crate::api::extract::{Caller, SignedIn};
 use crate::api::input::Input;
-use crate::auth::permissions::Role;
+use crate::auth::permissions::{MemberRole, Role};
 use crate::auth::token;
 use crate::db::types::{Ts, Uid};
 use crate::domain::account::{DisplayName, EmailAddress, Locale};
 use crate::domain::identifiers::InvalidValue;
-use crate::error::{Error, Problem};
+use crate::error::{Error, FieldError, Problem};
 use crate::notify::{self, templates::Event, Email};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::invitations::{self, Invitation};
+use crate::store::invitations::{self, Invitation, Live};
 use crate::store::users::{self, User};
+use crate::store::{email_tokens, organizations, tokens};
 
 /// `POST /invitations`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -92,6 +93,7 @@ pub async fn create(
         accepted_at: None,
         accepted_by: None,
         created_at: Ts(now),
+        declined_at: None,
     };
     let view = InvitationView {
         id: *invitation.id,
@@ -154,22 +156,51 @@ pub async fn create(
 pub struct AcceptInvitation {
     #[schema(required = true)]
     pub token: Option<String>,
-    /// Required when the address has no account yet.
+    /// Required when the address has no account yet; when it has one, replaces its name if given.
     pub display_name: Option<String>,
-    /// Required when the address has no account yet.
+    /// Required when the address has no account yet, and when it has one but the request is not made
+    /// as that account: the new password then replaces the old one and every earlier session ends.
     pub password: Option<String>,
 }
 
-/// Accepts an invitation: creates the account (its email counts as verified), or gives the role to the
-/// existing account of that address.
+/// What accepting does to the account of the invited address.
+enum Account {
+    /// A new account, its address verified by the invitation.
+    New(Box<User>),
+    /// The existing account; a new password (and name) when the request was not made as that account.
+    Existing {
+        user_id: Uuid,
+        password_hash: Option<String>,
+        display_name: Option<DisplayName>,
+    },
+}
+
+fn unusable_invitation() -> Error {
+    Error::field(
+        "token",
+        "invalid_token",
+        "this invitation is unknown, used or expired",
+    )
+}
+
+/// Accepts an invitation (administrator, juror, or member of an organization). Without an account, it
+/// creates one (its email counts as verified). With an account, the request must be made as that account
+/// (its bearer token), or set a new password, which ends every earlier session of the account: whoever
+/// registered the address before its owner keeps nothing.
 #[utoipa::path(
     tag = "accounts",
     request_body = AcceptInvitation,
-    responses((status = 201, body = UserView), (status = 422, description = "Unknown, used or expired token, or invalid fields", body = Problem))
+    responses(
+        (status = 201, body = UserView),
+        (status = 409, description = "The account was created at the same moment", body = Problem),
+        (status = 422, description = "Unknown, used or expired token, or invalid fields", body = Problem),
+    ),
+    security((), ("bearer" = []))
 )]
 #[post("/invitations/accept")]
 pub async fn accept(
     state: web::Data<AppState>,
+    caller: Option<SignedIn>,
     input: Input<AcceptInvitation>,
 ) -> Result<HttpResponse, Error> {
     let (body, mut check) = input.into_parts();
@@ -179,29 +210,52 @@ pub async fn accept(
     };
     let now = state.clock.now();
     let hash = token::hash(&secret);
-    let lookup = hash.clone();
-    let (invitation, existing) = state
+    let (live, existing) = state
         .db
         .read(move |conn| {
-            let invitation = invitations::find_live(conn, &lookup, now)?.ok_or_else(|| {
-                Error::field(
-                    "token",
-                    "invalid_token",
-                    "this invitation is unknown, used or expired",
-                )
-            })?;
-            let existing = users::find_by_email(conn, &invitation.email)?;
-            Ok((invitation, existing))
+            let live = invitations::find_live(conn, &hash, now)?.ok_or_else(unusable_invitation)?;
+            let existing = users::find_by_email(conn, live.email())?;
+            Ok((live, existing))
         })
         .await?;
-
-    let new_account = match existing {
-        Some(_) => {
+    let email = EmailAddress::parse(live.email()).ok();
+    let caller_id = caller.map(|c| c.0.user_id);
+    let account = match existing {
+        Some(user) if body.password.is_none() && caller_id == Some(*user.id) => {
             check.finish()?;
-            None
+            Account::Existing {
+                user_id: *user.id,
+                password_hash: None,
+                display_name: None,
+            }
+        }
+        Some(user) => {
+            let display_name = check.optional(
+                "display_name",
+                body.display_name.as_deref(),
+                DisplayName::parse,
+            );
+            if body.password.is_none() {
+                check.push(FieldError::new(
+                    "password",
+                    "required",
+                    "this address has an account: accept while logged in as it, or choose a new password \
+                     (every earlier session of the account then ends)",
+                ));
+            }
+            let password = check_password(&mut check, body.password.as_deref(), email.as_ref());
+            let Some(password) = password else {
+                return Err(check.into_error());
+            };
+            check.finish()?;
+            let hash = state.hasher.hash(password.into_secret()).await?;
+            Account::Existing {
+                user_id: *user.id,
+                password_hash: Some(hash),
+                display_name,
+            }
         }
         None => {
-            let email = EmailAddress::parse(&invitation.email).ok();
             let name = check.required(
                 "display_name",
                 body.display_name.as_deref(),
@@ -213,9 +267,9 @@ pub async fn accept(
             };
             check.finish()?;
             let hash = state.hasher.hash(password.into_secret()).await?;
-            Some(User {
+            Account::New(Box::new(User {
                 id: Uid(Uuid::now_v7()),
-                email: invitation.email.clone(),
+                email: live.email().to_owned(),
                 password_hash: hash,
                 display_name: name.as_str().to_owned(),
                 locale: Locale::default().as_str().to_owned(),
@@ -223,47 +277,177 @@ pub async fn accept(
                 email_verified_at: Some(Ts(now)),
                 created_at: Ts(now),
                 updated_at: Ts(now),
-            })
+            }))
         }
     };
+    let state_for_tx = state.clone();
     let user = state
         .db
         .write(move |conn| {
-            let user = match new_account {
-                Some(user) => {
+            let user_id = match account {
+                Account::New(user) => {
                     users::insert(conn, &user)?;
-                    user
+                    *user.id
                 }
-                None => users::find_by_email(conn, &invitation.email)?.ok_or(Error::NotFound)?,
+                Account::Existing {
+                    user_id,
+                    password_hash,
+                    display_name,
+                } => {
+                    if let Some(hash) = password_hash {
+                        users::set_password(conn, user_id, &hash, now)?;
+                        email_tokens::consume_all(
+                            conn,
+                            user_id,
+                            email_tokens::Purpose::PasswordReset,
+                            now,
+                        )?;
+                        tokens::revoke_all_for_user(conn, user_id, now)?;
+                    }
+                    if let Some(name) = display_name {
+                        users::set_display_name(conn, user_id, name.as_str(), now)?;
+                    }
+                    user_id
+                }
             };
-            if !invitations::accept(conn, *invitation.id, *user.id, now)? {
-                return Err(Error::field("token", "invalid_token", "this invitation is unknown, used or expired"));
+            if !invitations::accept(conn, &live, user_id, now)? {
+                return Err(unusable_invitation());
             }
-            if invitation.role == "admin" {
-                users::set_role(conn, *user.id, Role::Admin.as_str(), now)?;
+            // The invitation's link reached the address: it is verified.
+            users::mark_verified(conn, user_id, now)?;
+            grant(conn, &live, user_id, now)?;
+            if let Live::Member(invitation) = &live {
+                // A new member who would put an assigned juror in conflict is flagged to staff, never applied.
+                crate::service::conflicts::after_organization_change(
+                    conn,
+                    &state_for_tx,
+                    *invitation.organization_id,
+                    user_id,
+                    now,
+                )?;
+            }
+            users::find(conn, user_id)?.ok_or(Error::NotFound)
+        })
+        .await?;
+    // The role may have changed, and sessions may have ended: tokens already in use must follow at once.
+    state.token_cache.forget_user(*user.id);
+    Ok(HttpResponse::Created().json(UserView::from(&user)))
+}
+
+/// Gives the account what the accepted invitation offers, and records it.
+fn grant(
+    conn: &mut crate::db::DbConn,
+    live: &Live,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let (entity_type, entity_id, after) = match live {
+        Live::Staff(invitation) => {
+            if invitation.role == Role::Admin.as_str() {
+                users::set_role(conn, user_id, Role::Admin.as_str(), now)?;
             }
             if let (true, Some(call_id)) = (invitation.role == "juror", invitation.call_id) {
                 if crate::store::calls::find(conn, *call_id)?.is_some() {
-                    crate::store::evaluation::add_juror(conn, *call_id, *user.id, serde_json::json!([]), invitation.invited_by.map(|u| u.0), now)?;
+                    let added_by = invitation.invited_by.map(|u| u.0);
+                    crate::store::evaluation::add_juror(
+                        conn,
+                        *call_id,
+                        user_id,
+                        json!([]),
+                        added_by,
+                        now,
+                    )?;
                 }
             }
-            users::mark_verified(conn, *user.id, now)?;
+            let after =
+                json!({"user_id": user_id, "role": invitation.role, "call_id": invitation.call_id});
+            ("invitation", *invitation.id, after)
+        }
+        Live::Member(invitation) => {
+            let organization_id = *invitation.organization_id;
+            let role = MemberRole::from_db(&invitation.role);
+            match organizations::membership(conn, organization_id, user_id)? {
+                None => organizations::add_member(conn, organization_id, user_id, role, now)?,
+                // An owner invited as a member stays an owner: the organization keeps its owners.
+                Some(MemberRole::Member) if role == MemberRole::Owner => {
+                    organizations::set_member_role(conn, organization_id, user_id, role)?
+                }
+                Some(_) => {}
+            }
+            let after = json!({"user_id": user_id, "role": invitation.role, "organization_id": organization_id});
+            ("organization_invitation", *invitation.id, after)
+        }
+    };
+    audit::record(
+        conn,
+        Change {
+            actor_id: Some(user_id),
+            action: "invitation.accepted",
+            entity_type,
+            entity_id,
+            before: None,
+            after: Some(after),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// `POST /invitations/decline`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineInvitation {
+    #[schema(required = true)]
+    pub token: Option<String>,
+}
+
+/// Declines an invitation: its link stops working and nothing is given to anyone.
+#[utoipa::path(
+    tag = "accounts",
+    request_body = DeclineInvitation,
+    responses(
+        (status = 204, description = "Declined"),
+        (status = 422, description = "Unknown, used or expired token", body = Problem),
+    )
+)]
+#[post("/invitations/decline")]
+pub async fn decline(
+    state: web::Data<AppState>,
+    input: Input<DeclineInvitation>,
+) -> Result<HttpResponse, Error> {
+    let (body, mut check) = input.into_parts();
+    let Some(secret) = check.required("token", body.token.as_deref(), |t| Ok(t.trim().to_owned()))
+    else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let hash = token::hash(&secret);
+    state
+        .db
+        .write(move |conn| {
+            let live = invitations::find_live(conn, &hash, now)?.ok_or_else(unusable_invitation)?;
+            if !invitations::decline(conn, &live, now)? {
+                return Err(unusable_invitation());
+            }
+            let (entity_type, entity_id) = match &live {
+                Live::Staff(invitation) => ("invitation", *invitation.id),
+                Live::Member(invitation) => ("organization_invitation", *invitation.id),
+            };
             audit::record(
                 conn,
                 Change {
-                    actor_id: Some(*user.id),
-                    action: "invitation.accepted",
-                    entity_type: "invitation",
-                    entity_id: *invitation.id,
+                    actor_id: None,
+                    action: "invitation.declined",
+                    entity_type,
+                    entity_id,
                     before: None,
-                    after: Some(json!({"user_id": user.id, "role": invitation.role, "call_id": invitation.call_id})),
+                    after: None,
                 },
                 now,
             )?;
-            users::find(conn, *user.id)?.ok_or(Error::NotFound)
+            Ok(())
         })
         .await?;
-    // The role may have changed: tokens already in use must carry it at once.
-    state.token_cache.forget_user(*user.id);
-    Ok(HttpResponse::Created().json(UserView::from(&user)))
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -180,6 +180,14 @@ pub async fn add_juror(
             call_or_404(conn, id)?;
             let user = users::find(conn, user_id)?
                 .ok_or_else(|| Error::field("user_id", "unknown_user", "no account has this id"))?;
+            // A seat on a jury goes only to someone who proved they read the account's mailbox.
+            if user.email_verified_at.is_none() {
+                return Err(Error::field(
+                    "user_id",
+                    "email_not_verified",
+                    "this account has not verified its email address: invite the person instead",
+                ));
+            }
             let value = json!(affiliations);
             if !evaluation::add_juror(conn, id, user_id, value.clone(), Some(caller.user_id), now)?
             {

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::accounts::UserView;
-use crate::api::extract::{Caller, PageQuery, Paginated};
+use crate::api::extract::{Caller, PageQuery, Paginated, SignedIn};
 use crate::api::input::Input;
 use crate::auth::permissions::{Role, Scope};
 use crate::auth::token;
@@ -39,7 +39,7 @@ pub struct MeView {
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
     let user_id = caller.0.user_id;
     let (user, juries) = state
         .db

@@ -18,6 +18,7 @@ pub mod input;
 pub mod invitations;
 pub mod jury;
 pub mod me;
+pub mod members;
 pub mod messages;
 pub mod ops;
 pub mod organizations;
@@ -89,6 +90,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .wrap(from_fn(refuse_nul_characters))
                 .service(accounts::register)
                 .service(accounts::verify_email)
+                .service(accounts::resend_verification)
                 .service(accounts::login)
                 .service(accounts::logout)
                 .service(accounts::password_reset)
@@ -99,12 +101,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(me::delete_token)
                 .service(invitations::create)
                 .service(invitations::accept)
+                .service(invitations::decline)
                 .service(organizations::list_mine)
                 .service(organizations::create)
                 .service(organizations::get_one)
                 .service(organizations::update)
-                .service(organizations::list_members)
-                .service(organizations::add_member)
+                .service(members::list)
+                .service(members::invite)
+                .service(members::remove)
                 .service(calls::templates)
                 .service(calls::list)
                 .service(calls::create)
@@ -177,7 +181,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// Routes whose OpenAPI operations are completed with what every route shares, so that the document lists
 /// every answer a client can get: error answers are `application/problem+json`, and the refusals of the
 /// extractors are listed wherever they can happen (400 for a malformed body or query, 408 for a body that
-/// stops arriving, 413 and 415 for a body too large or not in the expected type, 404 for a malformed path).
+/// stops arriving, 413 and 415 for a body too large or not in the expected type, 404 for a malformed path,
+/// 403 wherever a bearer token is used: an account whose address is not verified is refused there).
 struct Documented<T>(T);
 
 impl<T: HttpServiceFactory> HttpServiceFactory for Documented<T> {
@@ -219,6 +224,10 @@ fn complete(operation: &mut Operation) {
         .iter()
         .any(|p| p.parameter_in == ParameterIn::Path);
     let has_body = operation.request_body.is_some();
+    let has_bearer = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
     let responses = &mut operation.responses.responses;
     let mut shared = |status: &str, description: &str| {
         responses.entry(status.to_owned()).or_insert_with(|| {
@@ -247,6 +256,12 @@ fn complete(operation: &mut Operation) {
     }
     if has_path {
         shared("404", "Not found, or a malformed identifier in the path");
+    }
+    if has_bearer {
+        shared(
+            "403",
+            "Not allowed; `code` is `email_not_verified` while the account's address is not verified",
+        );
     }
     for (status, response) in responses.iter_mut() {
         let is_error = status.starts_with('4') || status.starts_with('5');

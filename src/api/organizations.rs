@@ -4,7 +4,6 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -14,14 +13,12 @@ use crate::api::idempotency::{self, Reply};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::{can_edit_organization, can_read_organization, MemberRole, Scope};
 use crate::db::types::{Ts, Uid};
-use crate::domain::account::EmailAddress;
 use crate::domain::identifiers::{InseeCode, InvalidValue, PhoneNumber, Postcode, Siren, Siret};
 use crate::domain::organization::{self, Identity, OrganizationKind};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
 use crate::store::organizations::{self, Organization};
-use crate::store::users;
 
 /// An organization, with the caller's role in it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,7 +115,11 @@ fn identity(
 #[utoipa::path(
     tag = "organizations",
     request_body = CreateOrganization,
-    responses((status = 201, body = OrganizationView), (status = 401, body = Problem), (status = 422, body = Problem)),
+    responses(
+        (status = 201, body = OrganizationView), (status = 401, body = Problem),
+        (status = 409, description = "This SIRET (or SIREN) is already registered (`code`: `organization_exists`)", body = Problem),
+        (status = 422, body = Problem),
+    ),
     security(("bearer" = []))
 )]
 #[post("/organizations")]
@@ -187,7 +188,8 @@ async fn create_organization(
     state
         .db
         .write(move |conn| {
-            organizations::insert(conn, &org)?;
+            refuse_taken_identity(conn, &org, None)?;
+            organizations::insert(conn, &org).map_err(|e| identity_conflict_or(e.into()))?;
             organizations::add_member(conn, *org.id, user_id, MemberRole::Owner, now)?;
             audit::record(
                 conn,
@@ -210,6 +212,37 @@ async fn create_organization(
         OrganizationView::new(created, Some(MemberRole::Owner)),
     )?
     .with_etag(etag))
+}
+
+/// 409 `organization_exists` when another organization already holds this SIRET (or, without SIRET, this
+/// SIREN): one organization per legal entity, which its owners share by inviting their colleagues.
+fn refuse_taken_identity(
+    conn: &mut crate::db::DbConn,
+    org: &Organization,
+    except: Option<Uuid>,
+) -> Result<(), Error> {
+    if organizations::identity_taken(conn, org.siret.as_deref(), org.siren.as_deref(), except)? {
+        return Err(identity_conflict());
+    }
+    Ok(())
+}
+
+fn identity_conflict() -> Error {
+    Error::Refused {
+        status: StatusCode::CONFLICT,
+        code: "organization_exists",
+        detail: "an organization with this SIRET (or SIREN) is already registered: ask its owners to invite \
+                 you (POST /api/v1/organizations/{id}/members)"
+            .into(),
+    }
+}
+
+/// A unique-index violation at insert time is the identity taken at the same moment.
+fn identity_conflict_or(error: Error) -> Error {
+    match error {
+        Error::Conflict(_) => identity_conflict(),
+        other => other,
+    }
 }
 
 /// Reads an organization: members and administrators only (404 for anyone else).
@@ -280,6 +313,7 @@ pub struct UpdateOrganization {
     responses(
         (status = 200, body = OrganizationView, headers(("ETag" = String))),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "This SIRET (or SIREN) is already registered (`code`: `organization_exists`)", body = Problem),
         (status = 412, body = Problem), (status = 422, body = Problem), (status = 428, body = Problem),
     ),
     security(("bearer" = []))
@@ -307,7 +341,10 @@ pub async fn update(
             let before = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
             etag::check(&if_match?, before.version)?;
             let after = apply_update(&before, body, check, now)?;
-            if !organizations::update(conn, &after, before.version)? {
+            refuse_taken_identity(conn, &after, Some(id))?;
+            let updated = organizations::update(conn, &after, before.version)
+                .map_err(|e| identity_conflict_or(e.into()))?;
+            if !updated {
                 return Err(Error::PreconditionFailed);
             }
             audit::record(
@@ -498,149 +535,4 @@ pub async fn list_mine(
         .map(|(org, role)| OrganizationView::new(org, Some(MemberRole::from_db(&role))))
         .collect();
     Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |o| o.id)))
-}
-
-/// A member of an organization.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MemberView {
-    pub user_id: Uuid,
-    pub email: String,
-    pub display_name: String,
-    pub role: MemberRole,
-    pub joined_at: DateTime<Utc>,
-}
-
-/// `POST /organizations/{id}/members`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddMember {
-    /// The email of an existing account.
-    #[schema(required = true)]
-    pub email: Option<String>,
-    /// `owner` or `member`.
-    #[schema(required = true)]
-    pub role: Option<String>,
-}
-
-/// The members of an organization (members and administrators).
-#[utoipa::path(
-    tag = "organizations",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Paginated<MemberView>), (status = 401, body = Problem), (status = 404, body = Problem)),
-    security(("bearer" = []))
-)]
-#[get("/organizations/{id}/members")]
-pub async fn list_members(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    let id = id.into_inner();
-    let members = state
-        .db
-        .read(move |conn| {
-            let role = organizations::membership(conn, id, caller.user_id)?;
-            can_read_organization(&caller, role)?;
-            organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            Ok(organizations::members(conn, id)?)
-        })
-        .await?;
-    let items: Vec<MemberView> = members
-        .into_iter()
-        .map(|m| MemberView {
-            user_id: *m.user_id,
-            email: m.email,
-            display_name: m.display_name,
-            role: MemberRole::from_db(&m.role),
-            joined_at: m.created_at.0,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Paginated {
-        items,
-        next_cursor: None,
-    }))
-}
-
-/// Adds an existing account to the organization (owners and administrators).
-#[utoipa::path(
-    tag = "organizations",
-    params(("id" = Uuid, Path)),
-    request_body = AddMember,
-    responses(
-        (status = 201, body = MemberView), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, description = "Already a member", body = Problem), (status = 422, body = Problem),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/organizations/{id}/members")]
-pub async fn add_member(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<Uuid>,
-    input: Input<AddMember>,
-) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    let id = id.into_inner();
-    let (body, mut check) = input.into_parts();
-    let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
-    let role = check.required("role", body.role.as_deref(), |r| match r {
-        "owner" => Ok(MemberRole::Owner),
-        "member" => Ok(MemberRole::Member),
-        _ => Err(InvalidValue::new("invalid_role", "owner or member")),
-    });
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(check.into_error());
-    };
-    check.finish()?;
-    let now = state.clock.now();
-    let state_for_tx = state.clone();
-    let view = state
-        .db
-        .write(move |conn| {
-            let caller_role = organizations::membership(conn, id, caller.user_id)?;
-            can_edit_organization(&caller, caller_role)?;
-            organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            let user = users::find_by_email(conn, email.as_str())?.ok_or_else(|| {
-                Error::field(
-                    "email",
-                    "unknown_account",
-                    "no account uses this address: ask them to register first",
-                )
-            })?;
-            if organizations::membership(conn, id, *user.id)?.is_some() {
-                return Err(Error::Conflict("this person is already a member".into()));
-            }
-            organizations::add_member(conn, id, *user.id, role, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "organization.member_added",
-                    entity_type: "organization",
-                    entity_id: id,
-                    before: None,
-                    after: Some(json!({"user_id": user.id, "role": role.as_str()})),
-                },
-                now,
-            )?;
-            // A new member who would put an assigned juror in conflict is flagged to staff, never applied.
-            crate::service::conflicts::after_organization_change(
-                conn,
-                &state_for_tx,
-                id,
-                caller.user_id,
-                now,
-            )?;
-            Ok(MemberView {
-                user_id: *user.id,
-                email: user.email,
-                display_name: user.display_name,
-                role,
-                joined_at: now,
-            })
-        })
-        .await?;
-    state.outbox_wakeup.notify_one();
-    Ok(HttpResponse::Created().json(view))
 }

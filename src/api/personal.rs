@@ -12,7 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
+use crate::api::extract::{Caller, SignedIn};
 use crate::api::input::Input;
 use crate::api::personal::views::PersonalExport;
 use crate::auth::permissions::{can_act_for_applicant, can_read_application};
@@ -36,7 +36,7 @@ use crate::store::{organizations, users};
     security(("bearer" = []))
 )]
 #[get("/me/export")]
-pub async fn export(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+pub async fn export(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     caller.require_session()?;
     let user_id = caller.user_id;
@@ -61,7 +61,10 @@ pub async fn export(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     security(("bearer" = []))
 )]
 #[delete("/me")]
-pub async fn delete_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, Error> {
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    caller: SignedIn,
+) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     caller.require_session()?;
     let user_id = caller.user_id;

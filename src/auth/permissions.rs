@@ -1,5 +1,6 @@
 //! Who may do what: every access decision of the API is made by a function of this file.
 
+use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -92,6 +93,8 @@ pub struct Principal {
     pub token_id: Uuid,
     pub token_kind: TokenKind,
     pub scopes: Vec<Scope>,
+    /// Whether the account's owner proved they read its mailbox.
+    pub email_verified: bool,
 }
 
 impl Principal {
@@ -123,6 +126,23 @@ impl Principal {
             return Err(Error::Forbidden("this action is for administrators".into()));
         }
         self.require_scope(Scope::Admin)
+    }
+
+    /// 403 (`email_not_verified`) when `required` and the account's address is not verified yet. Until
+    /// then the account may only log in and out, verify its address, ask for the email again, read itself,
+    /// export and delete itself: no organization, application, membership, role or token.
+    pub fn require_verified_email(&self, required: bool) -> Result<(), Error> {
+        if !required || self.email_verified {
+            Ok(())
+        } else {
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "email_not_verified",
+                detail: "confirm your email address first: open the link we sent you, or ask for a new one \
+                         with POST /api/v1/auth/verify-email/resend"
+                    .into(),
+            })
+        }
     }
 
     /// 403 unless the caller logged in: personal tokens cannot manage tokens or the account itself.
@@ -190,6 +210,19 @@ pub fn can_edit_organization(
         )),
         None => Err(Error::NotFound),
     }
+}
+
+/// Removing `member` from an organization: any member may leave (remove themself); owners and
+/// administrators may remove anyone; others are told the organization does not exist.
+pub fn can_remove_member(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+    member: Uuid,
+) -> Result<(), Error> {
+    if member == caller.user_id && membership.is_some() {
+        return caller.require_scope(Scope::ApplicationsWrite);
+    }
+    can_edit_organization(caller, membership)
 }
 
 /// Reading an application: the members of its organization and administrators; anyone else is told it
@@ -278,6 +311,7 @@ mod tests {
             token_id: Uuid::nil(),
             token_kind: kind,
             scopes,
+            email_verified: true,
         }
     }
 
@@ -324,5 +358,29 @@ mod tests {
         assert!(can_edit_organization(&user, Some(MemberRole::Owner)).is_ok());
         let admin = principal(Role::Admin, TokenKind::Session, vec![]);
         assert!(can_edit_organization(&admin, None).is_ok());
+    }
+
+    #[test]
+    fn members_may_leave_and_owners_may_remove() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let other = Uuid::now_v7();
+        assert!(can_remove_member(&user, Some(MemberRole::Member), user.user_id).is_ok());
+        assert!(matches!(
+            can_remove_member(&user, Some(MemberRole::Member), other),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(can_remove_member(&user, Some(MemberRole::Owner), other).is_ok());
+        assert!(matches!(
+            can_remove_member(&user, None, user.user_id),
+            Err(Error::NotFound)
+        ));
+        let read_only = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        assert!(
+            can_remove_member(&read_only, Some(MemberRole::Member), read_only.user_id).is_err()
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! A short-lived cache of authenticated tokens, so that most requests skip the token lookup. An entry lives a
+//! A short-lived cache of authenticated tokens, so that most reads skip the token lookup. An entry lives a
 //! few seconds (`auth.token_cache_seconds`); revoking a token, resetting a password, changing a role or deleting
-//! an account forgets the user's entries on this instance at once, and on the other instances within that time.
+//! an account forgets the user's entries on this instance at once, and on the other instances within that time
+//! for reads. Writes never trust it: the extractor checks their token in the database every time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -65,6 +66,12 @@ impl TokenCache {
         );
     }
 
+    /// Forgets one token (found revoked in the database).
+    pub fn forget(&self, hash: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(hash);
+    }
+
     /// Forgets every token of a user (after a revocation, a password reset, a role change, a deletion).
     pub fn forget_user(&self, user_id: Uuid) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -84,6 +91,7 @@ mod tests {
             token_id: Uuid::now_v7(),
             token_kind: TokenKind::Session,
             scopes: Vec::new(),
+            email_verified: true,
         }
     }
 

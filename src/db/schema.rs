@@ -66,6 +66,26 @@ diesel::table! {
         accepted_at -> Nullable<DbTime>,
         accepted_by -> Nullable<DbUuid>,
         created_at -> DbTime,
+        declined_at -> Nullable<DbTime>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    organization_invitations (id) {
+        id -> DbUuid,
+        organization_id -> DbUuid,
+        email -> Text,
+        role -> Text,
+        invited_by -> Nullable<DbUuid>,
+        token_hash -> Text,
+        expires_at -> DbTime,
+        accepted_at -> Nullable<DbTime>,
+        accepted_by -> Nullable<DbUuid>,
+        declined_at -> Nullable<DbTime>,
+        created_at -> DbTime,
     }
 }
 
@@ -387,6 +407,7 @@ diesel::table! {
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
+diesel::joinable!(organization_invitations -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 
 diesel::table! {
@@ -489,6 +510,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     organizations,
     organization_members,
+    organization_invitations,
     outbox,
     audit_log,
     calls,

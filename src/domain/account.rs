@@ -6,63 +6,16 @@
 
 use std::fmt;
 
+pub use super::email::EmailAddress;
+use super::identifiers::InvalidValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use validator::ValidateEmail;
-
-use super::identifiers::InvalidValue;
-
-/// Longest e-mail address accepted, in characters (RFC 5321 path limit).
-const EMAIL_MAX_CHARS: usize = 254;
 /// Shortest password accepted, in characters.
 const PASSWORD_MIN_CHARS: usize = 12;
 /// Longest password accepted, in characters (bounds hashing cost).
 const PASSWORD_MAX_CHARS: usize = 128;
 /// Longest display name accepted, in characters.
 const DISPLAY_NAME_MAX_CHARS: usize = 100;
-
-/// An e-mail address used to sign in and to receive messages; stored trimmed
-/// and lowercased so that two spellings of the same address compare equal.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    /// Parses an e-mail address: trimmed, lowercased, at most 254 characters
-    /// and syntactically valid.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let email = raw.trim().to_lowercase();
-        if email.chars().count() > EMAIL_MAX_CHARS {
-            return Err(InvalidValue::new(
-                "invalid_email",
-                "an email address has at most 254 characters",
-            ));
-        }
-        if !email.validate_email() {
-            return Err(InvalidValue::new(
-                "invalid_email",
-                "this is not a valid email address",
-            ));
-        }
-        Ok(Self(email))
-    }
-
-    /// The normalised address as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The domain part of the address (everything after the last `@`).
-    pub fn domain(&self) -> &str {
-        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
-    }
-}
-
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A new password chosen by a user, before hashing.
 ///

@@ -5,6 +5,7 @@ pub mod application;
 pub mod assignment;
 pub mod call;
 pub mod conflict;
+pub mod email;
 pub mod form;
 pub mod identifiers;
 pub mod organization;

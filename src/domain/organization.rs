@@ -134,6 +134,11 @@ impl Identity {
     }
 }
 
+/// Whether an organization may lose one of its members: never its last owner, who alone can manage it.
+pub fn may_lose_member(member_is_owner: bool, owners: i64) -> bool {
+    !member_is_owner || owners > 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +186,12 @@ mod tests {
         assert!(website("https://www.alpes-tourisme.fr").is_ok());
         assert!(website("javascript:alert(1)").is_err());
         assert!(website("ftp://example.org").is_err());
+    }
+
+    #[test]
+    fn the_last_owner_stays() {
+        assert!(may_lose_member(false, 1));
+        assert!(may_lose_member(true, 2));
+        assert!(!may_lose_member(true, 1));
     }
 }

@@ -104,6 +104,19 @@ pub fn add_member(
         .map(|_| ())
 }
 
+/// Changes a member's role.
+pub fn set_member_role(
+    conn: &mut DbConn,
+    organization_id: Uuid,
+    user_id: Uuid,
+    role: MemberRole,
+) -> QueryResult<()> {
+    diesel::update(organization_members::table.find((Uid(organization_id), Uid(user_id))))
+        .set(organization_members::role.eq(role.as_str()))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// The members of an organization, in the order they joined.
 pub fn members(conn: &mut DbConn, organization_id: Uuid) -> QueryResult<Vec<Member>> {
     organization_members::table
@@ -154,4 +167,62 @@ pub fn ids_of_member(
         .select(organization_members::organization_id)
         .load(conn)?;
     Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// Whether another organization than `except` already holds this identity: the same SIRET, or, for an
+/// organization without SIRET, the same SIREN among those without SIRET.
+pub fn identity_taken(
+    conn: &mut DbConn,
+    siret: Option<&str>,
+    siren: Option<&str>,
+    except: Option<Uuid>,
+) -> QueryResult<bool> {
+    let mut query = organizations::table.select(organizations::id).into_boxed();
+    query = match (siret, siren) {
+        (Some(siret), _) => query.filter(organizations::siret.eq(siret.to_owned())),
+        (None, Some(siren)) => query
+            .filter(organizations::siret.is_null())
+            .filter(organizations::siren.eq(siren.to_owned())),
+        (None, None) => return Ok(false),
+    };
+    if let Some(except) = except {
+        query = query.filter(organizations::id.ne(Uid(except)));
+    }
+    Ok(query.first::<Uid>(conn).optional()?.is_some())
+}
+
+/// What became of a request to remove a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotAMember,
+    /// The member is the last owner: the organization would have nobody to manage it.
+    LastOwner,
+}
+
+/// Removes a member unless they are the organization's last owner. The organization's row is written
+/// first, so that two owners leaving at once are served one after the other (a row lock on PostgreSQL,
+/// the single writer on SQLite) and cannot leave the organization without an owner.
+pub fn remove_member(
+    conn: &mut DbConn,
+    organization_id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Removal> {
+    diesel::update(organizations::table.find(Uid(organization_id)))
+        .set(organizations::version.eq(organizations::version))
+        .execute(conn)?;
+    let Some(role) = membership(conn, organization_id, user_id)? else {
+        return Ok(Removal::NotAMember);
+    };
+    let owners: i64 = organization_members::table
+        .filter(organization_members::organization_id.eq(Uid(organization_id)))
+        .filter(organization_members::role.eq(MemberRole::Owner.as_str()))
+        .count()
+        .get_result(conn)?;
+    if !crate::domain::organization::may_lose_member(role == MemberRole::Owner, owners) {
+        return Ok(Removal::LastOwner);
+    }
+    diesel::delete(organization_members::table.find((Uid(organization_id), Uid(user_id))))
+        .execute(conn)?;
+    Ok(Removal::Removed)
 }

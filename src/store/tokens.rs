@@ -58,18 +58,18 @@ pub fn authenticate(
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Authenticated>, Error> {
-    let found: Option<(Token, String)> = api_tokens::table
+    let found: Option<(Token, String, Option<Ts>)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
         // A session created by a login that raced the account's deletion is refused too.
         .filter(users::deleted_at.is_null())
-        .select((Token::as_select(), users::role))
+        .select((Token::as_select(), users::role, users::email_verified_at))
         .first(conn)
         .optional()?;
     Ok(found
-        .filter(|(token, _)| token.expires_at.is_none_or(|at| at.0 > now))
-        .map(|(token, role)| {
+        .filter(|(token, _, _)| token.expires_at.is_none_or(|at| at.0 > now))
+        .map(|(token, role, verified_at)| {
             let scopes = token.scope_list();
             let principal = Principal {
                 user_id: *token.user_id,
@@ -81,6 +81,7 @@ pub fn authenticate(
                     TokenKind::Personal
                 },
                 scopes,
+                email_verified: verified_at.is_some(),
             };
             (principal, token.expires_at.map(|at| at.0))
         }))

@@ -62,6 +62,19 @@ pub fn set_password(
         .map(|_| ())
 }
 
+/// Replaces the display name.
+pub fn set_display_name(
+    conn: &mut DbConn,
+    id: Uuid,
+    name: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(Uid(id)))
+        .set((users::display_name.eq(name), users::updated_at.eq(Ts(now))))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Records that the owner of the account proved they read its mailbox.
 pub fn mark_verified(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(

@@ -569,10 +569,11 @@ async fn an_admin_invitation_to_an_existing_account_makes_it_an_administrator() 
         .iter()
         .find(|e| e.subject().contains("invit"))
         .expect("an invitation email");
+    // Accepted while logged in as that account: no password needed.
     let (status, user) = app
         .post(
             "/api/v1/invitations/accept",
-            None,
+            Some(&colleague),
             json!({"token": email.token()}),
         )
         .await;

@@ -1032,14 +1032,8 @@ async fn messages_email_the_other_side_and_stay_private_to_the_application() {
         .await;
     let (owner, org) = applicant_with(&app, "owner@example.org", "startup", "Neige Express").await;
     app.register("member@example.org", "fr").await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/organizations/{org}/members"),
-            Some(&owner),
-            json!({"email": "member@example.org", "role": "member"}),
-        )
+    app.add_member(&owner, &org, "member@example.org", "member")
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (stranger, _) =
         applicant_with(&app, "stranger@example.org", "startup", "Glacier Lab").await;
     let id = draft(&app, &owner, call["id"].as_str().unwrap(), &org, json!({})).await;

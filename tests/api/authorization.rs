@@ -42,7 +42,8 @@ const CALLERS: [&str; 12] = [
 /// outbox email (already sent: retrying it is 409); `{attachment_id}` A's letter of support;
 /// `{review_id}` the submitted review of A's application by another juror; `{conflict_id}` the conflict
 /// flagged when A's territory took the website of that juror's firm after the review; `{pairing_id}` a company
-/// proposed for A's application; `{user_id}` a juror of the call who is no column here.
+/// proposed for A's application; `{user_id}` a juror of the call who is no column here (a member of A's
+/// organization, who joined by invitation, in `/organizations/{id}/members/{user_id}`).
 ///
 /// The last column says how the row runs: empty, every caller in turn on one shared world (the call
 /// succeeds without spoiling what the next rows need); `fresh`, each caller expected `ok` gets a world of
@@ -55,6 +56,7 @@ GET    /ready                                                         | ok   ok 
 GET    /metrics                                                       | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
 POST   /api/v1/auth/register                                          | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
 POST   /api/v1/auth/verify-email                                      | 422  422  422  422  422  422  422  422  422  422  422  422  |
+POST   /api/v1/auth/verify-email/resend                               | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
 POST   /api/v1/auth/login                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
 POST   /api/v1/auth/logout                                            | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   | alone
 POST   /api/v1/auth/password-reset                                    | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
@@ -65,12 +67,14 @@ POST   /api/v1/me/tokens                                              | 401  ok 
 DELETE /api/v1/me/tokens/{id}                                         | 401  ok   404  404  404  404  404  403  403  403  403  403  |
 POST   /api/v1/invitations                                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/invitations/accept                                     | 422  422  422  422  422  422  422  422  422  422  422  422  |
+POST   /api/v1/invitations/decline                                    | 422  422  422  422  422  422  422  422  422  422  422  422  |
 POST   /api/v1/organizations                                          | 401  ok   ok   ok   ok   ok   ok   403  ok   403  403  403  |
 GET    /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
 PATCH  /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   403  ok   403  403  403  |
 GET    /api/v1/me/organizations                                       | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  |
 GET    /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
 POST   /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   403  ok   403  403  403  | fresh
+DELETE /api/v1/organizations/{id}/members/{user_id}                   | 401  ok   404  404  404  404  ok   403  ok   403  403  403  | fresh
 GET    /api/v1/admin/outbox                                           | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/admin/outbox/{id}/retry                                | 401  403  403  403  403  403  409  403  403  403  403  409  |
 GET    /api/v1/events                                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
@@ -481,6 +485,8 @@ struct World {
     call: String,
     draft_call: String,
     org_a: String,
+    /// A member of A's organization (not a caller), who accepted A's invitation.
+    member_a: String,
     org_b: String,
     org_partner2: String,
     app_a: String,
@@ -507,6 +513,36 @@ fn id_of(value: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no id in {value}"))
         .to_owned()
+}
+
+/// Someone the owner invited into `org`, who accepted as a new account; returns their id.
+async fn member_of(app: &TestApp, owner: &str, org: &str, n: usize) -> String {
+    let email = format!("member-{n}@member.authz.example");
+    let path = format!("/api/v1/organizations/{org}/members");
+    expect(
+        app,
+        Method::POST,
+        &path,
+        owner,
+        json!({"email": email, "role": "member"}),
+    )
+    .await;
+    let token = app
+        .mailbox
+        .wait_for_match(&email, "with an invitation", |e| {
+            e.text().contains("/invitations/accept?token=")
+        })
+        .await
+        .token();
+    let (status, user) = app
+        .post(
+            "/api/v1/invitations/accept",
+            None,
+            json!({"token": token, "display_name": "Membre", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    id_of(&user)
 }
 
 /// A territory application with `marker` in its answers, submitted with its letter of support.
@@ -566,6 +602,7 @@ impl World {
         let org_a = app
             .organization(&cast.a.token, "territory", &format!("{MARKER_ORG_A} {n}"))
             .await;
+        let member_a = member_of(app, &cast.a.token, &org_a, n).await;
         let org_b = app
             .organization(&cast.b.token, "territory", &format!("Commune B {n}"))
             .await;
@@ -709,6 +746,7 @@ impl World {
             call,
             draft_call,
             org_a,
+            member_a,
             org_b,
             org_partner2,
             app_a,
@@ -762,6 +800,7 @@ fn request(method: &str, path: &str) -> Request {
         ("POST", "/api/v1/invitations") => {
             json(r#"{"email": "invitee-{n}@authz.example", "role": "juror", "call_id": "{call}"}"#)
         }
+        ("POST", "/api/v1/invitations/decline") => json(r#"{"token": "cordee_notarealtoken"}"#),
         ("POST", "/api/v1/invitations/accept") => json(
             r#"{"token": "cordee_notarealtoken", "display_name": "X", "password": "another long passphrase 42"}"#,
         ),
@@ -863,12 +902,17 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
         assert!(!path.contains("{id}"), "no object for {method} {path}");
         ""
     };
+    let user_id = if path.starts_with("/api/v1/organizations/{id}/members/") {
+        &world.member_a
+    } else {
+        &cast.spare_juror.id
+    };
     path.replace("{id}", id)
+        .replace("{user_id}", user_id)
         .replace("{attachment_id}", &world.attachment_a)
         .replace("{review_id}", &world.peer_review)
         .replace("{conflict_id}", &world.conflict)
         .replace("{pairing_id}", &world.pairing)
-        .replace("{user_id}", &cast.spare_juror.id)
         .replace("{event}", "submission_receipt")
         .replace("{locale}", "fr")
         .replace("{stage}", "written")

@@ -27,6 +27,7 @@ pub struct Instance {
     pub storage_dir: PathBuf,
     mail_dir: PathBuf,
     smtp_port: u16,
+    mailbox: Mailbox,
     extra: Vec<(String, String)>,
 }
 
@@ -38,6 +39,7 @@ impl Instance {
             storage_dir: dir.join("attachments"),
             mail_dir: dir.join("mail"),
             smtp_port: mailbox.port,
+            mailbox: mailbox.clone(),
             extra: Vec::new(),
         }
     }
@@ -147,6 +149,7 @@ impl Instance {
                 base: format!("http://{address}"),
             },
             log,
+            mailbox: self.mailbox.clone(),
         }
     }
 }
@@ -168,6 +171,7 @@ pub struct Server {
     child: Child,
     pub http: Http,
     log: Arc<Mutex<VecDeque<String>>>,
+    mailbox: Mailbox,
 }
 
 /// `server.get(…)`, `server.post(…)`, `server.request(…)`.
@@ -243,7 +247,8 @@ impl Server {
         }
     }
 
-    /// Registers and logs in an applicant; returns the session token.
+    /// Registers an applicant, verifies the address with the emailed link and logs in; returns the session
+    /// token.
     pub async fn applicant(&self, email: &str) -> String {
         let (status, body) = self
             .post(
@@ -253,6 +258,20 @@ impl Server {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        let link = self
+            .mailbox
+            .wait_for_match(email, "with a verification link", |e| {
+                e.text().contains("/verify-email?token=")
+            })
+            .await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/verify-email",
+                None,
+                json!({"token": link.token()}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         self.login(email, PASSWORD).await
     }
 

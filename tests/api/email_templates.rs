@@ -27,6 +27,7 @@ async fn applicant(
     organization: &str,
 ) -> (String, String) {
     app.register(email, locale).await;
+    app.verify_address(email).await;
     let token = app.login(email, PASSWORD).await;
     let org = app.organization(&token, "startup", organization).await;
     (token, org)

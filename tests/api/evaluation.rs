@@ -380,14 +380,13 @@ async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_membe
     );
     // A member of start-up 0.
     let member = juror(&app, &call, "marc@jury-marc.example").await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/organizations/{}/members", call.organizations[0]),
-            Some(&call.founders[0]),
-            json!({"email": member.email, "role": "member"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.add_member(
+        &call.founders[0],
+        &call.organizations[0],
+        &member.email,
+        "member",
+    )
+    .await;
     // Tied to the SIREN every start-up here shares (their SIRET is 73282932000074).
     let tied = account(&app, "sophie@jury-sophie.example").await;
     let (status, body) = app
@@ -403,14 +402,13 @@ async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_membe
     // A webmail address, shared with a member of start-up 2: no conflict.
     let webmail = juror(&app, &call, "gil@gmail.com").await;
     account(&app, "tresorier@gmail.com").await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/organizations/{}/members", call.organizations[2]),
-            Some(&call.founders[2]),
-            json!({"email": "tresorier@gmail.com", "role": "member"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.add_member(
+        &call.founders[2],
+        &call.organizations[2],
+        "tresorier@gmail.com",
+        "member",
+    )
+    .await;
     let path = format!("/api/v1/calls/{}/conflicts", call.id);
 
     let (status, declared) = app

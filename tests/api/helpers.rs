@@ -160,7 +160,7 @@ impl Mailbox {
     }
 
     /// Waits (up to 15 s) for the first email to `to` that satisfies `wanted`, and returns it.
-    async fn wait_for_match(
+    pub async fn wait_for_match(
         &self,
         to: &str,
         what: &str,
@@ -425,10 +425,33 @@ impl TestApp {
         body["id"].as_str().unwrap().to_owned()
     }
 
-    /// Registers and logs in an applicant; returns the session token.
+    /// Registers an applicant, verifies the address with the link that arrives by email, and logs in;
+    /// returns the session token.
     pub async fn applicant(&self, email: &str) -> String {
         self.register(email, "fr").await;
+        self.verify_address(email).await;
         self.login(email, PASSWORD).await
+    }
+
+    /// Verifies `email` with the token of the verification email it received (already verified: nothing).
+    pub async fn verify_address(&self, email: &str) {
+        let message = self
+            .mailbox
+            .wait_for_match(email, "with a verification link", |e| {
+                e.text().contains("/verify-email?token=")
+            })
+            .await;
+        let (status, body) = self
+            .post(
+                "/api/v1/auth/verify-email",
+                None,
+                json!({"token": message.token()}),
+            )
+            .await;
+        assert!(
+            status == StatusCode::NO_CONTENT || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{status} {body}"
+        );
     }
 
     /// Creates an administrator the way an operator does (`cordee admin create`) and logs in.
@@ -537,6 +560,34 @@ pub fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode) {
     );
 }
 
+/// A valid SIRET not given out before in this run: an establishment of the SIREN 732829320 from number
+/// 0100 on (tests that write 73282932000074 themselves keep it), so that every organization has its own
+/// SIRET while all share one SIREN.
+pub fn next_siret() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+    let establishment = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = format!("732829320{establishment:04}");
+    let check = (0..10)
+        .find(|digit| luhn_valid(&format!("{body}{digit}")))
+        .expect("one check digit fits");
+    format!("{body}{check}")
+}
+
+fn luhn_valid(digits: &str) -> bool {
+    let sum: u32 = digits
+        .chars()
+        .rev()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| match (i % 2 == 1, d * 2) {
+            (true, doubled) if doubled > 9 => doubled - 9,
+            (true, doubled) => doubled,
+            (false, _) => d,
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
 /// A minimal but real PDF document (its magic bytes say PDF).
 pub fn pdf_bytes() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
@@ -631,12 +682,50 @@ impl TestApp {
                 json!({"kind": "territory", "legal_name": name, "insee_code": "74056", "postcode": "74400", "city": "Chamonix-Mont-Blanc"})
             }
             other => {
-                json!({"kind": other, "legal_name": name, "siret": "73282932000074", "postcode": "74400", "city": "Chamonix-Mont-Blanc"})
+                json!({"kind": other, "legal_name": name, "siret": next_siret(), "postcode": "74400", "city": "Chamonix-Mont-Blanc"})
             }
         };
         let (status, org) = self.post("/api/v1/organizations", Some(token), body).await;
         assert_eq!(status, StatusCode::CREATED, "{org}");
         org["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Makes the account of `email` (password [`PASSWORD`]) a member of `organization` the only way
+    /// there is: `owner` invites the address, and the person, logged in, accepts the emailed invitation.
+    pub async fn add_member(&self, owner: &str, organization: &str, email: &str, role: &str) {
+        let invitations = || -> Vec<ReceivedEmail> {
+            self.mailbox
+                .emails_to(email)
+                .into_iter()
+                .filter(|e| e.text().contains("/invitations/accept?token="))
+                .collect()
+        };
+        let before = invitations().len();
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/organizations/{organization}/members"),
+                Some(owner),
+                json!({"email": email, "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let session = self.login(email, PASSWORD).await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let token = loop {
+            if let Some(newest) = invitations().get(before) {
+                break newest.token();
+            }
+            assert!(Instant::now() < deadline, "no invitation reached {email}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (status, body) = self
+            .post(
+                "/api/v1/invitations/accept",
+                Some(&session),
+                json!({"token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
 
     /// Uploads `bytes` as `filename` for the form's file field `field`.

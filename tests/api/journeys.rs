@@ -604,6 +604,7 @@ async fn jurors_with_pending_reviews_are_reminded_once_before_the_stage_deadline
     let application =
         eligible_territory(&app, &admin, call_id, "chamonix@example.org", "Chamonix").await;
     app.register("juror@jury.example", "en").await;
+    app.verify_address("juror@jury.example").await;
     let juror = app.login("juror@jury.example", PASSWORD).await;
     let (_, me) = app.get("/api/v1/me", Some(&juror)).await;
     let juror_id = me["id"].as_str().unwrap();

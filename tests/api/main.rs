@@ -27,3 +27,5 @@ mod statements;
 mod trust_personal;
 mod trust_evaluation;
 mod trust_races;
+mod trust_accounts;
+mod trust_memberships;

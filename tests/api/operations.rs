@@ -204,6 +204,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/verify-email/resend"),
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/logout"),
     ("POST", "/api/v1/auth/password-reset"),
@@ -214,12 +215,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/me/tokens/{id}"),
     ("POST", "/api/v1/invitations"),
     ("POST", "/api/v1/invitations/accept"),
+    ("POST", "/api/v1/invitations/decline"),
     ("POST", "/api/v1/organizations"),
     ("GET", "/api/v1/organizations/{id}"),
     ("PATCH", "/api/v1/organizations/{id}"),
     ("GET", "/api/v1/me/organizations"),
     ("GET", "/api/v1/organizations/{id}/members"),
     ("POST", "/api/v1/organizations/{id}/members"),
+    ("DELETE", "/api/v1/organizations/{id}/members/{user_id}"),
     ("GET", "/api/v1/admin/outbox"),
     ("POST", "/api/v1/admin/outbox/{id}/retry"),
     ("GET", "/api/v1/events"),
@@ -513,6 +516,7 @@ async fn every_answer_carries_a_request_id() {
 async fn only_the_login_answer_shows_a_token_and_no_answer_shows_a_password_or_hash() {
     let app = TestApp::spawn().await;
     app.register("lea@example.org", "fr").await;
+    app.verify_address("lea@example.org").await;
 
     let (status, login) = app
         .post(

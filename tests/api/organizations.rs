@@ -388,16 +388,8 @@ async fn an_owner_adds_a_member_who_can_read_but_not_change_the_organization() {
     let colleague = app.applicant("colleague@example.org").await;
     let id = create_startup(&app, &owner, "Neige & Cie").await;
 
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/organizations/{id}/members"),
-            Some(&owner),
-            json!({"email": "colleague@example.org", "role": "member"}),
-        )
+    app.add_member(&owner, &id, "colleague@example.org", "member")
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["email"], "colleague@example.org");
-    assert_eq!(body["role"], "member");
 
     let (status, body, etag) = read(&app, &id, &colleague).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -417,12 +409,15 @@ async fn an_owner_adds_a_member_who_can_read_but_not_change_the_organization() {
 }
 
 #[tokio::test]
-async fn adding_a_member_twice_conflicts_and_an_unknown_email_is_refused() {
+async fn inviting_a_member_again_conflicts_and_an_invitation_can_make_a_member_an_owner() {
     let app = TestApp::spawn().await;
     let owner = app.applicant("founder@example.org").await;
-    app.applicant("colleague@example.org").await;
+    let colleague = app.applicant("colleague@example.org").await;
     let id = create_startup(&app, &owner, "Neige & Cie").await;
     let members = format!("/api/v1/organizations/{id}/members");
+    app.add_member(&owner, &id, "colleague@example.org", "member")
+        .await;
+
     let (status, body) = app
         .post(
             &members,
@@ -430,26 +425,25 @@ async fn adding_a_member_twice_conflicts_and_an_unknown_email_is_refused() {
             json!({"email": "colleague@example.org", "role": "member"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-
-    let (status, body) = app
-        .post(
-            &members,
-            Some(&owner),
-            json!({"email": "colleague@example.org", "role": "owner"}),
-        )
-        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "already_member");
 
+    app.add_member(&owner, &id, "colleague@example.org", "owner")
+        .await;
+    let (_, body, _) = read(&app, &id, &colleague).await;
+    assert_eq!(body["my_role"], "owner");
     let (status, body) = app
         .post(
             &members,
             Some(&owner),
-            json!({"email": "nobody@example.org", "role": "member"}),
+            json!({"email": "colleague@example.org", "role": "member"}),
         )
         .await;
-    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(failing_fields(&body), ["email"]);
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an owner is not demoted by invitation: {body}"
+    );
 }
 
 #[tokio::test]
@@ -478,8 +472,13 @@ async fn my_organizations_are_paginated_with_a_cursor() {
     let token = app.applicant("founder@example.org").await;
     let other = app.applicant("other@example.org").await;
     let mut created = Vec::new();
+    // One organization per SIRET: each start-up has its own.
     for name in ["Alpha", "Bravo", "Charlie"] {
-        created.push(create_startup(&app, &token, name).await);
+        let mut body = startup(name);
+        body["siret"] = json!(next_siret());
+        let (status, org) = app.post("/api/v1/organizations", Some(&token), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{org}");
+        created.push(org["id"].as_str().unwrap().to_owned());
     }
     create_startup(&app, &other, "Not mine").await;
 
@@ -643,12 +642,8 @@ async fn a_member_without_if_match_is_told_they_may_not_edit() {
         )
         .await;
     let id = org["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/organizations/{id}/members"),
-        Some(&owner),
-        json!({"email": "member@example.org", "role": "member"}),
-    )
-    .await;
+    app.add_member(&owner, id, "member@example.org", "member")
+        .await;
 
     let (status, body) = app
         .send(

@@ -71,6 +71,7 @@ async fn person(app: &TestApp, email: &str, name: &str) -> (String, String) {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
+    app.verify_address(email).await;
     (id, app.login(email, PASSWORD).await)
 }
 

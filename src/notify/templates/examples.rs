@@ -27,6 +27,7 @@ pub fn example_context(event: Event) -> serde_json::Value {
             "token": "ghi789",
             "expires_in_days": 7,
             "call_title": "Alpes Tourisme Lab",
+            "organization_name": null,
         }),
         Event::RegistrationAttempt => json!({
             "display_name": "Camille Durand",
@@ -152,7 +153,7 @@ pub fn example_context(event: Event) -> serde_json::Value {
 /// `is defined` / `is not none` before use.
 pub fn optional_variables(event: Event) -> &'static [&'static str] {
     match event {
-        Event::Invitation => &["call_title"],
+        Event::Invitation => &["call_title", "organization_name"],
         Event::ScreeningOutcome => &["reason"],
         Event::NewMessage => &["reference"],
         Event::WithdrawalAck => &["reference", "reason"],

@@ -1,0 +1,285 @@
+//! The members of an organization: listed by its members, invited by its owners (the person accepts or
+//! declines through the emailed link), leaving or removed (never the last owner).
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::extract::{Caller, Paginated};
+use crate::api::input::Input;
+use crate::auth::permissions::{
+    can_edit_organization, can_read_organization, can_remove_member, MemberRole,
+};
+use crate::auth::token;
+use crate::db::types::{Ts, Uid};
+use crate::domain::account::{EmailAddress, Locale};
+use crate::domain::identifiers::InvalidValue;
+use crate::error::{Error, Problem};
+use crate::notify::{self, templates::Event, Email};
+use crate::state::AppState;
+use crate::store::audit::{self, Change};
+use crate::store::invitations::{self, MemberInvitation};
+use crate::store::organizations::{self, Removal};
+use crate::store::users;
+
+/// A member of an organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// `POST /organizations/{id}/members`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteMember {
+    /// Where the invitation goes; the person need not have an account yet.
+    #[schema(required = true)]
+    pub email: Option<String>,
+    /// `owner` or `member`.
+    #[schema(required = true)]
+    pub role: Option<String>,
+    /// Language of the email when the address has no account: `fr` (default) or `en`.
+    pub locale: Option<String>,
+}
+
+/// An invitation to join an organization, without its token. The answer is the same whether or not
+/// the address has an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberInvitationView {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub role: MemberRole,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The members of an organization (members and administrators).
+#[utoipa::path(
+    tag = "organizations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Paginated<MemberView>), (status = 401, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/organizations/{id}/members")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let id = id.into_inner();
+    let members = state
+        .db
+        .read(move |conn| {
+            let role = organizations::membership(conn, id, caller.user_id)?;
+            can_read_organization(&caller, role)?;
+            organizations::find(conn, id)?.ok_or(Error::NotFound)?;
+            Ok(organizations::members(conn, id)?)
+        })
+        .await?;
+    let items: Vec<MemberView> = members
+        .into_iter()
+        .map(|m| MemberView {
+            user_id: *m.user_id,
+            email: m.email,
+            display_name: m.display_name,
+            role: MemberRole::from_db(&m.role),
+            joined_at: m.created_at.0,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Paginated {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Invites someone to join the organization, or a member to take another role (owners and
+/// administrators): they are emailed a one-time link to accept or decline (`POST /invitations/accept`,
+/// `/invitations/decline`), and become a member (or change role) only when they accept. The answer says
+/// nothing about whether the address has an account.
+#[utoipa::path(
+    tag = "organizations",
+    params(("id" = Uuid, Path)),
+    request_body = InviteMember,
+    responses(
+        (status = 202, description = "Invitation sent", body = MemberInvitationView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "Already a member with this role or above (`code`: `already_member`)", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/organizations/{id}/members")]
+pub async fn invite(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+    input: Input<InviteMember>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let id = id.into_inner();
+    let (body, mut check) = input.into_parts();
+    let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
+    let role = check.required("role", body.role.as_deref(), |r| match r {
+        "owner" => Ok(MemberRole::Owner),
+        "member" => Ok(MemberRole::Member),
+        _ => Err(InvalidValue::new("invalid_role", "owner or member")),
+    });
+    let locale = check.optional("locale", body.locale.as_deref(), Locale::parse);
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(check.into_error());
+    };
+    check.finish()?;
+    let now = state.clock.now();
+    let days = state.settings.auth.invitation_ttl_days;
+    let secret = token::generate();
+    let invitation = MemberInvitation {
+        id: Uid(Uuid::now_v7()),
+        organization_id: Uid(id),
+        email: email.as_str().to_owned(),
+        role: role.as_str().to_owned(),
+        invited_by: Some(Uid(caller.user_id)),
+        token_hash: token::hash(&secret),
+        expires_at: Ts(now + Duration::days(days)),
+        accepted_at: None,
+        accepted_by: None,
+        declined_at: None,
+        created_at: Ts(now),
+    };
+    let view = MemberInvitationView {
+        id: *invitation.id,
+        organization_id: id,
+        email: invitation.email.clone(),
+        role,
+        expires_at: invitation.expires_at.0,
+        created_at: now,
+    };
+    let state2 = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let state = state2;
+            let caller_role = organizations::membership(conn, id, caller.user_id)?;
+            can_edit_organization(&caller, caller_role)?;
+            let organization = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
+            let inviter = users::find(conn, caller.user_id)?.ok_or(Error::NotFound)?;
+            let invitee = users::find_by_email(conn, &invitation.email)?;
+            if let Some(invitee) = &invitee {
+                // An invitation can make a member an owner, never the reverse.
+                let current = organizations::membership(conn, id, *invitee.id)?;
+                if current == Some(role) || current == Some(MemberRole::Owner) {
+                    return Err(Error::Refused {
+                        status: StatusCode::CONFLICT,
+                        code: "already_member",
+                        detail: "this person is already a member with this role or above".into(),
+                    });
+                }
+            }
+            invitations::insert_member(conn, &invitation)?;
+            let locale = invitee.as_ref().map_or(locale.unwrap_or_default().as_str(), |u| {
+                if u.locale == "en" { "en" } else { "fr" }
+            });
+            let context = json!({
+                "inviter_name": inviter.display_name,
+                "role": invitation.role,
+                "organization_name": organization.legal_name,
+                "link": state.link_with_token("/invitations/accept", &secret),
+                "token": secret,
+                "expires_in_days": days,
+                "call_title": null,
+            });
+            let email = Email {
+                event: Event::Invitation,
+                to: &invitation.email,
+                user_id: invitee.as_ref().map(|u| *u.id),
+                call_id: None,
+                locale,
+                context,
+            };
+            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: "organization.member_invited",
+                    entity_type: "organization",
+                    entity_id: id,
+                    before: None,
+                    after: Some(json!({"invitation_id": invitation.id, "email": invitation.email, "role": invitation.role})),
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+/// Removes a member: a member leaves by removing themself, owners and administrators remove anyone.
+/// The last owner cannot leave nor be removed (409 `last_owner`).
+#[utoipa::path(
+    tag = "organizations",
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "No longer a member"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The last owner (`code`: `last_owner`)", body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/organizations/{id}/members/{user_id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, Error> {
+    let caller = caller.0;
+    let (id, member) = path.into_inner();
+    let now = state.clock.now();
+    state
+        .db
+        .write(move |conn| {
+            let caller_role = organizations::membership(conn, id, caller.user_id)?;
+            can_remove_member(&caller, caller_role, member)?;
+            match organizations::remove_member(conn, id, member)? {
+                Removal::Removed => {}
+                Removal::NotAMember => return Err(Error::NotFound),
+                Removal::LastOwner => {
+                    return Err(Error::Refused {
+                        status: StatusCode::CONFLICT,
+                        code: "last_owner",
+                        detail: "the last owner cannot leave: invite another owner first".into(),
+                    })
+                }
+            }
+            audit::record(
+                conn,
+                Change {
+                    actor_id: Some(caller.user_id),
+                    action: if member == caller.user_id {
+                        "organization.member_left"
+                    } else {
+                        "organization.member_removed"
+                    },
+                    entity_type: "organization",
+                    entity_id: id,
+                    before: Some(json!({"user_id": member})),
+                    after: None,
+                },
+                now,
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
