@@ -8,4 +8,7 @@ pub mod conflict;
 pub mod form;
 pub mod identifiers;
 pub mod organization;
+pub mod pairing;
 pub mod ranking;
+pub mod spreadsheet;
+pub mod text;
