@@ -24,3 +24,4 @@ mod organizations;
 mod personal_data;
 mod smtp_faults;
 mod statements;
+mod trust_edges;
