@@ -1221,7 +1221,23 @@ mod tests {
         assert!(en.text.contains(
             "about the pairing of Commune de Chamonix-Mont-Blanc with Capteurs Alpins for the call for applications \"Expérimentation Montagne\" (application EXM-2026-0012)."
         ));
+        assert!(en.text.contains(
+            "This pairing is proposed by the organization \"Capteurs Alpins\", not by the call's team."
+        ));
+        assert!(fr.text.contains(
+            "C'est l'organisation « Capteurs Alpins » qui propose de former ce binôme, et non l'équipe de l'appel."
+        ));
+
+        // Proposed by staff: the call's team speaks.
+        let mut by_staff = ctx.clone();
+        by_staff["proposer_name"] = serde_json::Value::Null;
+        let en = render(Event::PairingUpdate, "en", &by_staff);
         assert!(en.text.contains("The call's team proposes this pairing."));
+        assert!(!en.text.contains("proposed by the organization"));
+        let fr = render(Event::PairingUpdate, "fr", &by_staff);
+        assert!(fr
+            .text
+            .contains("L'équipe de l'appel propose de former ce binôme."));
 
         let steps = [
             (
