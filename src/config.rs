@@ -38,6 +38,20 @@ pub struct ServerSettings {
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set (and not empty), `/metrics` answers only requests carrying it as a bearer token.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
+}
+
+impl ServerSettings {
+    /// The token `/metrics` requires, if one is set.
+    pub fn metrics_token(&self) -> Option<&str> {
+        use secrecy::ExposeSecret;
+        self.metrics_token
+            .as_ref()
+            .map(|t| t.expose_secret())
+            .filter(|t| !t.trim().is_empty())
+    }
 }
 
 /// Which database, and how connections are pooled.
@@ -97,6 +111,8 @@ pub struct EmailSettings {
     pub poll_interval_ms: u64,
     pub lease_seconds: i64,
     pub worker_enabled: bool,
+    /// The most bytes an email rendered from a call's own template may have (subject, text and HTML).
+    pub max_rendered_bytes: usize,
 }
 
 /// Public-facing facts about the deployment.

@@ -29,6 +29,9 @@ use crate::notify::transport::Transport;
 use crate::notify::worker::Worker;
 use crate::state::AppState;
 
+/// The `endpoint` label of requests to paths that match no route.
+pub const UNMATCHED_PATH_LABEL: &str = "unmatched";
+
 /// A running Cordée: the HTTP server and the delivery worker.
 pub struct Application {
     port: u16,
@@ -83,7 +86,9 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = web::Data::new(AppState {
             throttles: Throttles::from_settings(&settings),
-            templates: Arc::new(Templates::builtin()),
+            templates: Arc::new(
+                Templates::builtin().with_max_rendered_bytes(settings.email.max_rendered_bytes),
+            ),
             token_cache: TokenCache::new(std::time::Duration::from_secs(
                 settings.auth.token_cache_seconds,
             )),
@@ -107,8 +112,11 @@ impl Application {
             tokio::spawn(worker.run(shutdown_rx))
         });
         let metrics = Metrics::new()?;
+        // Paths that match no route share one label: otherwise every made-up URL would become a series of
+        // its own, kept for ever (memory and /metrics grow with each one).
         let prometheus = actix_web_prom::PrometheusMetricsBuilder::new("cordee")
             .registry(metrics.registry.clone())
+            .mask_unmatched_patterns(UNMATCHED_PATH_LABEL)
             .build()
             .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
         let metrics = web::Data::new(metrics);

@@ -346,7 +346,8 @@ pub async fn download(
         parameters: vec![DispositionParam::FilenameExt(ExtendedValue {
             charset: Charset::Ext("UTF-8".into()),
             language_tag: None,
-            value: attachment.filename.clone().into_bytes(),
+            // Cleaned again: names kept before format characters were taken out at upload may hold some.
+            value: storage::safe_filename(Some(&attachment.filename)).into_bytes(),
         })],
     };
     let mut response = file

@@ -1,4 +1,5 @@
-//! CSV exports for spreadsheet users: RFC 4180, UTF-8 with a byte-order mark.
+//! CSV exports for spreadsheet users: RFC 4180, UTF-8 with a byte-order mark. Every cell is a
+//! [`Cell`]: text is written so that no spreadsheet takes it for a formula, numbers Cordée computed stay numbers.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use crate::api::extract::Caller;
 use crate::api::reviews::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
+use crate::domain::spreadsheet::Cell;
 use crate::error::{Error, Problem};
 use crate::state::AppState;
 use crate::store::{applications, calls};
@@ -17,13 +19,13 @@ use crate::store::{applications, calls};
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<HttpResponse, Error> {
+fn csv_response(filename: &str, rows: Vec<Vec<Cell>>) -> Result<HttpResponse, Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(BOM.to_vec());
     for row in rows {
         writer
-            .write_record(&row)
+            .write_record(row.iter().map(|cell| cell.written().into_owned()))
             .map_err(|e| Error::Internal(e.into()))?;
     }
     let bytes = writer
@@ -38,17 +40,20 @@ fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Result<HttpResponse, 
         .body(bytes))
 }
 
-/// A cell for an answer: text as is, lists joined with "; ", numbers and booleans as JSON.
-fn cell(value: Option<&Value>) -> String {
+/// A cell for an answer: numbers as numbers; text as is, lists joined with "; ", booleans as JSON, all as text.
+fn cell(value: Option<&Value>) -> Cell {
     match value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join("; "),
-        Some(other) => other.to_string(),
+        None | Some(Value::Null) => Cell::from(""),
+        Some(Value::Number(n)) => Cell::number(n),
+        Some(Value::String(s)) => Cell::from(s.as_str()),
+        Some(Value::Array(items)) => Cell::Text(
+            items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Some(other) => Cell::Text(other.to_string()),
     }
 }
 
@@ -92,7 +97,7 @@ pub async fn applications_csv(
             .or_default()
             .push(f.filename);
     }
-    let mut header: Vec<String> = [
+    let mut header: Vec<Cell> = [
         "reference",
         "status",
         "organization",
@@ -105,30 +110,28 @@ pub async fn applications_csv(
         "submitted_at",
         "partner",
     ]
-    .iter()
-    .map(|s| s.to_string())
+    .into_iter()
+    .map(Cell::from)
     .collect();
-    header.extend(form.fields.iter().map(|f| f.key.clone()));
+    header.extend(form.fields.iter().map(|f| Cell::from(f.key.as_str())));
     let mut out = vec![header];
     for (app, org) in rows {
-        let mut row = vec![
-            app.reference.clone().unwrap_or_default(),
-            app.status.clone(),
-            org.legal_name,
-            org.kind,
-            org.siret.unwrap_or_default(),
-            org.siren.unwrap_or_default(),
-            org.insee_code.unwrap_or_default(),
-            org.postcode,
-            org.city,
-            app.submitted_at
-                .map(|t| t.0.to_rfc3339())
-                .unwrap_or_default(),
-            partners.get(&*app.id).cloned().unwrap_or_default(),
+        let mut row: Vec<Cell> = vec![
+            app.reference.clone().into(),
+            app.status.clone().into(),
+            org.legal_name.into(),
+            org.kind.into(),
+            org.siret.into(),
+            org.siren.into(),
+            org.insee_code.into(),
+            org.postcode.into(),
+            org.city.into(),
+            app.submitted_at.map(|t| t.0.to_rfc3339()).into(),
+            partners.get(&*app.id).cloned().into(),
         ];
         for field in &form.fields {
             let value = match files_by_app.get(&(*app.id, field.key.clone())) {
-                Some(names) => names.join("; "),
+                Some(names) => Cell::Text(names.join("; ")),
                 None => cell(app.answers.0.get(&field.key)),
             };
             row.push(value);
@@ -171,8 +174,8 @@ pub async fn ranking_csv(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
-    let mut header: Vec<String> = [
+    let fmt = Cell::decimal;
+    let mut header: Vec<Cell> = [
         "rank",
         "reference",
         "n_reviews",
@@ -181,20 +184,20 @@ pub async fn ranking_csv(
         "stddev",
         "disagreement",
     ]
-    .iter()
-    .map(|s| s.to_string())
+    .into_iter()
+    .map(Cell::from)
     .collect();
-    header.extend(criteria.iter().cloned());
+    header.extend(criteria.iter().map(|c| Cell::from(c.as_str())));
     let mut out = vec![header];
     for (i, e) in entries.iter().enumerate() {
         let mut row = vec![
-            (i + 1).to_string(),
-            e.reference.clone().unwrap_or_default(),
-            e.n_reviews.to_string(),
+            Cell::number(i + 1),
+            e.reference.clone().into(),
+            Cell::number(e.n_reviews),
             fmt(e.score),
             fmt(e.normalized_score),
             fmt(e.stddev),
-            e.disagreement.to_string(),
+            Cell::Text(e.disagreement.to_string()),
         ];
         row.extend(criteria.iter().map(|c| fmt(e.criteria.get(c).copied())));
         out.push(row);
@@ -224,8 +227,8 @@ pub async fn my_assignments_csv(
             crate::api::jury::visible_assignments(conn, caller.user_id, query.call_id)
         })
         .await?;
-    let mut out = vec![vec![
-        "call_id".to_string(),
+    let mut out: Vec<Vec<Cell>> = vec![vec![
+        "call_id".into(),
         "application_id".into(),
         "reference".into(),
         "stage".into(),
@@ -233,11 +236,11 @@ pub async fn my_assignments_csv(
     ]];
     for a in rows {
         out.push(vec![
-            a.call_id.to_string(),
-            a.application_id.to_string(),
-            a.reference.unwrap_or_default(),
-            a.stage,
-            a.review_status.unwrap_or_else(|| "pending".into()),
+            a.call_id.to_string().into(),
+            a.application_id.to_string().into(),
+            a.reference.into(),
+            a.stage.into(),
+            a.review_status.unwrap_or_else(|| "pending".into()).into(),
         ]);
     }
     csv_response("my-assignments.csv", out)

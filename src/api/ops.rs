@@ -1,8 +1,9 @@
 //! Operations: liveness, readiness, metrics.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use prometheus::{Encoder, Histogram, HistogramOpts, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::{Error, Problem};
@@ -84,14 +85,35 @@ impl Metrics {
     }
 }
 
-/// Prometheus metrics (request counts and latencies, emails and webhook deliveries by status). Bind to
-/// loopback in production.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+/// Prometheus metrics (request counts and latencies, emails and webhook deliveries by status). When
+/// `server.metrics_token` is set, only for `Authorization: Bearer <that token>` (else 401).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "`server.metrics_token` is set and the request does not carry it", body = Problem),
+    )
+)]
 #[get("/metrics")]
 pub async fn metrics(
+    request: HttpRequest,
     state: web::Data<AppState>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, Error> {
+    if let Some(expected) = state.settings.server.metrics_token() {
+        let presented = request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Compared as digests, so that the time taken says nothing about the token.
+        if Sha256::digest(presented.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+            return Err(Error::Unauthorized(
+                "the metrics need the token set in server.metrics_token".into(),
+            ));
+        }
+    }
     // A database outage must not hide the process metrics: the gauges are then left as they were.
     if let Ok((emails, deliveries)) = state
         .db

@@ -11,9 +11,13 @@ use uuid::Uuid;
 use crate::api::applications::{check_read, load};
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::auth::permissions::{MemberRole, Principal, Scope};
+use crate::auth::permissions::{
+    can_propose_pairing, MemberRole, PairingProposal, Principal, Proposer, Scope,
+};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::organization::OrganizationKind;
+use crate::domain::pairing;
 use crate::error::{Error, Problem};
 use crate::notify::applications::About;
 use crate::notify::templates::Event;
@@ -55,17 +59,25 @@ fn view(p: &Pairing, partner: &Organization) -> PairingView {
     }
 }
 
-/// Emails both sides about a step of the pairing.
+/// Emails both sides about a step of the pairing; `proposer_name` names the organization that proposed
+/// it, when it was not the call's team.
 fn tell_both(
     conn: &mut DbConn,
     state: &AppState,
     call: &Call,
     app: &Application,
     (territory, partner): (&Organization, &Organization),
-    step: &str,
+    (step, proposer_name): (&str, Option<&str>),
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let extra = |_: &str| json!({"territory_name": territory.legal_name, "partner_name": partner.legal_name, "step": step});
+    let extra = |_: &str| {
+        json!({
+            "territory_name": territory.legal_name,
+            "partner_name": partner.legal_name,
+            "step": step,
+            "proposer_name": proposer_name,
+        })
+    };
     About {
         call,
         organization: territory,
@@ -91,7 +103,8 @@ pub struct ProposePairing {
 }
 
 /// Proposes a pairing: staff for any company or start-up, or a member of that company or start-up for itself
-/// (its side then counts as accepted).
+/// (its side then counts as accepted, and the territory's email names it as the proposer). For anyone but
+/// staff, an application that cannot be paired (another kind of call, not submitted, closed) is 404.
 #[utoipa::path(
     tag = "evaluation",
     params(("id" = Uuid, Path)),
@@ -125,39 +138,37 @@ pub async fn propose(
         .db
         .write(move |conn| {
             let state = state_for_tx;
-            let app = crate::store::applications::find(conn, id)?.ok_or(Error::NotFound)?;
-            let partner_role = organizations::membership(conn, partner_id, caller.user_id)?;
-            if !caller.is_admin() && partner_role.is_none() {
-                // Neither staff nor the partner: may they even know of this application?
-                let (app, role) = load(conn, &caller, id)?;
-                check_read(conn, &caller, &app, role)?;
-                return Err(Error::Forbidden(
-                    "staff, or the company itself, propose pairings".into(),
-                ));
-            }
+            let (app, territory_role) = load(conn, &caller, id)?;
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            if call.kind != "territory_experiment" {
-                return Err(Error::Conflict(
-                    "pairings are for territory experiment calls".into(),
-                ));
-            }
-            if !matches!(
-                app.status.as_str(),
-                "submitted" | "eligible" | "shortlisted" | "selected" | "waitlisted"
-            ) {
-                return Err(Error::Conflict(format!(
-                    "the application is {}: it cannot be paired",
-                    app.status
-                )));
-            }
-            let partner = organizations::find(conn, partner_id)?.ok_or_else(|| {
+            let partner = organizations::find(conn, partner_id)?;
+            let partner_can_pair = partner.as_ref().is_some_and(|p| {
+                OrganizationKind::parse(&p.kind).is_ok_and(pairing::can_be_partner)
+            });
+            // Only a member of a company or start-up proposes for it: a member of any other kind of
+            // organization is treated as a stranger to the application.
+            let partner_membership = match partner_can_pair {
+                true => organizations::membership(conn, partner_id, caller.user_id)?,
+                false => None,
+            };
+            let reads_application = partner_membership.is_none()
+                && !caller.is_admin()
+                && check_read(conn, &caller, &app, territory_role).is_ok();
+            let proposer = can_propose_pairing(
+                &caller,
+                PairingProposal {
+                    partner_membership,
+                    reads_application,
+                    open: pairing::is_open(&call.kind, &app.status),
+                },
+            )?;
+            let partner = partner.ok_or_else(|| {
                 Error::field(
                     "partner_organization_id",
                     "unknown_organization",
                     "no such organization",
                 )
             })?;
-            if !matches!(partner.kind.as_str(), "startup" | "company") {
+            if !partner_can_pair {
                 return Err(Error::field(
                     "partner_organization_id",
                     "not_a_company",
@@ -171,7 +182,7 @@ pub async fn propose(
                 application_id: app.id,
                 partner_organization_id: partner.id,
                 territory_response: "pending".into(),
-                partner_response: if partner_role.is_some() {
+                partner_response: if proposer == Proposer::Partner {
                     "accepted".into()
                 } else {
                     "pending".into()
@@ -211,13 +222,16 @@ pub async fn propose(
                 ),
                 now,
             )?;
+            // The territory is told who proposes: the company itself, in its own name, or the call's team.
+            let proposer_name =
+                (proposer == Proposer::Partner).then_some(partner.legal_name.as_str());
             tell_both(
                 conn,
                 &state,
                 &call,
                 &app,
                 (&territory, &partner),
-                "proposed",
+                ("proposed", proposer_name),
                 now,
             )?;
             Ok(view(&pairing, &partner))
@@ -337,7 +351,7 @@ pub async fn respond(
                 "declined" => "declined",
                 _ => "accepted",
             };
-            tell_both(conn, &state, &call, &app, (&territory, &partner), step, now)?;
+            tell_both(conn, &state, &call, &app, (&territory, &partner), (step, None), now)?;
             Ok(view(&updated, &partner))
         })
         .await?;

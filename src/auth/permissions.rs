@@ -277,6 +277,50 @@ pub fn can_review_as_juror(caller: &Principal, facts: JurorFacts) -> bool {
     caller.has_scope(Scope::ReviewsWrite) && facts.assigned && !facts.conflicted
 }
 
+/// What is known when someone proposes a pairing of an application with a company or start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct PairingProposal {
+    /// The caller's role in the proposed partner organization.
+    pub partner_membership: Option<MemberRole>,
+    /// Whether the caller may read the application (a member of the territory).
+    pub reads_application: bool,
+    /// Whether the application can be paired now (`domain::pairing::is_open`).
+    pub open: bool,
+}
+
+/// How a permitted proposal is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proposer {
+    /// Staff: the call's team proposes.
+    Staff,
+    /// A member of the partner organization proposes it for itself (its side counts as accepted).
+    Partner,
+}
+
+/// Proposing a pairing: staff for any company or start-up, or a member of that company or start-up for
+/// itself. A partner learns nothing about an application that cannot be paired: for them, an application
+/// of another kind of call, not submitted, rejected or withdrawn is 404 like one that does not exist.
+/// A member of the territory, who knows the application, is told to ask staff (403).
+pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result<Proposer, Error> {
+    caller.require_scope(Scope::ApplicationsWrite)?;
+    if caller.is_admin() {
+        return if facts.open {
+            Ok(Proposer::Staff)
+        } else {
+            Err(Error::Conflict(
+                "only submitted applications to territory experiment calls are paired".into(),
+            ))
+        };
+    }
+    match (facts.partner_membership, facts.reads_application) {
+        (Some(_), _) if facts.open => Ok(Proposer::Partner),
+        (None, true) => Err(Error::Forbidden(
+            "staff, or the company itself, propose pairings".into(),
+        )),
+        _ => Err(Error::NotFound),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +385,54 @@ mod tests {
         assert!(p.require_admin().is_err());
         let s = principal(Role::Admin, TokenKind::Session, vec![]);
         assert!(s.is_admin());
+    }
+
+    #[test]
+    fn only_staff_and_the_partner_itself_propose_pairings_and_others_learn_nothing() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let facts = |partner: Option<MemberRole>, reads: bool, open: bool| PairingProposal {
+            partner_membership: partner,
+            reads_application: reads,
+            open,
+        };
+        let member = Some(MemberRole::Member);
+        assert_eq!(
+            can_propose_pairing(&user, facts(member, false, true)).unwrap(),
+            Proposer::Partner
+        );
+        // Closed to pairing, or not the partner: the same 404 as an unknown application.
+        for closed in [
+            facts(member, false, false),
+            facts(None, false, true),
+            facts(None, false, false),
+        ] {
+            assert!(matches!(
+                can_propose_pairing(&user, closed),
+                Err(Error::NotFound)
+            ));
+        }
+        assert!(matches!(
+            can_propose_pairing(&user, facts(None, true, true)),
+            Err(Error::Forbidden(_))
+        ));
+        assert_eq!(
+            can_propose_pairing(&admin, facts(None, false, true)).unwrap(),
+            Proposer::Staff
+        );
+        assert!(matches!(
+            can_propose_pairing(&admin, facts(None, false, false)),
+            Err(Error::Conflict(_))
+        ));
+        let read_only = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        assert!(matches!(
+            can_propose_pairing(&read_only, facts(member, false, true)),
+            Err(Error::Forbidden(_))
+        ));
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Password {
 }
 
 /// The name shown for a user in the interface and in e-mails: trimmed,
-/// 1 to 100 characters, without control characters.
+/// 1 to 100 characters, without control or format characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct DisplayName(String);
@@ -73,7 +73,15 @@ pub struct DisplayName(String);
 impl DisplayName {
     /// Parses a display name, trimming surrounding whitespace.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let name = raw.trim();
+        if raw.trim().chars().any(char::is_control) {
+            return Err(InvalidValue::new(
+                "invalid_characters",
+                "a name cannot contain control characters",
+            ));
+        }
+        // Format characters (right-to-left overrides, zero-width spaces…) change how the name reads.
+        let visible = crate::domain::text::visible(raw);
+        let name = visible.trim();
         if name.is_empty() {
             return Err(InvalidValue::new("required", "a name is required"));
         }
@@ -81,12 +89,6 @@ impl DisplayName {
             return Err(InvalidValue::new(
                 "too_long",
                 "a name has at most 100 characters",
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "invalid_characters",
-                "a name cannot contain control characters",
             ));
         }
         Ok(Self(name.to_owned()))
@@ -277,6 +279,16 @@ mod tests {
         assert_eq!(
             DisplayName::parse("Marie\nCurie").unwrap_err().code,
             "invalid_characters"
+        );
+        assert_eq!(
+            DisplayName::parse("\u{202E}Marie\u{200B} Curie\u{2069}")
+                .unwrap()
+                .as_str(),
+            "Marie Curie"
+        );
+        assert_eq!(
+            DisplayName::parse("\u{200F}\u{FEFF}").unwrap_err().code,
+            "required"
         );
         let name = DisplayName::parse("Zoé").unwrap();
         assert_eq!(name.to_string(), "Zoé");

@@ -9,5 +9,8 @@ pub mod email;
 pub mod form;
 pub mod identifiers;
 pub mod organization;
+pub mod pairing;
 pub mod ranking;
 pub mod review;
+pub mod spreadsheet;
+pub mod text;

@@ -41,9 +41,17 @@ impl OrganizationKind {
     }
 }
 
-/// Parses a required free-text value: trimmed, 1 to `max` characters, no control characters.
+/// Parses a required free-text value: no control characters, format characters (right-to-left overrides,
+/// zero-width spaces…) taken out, trimmed, 1 to `max` characters.
 pub fn text(raw: &str, max: usize) -> Result<String, InvalidValue> {
-    let value = raw.trim();
+    if raw.trim().chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            "invalid_characters",
+            "control characters are not allowed",
+        ));
+    }
+    let visible = crate::domain::text::visible(raw);
+    let value = visible.trim();
     if value.is_empty() {
         return Err(InvalidValue::new("required", "this field cannot be empty"));
     }
@@ -51,12 +59,6 @@ pub fn text(raw: &str, max: usize) -> Result<String, InvalidValue> {
         return Err(InvalidValue::new(
             "too_long",
             format!("at most {max} characters"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(InvalidValue::new(
-            "invalid_characters",
-            "control characters are not allowed",
         ));
     }
     Ok(value.to_owned())
@@ -179,6 +181,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors[0].1.code, "mismatch");
+    }
+
+    #[test]
+    fn names_lose_their_format_characters_and_keep_refusing_control_characters() {
+        assert_eq!(
+            text("\u{202E}Acme\u{200B} SAS\u{FEFF} ", 200).unwrap(),
+            "Acme SAS"
+        );
+        assert_eq!(text("\u{200B}\u{2066}", 200).unwrap_err().code, "required");
+        assert_eq!(
+            text("Acme\u{7}", 200).unwrap_err().code,
+            "invalid_characters"
+        );
+        assert_eq!(text(" Acme\n", 200).unwrap(), "Acme");
     }
 
     #[test]

@@ -288,8 +288,94 @@ pub struct RenderedEmail {
 pub struct Templates {
     env: Environment<'static>,
     /// For the HTML part of staff templates: every template it renders (included or extended ones too)
-    /// escapes HTML, and the `safe` filter does not exist.
+    /// escapes HTML, the `safe` filter does not exist, and a value written while escaping is off fails the
+    /// rendering (see [`escaping_formatter`]).
     staff_html: Environment<'static>,
+    /// The most bytes an email rendered from a staff template may have, its three parts together.
+    max_rendered_bytes: usize,
+}
+
+/// The default of [`Templates::max_rendered_bytes`] (`email.max_rendered_bytes`): 1 MiB.
+pub const DEFAULT_MAX_RENDERED_BYTES: usize = 1 << 20;
+
+/// Why a value written by the HTML part of a staff template fails: escaping was off at that point.
+pub const ESCAPING_OFF: &str =
+    "HTML escaping is always on in the HTML part; a value cannot be written with it off";
+
+/// The formatter of the staff HTML environment: values are written HTML-escaped, and writing one while
+/// escaping is off (whatever expression turned it off: `{% autoescape false %}`, `{% autoescape true and
+/// false %}`, `{% autoescape "html"|replace("html", "none") %}`…) is an error. Strings marked safe only come
+/// from escaping or from the template's own output (the `safe` filter is removed), so they hold no
+/// unescaped value.
+fn escaping_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if state.auto_escape() != AutoEscape::Html {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            ESCAPING_OFF,
+        ));
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// Why a staff template's rendering stops: the email would be longer than the limit.
+fn too_long(max: usize) -> minijinja::Error {
+    minijinja::Error::new(
+        ErrorKind::InvalidOperation,
+        format!("{TOO_LONG} ({max} bytes)"),
+    )
+}
+
+/// The start of the message of [`too_long`].
+pub const TOO_LONG: &str = "the rendered email is longer than the limit";
+
+/// An output that refuses to grow past its room, so that a template cannot fill the memory before its
+/// size is checked.
+struct Bounded<'a> {
+    out: Vec<u8>,
+    room: &'a mut usize,
+    overflowed: bool,
+}
+
+impl std::io::Write for Bounded<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if bytes.len() > *self.room {
+            self.overflowed = true;
+            return Err(std::io::Error::other(TOO_LONG));
+        }
+        *self.room -= bytes.len();
+        self.out.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `template` into at most `*room` bytes, taking what it wrote from `room`; `max` is the whole
+/// limit, for the message.
+fn render_bounded<S: serde::Serialize>(
+    template: &minijinja::Template<'_, '_>,
+    ctx: S,
+    room: &mut usize,
+    max: usize,
+) -> Result<String, minijinja::Error> {
+    let mut output = Bounded {
+        out: Vec::new(),
+        room,
+        overflowed: false,
+    };
+    match template.render_captured_to(ctx, &mut output) {
+        Ok(_) => String::from_utf8(output.out).map_err(|_| {
+            minijinja::Error::new(ErrorKind::BadSerialization, "the output is not UTF-8")
+        }),
+        Err(_) if output.overflowed => Err(too_long(max)),
+        Err(err) => Err(err),
+    }
 }
 
 /// How many instructions one rendering may run. The longest built-in email (a juror's digest of a few hundred
@@ -329,10 +415,18 @@ impl Templates {
         let mut staff_html = environment();
         staff_html.set_auto_escape_callback(|_| AutoEscape::Html);
         staff_html.remove_filter("safe");
+        staff_html.set_formatter(escaping_formatter);
         Templates {
             env: environment(),
             staff_html,
+            max_rendered_bytes: DEFAULT_MAX_RENDERED_BYTES,
         }
+    }
+
+    /// The same templates with another limit on the size of an email rendered from a staff template.
+    pub fn with_max_rendered_bytes(mut self, max: usize) -> Templates {
+        self.max_rendered_bytes = max;
+        self
     }
 
     /// The built-in template of `event` in `locale` as staff edit it: the sources of the `subject` and
@@ -357,19 +451,21 @@ impl Templates {
         ctx: &serde_json::Value,
     ) -> Result<RenderedEmail, PartError> {
         let failed = |part| move |error| PartError { part, error };
+        let max = self.max_rendered_bytes;
+        let mut room = max;
         let subject = self
             .staff_template(sources, Part::Subject)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| render_bounded(&t, ctx, &mut room, max))
             .map_err(failed(Part::Subject))?;
         let subject = one_line(&subject);
         let text = self
             .staff_template(sources, Part::Text)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| render_bounded(&t, ctx, &mut room, max))
             .map_err(failed(Part::Text))?;
         let html_ctx = context! { subject => &subject, ..Value::from_serialize(ctx) };
         let html = self
             .staff_template(sources, Part::Html)
-            .and_then(|t| t.render(html_ctx))
+            .and_then(|t| render_bounded(&t, html_ctx, &mut room, max))
             .map_err(failed(Part::Html))?;
         Ok(RenderedEmail {
             subject,
@@ -433,9 +529,13 @@ fn staff_name(part: Part) -> &'static str {
     }
 }
 
-/// Collapses all whitespace (including newlines) to single spaces.
+/// Collapses all whitespace (including newlines) to single spaces, without control or format characters
+/// (a right-to-left override in a name would turn the rest of the subject around).
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::domain::text::visible(&s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The source inside `{% block name %}…{% endblock %}` of a built-in text template, without the line
@@ -1130,7 +1230,23 @@ mod tests {
         assert!(en.text.contains(
             "about the pairing of Commune de Chamonix-Mont-Blanc with Capteurs Alpins for the call for applications \"Expérimentation Montagne\" (application EXM-2026-0012)."
         ));
+        assert!(en.text.contains(
+            "This pairing is proposed by the organization \"Capteurs Alpins\", not by the call's team."
+        ));
+        assert!(fr.text.contains(
+            "C'est l'organisation « Capteurs Alpins » qui propose de former ce binôme, et non l'équipe de l'appel."
+        ));
+
+        // Proposed by staff: the call's team speaks.
+        let mut by_staff = ctx.clone();
+        by_staff["proposer_name"] = serde_json::Value::Null;
+        let en = render(Event::PairingUpdate, "en", &by_staff);
         assert!(en.text.contains("The call's team proposes this pairing."));
+        assert!(!en.text.contains("proposed by the organization"));
+        let fr = render(Event::PairingUpdate, "fr", &by_staff);
+        assert!(fr
+            .text
+            .contains("L'équipe de l'appel propose de former ce binôme."));
 
         let steps = [
             (

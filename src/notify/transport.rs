@@ -259,6 +259,7 @@ mod tests {
             poll_interval_ms: 100,
             lease_seconds: 5,
             worker_enabled: true,
+            max_rendered_bytes: 1 << 20,
         }
     }
 

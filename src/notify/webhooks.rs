@@ -98,24 +98,28 @@ pub fn check_target(raw: &str, allow_private: bool) -> Result<Url, TargetError> 
 }
 
 /// Whether an address is reachable on the public internet (not loopback, private, link-local, shared,
-/// documentation, benchmarking, multicast, unspecified or reserved).
+/// documentation, benchmarking, multicast, unspecified or reserved). IPv6 forms that carry an IPv4 address
+/// (IPv4-compatible, IPv4-mapped, SIIT, NAT64, 6to4, Teredo) are refused whatever the address they carry: a
+/// translator on the path would otherwise take the delivery to that IPv4 address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
-                || (first & 0xffc0) == 0xfe80 // link local fe80::/10
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
-                || v6 == Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0)) // NAT64 prefix itself
-        }
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+/// IPv6: only global unicast (`2000::/3`) outside the IANA special-purpose blocks. Everything outside
+/// `2000::/3` is refused, which covers `::/8` (unspecified, loopback, IPv4-compatible `::a.b.c.d`,
+/// IPv4-mapped `::ffff:a.b.c.d`, SIIT `::ffff:0:a.b.c.d`), NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, discard
+/// `100::/64`, unique-local `fc00::/7`, link-local `fe80::/10`, site-local `fec0::/10` and multicast `ff00::/8`.
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let [a, b, ..] = ip.segments();
+    let global_unicast = (a & 0xe000) == 0x2000;
+    global_unicast
+        && !(a == 0x2001 && b < 0x0200) // IETF protocol assignments 2001::/23: Teredo, benchmarking, ORCHID…
+        && !(a == 0x2001 && b == 0x0db8) // documentation 2001:db8::/32
+        && a != 0x2002 // 6to4 2002::/16
+        && (a & 0xfff0) != 0x3ff0 // documentation 3fff::/20
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -184,7 +188,10 @@ pub struct Outgoing<'a> {
 impl Sender {
     /// A sender with the configured timeout; no redirects are followed.
     pub fn new(settings: &WebhookSettings) -> anyhow::Result<Sender> {
+        // `no_proxy`: an HTTP(S)_PROXY or ALL_PROXY in the environment would take deliveries past the
+        // resolver that refuses private addresses (the proxy resolves the name, not Cordée).
         let mut builder = reqwest::Client::builder()
+            .no_proxy()
             .timeout(Duration::from_millis(settings.timeout_ms.max(100)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Cordee-Webhooks/", env!("CARGO_PKG_VERSION")));
@@ -348,6 +355,136 @@ mod tests {
         }
         assert!(is_public("8.8.8.8".parse().unwrap()));
         assert!(is_public("2a01:cb00::1".parse().unwrap()));
+    }
+
+    /// One address per special-purpose IPv6 range, and the IPv6 forms that embed a public or a private
+    /// IPv4 address: all refused, at registration and by the resolver (which uses `is_public` too).
+    #[test]
+    fn special_purpose_and_ipv4_embedding_ipv6_addresses_are_refused() {
+        for (range, address) in [
+            ("unspecified", "::"),
+            ("loopback", "::1"),
+            ("IPv4-compatible, private", "::127.0.0.1"),
+            ("IPv4-compatible, public", "::8.8.8.8"),
+            ("IPv4-mapped, private", "::ffff:10.0.0.1"),
+            ("IPv4-mapped, public", "::ffff:8.8.8.8"),
+            ("SIIT IPv4-translated", "::ffff:0:127.0.0.1"),
+            ("SIIT IPv4-translated, public", "::ffff:0:8.8.8.8"),
+            ("NAT64 well-known prefix", "64:ff9b::7f00:1"),
+            ("NAT64 well-known prefix, public", "64:ff9b::808:808"),
+            ("NAT64 local-use prefix", "64:ff9b:1::a00:1"),
+            ("discard-only", "100::1"),
+            (
+                "IETF protocol assignments",
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            ),
+            ("Teredo", "2001::1"),
+            ("benchmarking", "2001:2::1"),
+            ("ORCHID", "2001:10::1"),
+            ("ORCHIDv2", "2001:20::1"),
+            ("documentation", "2001:db8::1"),
+            ("documentation 3fff::/20", "3fff:0::1"),
+            ("6to4, private", "2002:7f00:1::1"),
+            ("6to4, public", "2002:808:808::1"),
+            ("unique local", "fc00::1"),
+            ("unique local fd", "fd12:3456::1"),
+            ("link local", "fe80::1"),
+            ("site local", "fec0::1"),
+            ("multicast", "ff02::1"),
+            ("multicast global", "ff0e::1"),
+            ("reserved 4000::/3", "4000::1"),
+        ] {
+            let ip: IpAddr = address.parse().unwrap();
+            assert!(!is_public(ip), "{range} ({address}) should not be public");
+            let url = format!("https://[{address}]/hook");
+            assert!(
+                matches!(check_target(&url, false), Err(TargetError::Private(_))),
+                "{range}: {url} should be refused"
+            );
+        }
+        for public in [
+            "2a01:cb00::1",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2c0f:fb50::1",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public} is public");
+        }
+    }
+
+    /// A one-shot HTTP server on 127.0.0.1 answering `status` to every connection; counts connections.
+    async fn counting_server(status: u16) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (port, count)
+    }
+
+    #[tokio::test]
+    async fn a_proxy_in_the_environment_is_never_used_for_deliveries() {
+        let (proxy_port, proxied) = counting_server(502).await;
+        let (receiver_port, received) = counting_server(200).await;
+        let proxy = format!("http://127.0.0.1:{proxy_port}");
+        for name in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            std::env::set_var(name, &proxy);
+        }
+        std::env::remove_var("NO_PROXY");
+        std::env::remove_var("no_proxy");
+        let sender = Sender::new(&WebhookSettings {
+            allow_private_targets: true,
+            ..settings()
+        })
+        .unwrap();
+        for name in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            std::env::remove_var(name);
+        }
+        let url = format!("http://127.0.0.1:{receiver_port}/hook");
+        let attempt = sender
+            .send(
+                Outgoing {
+                    url: &url,
+                    secret: "a-long-enough-signing-secret",
+                    delivery_id: uuid::Uuid::nil(),
+                    event_id: uuid::Uuid::nil(),
+                    event_type: "call.published",
+                    body: "{}",
+                },
+                Utc::now(),
+            )
+            .await;
+        assert!(
+            matches!(attempt, Attempt::Delivered { status: 200 }),
+            "{attempt:?}"
+        );
+        assert_eq!(proxied.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(received.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

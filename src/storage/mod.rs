@@ -113,12 +113,13 @@ pub fn path_of(dir: &Path, storage_name: &str) -> PathBuf {
 }
 
 /// A file name safe to show and to send back in Content-Disposition: the last path segment, without
-/// control characters or quotes, at most 200 characters.
+/// control or format characters (a right-to-left override would show `invoice\u{202E}fdp.exe` as `invoiceexe.pdf`)
+/// or quotes, at most 200 characters.
 pub fn safe_filename(raw: Option<&str>) -> String {
     let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
+        .filter(|&c| !crate::domain::text::is_invisible(c) && !matches!(c, '"' | '\\' | '/'))
         .take(200)
         .collect();
     // Leading dots and spaces go together (". ." would otherwise leave " ."), so that cleaning a clean name
@@ -179,18 +180,23 @@ mod tests {
         assert_eq!(safe_filename(Some(".hidden")), "hidden");
         assert_eq!(safe_filename(Some(". .")), "file");
         assert_eq!(safe_filename(Some(" . deck.pdf ")), "deck.pdf");
+        assert_eq!(
+            safe_filename(Some("invoice\u{202E}fdp.exe")),
+            "invoicefdp.exe"
+        );
+        assert_eq!(safe_filename(Some("\u{200B}.\u{FEFF}deck.pdf")), "deck.pdf");
     }
 
     proptest! {
         #[test]
         fn any_client_file_name_becomes_a_safe_one(
-            raw in proptest::option::of("\\PC{0,300}|[./\\\\\"\\x00-\\x1f\\u{7f}-\\u{9f}a. ]{0,40}|\\.\\./[a-z]{1,8}\\.pdf"),
+            raw in proptest::option::of("\\PC{0,300}|[./\\\\\"\\x00-\\x1f\\u{7f}-\\u{9f}a. ]{0,40}|\\.\\./[a-z]{1,8}\\.pdf|(\\PC|\\p{Cf}|[. ]){0,40}"),
         ) {
             let name = safe_filename(raw.as_deref());
             prop_assert!(!name.is_empty());
             prop_assert!(name.chars().count() <= 200);
             prop_assert!(!name.contains(['/', '\\', '"']), "{:?}", name);
-            prop_assert!(!name.chars().any(char::is_control), "{:?}", name);
+            prop_assert!(!name.chars().any(crate::domain::text::is_invisible), "{:?}", name);
             prop_assert!(!name.starts_with('.'), "{:?}", name);
             prop_assert_eq!(name.trim(), name.as_str());
             // Safe names stay as they are.

@@ -138,7 +138,7 @@ POST   /api/v1/calls/{id}/decisions/publish                           | 401  403
 GET    /api/v1/calls/{id}/export/applications.csv                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/calls/{id}/export/ranking.csv                          | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/me/assignments.csv                                     | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  |
-POST   /api/v1/applications/{id}/pairings                             | 401  403  404  403  404  404  ok   403  403  403  403  403  | fresh
+POST   /api/v1/applications/{id}/pairings                             | 401  403  404  403  404  404  ok   403  404  403  403  403  | fresh
 POST   /api/v1/applications/{id}/pairings/{pairing_id}/respond        | 401  ok   404  404  404  404  404  403  ok   403  403  403  |
 GET    /api/v1/applications/{id}/pairings                             | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
 ";

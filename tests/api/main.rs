@@ -29,3 +29,4 @@ mod trust_evaluation;
 mod trust_races;
 mod trust_accounts;
 mod trust_memberships;
+mod trust_edges;

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use minijinja::ErrorKind;
 
 use super::{
-    example_context, optional_variables, staff_name, Event, Part, TemplateSources, Templates,
+    example_context, optional_variables, render_bounded, staff_name, Event, Part, TemplateSources,
+    Templates, ESCAPING_OFF, TOO_LONG,
 };
 use crate::error::FieldError;
 
@@ -113,15 +114,22 @@ impl Templates {
             (nulls, " (when the optional variables are null)"),
         ];
         let mut problems: Vec<FieldError> = Vec::new();
+        let max = self.max_rendered_bytes;
         for (ctx, when) in cases {
             let mut subject = String::new();
+            let mut room = max;
             for part in Part::ALL {
                 let rendered = self.staff_template(sources, part).and_then(|t| match part {
-                    Part::Html => t.render(minijinja::context! {
-                        subject => &subject,
-                        ..minijinja::Value::from_serialize(&ctx)
-                    }),
-                    Part::Subject | Part::Text => t.render(&ctx),
+                    Part::Html => render_bounded(
+                        &t,
+                        minijinja::context! {
+                            subject => &subject,
+                            ..minijinja::Value::from_serialize(&ctx)
+                        },
+                        &mut room,
+                        max,
+                    ),
+                    Part::Subject | Part::Text => render_bounded(&t, &ctx, &mut room, max),
                 });
                 let error = match rendered {
                     Ok(output) => {
@@ -132,23 +140,29 @@ impl Templates {
                     }
                     Err(error) => error,
                 };
-                if problems.iter().any(|p| p.field == part.field()) {
-                    continue;
-                }
+                let detail = error.detail().unwrap_or_default();
                 let code = match error.kind() {
+                    _ if detail == ESCAPING_OFF => "escaping_disabled",
+                    _ if detail.starts_with(TOO_LONG) => "too_long",
                     ErrorKind::UnknownFilter
                     | ErrorKind::UnknownTest
                     | ErrorKind::UnknownFunction
                     | ErrorKind::UnknownMethod => "syntax",
                     _ => "render",
                 };
-                let own = staff_name(part);
-                let elsewhere = error.name().filter(|n| *n != own).map(str::to_owned);
-                problems.push(FieldError::new(
-                    part.field(),
-                    code,
-                    format!("{}{when}", located(&error, elsewhere)),
-                ));
+                if !problems.iter().any(|p| p.field == part.field()) {
+                    let own = staff_name(part);
+                    let elsewhere = error.name().filter(|n| *n != own).map(str::to_owned);
+                    problems.push(FieldError::new(
+                        part.field(),
+                        code,
+                        format!("{}{when}", located(&error, elsewhere)),
+                    ));
+                }
+                if code == "too_long" {
+                    // The parts after it have no room left: the one that used it up is the problem.
+                    break;
+                }
             }
         }
         problems
@@ -192,6 +206,8 @@ struct Token<'a> {
     offset: usize,
     /// Whether it opens a `{% … %}` tag (the statement's keyword).
     opens_statement: bool,
+    /// Whether it is the first token of a tag (`{{ … }}` or `{% … %}`).
+    opens_tag: bool,
 }
 
 /// The tokens of every tag of `source`, skipping text, comments and `{% raw %}` blocks. A small lexer
@@ -271,6 +287,7 @@ fn tokens(source: &str) -> Vec<Token<'_>> {
                 text,
                 offset: start,
                 opens_statement: is_statement && out.len() == first,
+                opens_tag: out.len() == first,
             });
         }
         let opened_raw = out
@@ -305,7 +322,9 @@ fn first_use(tokens: &[Token<'_>], name: &str) -> Option<usize> {
 }
 
 /// The constructs that would turn HTML escaping off, each with its offset: the `safe` filter (also by
-/// name, as in `map("safe")`) and `{% autoescape %}` with anything but `true` or `"html"`.
+/// name, as in `map("safe")`) and `{% autoescape %}` with anything but exactly `true` or `"html"` (an
+/// expression such as `true and false` is refused even though it starts with `true`). Rendering enforces
+/// the same rule whatever this lexer sees: a value written with escaping off fails the rendering.
 fn escaping_switches(tokens: &[Token<'_>]) -> Vec<(usize, &'static str)> {
     let mut found = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
@@ -319,7 +338,7 @@ fn escaping_switches(tokens: &[Token<'_>]) -> Vec<(usize, &'static str)> {
                 let on = tokens.get(i + 1).is_some_and(|n| {
                     (n.kind == Kind::Ident && n.text == "true")
                         || (n.kind == Kind::Str && n.text == "html")
-                });
+                }) && tokens.get(i + 2).is_none_or(|n| n.opens_tag);
                 if !on {
                     found.push((t.offset, "`autoescape` other than `true`"));
                 }
@@ -452,6 +471,85 @@ mod tests {
         sources.text = "{{ display_name|safe }}".into();
         let problems = Templates::builtin().check(Event::SubmissionReceipt, &sources);
         assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn escaping_cannot_be_turned_off_by_an_expression() {
+        let templates = Templates::builtin();
+        for switch in [
+            "{% autoescape true and false %}",
+            "{% autoescape \"html\"|replace(\"html\", \"none\") %}",
+            "{% autoescape \"html\" if false else \"none\" %}",
+            "{% autoescape true == false %}",
+            "{% autoescape (false) %}",
+            "{% autoescape not true %}",
+        ] {
+            let mut sources = receipt();
+            sources.html = format!(
+                "<p>Bonjour</p>\n{switch}<p>{{{{ display_name }}}}</p>{{% endautoescape %}}"
+            );
+            let problems = templates.check(Event::SubmissionReceipt, &sources);
+            assert!(
+                !problems.is_empty()
+                    && problems
+                        .iter()
+                        .all(|p| p.field == "html" && p.code == "escaping_disabled"),
+                "{switch}: {problems:?}"
+            );
+            assert!(problems[0].message.starts_with("line 2: "), "{problems:?}");
+
+            // Whatever the check says, the rendering never writes the value unescaped.
+            let mut ctx = example_context(Event::SubmissionReceipt);
+            ctx["display_name"] = json!("<script>alert(1)</script>");
+            match templates.render_sources(&sources, &ctx) {
+                Ok(email) => panic!("{switch} rendered: {}", email.html),
+                Err(err) => assert_eq!(err.part, Part::Html, "{switch}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_kept_while_escaping_is_off_is_still_escaped_when_written() {
+        let templates = Templates::builtin();
+        let mut ctx = example_context(Event::SubmissionReceipt);
+        ctx["display_name"] = json!("<script>alert(1)</script>");
+        for html in [
+            "{% autoescape false %}{% set kept = display_name|e %}{% endautoescape %}{{ kept }}",
+            "{% autoescape false %}{% set kept = display_name|replace('x', 'y') %}{% endautoescape %}{{ kept }}",
+            "{% set kept = display_name|e|upper|reverse %}{{ kept|lower }}{{ display_name|e|join }}",
+            "{% macro m(x) %}{{ x }}{% endmacro %}{{ m(display_name) }}{% filter upper %}{{ display_name }}{% endfilter %}",
+        ] {
+            let mut sources = receipt();
+            sources.html = html.into();
+            let email = templates.render_sources(&sources, &ctx).unwrap();
+            assert!(!email.html.to_lowercase().contains("<script"), "{html}: {}", email.html);
+            assert!(!email.html.contains('<'), "{html}: {}", email.html);
+        }
+    }
+
+    #[test]
+    fn an_email_longer_than_the_limit_is_refused_while_it_is_rendered() {
+        let templates = Templates::builtin().with_max_rendered_bytes(10_000);
+        let mut sources = receipt();
+        sources.text =
+            "{% for i in range(1000) %}{{ display_name }} {{ reference }}\n{% endfor %}".into();
+        let problems = templates.check(Event::SubmissionReceipt, &sources);
+        assert_eq!(codes(&problems), vec![("text", "too_long")]);
+        let err = templates
+            .render_sources(&sources, &example_context(Event::SubmissionReceipt))
+            .unwrap_err();
+        assert_eq!(err.part, Part::Text);
+        // A loop that would write gigabytes stops at the limit, well within the instruction budget.
+        sources.text =
+            "{% set s = 'x' * 100000 %}{% for i in range(100000) %}{{ s }}{% endfor %}".into();
+        let err = Templates::builtin()
+            .render_sources(&sources, &example_context(Event::SubmissionReceipt))
+            .unwrap_err();
+        assert!(err.to_string().contains(super::super::TOO_LONG), "{err}");
+        // The built-in template fits.
+        assert!(templates
+            .render_sources(&receipt(), &example_context(Event::SubmissionReceipt))
+            .is_ok());
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub fn example_context(event: Event) -> serde_json::Value {
             "territory_name": "Commune de Chamonix-Mont-Blanc",
             "partner_name": "Capteurs Alpins",
             "step": "proposed",
+            "proposer_name": "Capteurs Alpins",
             "link": "https://cordee.example/pairings/17",
         }),
         Event::WebhookDisabled => json!({
@@ -158,7 +159,7 @@ pub fn optional_variables(event: Event) -> &'static [&'static str] {
         Event::NewMessage => &["reference"],
         Event::WithdrawalAck => &["reference", "reason"],
         Event::AssignmentDigest => &["due_at"],
-        Event::PairingUpdate => &["reference"],
+        Event::PairingUpdate => &["reference", "proposer_name"],
         _ => &[],
     }
 }

@@ -1,0 +1,44 @@
+//! Expérimentation Montagne pairings: which organizations may be a territory's partner, and when an
+//! application can be paired.
+
+use crate::domain::organization::OrganizationKind;
+
+/// Whether an organization of `kind` may be paired with a territory: a company or a start-up.
+pub fn can_be_partner(kind: OrganizationKind) -> bool {
+    matches!(kind, OrganizationKind::Startup | OrganizationKind::Company)
+}
+
+/// Whether an application to a call of `call_kind` in `application_status` can be paired: territory
+/// experiment calls only, once the application is submitted and until it is rejected or withdrawn.
+pub fn is_open(call_kind: &str, application_status: &str) -> bool {
+    call_kind == "territory_experiment"
+        && matches!(
+            application_status,
+            "submitted" | "eligible" | "shortlisted" | "selected" | "waitlisted"
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn companies_and_start_ups_pair_with_submitted_territory_experiments() {
+        assert!(can_be_partner(OrganizationKind::Startup));
+        assert!(can_be_partner(OrganizationKind::Company));
+        assert!(!can_be_partner(OrganizationKind::Territory));
+        assert!(!can_be_partner(OrganizationKind::Association));
+        assert!(is_open("territory_experiment", "submitted"));
+        assert!(is_open("territory_experiment", "selected"));
+        for status in [
+            "draft",
+            "withdrawn",
+            "rejected",
+            "ineligible",
+            "changes_requested",
+        ] {
+            assert!(!is_open("territory_experiment", status), "{status}");
+        }
+        assert!(!is_open("startup_lab", "submitted"));
+    }
+}
