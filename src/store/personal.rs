@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::db::schema::{
     api_tokens, application_messages, applications, assignments, attachments, audit_log,
     call_jurors, calls, conflicts, decisions, email_tokens, events, idempotency_keys, invitations,
-    organization_members, organizations, outbox, reviews,
+    organization_invitations, organization_members, organizations, outbox, reviews,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -25,7 +25,7 @@ use crate::store::applications::{Attachment, Message};
 use crate::store::audit::Entry;
 use crate::store::evaluation::{self, Assignment, Conflict, Decision, Review};
 use crate::store::events::Event;
-use crate::store::invitations::Invitation;
+use crate::store::invitations::{Invitation, MemberInvitation};
 use crate::store::organizations::Organization;
 use crate::store::outbox::OutboxEmail;
 use crate::store::tokens::Token;
@@ -103,6 +103,8 @@ pub struct Holdings {
     pub reviews: Vec<(Review, BTreeMap<String, f64>)>,
     /// Invitations sent to their address or accepted by them.
     pub invitations: Vec<Invitation>,
+    /// Invitations to join an organization sent to their address or accepted by them.
+    pub organization_invitations: Vec<MemberInvitation>,
     /// Emails addressed to them.
     pub emails: Vec<OutboxEmail>,
     pub requests: Vec<RememberedRequest>,
@@ -206,6 +208,15 @@ pub fn holdings(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Option<Holdings
         .order(invitations::id.asc())
         .select(Invitation::as_select())
         .load(conn)?;
+    let organization_invitations = organization_invitations::table
+        .filter(
+            organization_invitations::email
+                .eq(&user.email)
+                .or(organization_invitations::accepted_by.eq(me)),
+        )
+        .order(organization_invitations::id.asc())
+        .select(MemberInvitation::as_select())
+        .load(conn)?;
     let emails = outbox::table
         .filter(
             outbox::user_id
@@ -275,6 +286,7 @@ pub fn holdings(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Option<Holdings
         assignments,
         reviews,
         invitations,
+        organization_invitations,
         emails,
         requests,
         audit,

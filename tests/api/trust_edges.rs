@@ -425,6 +425,7 @@ async fn names_and_file_names_with_a_right_to_left_override_are_kept_as_they_rea
         .await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
     assert_eq!(user["display_name"], "Léa Martin");
+    app.verify_address("lea@example.org").await;
     let token = app.login("lea@example.org", PASSWORD).await;
     let (status, org) = app
         .post(

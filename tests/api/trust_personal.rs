@@ -180,6 +180,48 @@ async fn deleting_an_account_erases_case_and_accent_variants_of_the_name_in_thei
     );
 }
 
+#[tokio::test]
+async fn deleting_an_account_leaves_no_organization_invitation_naming_its_address() {
+    let app = TestApp::spawn().await;
+    let owner = app.applicant("fondatrice@altitude.example").await;
+    let organization = app
+        .organization(&owner, "startup", "Altitude Mobilité")
+        .await;
+    let (_, lea) = person(&app, "lea.invitee@altitude.example", "Léa Invitée").await;
+    // One invitation Léa accepted, and one still pending for her address.
+    app.add_member(
+        &owner,
+        &organization,
+        "lea.invitee@altitude.example",
+        "member",
+    )
+    .await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/organizations/{organization}/members"),
+            Some(&owner),
+            json!({"email": "lea.invitee@altitude.example", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let rows = every_row(&app).await;
+    assert!(
+        found_in(&rows, "lea.invitee@altitude.example")
+            .iter()
+            .any(|row| row.starts_with("organization_invitations")),
+        "the invitations name her address before"
+    );
+
+    delete_me(&app, &lea).await;
+
+    let rows = every_row(&app).await;
+    let left: Vec<String> = found_in(&rows, "lea.invitee@altitude.example")
+        .into_iter()
+        .filter(|row| row.starts_with("organization_invitations"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
+
 // --- Finding 13: no live secret at rest once sent -------------------------------------------------------------
 
 #[tokio::test]
@@ -419,7 +461,19 @@ async fn another_local_user_cannot_read_the_database_emails_or_attachments() {
     let call = app
         .open_call(&admin, "experimentation-montagne", "exp-2026")
         .await;
-    let token = app.applicant("mairie@bessans.example").await;
+    app.register("mairie@bessans.example", "fr").await;
+    // The verification email is a file here: its link verifies the address.
+    let eml = wait_for_eml_to(&app.settings.email.file_dir, "mairie@bessans.example").await;
+    let link = ReceivedEmail {
+        to: vec![],
+        raw: std::fs::read(&eml).unwrap(),
+    }
+    .token();
+    let (status, body) = app
+        .post("/api/v1/auth/verify-email", None, json!({"token": link}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let token = app.login("mairie@bessans.example", PASSWORD).await;
     let organization = app
         .organization(&token, "territory", "Commune de Bessans")
         .await;

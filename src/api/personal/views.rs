@@ -180,6 +180,19 @@ pub struct ExportedInvitation {
     pub accepted_at: Option<DateTime<Utc>>,
 }
 
+/// An invitation to join an organization sent to the person's address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedOrganizationInvitation {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    /// `owner` or `member`.
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub declined_at: Option<DateTime<Utc>>,
+}
+
 /// An email addressed to the person (its body apart: it may carry one-time links).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedEmail {
@@ -239,6 +252,7 @@ pub struct PersonalExport {
     pub assignments: Vec<ExportedAssignment>,
     pub reviews: Vec<ExportedReview>,
     pub invitations: Vec<ExportedInvitation>,
+    pub organization_invitations: Vec<ExportedOrganizationInvitation>,
     pub emails: Vec<ExportedEmail>,
     pub idempotency_keys: Vec<ExportedRequest>,
     pub audit: Vec<ExportedAuditEntry>,
@@ -417,6 +431,19 @@ impl PersonalExport {
                     created_at: i.created_at.0,
                     expires_at: i.expires_at.0,
                     accepted_at: i.accepted_at.map(|t| t.0),
+                })
+                .collect(),
+            organization_invitations: h
+                .organization_invitations
+                .iter()
+                .map(|i| ExportedOrganizationInvitation {
+                    id: *i.id,
+                    organization_id: *i.organization_id,
+                    role: i.role.clone(),
+                    created_at: i.created_at.0,
+                    expires_at: i.expires_at.0,
+                    accepted_at: i.accepted_at.map(|t| t.0),
+                    declined_at: i.declined_at.map(|t| t.0),
                 })
                 .collect(),
             emails: h

@@ -11,7 +11,8 @@ use super::scrub::{json, text, Identity};
 use super::structural_audit;
 use crate::db::schema::{
     api_tokens, applications, attachments, email_tokens, idempotency_keys, invitations,
-    organization_members, organizations, outbox, pairings, reviews, users,
+    organization_invitations, organization_members, organizations, outbox, pairings, reviews,
+    users,
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -100,6 +101,14 @@ pub fn erase_account(
             invitations::email
                 .eq(&user.email)
                 .or(invitations::accepted_by.eq(Uid(user_id))),
+        ),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        organization_invitations::table.filter(
+            organization_invitations::email
+                .eq(&user.email)
+                .or(organization_invitations::accepted_by.eq(Uid(user_id))),
         ),
     )
     .execute(conn)?;
