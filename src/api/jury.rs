@@ -15,6 +15,7 @@ use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::assignment::{self, AssignmentInput};
+pub use crate::domain::conflict::{affiliations_of, Affiliation};
 use crate::domain::form::Stage;
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
 use crate::error::{Error, FieldError, Problem};
@@ -30,15 +31,6 @@ use crate::store::evaluation::{self, Assignment};
 use crate::store::events::{self, NewEvent};
 use crate::store::{applications, users};
 
-/// An organization a juror is tied to.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Affiliation {
-    pub name: String,
-    /// SIREN (or SIRET) of the organization, when known: conflicts are then detected by it.
-    pub siren: Option<String>,
-}
-
 /// A juror of a call.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JurorView {
@@ -51,13 +43,6 @@ pub struct JurorView {
 
 fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
     calls::find(conn, id)?.ok_or(Error::NotFound)
-}
-
-/// A juror's stored affiliations; unreadable ones are an error, never "none" (which would silently switch
-/// SIREN conflict detection off).
-pub fn affiliations_of(value: &Value) -> Result<Vec<Affiliation>, Error> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| Error::Internal(anyhow::anyhow!("unreadable juror affiliations: {e}")))
 }
 
 /// The jurors of a call (administrators).

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::identifiers::{Siren, Siret};
+use crate::error::Error;
 
 /// Why a juror is detected as conflicted with an application.
 #[derive(
@@ -350,6 +351,22 @@ fn siren_of(raw: &str) -> Option<Siren> {
     Siren::parse(raw)
         .ok()
         .or_else(|| Siret::parse(raw).ok().map(|siret| siret.siren()))
+}
+
+/// An organization a juror is tied to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Affiliation {
+    pub name: String,
+    /// SIREN (or SIRET) of the organization, when known: conflicts are then detected by it.
+    pub siren: Option<String>,
+}
+
+/// A juror's stored affiliations; unreadable ones are an error, never "none" (which would silently switch
+/// SIREN conflict detection off).
+pub fn affiliations_of(value: &serde_json::Value) -> Result<Vec<Affiliation>, Error> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("unreadable juror affiliations: {e}")))
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub fn detect(
     let memberships = evaluation::organizations_of(conn, &juror_ids)?;
     let mut recorded = Vec::new();
     for juror in &jurors {
-        let sirens: Vec<String> = crate::api::jury::affiliations_of(&juror.affiliations.0)?
+        let sirens: Vec<String> = crate::domain::conflict::affiliations_of(&juror.affiliations.0)?
             .into_iter()
             .filter_map(|a| a.siren)
             .collect();
