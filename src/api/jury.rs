@@ -98,7 +98,8 @@ fn check_affiliations(
 ) -> Vec<Affiliation> {
     let mut clean = Vec::new();
     for (i, a) in affiliations.iter().enumerate() {
-        let name = a.name.trim();
+        let name = crate::domain::text::visible(&a.name);
+        let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             check.push(FieldError::new(
                 format!("affiliations.{i}.name"),

@@ -477,3 +477,23 @@ async fn names_and_file_names_with_a_right_to_left_override_are_kept_as_they_rea
     assert!(disposition.contains("facturefdp.pdf"), "{disposition}");
     assert!(!disposition.contains('\u{202E}'), "{disposition}");
 }
+
+#[tokio::test]
+async fn a_juror_affiliation_with_a_right_to_left_override_is_kept_as_it_reads() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("staff@cordee.example").await;
+    let call = app
+        .open_call(&admin, "alpes-tourisme-lab", "atl-2026")
+        .await;
+    let juror = app.applicant("jure@cabinet-hugo.example").await;
+    let (_, me) = app.get("/api/v1/me", Some(&juror)).await;
+    let (status, seat) = app
+        .post(
+            &format!("/api/v1/calls/{}/jurors", call["id"].as_str().unwrap()),
+            Some(&admin),
+            json!({"user_id": me["id"], "affiliations": [{"name": "\u{202E}Cabinet\u{200B} Hugo\u{2069}", "siren": null}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{seat}");
+    assert_eq!(seat["affiliations"][0]["name"], "Cabinet Hugo");
+}
