@@ -158,6 +158,36 @@ async fn an_applicant_taking_the_jurors_domain_as_website_after_the_review_does_
 }
 
 #[tokio::test]
+async fn an_applicant_inviting_a_member_from_the_jurors_firm_after_the_review_does_not_void_it() {
+    let app = TestApp::spawn().await;
+    let call = call_with_eligible(&app, 2).await;
+    let target = call.applications[0].clone();
+    let hugo = juror(&app, &call, "hugo@cabinet-hugo.example").await;
+    assign(&app, &call, &target, &hugo).await;
+    review(&app, &hugo, &target, [1.0, 1.0, 1.0, 1.0, 1.0]).await;
+
+    // A partner of the juror's firm joins the applicant's organization (invited, and accepting).
+    app.applicant("associee@cabinet-hugo.example").await;
+    app.add_member(
+        &call.founders[0],
+        &call.organizations[0],
+        "associee@cabinet-hugo.example",
+        "member",
+    )
+    .await;
+
+    assert_eq!(
+        counted_reviews(&app, &call).await.get(&target),
+        Some(&1),
+        "the submitted review still counts"
+    );
+    let conflicts = recorded(&app, &call, &hugo, &target).await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["status"], "flagged");
+    assert_eq!(conflicts[0]["reason"], "same_email_domain");
+}
+
+#[tokio::test]
 async fn staff_dismissing_a_flagged_conflict_keeps_the_review_and_the_same_fact_does_not_raise_it_again(
 ) {
     let app = TestApp::spawn().await;
