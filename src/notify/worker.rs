@@ -236,7 +236,7 @@ impl Worker {
             Ok(()) => {
                 tracing::info!(outbox_id = %id, event = %email.event, "email sent");
                 self.db
-                    .write(move |conn| Ok(outbox::mark_sent(conn, id, now)?))
+                    .write(move |conn| Ok(outbox::mark_sent(conn, &email, now)?))
                     .await
             }
             Err(err) => {
@@ -253,7 +253,9 @@ impl Worker {
                 let message = err.to_string();
                 self.db
                     .write(move |conn| {
-                        Ok(outbox::mark_attempt_failed(conn, id, &message, retry_at)?)
+                        Ok(outbox::mark_attempt_failed(
+                            conn, &email, &message, retry_at,
+                        )?)
                     })
                     .await
             }

@@ -85,10 +85,10 @@ pub fn claim_due(
         .load(conn)
 }
 
-/// Records a delivery; the one-time links the email carried are removed from its copy.
-pub fn mark_sent(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
-    remove_links(conn, id)?;
-    diesel::update(outbox::table.find(Uid(id)))
+/// Records the delivery of `email` (as claimed); the one-time links it carried are removed from its copy.
+pub fn mark_sent(conn: &mut DbConn, email: &OutboxEmail, now: DateTime<Utc>) -> QueryResult<()> {
+    remove_links(conn, email)?;
+    diesel::update(outbox::table.find(email.id))
         .set((
             outbox::status.eq("sent"),
             outbox::sent_at.eq(Ts(now)),
@@ -99,29 +99,22 @@ pub fn mark_sent(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult
         .map(|_| ())
 }
 
-/// Replaces the secrets of the one-time links in the stored email by markers (see `notify::links`).
-fn remove_links(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
-    let found: Option<(String, String, String)> = outbox::table
-        .find(Uid(id))
-        .select((outbox::subject, outbox::body_text, outbox::body_html))
-        .first(conn)
-        .optional()?;
-    let Some((subject, text, html)) = found else {
-        return Ok(());
-    };
+/// Replaces the secrets of the one-time links in the stored copy of `email` by markers (see
+/// `notify::links`). The claimed email is what is stored: nothing rewrites a row while it is being sent.
+fn remove_links(conn: &mut DbConn, email: &OutboxEmail) -> QueryResult<()> {
     let (r_subject, r_text, r_html) = (
-        links::redact(&subject),
-        links::redact(&text),
-        links::redact(&html),
+        links::redact(&email.subject),
+        links::redact(&email.body_text),
+        links::redact(&email.body_html),
     );
     if r_subject.is_none() && r_text.is_none() && r_html.is_none() {
         return Ok(());
     }
-    diesel::update(outbox::table.find(Uid(id)))
+    diesel::update(outbox::table.find(email.id))
         .set((
-            outbox::subject.eq(r_subject.unwrap_or(subject)),
-            outbox::body_text.eq(r_text.unwrap_or(text)),
-            outbox::body_html.eq(r_html.unwrap_or(html)),
+            outbox::subject.eq(r_subject.unwrap_or_else(|| email.subject.clone())),
+            outbox::body_text.eq(r_text.unwrap_or_else(|| email.body_text.clone())),
+            outbox::body_html.eq(r_html.unwrap_or_else(|| email.body_html.clone())),
         ))
         .execute(conn)
         .map(|_| ())
@@ -225,7 +218,7 @@ pub fn renew_links(
 /// one-time links are then removed from its copy).
 pub fn mark_attempt_failed(
     conn: &mut DbConn,
-    id: Uuid,
+    email: &OutboxEmail,
     error: &str,
     retry_at: Option<DateTime<Utc>>,
 ) -> QueryResult<()> {
@@ -234,7 +227,7 @@ pub fn mark_attempt_failed(
     } else {
         "failed"
     };
-    let query = diesel::update(outbox::table.find(Uid(id))).set((
+    let query = diesel::update(outbox::table.find(email.id)).set((
         outbox::status.eq(status),
         outbox::last_error.eq(error),
         outbox::locked_until.eq(None::<Ts>),
@@ -242,10 +235,10 @@ pub fn mark_attempt_failed(
     query.execute(conn)?;
     if retry_at.is_none() {
         // Failed for good: its links are no longer kept in clear (a retry renews them).
-        remove_links(conn, id)?;
+        remove_links(conn, email)?;
     }
     if let Some(at) = retry_at {
-        diesel::update(outbox::table.find(Uid(id)))
+        diesel::update(outbox::table.find(email.id))
             .set(outbox::next_attempt_at.eq(Ts(at)))
             .execute(conn)?;
     }
