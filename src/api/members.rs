@@ -1,7 +1,6 @@
 //! The members of an organization: listed by its members, invited by its owners (the person accepts or
 //! declines through the emailed link), leaving or removed (never the last owner).
 
-use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -177,11 +176,10 @@ pub async fn invite(
                 // An invitation can make a member an owner, never the reverse.
                 let current = organizations::membership(conn, id, *invitee.id)?;
                 if current == Some(role) || current == Some(MemberRole::Owner) {
-                    return Err(Error::Refused {
-                        status: StatusCode::CONFLICT,
-                        code: "already_member",
-                        detail: "this person is already a member with this role or above".into(),
-                    });
+                    return Err(Error::refused(
+                        "already_member",
+                        "this person is already a member with this role or above",
+                    ));
                 }
             }
             invitations::insert_member(conn, &invitation)?;
@@ -255,11 +253,10 @@ pub async fn remove(
                 Removal::Removed => {}
                 Removal::NotAMember => return Err(Error::NotFound),
                 Removal::LastOwner => {
-                    return Err(Error::Refused {
-                        status: StatusCode::CONFLICT,
-                        code: "last_owner",
-                        detail: "the last owner cannot leave: invite another owner first".into(),
-                    })
+                    return Err(Error::refused(
+                        "last_owner",
+                        "the last owner cannot leave: invite another owner first",
+                    ))
                 }
             }
             audit::record(

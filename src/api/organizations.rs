@@ -228,13 +228,11 @@ fn refuse_taken_identity(
 }
 
 fn identity_conflict() -> Error {
-    Error::Refused {
-        status: StatusCode::CONFLICT,
-        code: "organization_exists",
-        detail: "an organization with this SIRET (or SIREN) is already registered: ask its owners to invite \
-                 you (POST /api/v1/organizations/{id}/members)"
-            .into(),
-    }
+    Error::refused(
+        "organization_exists",
+        "an organization with this SIRET (or SIREN) is already registered: ask its owners to invite \
+         you (POST /api/v1/organizations/{id}/members)",
+    )
 }
 
 /// A unique-index violation at insert time is the identity taken at the same moment.
