@@ -195,7 +195,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
                 Error::Internal(anyhow::anyhow!("the template {template} is missing"))
             })?;
             let mut call = Call::from_template(&template, slug, *opens_at, *closes_at, None, now);
-            call.status = "published".into();
+            call.status = crate::domain::call::CallStatus::Published;
             calls::insert(conn, &call)?;
         }
         for (email, name, role, org) in accounts {

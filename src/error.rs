@@ -114,6 +114,15 @@ impl Error {
         }
     }
 
+    /// A 403 with a stable `code`: the caller is known but may not do this.
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Error {
+        Error::Refused {
+            status: StatusCode::FORBIDDEN,
+            code,
+            detail: detail.into(),
+        }
+    }
+
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             Error::BadRequest(_) => ("bad-request", "Bad request"),
@@ -225,6 +234,17 @@ impl ResponseError for Error {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(self.problem())
+    }
+}
+
+impl From<crate::domain::refusal::Refusal> for Error {
+    /// A refused transition is a 409 carrying the refusal's code.
+    fn from(refusal: crate::domain::refusal::Refusal) -> Self {
+        Error::Refused {
+            status: StatusCode::CONFLICT,
+            code: refusal.code(),
+            detail: refusal.detail(),
+        }
     }
 }
 

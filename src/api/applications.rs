@@ -17,7 +17,7 @@ use crate::api::input::Input;
 use crate::auth::permissions::{can_act_for_applicant, can_read_application, Principal, Scope};
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
-use crate::domain::application;
+use crate::domain::application::{ApplicationStatus, ScreeningOutcome};
 use crate::domain::call::{self, CallStatus, Phase};
 use crate::domain::form::Form;
 use crate::domain::identifiers::InvalidValue;
@@ -66,7 +66,7 @@ pub struct ApplicationView {
     pub organization_id: Uuid,
     /// `draft`, `submitted`, `changes_requested`, `eligible`, `ineligible`, `shortlisted`, `not_shortlisted`,
     /// `selected`, `waitlisted`, `rejected` or `withdrawn`.
-    pub status: String,
+    pub status: ApplicationStatus,
     /// Given at the first submission, such as `ATL-2026-0007`.
     pub reference: Option<String>,
     #[schema(value_type = Object)]
@@ -100,7 +100,7 @@ impl ApplicationView {
             id: *app.id,
             call_id: *app.call_id,
             organization_id: *app.organization_id,
-            status: app.status.clone(),
+            status: app.status,
             reference: app.reference.clone(),
             answers: app.answers.0.clone(),
             attachments: attachments.iter().map(AttachmentView::from).collect(),
@@ -234,7 +234,7 @@ async fn create_application(
         .db
         .write(move |conn| {
             let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-            if call.status == "draft" && !caller.is_admin() {
+            if call.status == CallStatus::Draft && !caller.is_admin() {
                 return Err(Error::NotFound);
             }
             let form = call.form()?;
@@ -262,7 +262,7 @@ async fn create_application(
             }
             let Some(organization) = organization else { return Err(check.into_error()) };
             check.finish()?;
-            if call.status != CallStatus::Published.as_str() || call::phase(call.opens_at.0, call.closes_at.0, now) != Phase::Open {
+            if !call.status.accepts_applications() || call::phase(call.opens_at.0, call.closes_at.0, now) != Phase::Open {
                 return Err(Error::Conflict("this call is not open for applications".into()));
             }
             if applications::exists_for(conn, call_id, *organization.id)? {
@@ -272,7 +272,7 @@ async fn create_application(
                 id: Uid(Uuid::now_v7()),
                 call_id: call.id,
                 organization_id: organization.id,
-                status: "draft".into(),
+                status: ApplicationStatus::Draft,
                 reference: None,
                 answers: Json(Value::Object(answers.into_iter().filter(|(_, v)| !v.is_null()).collect())),
                 version: 1,
@@ -334,7 +334,7 @@ pub struct ApplicationSummary {
     pub call_id: Uuid,
     pub organization_id: Uuid,
     pub organization_name: String,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reference: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -367,15 +367,18 @@ pub async fn list(
             }
         },
     };
-    if let Some(status) = query.status.as_deref() {
-        if !application::ALL.contains(&status) {
+    let status = match query.status.as_deref().map(str::parse::<ApplicationStatus>) {
+        Some(Err(_)) => {
             errors.push(FieldError::new(
                 "status",
                 "invalid_status",
                 "an application status",
             ));
+            None
         }
-    }
+        Some(Ok(status)) => Some(status),
+        None => None,
+    };
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -396,7 +399,7 @@ pub async fn list(
             Some(caller.user_id)
         },
         call_id,
-        status: query.status,
+        status,
         q: query
             .q
             .filter(|q| !q.trim().is_empty())
@@ -531,7 +534,7 @@ pub async fn update(
             let (before, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
             etag::check(&if_match?, before.version)?;
-            if !application::is_editable(&before.status) {
+            if !before.status.is_editable() {
                 return Err(Error::Conflict(format!(
                     "the application is {}: it can no longer be edited",
                     before.status
@@ -625,7 +628,7 @@ fn save_transition(
 /// The answer to a submission.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Submitted {
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reference: String,
     pub submitted_at: DateTime<Utc>,
 }
@@ -724,7 +727,7 @@ async fn submit_application(
             match before.status.as_str() {
                 "draft" => {
                     if call::phase(call.opens_at.0, call.closes_at.0, now) != Phase::Open
-                        || call.status != "published"
+                        || !call.status.accepts_applications()
                     {
                         return Err(Error::Conflict(format!(
                             "the call closed at {}",
@@ -770,7 +773,7 @@ async fn submit_application(
                 }
             };
             let after = Application {
-                status: "submitted".into(),
+                status: ApplicationStatus::Submitted,
                 reference: Some(reference.clone()),
                 submitted_at: Some(Ts(now)),
                 changes_due_at: None,
@@ -805,7 +808,7 @@ async fn submit_application(
                 now,
             )?;
             Ok(Submitted {
-                status: "submitted".into(),
+                status: ApplicationStatus::Submitted,
                 reference,
                 submitted_at: now,
             })
@@ -863,7 +866,7 @@ pub async fn withdraw(
             let state = state_for_tx;
             let (before, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
-            if !application::can_withdraw(&before.status) {
+            if before.status.withdraw().is_err() {
                 return Err(Error::Conflict(format!(
                     "the application is {}: it can no longer be withdrawn",
                     before.status
@@ -871,7 +874,7 @@ pub async fn withdraw(
             }
             let (call, organization) = load_context(conn, &before)?;
             let after = Application {
-                status: "withdrawn".into(),
+                status: ApplicationStatus::Withdrawn,
                 withdrawn_reason: reason.clone(),
                 version: before.version + 1,
                 updated_at: Ts(now),
@@ -946,30 +949,33 @@ pub async fn screen(
     let id = id.into_inner();
     let now = state.clock.now();
     let (body, mut check) = input.into_parts();
-    let outcome = check.required("outcome", body.outcome.as_deref(), |o| match o {
-        "eligible" | "ineligible" | "changes_requested" => Ok(o.to_owned()),
-        _ => Err(InvalidValue::new(
-            "invalid_outcome",
-            "eligible, ineligible or changes_requested",
-        )),
+    let outcome = check.required("outcome", body.outcome.as_deref(), |o| {
+        o.parse::<ScreeningOutcome>().map_err(|_| {
+            InvalidValue::new(
+                "invalid_outcome",
+                "eligible, ineligible or changes_requested",
+            )
+        })
     });
-    let needs_reason = matches!(outcome.as_deref(), Some("ineligible" | "changes_requested"));
+    let needs_reason = outcome.is_some_and(ScreeningOutcome::needs_reason);
     let reason = if needs_reason {
         check.required("reason", body.reason.as_deref(), reason_text)
     } else {
         check.optional("reason", body.reason.as_deref(), reason_text)
     };
-    let due_at = match outcome.as_deref() {
-        Some("changes_requested") => check.required("due_at", body.due_at.as_deref(), |raw| {
-            let at = call::parse_instant(raw)?;
-            if at <= now {
-                return Err(InvalidValue::new(
-                    "in_the_past",
-                    "the due date must be in the future",
-                ));
-            }
-            Ok(at)
-        }),
+    let due_at = match outcome {
+        Some(ScreeningOutcome::ChangesRequested) => {
+            check.required("due_at", body.due_at.as_deref(), |raw| {
+                let at = call::parse_instant(raw)?;
+                if at <= now {
+                    return Err(InvalidValue::new(
+                        "in_the_past",
+                        "the due date must be in the future",
+                    ));
+                }
+                Ok(at)
+            })
+        }
         _ => {
             if body.due_at.is_some() {
                 check.push(FieldError::new(
@@ -991,12 +997,10 @@ pub async fn screen(
         .write(move |conn| {
             let state = state_for_tx;
             let before = applications::find(conn, id)?.ok_or(Error::NotFound)?;
-            if before.status != "submitted" {
-                return Err(Error::Conflict(format!("the application is {}: only submitted applications are screened", before.status)));
-            }
+            let status = before.status.screen(outcome)?;
             let (call, organization) = load_context(conn, &before)?;
             let after = Application {
-                status: outcome.clone(),
+                status,
                 screening_reason: reason.clone(),
                 changes_due_at: due_at.map(Ts),
                 version: before.version + 1,
@@ -1005,11 +1009,11 @@ pub async fn screen(
             };
             let details = json!({"status": outcome, "reason": reason, "due_at": due_at});
             save_transition(conn, caller.user_id, &before, &after, "application.screened", details, now)?;
-            if call.status == "published" && call::phase(call.opens_at.0, call.closes_at.0, now) == Phase::Closed {
-                calls::set_status(conn, *call.id, "published", "evaluation", now)?;
+            if let Some(next) = call.status.on_evaluation_work(call::phase(call.opens_at.0, call.closes_at.0, now)) {
+                calls::set_status(conn, *call.id, call.status, next, now)?;
             }
             let about = About { call: &call, organization: &organization, application: &after };
-            if outcome == "changes_requested" {
+            if outcome == ScreeningOutcome::ChangesRequested {
                 about.to_members(
                     conn,
                     &state,

@@ -14,7 +14,6 @@ use crate::api::extract::{client_address, Caller};
 use crate::auth::permissions::{can_act_for_applicant, Principal};
 use crate::config::StorageSettings;
 use crate::db::types::{Ts, Uid};
-use crate::domain::application;
 use crate::domain::form::{Field, FieldType};
 use crate::error::{Error, Problem};
 use crate::state::AppState;
@@ -90,7 +89,7 @@ async fn file_field(
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
-            if !application::is_editable(&app.status) {
+            if !app.status.is_editable() {
                 return Err(Error::Conflict(format!(
                     "the application is {}: files can no longer change",
                     app.status
@@ -278,7 +277,7 @@ pub async fn upload(
             applications::lock(conn, id)?;
             let (app, role) = load(conn, &caller, id)?;
             can_act_for_applicant(&caller, role)?;
-            if !application::is_editable(&app.status) {
+            if !app.status.is_editable() {
                 return Err(Error::Conflict(format!("the application is {}: files can no longer change", app.status)));
             }
             // Again in the transaction: another upload to the same application may have landed meanwhile.
@@ -388,7 +387,7 @@ pub async fn remove(
             can_act_for_applicant(&caller, role)?;
             let attachment =
                 applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
-            if !application::is_editable(&app.status) {
+            if !app.status.is_editable() {
                 return Err(Error::Conflict(format!(
                     "the application is {}: files can no longer change",
                     app.status

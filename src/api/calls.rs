@@ -14,6 +14,7 @@ use crate::api::input::{nested, Check, Input};
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::call::{self, CallStatus, Definition, Phase};
 use crate::domain::form::{builtin_template, builtin_templates, CallTemplate, Form, Stage, Text};
+use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
@@ -79,7 +80,7 @@ impl CallView {
             eligible_kinds: stored(&call.eligible_kinds)?,
             form: stored(&call.form)?,
             stages: stored(&call.stages)?,
-            status: CallStatus::from_db(&call.status),
+            status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),
             version: call.version,
@@ -101,7 +102,7 @@ impl CallSummary {
             closes_at: call.closes_at.0,
             timezone: call.timezone.clone(),
             eligible_kinds: stored(&call.eligible_kinds)?,
-            status: CallStatus::from_db(&call.status),
+            status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
         })
     }
@@ -311,7 +312,7 @@ pub async fn create(
         eligible_kinds: Json(json!(definition.eligible_kinds)),
         form: Json(json!(definition.form)),
         stages: Json(json!(definition.stages)),
-        status: CallStatus::Draft.as_str().into(),
+        status: CallStatus::Draft,
         form_frozen_at: None,
         next_reference: 1,
         version: 1,
@@ -404,7 +405,7 @@ pub async fn get_one(
         .db
         .read(move |conn| calls::find_by_id_or_slug(conn, &id)?.ok_or(Error::NotFound))
         .await?;
-    if call.status == "draft" && !caller.is_some_and(|c| c.0.is_admin()) {
+    if call.status == CallStatus::Draft && !caller.is_some_and(|c| c.0.is_admin()) {
         return Err(Error::NotFound);
     }
     let view = CallView::new(&call, state.clock.now())?;
@@ -621,9 +622,10 @@ pub async fn publish(
     let call = state
         .db
         .write(move |conn| {
-            calls::find(conn, id)?.ok_or(Error::NotFound)?;
-            if !calls::set_status(conn, id, "draft", "published", now)? {
-                return Err(Error::Conflict("only a draft call can be published".into()));
+            let before = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let published = before.status.publish()?;
+            if !calls::set_status(conn, id, before.status, published, now)? {
+                return Err(Refusal::CallNotDraft.into());
             }
             audit::record(
                 conn,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::api::extract::Caller;
 use crate::api::input::Input;
 use crate::db::types::{Ts, Uid};
+use crate::domain::application::{ApplicationStatus, DecisionOutcome};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::applications::About;
@@ -75,24 +76,24 @@ pub async fn shortlist(
         .write(move |conn| {
             let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
             let stages = call.stages()?;
+            // The candidates of a shortlist are the ones reviewed at the stage before `next_stage`.
             let from_status = match stages.iter().position(|s| s.key == next_stage) {
-                Some(1) => "eligible",
                 Some(0) => {
                     check.push(FieldError::new(
                         "next_stage",
                         "first_stage",
                         "the first stage needs no shortlist",
                     ));
-                    "eligible"
+                    ApplicationStatus::Eligible
                 }
-                Some(_) => "shortlisted",
+                Some(next) => ApplicationStatus::reviewed_at_stage(next - 1),
                 None => {
                     check.push(FieldError::new(
                         "next_stage",
                         "unknown_stage",
                         "the call has no such stage",
                     ));
-                    "eligible"
+                    ApplicationStatus::Eligible
                 }
             };
             let candidates = applications::ids_with_status(conn, id, from_status)?;
@@ -112,15 +113,14 @@ pub async fn shortlist(
                 not_shortlisted: 0,
             };
             for app in &candidates {
-                let status = if ids.contains(app) {
-                    result.shortlisted += 1;
-                    "shortlisted"
-                } else if from_status == "eligible" {
-                    result.not_shortlisted += 1;
-                    "not_shortlisted"
-                } else {
+                let Some(status) = from_status.shortlist(ids.contains(app)) else {
                     continue;
                 };
+                if status == ApplicationStatus::Shortlisted {
+                    result.shortlisted += 1;
+                } else {
+                    result.not_shortlisted += 1;
+                }
                 if !applications::set_status(conn, *app, from_status, status, now)? {
                     // Rolls the whole shortlist back: a second request at once, or a withdrawal, came first.
                     return Err(Error::refused(
@@ -128,7 +128,7 @@ pub async fn shortlist(
                         "an application of this call changed meanwhile (withdrawn, or shortlisted by another request): read them again",
                     ));
                 }
-                let event_type = if status == "shortlisted" {
+                let event_type = if status == ApplicationStatus::Shortlisted {
                     "application.shortlisted"
                 } else {
                     "application.not_shortlisted"
@@ -165,12 +165,8 @@ pub async fn shortlist(
 
 /// The status of the applications a call decides on: the shortlisted ones of a multi-stage call's last
 /// stage, the eligible ones of a single-stage call.
-fn decidable_status(call: &calls::Call) -> Result<&'static str, Error> {
-    Ok(if call.stages()?.len() > 1 {
-        "shortlisted"
-    } else {
-        "eligible"
-    })
+fn decidable_status(call: &calls::Call) -> Result<ApplicationStatus, Error> {
+    Ok(ApplicationStatus::decidable(call.stages()?.len()))
 }
 
 /// One decision of `PUT /calls/{id}/decisions`.
@@ -201,7 +197,7 @@ impl From<&Decision> for DecisionView {
     fn from(d: &Decision) -> Self {
         DecisionView {
             application_id: *d.application_id,
-            outcome: d.outcome.clone(),
+            outcome: d.outcome.as_str().into(),
             motivation: d.motivation.clone(),
             decided_at: d.decided_at.0,
             published_at: d.published_at.map(|t| t.0),
@@ -235,17 +231,11 @@ pub async fn record(
     let mut parsed = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let app = check.required(&format!("{i}.application_id"), item.application_id, Ok);
-        let outcome = check.required(
-            &format!("{i}.outcome"),
-            item.outcome.as_deref(),
-            |o| match o {
-                "selected" | "waitlisted" | "rejected" => Ok(o.to_owned()),
-                _ => Err(InvalidValue::new(
-                    "invalid_outcome",
-                    "selected, waitlisted or rejected",
-                )),
-            },
-        );
+        let outcome = check.required(&format!("{i}.outcome"), item.outcome.as_deref(), |o| {
+            o.parse::<DecisionOutcome>().map_err(|_| {
+                InvalidValue::new("invalid_outcome", "selected, waitlisted or rejected")
+            })
+        });
         let motivation = check.required(
             &format!("{i}.motivation"),
             item.motivation.as_deref(),
@@ -287,7 +277,7 @@ pub async fn record(
                 let decision = Decision {
                     application_id: Uid(*app),
                     call_id: Uid(id),
-                    outcome: outcome.clone(),
+                    outcome: *outcome,
                     motivation: motivation.clone(),
                     decided_by: Some(Uid(caller.user_id)),
                     decided_at: Ts(now),
@@ -398,7 +388,7 @@ pub async fn publish(
                     continue;
                 }
                 published += 1;
-                if !applications::set_status(conn, app_id, decidable, &decision.outcome, now)? {
+                if !applications::set_status(conn, app_id, decidable, decision.outcome.status(), now)? {
                     // Withdrawn (or otherwise moved) before the publication: it keeps that status.
                     continue;
                 }
@@ -430,7 +420,7 @@ pub async fn publish(
                 )?;
             }
             // Applications left out at a shortlist are told at publication too, once.
-            for app_id in applications::ids_with_status(conn, id, "not_shortlisted")? {
+            for app_id in applications::ids_with_status(conn, id, ApplicationStatus::NotShortlisted)? {
                 if !applications::mark_reminded(conn, app_id, NOT_SHORTLISTED_NOTICE, now)? {
                     continue;
                 }
@@ -458,8 +448,8 @@ pub async fn publish(
                 )?;
             }
             if published > 0 {
-                if call.status != "decided" {
-                    calls::set_status(conn, id, &call.status, "decided", now)?;
+                if let Some(decided) = call.status.on_decisions_published() {
+                    calls::set_status(conn, id, call.status, decided, now)?;
                 }
                 audit::record(
                     conn,

@@ -118,7 +118,7 @@ pub async fn applications_csv(
     for (app, org) in rows {
         let mut row: Vec<Cell> = vec![
             app.reference.clone().into(),
-            app.status.clone().into(),
+            app.status.as_str().into(),
             org.legal_name.into(),
             org.kind.into(),
             org.siret.into(),
@@ -240,7 +240,7 @@ pub async fn my_assignments_csv(
             a.application_id.to_string().into(),
             a.reference.into(),
             a.stage.into(),
-            a.review_status.unwrap_or_else(|| "pending".into()).into(),
+            a.review_status.map_or("pending", |s| s.as_str()).into(),
         ]);
     }
     csv_response("my-assignments.csv", out)

@@ -43,6 +43,24 @@ impl FromRequest for Caller {
     }
 }
 
+/// The caller of an administrators' route: a verified account with the admin role and, for a personal
+/// token, the `admin` scope (401 without a valid token, 403 otherwise).
+pub struct Admin(pub Principal);
+
+impl FromRequest for Admin {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let Caller(principal) = caller.await?;
+            principal.require_admin()?;
+            Ok(Admin(principal))
+        })
+    }
+}
+
 impl FromRequest for SignedIn {
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;

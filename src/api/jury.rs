@@ -14,7 +14,9 @@ use crate::api::input::Input;
 use crate::auth::permissions::{Principal, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::application::ApplicationStatus;
 use crate::domain::assignment::{self, AssignmentInput};
+use crate::domain::call;
 pub use crate::domain::conflict::{affiliations_of, Affiliation};
 use crate::domain::form::Stage;
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
@@ -338,10 +340,9 @@ pub async fn list_assignments(
 }
 
 /// The status an application needs to be reviewed at `stage`: eligible for the first stage, shortlisted after.
-fn status_for_stage(stages: &[Stage], stage: &str) -> Result<&'static str, Error> {
+fn status_for_stage(stages: &[Stage], stage: &str) -> Result<ApplicationStatus, Error> {
     match stages.iter().position(|s| s.key == stage) {
-        Some(0) => Ok("eligible"),
-        Some(_) => Ok("shortlisted"),
+        Some(index) => Ok(ApplicationStatus::reviewed_at_stage(index)),
         None => Err(Error::field(
             "stage",
             "unknown_stage",
@@ -489,8 +490,11 @@ fn assignment_row(
 
 /// A published call whose applications are being assigned after closing is in evaluation.
 fn enter_evaluation(conn: &mut DbConn, call: &Call, now: DateTime<Utc>) -> Result<(), Error> {
-    if call.status == "published" && call.closes_at.0 <= now {
-        calls::set_status(conn, *call.id, "published", "evaluation", now)?;
+    if let Some(next) =
+        call.status
+            .on_evaluation_work(call::phase(call.opens_at.0, call.closes_at.0, now))
+    {
+        calls::set_status(conn, *call.id, call.status, next, now)?;
     }
     Ok(())
 }
@@ -768,7 +772,7 @@ pub async fn my_assignments(
             call_id: *r.call_id,
             reference: r.reference,
             stage: r.stage,
-            review_status: r.review_status.unwrap_or_else(|| "pending".into()),
+            review_status: r.review_status.map_or("pending", |s| s.as_str()).into(),
             review_due_at: r.review_due_at.map(|t| t.0),
         })
         .collect();

@@ -52,7 +52,7 @@ fn view(review: &Review, scores: BTreeMap<String, f64>) -> ReviewView {
         stage: review.stage.clone(),
         scores,
         comment: review.comment.clone(),
-        status: review.status.clone(),
+        status: review.status.as_str().into(),
         submitted_at: review.submitted_at.map(|t| t.0),
         updated_at: review.updated_at.0,
     }
@@ -95,7 +95,7 @@ fn check_window(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let window = ReviewWindow {
-        application_withdrawn: crate::domain::application::is_withdrawn(&app.status),
+        application_withdrawn: app.status.is_withdrawn(),
         due_at: evaluation::review_deadline(conn, *call.id, stage)?,
         reopened: review.is_some_and(|r| r.reopened_at.is_some()),
     };
@@ -198,7 +198,7 @@ pub async fn save(
             let existing = evaluation::find_review(conn, id, caller.user_id, &stage_key)?;
             if existing
                 .as_ref()
-                .is_some_and(|r| r.status == ReviewStatus::Submitted.as_str())
+                .is_some_and(|r| r.status == ReviewStatus::Submitted)
             {
                 return Err(Error::refused(
                     "review_submitted",
@@ -221,7 +221,7 @@ pub async fn save(
                     juror_id: Uid(caller.user_id),
                     stage: stage_key.clone(),
                     comment: comment.clone(),
-                    status: ReviewStatus::Draft.as_str().into(),
+                    status: ReviewStatus::Draft,
                     submitted_at: None,
                     version: 1,
                     created_at: Ts(now),
@@ -294,7 +294,7 @@ pub async fn submit(
             let (app, call, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
             let review = evaluation::find_review(conn, id, caller.user_id, &stage_key)?
                 .ok_or_else(|| Error::field("scores", "required", "save a review before submitting it"))?;
-            if review.status == ReviewStatus::Submitted.as_str() {
+            if review.status == ReviewStatus::Submitted {
                 return Err(Error::refused("review_submitted", "this review was already submitted"));
             }
             check_window(conn, &app, &call, &stage_key, Some(&review), now)?;
@@ -310,7 +310,7 @@ pub async fn submit(
             }
             let before_version = review.version;
             let review = Review {
-                status: ReviewStatus::Submitted.as_str().into(),
+                status: ReviewStatus::Submitted,
                 submitted_at: Some(Ts(now)),
                 version: review.version + 1,
                 updated_at: Ts(now),
@@ -423,13 +423,13 @@ pub async fn reopen(
                 .filter(|r| *r.application_id == id)
                 .ok_or(Error::NotFound)?;
             let not_submitted = || Error::refused("review_not_submitted", "only a submitted review can be reopened");
-            if review.status != ReviewStatus::Submitted.as_str() {
+            if review.status != ReviewStatus::Submitted {
                 return Err(not_submitted());
             }
             let scores = evaluation::scores_of(conn, review_id)?;
             let before_version = review.version;
             let review = Review {
-                status: ReviewStatus::Draft.as_str().into(),
+                status: ReviewStatus::Draft,
                 submitted_at: None,
                 version: review.version + 1,
                 updated_at: Ts(now),

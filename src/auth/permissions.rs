@@ -123,7 +123,10 @@ impl Principal {
     /// 403 unless the caller acts as an administrator.
     pub fn require_admin(&self) -> Result<(), Error> {
         if self.role != Role::Admin {
-            return Err(Error::Forbidden("this action is for administrators".into()));
+            return Err(Error::forbidden(
+                "admin_only",
+                "this action is for administrators",
+            ));
         }
         self.require_scope(Scope::Admin)
     }

@@ -19,6 +19,23 @@ use secrecy::ExposeSecret;
 use crate::config::DatabaseSettings;
 use crate::error::Error;
 
+/// Runs one diesel statement on whichever backend the connection holds, for what the multi-backend cannot
+/// express (`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, multi-row inserts): the body is written once and
+/// compiled for each backend, `c` being the backend's own connection.
+///
+/// ```ignore
+/// let inserted = on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
+/// ```
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// A connection to either database; store functions take `&mut DbConn`.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

@@ -221,3 +221,56 @@ impl FromSql<DbTime, Sqlite> for Ts {
         Ok(Ts(DateTime::parse_from_rfc3339(&text)?.with_timezone(&Utc)))
     }
 }
+
+/// Life-cycle enums stored as TEXT under their API names, converted strictly both ways: a stored name the
+/// enum does not know fails the read (it never falls back to a default).
+macro_rules! stored_as_text {
+    ($($status:ty),* $(,)?) => {$(
+        impl FromSql<diesel::sql_types::Text, MultiBackend> for $status {
+            fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let name = <String as FromSql<diesel::sql_types::Text, MultiBackend>>::from_sql(bytes)?;
+                Ok(name.parse::<$status>()?)
+            }
+        }
+
+        impl ToSql<diesel::sql_types::Text, MultiBackend> for $status {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+                <str as ToSql<diesel::sql_types::Text, MultiBackend>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl ToSql<diesel::sql_types::Text, Pg> for $status {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<diesel::sql_types::Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl ToSql<diesel::sql_types::Text, Sqlite> for $status {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+                out.set_value(self.as_str());
+                Ok(IsNull::No)
+            }
+        }
+
+        impl FromSql<diesel::sql_types::Text, Pg> for $status {
+            fn from_sql(bytes: <Pg as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let name = <String as FromSql<diesel::sql_types::Text, Pg>>::from_sql(bytes)?;
+                Ok(name.parse::<$status>()?)
+            }
+        }
+
+        impl FromSql<diesel::sql_types::Text, Sqlite> for $status {
+            fn from_sql(bytes: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+                let name = <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(bytes)?;
+                Ok(name.parse::<$status>()?)
+            }
+        }
+    )*};
+}
+
+stored_as_text!(
+    crate::domain::application::ApplicationStatus,
+    crate::domain::application::DecisionOutcome,
+    crate::domain::call::CallStatus,
+    crate::domain::review::ReviewStatus,
+);

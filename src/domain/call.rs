@@ -7,11 +7,25 @@ use utoipa::ToSchema;
 use super::form::{check_stages, Form, Stage, Text};
 use super::identifiers::InvalidValue;
 use super::organization::OrganizationKind;
+use super::refusal::Refusal;
 use crate::error::FieldError;
 
 /// Where a call is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum CallStatus {
     Draft,
     Published,
@@ -32,15 +46,55 @@ impl CallStatus {
         }
     }
 
-    /// The status stored in the database.
-    pub fn from_db(value: &str) -> CallStatus {
-        match value {
-            "published" => CallStatus::Published,
-            "evaluation" => CallStatus::Evaluation,
-            "decided" => CallStatus::Decided,
-            "archived" => CallStatus::Archived,
-            _ => CallStatus::Draft,
+    /// Every status.
+    pub const ALL: [CallStatus; 5] = [
+        CallStatus::Draft,
+        CallStatus::Published,
+        CallStatus::Evaluation,
+        CallStatus::Decided,
+        CallStatus::Archived,
+    ];
+
+    /// Whether applications may be created and submitted in this status (the clock decides the rest).
+    pub fn accepts_applications(self) -> bool {
+        self == CallStatus::Published
+    }
+
+    /// Publishing: only a draft is published.
+    pub fn publish(self) -> Result<CallStatus, Refusal> {
+        match self {
+            CallStatus::Draft => Ok(CallStatus::Published),
+            _ => Err(Refusal::CallNotDraft),
         }
+    }
+
+    /// "Published → evaluation once closed": the status a call takes when staff first screen or assign after
+    /// its closing; `None` when it stays as it is.
+    pub fn on_evaluation_work(self, phase: Phase) -> Option<CallStatus> {
+        (self == CallStatus::Published && phase == Phase::Closed).then_some(CallStatus::Evaluation)
+    }
+
+    /// The status once decisions are published; `None` when it already is `decided`.
+    pub fn on_decisions_published(self) -> Option<CallStatus> {
+        (self != CallStatus::Decided).then_some(CallStatus::Decided)
+    }
+}
+
+impl std::fmt::Display for CallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for CallStatus {
+    type Err = String;
+
+    /// The status of its stored name; an unknown name is an error, never a default.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        CallStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| format!("unknown call status `{name}`"))
     }
 }
 
@@ -191,6 +245,26 @@ impl Definition {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn call_statuses_parse_strictly_and_move_forward_only() {
+        for status in CallStatus::ALL {
+            assert_eq!(status.as_str().parse::<CallStatus>(), Ok(status));
+        }
+        assert!("unknown".parse::<CallStatus>().is_err());
+        assert_eq!(CallStatus::Draft.publish(), Ok(CallStatus::Published));
+        assert_eq!(CallStatus::Published.publish(), Err(Refusal::CallNotDraft));
+        assert_eq!(
+            CallStatus::Published.on_evaluation_work(Phase::Closed),
+            Some(CallStatus::Evaluation)
+        );
+        assert_eq!(CallStatus::Published.on_evaluation_work(Phase::Open), None);
+        assert_eq!(
+            CallStatus::Evaluation.on_evaluation_work(Phase::Closed),
+            None
+        );
+        assert_eq!(CallStatus::Decided.on_decisions_published(), None);
+    }
 
     #[test]
     fn the_phase_follows_the_clock() {

@@ -1,6 +1,7 @@
 //! Pure rules, no I/O: raw input becomes these types at the edge of the API.
 
 pub mod account;
+pub mod action;
 pub mod application;
 pub mod assignment;
 pub mod call;
@@ -11,6 +12,7 @@ pub mod identifiers;
 pub mod organization;
 pub mod pairing;
 pub mod ranking;
+pub mod refusal;
 pub mod review;
 pub mod spreadsheet;
 pub mod text;

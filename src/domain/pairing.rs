@@ -1,6 +1,7 @@
 //! Expérimentation Montagne pairings: which organizations may be a territory's partner, and when an
 //! application can be paired.
 
+use crate::domain::application::ApplicationStatus;
 use crate::domain::organization::OrganizationKind;
 
 /// Whether an organization of `kind` may be paired with a territory: a company or a start-up.
@@ -10,11 +11,12 @@ pub fn can_be_partner(kind: OrganizationKind) -> bool {
 
 /// Whether an application to a call of `call_kind` in `application_status` can be paired: territory
 /// experiment calls only, once the application is submitted and until it is rejected or withdrawn.
-pub fn is_open(call_kind: &str, application_status: &str) -> bool {
+pub fn is_open(call_kind: &str, application_status: ApplicationStatus) -> bool {
+    use ApplicationStatus::*;
     call_kind == "territory_experiment"
         && matches!(
             application_status,
-            "submitted" | "eligible" | "shortlisted" | "selected" | "waitlisted"
+            Submitted | Eligible | Shortlisted | Selected | Waitlisted
         )
 }
 
@@ -28,17 +30,12 @@ mod tests {
         assert!(can_be_partner(OrganizationKind::Company));
         assert!(!can_be_partner(OrganizationKind::Territory));
         assert!(!can_be_partner(OrganizationKind::Association));
-        assert!(is_open("territory_experiment", "submitted"));
-        assert!(is_open("territory_experiment", "selected"));
-        for status in [
-            "draft",
-            "withdrawn",
-            "rejected",
-            "ineligible",
-            "changes_requested",
-        ] {
+        use ApplicationStatus::*;
+        assert!(is_open("territory_experiment", Submitted));
+        assert!(is_open("territory_experiment", Selected));
+        for status in [Draft, Withdrawn, Rejected, Ineligible, ChangesRequested] {
             assert!(!is_open("territory_experiment", status), "{status}");
         }
-        assert!(!is_open("startup_lab", "submitted"));
+        assert!(!is_open("startup_lab", Submitted));
     }
 }

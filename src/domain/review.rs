@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 
 /// Where a review stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum ReviewStatus {
     /// Saved, may change.
     Draft,

@@ -10,6 +10,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::application::ApplicationStatus;
 
 /// An application as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
@@ -18,7 +19,7 @@ pub struct Application {
     pub id: Uid,
     pub call_id: Uid,
     pub organization_id: Uid,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reference: Option<String>,
     pub answers: Json,
     pub version: i32,
@@ -38,7 +39,7 @@ pub struct Summary {
     pub call_id: Uid,
     pub organization_id: Uid,
     pub organization_name: String,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reference: Option<String>,
     pub submitted_at: Option<Ts>,
     pub updated_at: Ts,
@@ -50,7 +51,7 @@ pub struct ListFilter {
     /// the ones assigned to them as a juror.
     pub member: Option<Uuid>,
     pub call_id: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<ApplicationStatus>,
     /// Part of a reference or of an organization's name, any case.
     pub q: Option<String>,
     pub after: Option<Uuid>,
@@ -168,7 +169,7 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
         query = query.filter(applications::call_id.eq(Uid(call_id)));
     }
     if let Some(status) = &filter.status {
-        query = query.filter(applications::status.eq(status.clone()));
+        query = query.filter(applications::status.eq(*status));
     }
     if let Some(q) = &filter.q {
         let pattern = format!("%{}%", q.to_lowercase().replace(['\\', '%', '_'], ""));
@@ -199,7 +200,7 @@ pub fn drafts_without_reminder(
         .select(reminders_sent::application_id);
     applications::table
         .filter(applications::call_id.eq(Uid(call_id)))
-        .filter(applications::status.eq("draft"))
+        .filter(applications::status.eq(ApplicationStatus::Draft))
         .filter(applications::id.ne_all(reminded))
         .select(Application::as_select())
         .load(conn)
@@ -328,7 +329,11 @@ pub fn messages_of(
 }
 
 /// The ids of a call's applications in `status`, in id order.
-pub fn ids_with_status(conn: &mut DbConn, call_id: Uuid, status: &str) -> QueryResult<Vec<Uuid>> {
+pub fn ids_with_status(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    status: ApplicationStatus,
+) -> QueryResult<Vec<Uuid>> {
     let ids: Vec<Uid> = applications::table
         .filter(applications::call_id.eq(Uid(call_id)))
         .filter(applications::status.eq(status))
@@ -358,8 +363,8 @@ pub fn references(
 pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
-    from: &str,
-    status: &str,
+    from: ApplicationStatus,
+    status: ApplicationStatus,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let changed = diesel::update(

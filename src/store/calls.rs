@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::db::schema::calls;
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::call::CallStatus;
 
 /// A call as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
@@ -25,7 +26,7 @@ pub struct Call {
     pub eligible_kinds: Json,
     pub form: Json,
     pub stages: Json,
-    pub status: String,
+    pub status: CallStatus,
     pub form_frozen_at: Option<Ts>,
     pub next_reference: i32,
     pub version: i32,
@@ -100,7 +101,7 @@ pub fn list(
         .limit(limit)
         .into_boxed();
     if !with_drafts {
-        query = query.filter(calls::status.ne("draft"));
+        query = query.filter(calls::status.ne(CallStatus::Draft));
     }
     if let Some(after) = after {
         query = query.filter(calls::id.gt(Uid(after)));
@@ -132,8 +133,8 @@ pub fn take_reference_number(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) ->
 pub fn set_status(
     conn: &mut DbConn,
     id: Uuid,
-    from: &str,
-    status: &str,
+    from: CallStatus,
+    status: CallStatus,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let changed = diesel::update(calls::table.find(Uid(id)).filter(calls::status.eq(from)))
@@ -153,7 +154,7 @@ pub fn closing_between(
     until: DateTime<Utc>,
 ) -> QueryResult<Vec<Call>> {
     calls::table
-        .filter(calls::status.eq("published"))
+        .filter(calls::status.eq(CallStatus::Published))
         .filter(calls::closes_at.gt(Ts(now)))
         .filter(calls::closes_at.le(Ts(until)))
         .select(Call::as_select())
@@ -185,7 +186,7 @@ impl Call {
             eligible_kinds: Json(json!(template.eligible_kinds)),
             form: Json(json!(template.form)),
             stages: Json(json!(template.stages)),
-            status: "draft".into(),
+            status: CallStatus::Draft,
             form_frozen_at: None,
             next_reference: 1,
             version: 1,

@@ -12,6 +12,8 @@ use crate::db::schema::{
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::application::{ApplicationStatus, DecisionOutcome};
+use crate::domain::review::ReviewStatus;
 
 /// A juror of a call, with the account's public facts.
 #[derive(Debug, Clone, Queryable)]
@@ -160,7 +162,7 @@ pub fn applicant_facts(
     // out, which on deadline day is most of the call.
     match only {
         Some(id) => query = query.filter(applications::id.eq(Uid(id))),
-        None => query = query.filter(applications::status.ne("draft")),
+        None => query = query.filter(applications::status.ne(ApplicationStatus::Draft)),
     }
     let rows: Vec<(Uid, Uid, Option<String>, Option<String>)> = query.load(conn)?;
     // The whole call through a subquery rather than its organization ids bound one by one: SQLite allows
@@ -176,7 +178,7 @@ pub fn applicant_facts(
     } else {
         let of_call = applications::table
             .filter(applications::call_id.eq(Uid(call_id)))
-            .filter(applications::status.ne("draft"))
+            .filter(applications::status.ne(ApplicationStatus::Draft))
             .select(applications::organization_id);
         members_of
             .filter(organization_members::organization_id.eq_any(of_call))
@@ -301,7 +303,7 @@ pub struct MyAssignment {
     pub call_id: Uid,
     pub stage: String,
     pub reference: Option<String>,
-    pub review_status: Option<String>,
+    pub review_status: Option<ReviewStatus>,
     /// The stage's review deadline, if staff set one.
     pub review_due_at: Option<Ts>,
 }
@@ -328,7 +330,7 @@ pub fn assignments_of_juror(
                 .and(review_deadlines::stage.eq(assignments::stage))),
         )
         .filter(assignments::juror_id.eq(Uid(juror_id)))
-        .filter(applications::status.ne(WITHDRAWN))
+        .filter(applications::status.ne(ApplicationStatus::Withdrawn))
         .order((assignments::call_id.asc(), assignments::id.asc()))
         .select((
             assignments::application_id,
@@ -355,7 +357,7 @@ pub struct Review {
     pub juror_id: Uid,
     pub stage: String,
     pub comment: Option<String>,
-    pub status: String,
+    pub status: ReviewStatus,
     pub submitted_at: Option<Ts>,
     pub version: i32,
     pub created_at: Ts,
@@ -363,9 +365,6 @@ pub struct Review {
     /// When staff last reopened it (it may then be completed after the stage's deadline).
     pub reopened_at: Option<Ts>,
 }
-
-/// The stored name of a withdrawn application's status.
-const WITHDRAWN: &str = "withdrawn";
 
 /// The juror's review of the application for a stage.
 pub fn find_review(
@@ -486,7 +485,7 @@ pub fn reviews_of_application(
 pub struct Decision {
     pub application_id: Uid,
     pub call_id: Uid,
-    pub outcome: String,
+    pub outcome: DecisionOutcome,
     pub motivation: String,
     pub decided_by: Option<Uid>,
     pub decided_at: Ts,
@@ -634,7 +633,7 @@ pub fn pending_reviews(
     call_id: Uuid,
     stage: &str,
 ) -> QueryResult<BTreeMap<Uuid, usize>> {
-    let rows: Vec<(Uid, Option<String>)> = assignments::table
+    let rows: Vec<(Uid, Option<ReviewStatus>)> = assignments::table
         .left_join(
             reviews::table.on(reviews::application_id
                 .eq(assignments::application_id)
@@ -644,12 +643,12 @@ pub fn pending_reviews(
         .inner_join(applications::table)
         .filter(assignments::call_id.eq(Uid(call_id)))
         .filter(assignments::stage.eq(stage))
-        .filter(applications::status.ne(WITHDRAWN))
+        .filter(applications::status.ne(ApplicationStatus::Withdrawn))
         .select((assignments::juror_id, reviews::status.nullable()))
         .load(conn)?;
     let mut pending: BTreeMap<Uuid, usize> = BTreeMap::new();
     for (juror, status) in rows {
-        if status.as_deref() != Some("submitted") {
+        if status != Some(ReviewStatus::Submitted) {
             *pending.entry(juror.0).or_default() += 1;
         }
     }
@@ -703,8 +702,8 @@ pub fn submitted_scores(
         .inner_join(applications::table)
         .filter(reviews::call_id.eq(Uid(call_id)))
         .filter(reviews::stage.eq(stage))
-        .filter(reviews::status.eq("submitted"))
-        .filter(applications::status.ne(WITHDRAWN))
+        .filter(reviews::status.eq(ReviewStatus::Submitted))
+        .filter(applications::status.ne(ApplicationStatus::Withdrawn))
         .select((
             reviews::application_id,
             reviews::juror_id,

@@ -40,10 +40,7 @@ pub fn claim(
         idempotency_keys::created_at.eq(Ts(now)),
     );
     let insert = diesel::insert_into(idempotency_keys::table).values(row);
-    let inserted = match conn {
-        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
     if inserted == 1 {
         return Ok(Claim::Run);
     }

@@ -10,6 +10,7 @@ pub mod evaluation;
 pub mod events;
 pub mod idempotency;
 pub mod invitations;
+pub mod journal;
 pub mod organizations;
 pub mod outbox;
 pub mod pairings;

@@ -308,7 +308,7 @@ impl PersonalExport {
                     .iter()
                     .find(|d| d.application_id == a.id)
                     .map(|d| ExportedDecision {
-                        outcome: d.outcome.clone(),
+                        outcome: d.outcome.as_str().into(),
                         motivation: d.motivation.clone(),
                         published_at: d.published_at.map(|t| t.0),
                     }),
@@ -413,7 +413,7 @@ impl PersonalExport {
                     call_id: *r.call_id,
                     application_id: *r.application_id,
                     stage: r.stage.clone(),
-                    status: r.status.clone(),
+                    status: r.status.as_str().into(),
                     scores: scores.clone(),
                     comment: r.comment.clone(),
                     submitted_at: r.submitted_at.map(|t| t.0),

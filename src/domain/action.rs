@@ -1,0 +1,106 @@
+//! What can happen in Cordée, named once: every audit entry and every event of the feed carries one of these
+//! actions, serialized under its dotted name (`application.submitted`), the same on the wire as in the database.
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// One kind of change, for the audit log and the event feed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Action {
+            /// Every action.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The action's dotted name, as stored and as sent to webhook receivers.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    ApplicationAnonymised => "application.anonymised",
+    ApplicationCreated => "application.created",
+    ApplicationDecided => "application.decided",
+    ApplicationMessagePosted => "application.message_posted",
+    ApplicationNotShortlisted => "application.not_shortlisted",
+    ApplicationRetentionConsent => "application.retention_consent",
+    ApplicationScreened => "application.screened",
+    ApplicationShortlisted => "application.shortlisted",
+    ApplicationSubmitted => "application.submitted",
+    ApplicationUpdated => "application.updated",
+    ApplicationWithdrawn => "application.withdrawn",
+    AssignmentCreated => "assignment.created",
+    AssignmentsCreated => "assignments.created",
+    AttachmentDeleted => "attachment.deleted",
+    AttachmentUploaded => "attachment.uploaded",
+    CallCreated => "call.created",
+    CallPublished => "call.published",
+    CallShortlisted => "call.shortlisted",
+    CallUpdated => "call.updated",
+    ConflictConfirmed => "conflict.confirmed",
+    ConflictDeclared => "conflict.declared",
+    ConflictDetected => "conflict.detected",
+    ConflictDismissed => "conflict.dismissed",
+    ConflictFlagged => "conflict.flagged",
+    DecisionsPublished => "decisions.published",
+    DecisionsRecorded => "decisions.recorded",
+    EmailTemplateReset => "email_template.reset",
+    EmailTemplateUpdated => "email_template.updated",
+    InvitationAccepted => "invitation.accepted",
+    InvitationCreated => "invitation.created",
+    InvitationDeclined => "invitation.declined",
+    JurorAdded => "jury.juror_added",
+    JurorRemoved => "jury.juror_removed",
+    MessagePosted => "message.posted",
+    OrganizationCreated => "organization.created",
+    OrganizationMemberInvited => "organization.member_invited",
+    OrganizationMemberLeft => "organization.member_left",
+    OrganizationMemberRemoved => "organization.member_removed",
+    OrganizationUpdated => "organization.updated",
+    OutboxRetried => "outbox.retried",
+    PairingConfirmed => "pairing.confirmed",
+    PairingDeclined => "pairing.declined",
+    PairingProposed => "pairing.proposed",
+    PairingResponded => "pairing.responded",
+    ReviewReopened => "review.reopened",
+    ReviewSaved => "review.saved",
+    ReviewSubmitted => "review.submitted",
+    StageDeadlineSet => "stage.deadline_set",
+    TokenCreated => "token.created",
+    TokenRevoked => "token.revoked",
+    UserCreatedAdmin => "user.created_admin",
+    UserDeleted => "user.deleted",
+    UserEmailVerified => "user.email_verified",
+    UserPasswordReset => "user.password_reset",
+    UserPromotedAdmin => "user.promoted_admin",
+    UserRegistered => "user.registered",
+    WebhookCreated => "webhook.created",
+    WebhookDeleted => "webhook.deleted",
+    WebhookEnabled => "webhook.enabled",
+    WebhookTest => "webhook.test",
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_action_has_its_own_dotted_name() {
+        let names: HashSet<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), Action::ALL.len());
+        assert!(names.iter().all(|n| n.split('.').count() == 2));
+    }
+}
