@@ -2,6 +2,7 @@
 
 pub mod admins;
 pub mod applications;
+pub mod emails;
 pub mod links;
 pub mod reminders;
 pub mod retention;
@@ -31,6 +32,27 @@ pub struct Email<'a> {
     pub call_id: Option<Uuid>,
     pub locale: &'a str,
     pub context: serde_json::Value,
+}
+
+impl<'a> Email<'a> {
+    /// The email of a typed context (its event comes with the type) to one recipient.
+    pub fn of<C: emails::EmailContext>(
+        context: &C,
+        to: &'a str,
+        user_id: Option<Uuid>,
+        call_id: Option<Uuid>,
+        locale: &'a str,
+    ) -> Result<Email<'a>, Error> {
+        Ok(Email {
+            event: C::EVENT,
+            to,
+            user_id,
+            call_id,
+            locale,
+            context: serde_json::to_value(context)
+                .map_err(|e| Error::Internal(anyhow::Error::new(e).context("an email context")))?,
+        })
+    }
 }
 
 /// Renders `email` and queues it in the caller's transaction, so that it is sent if and only if the

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::applications::{format_instant, localized, About};
+use super::emails::ReviewReminder;
 use super::templates::Event;
 use super::{queue, Email};
 use crate::db::DbConn;
@@ -106,22 +107,21 @@ fn send_review_reminders(
                 .iter()
                 .find(|s| s.key == stage_key)
                 .map_or_else(|| stage_key.clone(), |s| localized(&s.label, &user.locale));
-            let context = json!({
-                "display_name": user.display_name,
-                "call_title": localized(&title, &user.locale),
-                "stage_label": stage_label,
-                "pending": pending,
-                "due_at": format_instant(due.0, &call.timezone, &user.locale),
-                "link": state.link("/me/assignments"),
-            });
-            let email = Email {
-                event: Event::ReviewReminder,
-                to: &user.email,
-                user_id: Some(juror),
-                call_id: Some(*call.id),
-                locale: &user.locale,
-                context,
+            let context = ReviewReminder {
+                display_name: user.display_name.clone(),
+                call_title: localized(&title, &user.locale),
+                stage_label,
+                pending,
+                due_at: format_instant(due.0, &call.timezone, &user.locale),
+                link: state.link("/me/assignments"),
             };
+            let email = Email::of(
+                &context,
+                &user.email,
+                Some(juror),
+                Some(*call.id),
+                &user.locale,
+            )?;
             queue(conn, &state.templates, &state.settings.email, email, now)?;
             sent += 1;
         }
