@@ -9,10 +9,11 @@ use crate::config::Settings;
 use crate::db::types::{Ts, Uid};
 use crate::db::{write_tx, Db};
 use crate::domain::account::{DisplayName, EmailAddress, Password};
+use crate::domain::action::Action;
 use crate::domain::form::builtin_template;
 use crate::error::Error;
-use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
+use crate::store::journal::{Entity, Happened};
 use crate::store::organizations::{self, Organization};
 use crate::store::users::{self, User};
 
@@ -55,18 +56,18 @@ pub fn create_admin(
                 crate::store::tokens::revoke_all_for_user(conn, *user.id, now)?;
                 users::mark_verified(conn, *user.id, now)?;
                 users::set_role(conn, *user.id, "admin", now)?;
-                record(conn, *user.id, "user.promoted_admin")?;
+                record(conn, *user.id, Action::UserPromotedAdmin)?;
                 Outcome::TakenOver
             }
             Some(user) => {
                 users::set_role(conn, *user.id, "admin", now)?;
-                record(conn, *user.id, "user.promoted_admin")?;
+                record(conn, *user.id, Action::UserPromotedAdmin)?;
                 Outcome::Promoted
             }
             None => {
                 let user = new_user(email.as_str(), &hash, name.as_str(), "admin");
                 users::insert(conn, &user)?;
-                record(conn, *user.id, "user.created_admin")?;
+                record(conn, *user.id, Action::UserCreatedAdmin)?;
                 Outcome::Created
             }
         };
@@ -110,19 +111,9 @@ fn new_user(email: &str, hash: &str, name: &str, role: &str) -> User {
     }
 }
 
-fn record(conn: &mut crate::db::DbConn, user_id: Uuid, action: &str) -> Result<(), Error> {
-    audit::record(
-        conn,
-        Change {
-            actor_id: None,
-            action,
-            entity_type: "user",
-            entity_id: user_id,
-            before: None,
-            after: None,
-        },
-        Utc::now(),
-    )?;
+/// Journals what the command line did to account `user_id` (no actor: the operator at the console).
+fn record(conn: &mut crate::db::DbConn, user_id: Uuid, action: Action) -> Result<(), Error> {
+    Happened::new(action, None, Entity::User(user_id)).record(conn, Utc::now())?;
     Ok(())
 }
 
@@ -194,7 +185,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             let template = builtin_template(template).ok_or_else(|| {
                 Error::Internal(anyhow::anyhow!("the template {template} is missing"))
             })?;
-            let mut call = Call::from_template(&template, slug, *opens_at, *closes_at, None, now);
+            let mut call = Call::from_template(&template, slug, *opens_at, *closes_at, None, now)?;
             call.status = crate::domain::call::CallStatus::Published;
             calls::insert(conn, &call)?;
         }

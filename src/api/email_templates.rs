@@ -11,21 +11,19 @@
 use actix_web::{delete, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
-use crate::api::input::Input;
+use crate::api::extract::Admin;
+use crate::api::input::{Check, Input};
 use crate::db::types::{Ts, Uid};
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::templates::{
     example_context, optional_variables, Event, TemplateSources, Templates, LOCALES,
 };
+use crate::service::email_templates as use_case;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::calls;
-use crate::store::email_templates::{self, EmailTemplate};
+use crate::store::email_templates::EmailTemplate;
 
 /// The template of one event and locale for a call, as staff edit it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,15 +99,7 @@ async fn stored(
 ) -> Result<Option<EmailTemplate>, Error> {
     state
         .db
-        .read(move |conn| {
-            calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-            Ok(email_templates::find(
-                conn,
-                call_id,
-                event.as_str(),
-                locale,
-            )?)
-        })
+        .read(move |conn| use_case::find(conn, call_id, event.as_str(), locale))
         .await
 }
 
@@ -180,7 +170,7 @@ async fn checked(
 }
 
 /// The field errors gathered while decoding a body.
-fn decoding_errors(check: crate::api::input::Check) -> Result<Vec<FieldError>, Error> {
+fn decoding_errors(check: Check) -> Result<Vec<FieldError>, Error> {
     match check.finish() {
         Ok(()) => Ok(Vec::new()),
         Err(Error::Validation(errors)) => Ok(errors),
@@ -205,10 +195,9 @@ fn decoding_errors(check: crate::api::input::Check) -> Result<Vec<FieldError>, E
 #[get("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    caller: Caller,
+    _admin: Admin,
     path: web::Path<(Uuid, String, String)>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let (call_id, event, locale) = path.into_inner();
     let (event, locale) = target(&event, &locale)?;
     let found = stored(&state, call_id, event, locale).await?;
@@ -235,40 +224,15 @@ pub async fn get_one(
 #[put("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn update(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     path: web::Path<(Uuid, String, String)>,
     input: Input<TemplateBody>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let (call_id, event, locale) = path.into_inner();
     let (event, locale) = target(&event, &locale)?;
     let (body, check) = input.into_parts();
-    let mut errors = decoding_errors(check)?;
-    for (field, value) in [
-        ("subject", &body.subject),
-        ("text", &body.text),
-        ("html", &body.html),
-    ] {
-        if value.is_none() && !errors.iter().any(|e| e.field == field) {
-            errors.push(FieldError::new(field, "required", "this field is required"));
-        }
-    }
-    let (Some(subject), Some(text), Some(html)) = (body.subject, body.text, body.html) else {
-        return Err(Error::Validation(errors));
-    };
-    let sources = checked(
-        &state,
-        event,
-        TemplateSources {
-            subject,
-            text,
-            html,
-        },
-        errors,
-    )
-    .await?;
-
+    let (sources, errors) = body.sources(check)?;
+    let sources = checked(&state, event, sources, errors).await?;
     let now = state.clock.now();
     let row = EmailTemplate {
         call_id: Uid(call_id),
@@ -282,26 +246,35 @@ pub async fn update(
     };
     let saved = state
         .db
-        .write(move |conn| {
-            calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-            let before = email_templates::find(conn, call_id, &row.event, &row.locale)?;
-            email_templates::upsert(conn, &row)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "email_template.updated",
-                    entity_type: "call",
-                    entity_id: call_id,
-                    before: Some(audited(&row.event, &row.locale, before.as_ref())),
-                    after: Some(audited(&row.event, &row.locale, Some(&row))),
-                },
-                now,
-            )?;
-            Ok(row)
-        })
+        .write(move |conn| use_case::save(conn, &caller, row, now))
         .await?;
     Ok(HttpResponse::Ok().json(view(&state.templates, event, locale, Some(saved))?))
+}
+
+impl TemplateBody {
+    /// The three sources, with the problems found while decoding (a missing part is one); a 422 at once
+    /// when a part is missing.
+    fn sources(self, check: Check) -> Result<(TemplateSources, Vec<FieldError>), Error> {
+        let mut errors = decoding_errors(check)?;
+        for (field, value) in [
+            ("subject", &self.subject),
+            ("text", &self.text),
+            ("html", &self.html),
+        ] {
+            if value.is_none() && !errors.iter().any(|e| e.field == field) {
+                errors.push(FieldError::new(field, "required", "this field is required"));
+            }
+        }
+        let (Some(subject), Some(text), Some(html)) = (self.subject, self.text, self.html) else {
+            return Err(Error::Validation(errors));
+        };
+        let sources = TemplateSources {
+            subject,
+            text,
+            html,
+        };
+        Ok((sources, errors))
+    }
 }
 
 /// Goes back to the built-in template: deletes the call's own one. 204 whether or not there was one
@@ -322,36 +295,15 @@ pub async fn update(
 #[delete("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn reset(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     path: web::Path<(Uuid, String, String)>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let (call_id, event, locale) = path.into_inner();
     let (event, locale) = target(&event, &locale)?;
     let now = state.clock.now();
     state
         .db
-        .write(move |conn| {
-            calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
-            let Some(before) = email_templates::find(conn, call_id, event.as_str(), locale)? else {
-                return Ok(());
-            };
-            email_templates::delete(conn, call_id, event.as_str(), locale)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "email_template.reset",
-                    entity_type: "call",
-                    entity_id: call_id,
-                    before: Some(audited(event.as_str(), locale, Some(&before))),
-                    after: Some(audited(event.as_str(), locale, None)),
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| use_case::reset(conn, &caller, call_id, event.as_str(), locale, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -375,12 +327,11 @@ pub async fn reset(
 #[post("/calls/{id}/email-templates/{event}/{locale}/preview")]
 pub async fn preview(
     state: web::Data<AppState>,
-    caller: Caller,
+    _admin: Admin,
     path: web::Path<(Uuid, String, String)>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let (call_id, event, locale) = path.into_inner();
     let (event, locale) = target(&event, &locale)?;
     let (draft, errors) = if has_no_body(&req) {
@@ -422,19 +373,4 @@ fn has_no_body(req: &HttpRequest) -> bool {
         || (length.is_none()
             && !chunked
             && !headers.contains_key(actix_web::http::header::CONTENT_TYPE))
-}
-
-/// What the audit log keeps of a template: its sources, or null for the built-in one.
-fn audited(event: &str, locale: &str, template: Option<&EmailTemplate>) -> serde_json::Value {
-    match template {
-        Some(t) => json!({
-            "event": event,
-            "locale": locale,
-            "source": "call",
-            "subject": t.subject,
-            "text": t.body_text,
-            "html": t.body_html,
-        }),
-        None => json!({"event": event, "locale": locale, "source": "default"}),
-    }
 }

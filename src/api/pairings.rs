@@ -158,7 +158,7 @@ pub async fn propose(
                 PairingProposal {
                     partner_membership,
                     reads_application,
-                    open: pairing::is_open(&call.kind, app.status),
+                    open: pairing::is_open(call.kind, app.status),
                 },
             )?;
             let partner = partner.ok_or_else(|| {

@@ -324,9 +324,34 @@ pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result
     }
 }
 
+/// Reading a call (in a list or alone): anyone, signed in or not, once it is published; a draft only
+/// administrators (others are told it does not exist).
+pub fn can_read_call(caller: Option<&Principal>, status: crate::domain::call::CallStatus) -> bool {
+    status != crate::domain::call::CallStatus::Draft || caller.is_some_and(Principal::is_admin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_draft_call_is_read_by_administrators_only() {
+        use crate::domain::call::CallStatus;
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let admin_token = principal(Role::Admin, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        for status in CallStatus::ALL {
+            let published = status != CallStatus::Draft;
+            assert_eq!(can_read_call(None, status), published, "{status}");
+            assert_eq!(can_read_call(Some(&user), status), published, "{status}");
+            assert_eq!(
+                can_read_call(Some(&admin_token), status),
+                published,
+                "{status}"
+            );
+            assert!(can_read_call(Some(&admin), status), "{status}");
+        }
+    }
 
     #[test]
     fn a_juror_reads_an_application_assigned_to_them_unless_a_conflict_is_recorded() {

@@ -272,5 +272,6 @@ stored_as_text!(
     crate::domain::application::ApplicationStatus,
     crate::domain::application::DecisionOutcome,
     crate::domain::call::CallStatus,
+    crate::domain::call::CallKind,
     crate::domain::review::ReviewStatus,
 );

@@ -80,23 +80,30 @@ impl CallStatus {
     }
 }
 
-impl std::fmt::Display for CallStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// `Display` as the stored name, and a strict `FromStr` (an unknown name is an error, never a default) for
+/// an enum of this module with `ALL` and `as_str`.
+macro_rules! named_in_the_database {
+    ($type:ty, $what:literal) => {
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = String;
+
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                <$type>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == name)
+                    .ok_or_else(|| format!("unknown {} `{name}`", $what))
+            }
+        }
+    };
 }
 
-impl std::str::FromStr for CallStatus {
-    type Err = String;
-
-    /// The status of its stored name; an unknown name is an error, never a default.
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        CallStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| format!("unknown call status `{name}`"))
-    }
-}
+named_in_the_database!(CallStatus, "call status");
 
 /// Whether applications are accepted, from the server clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -118,15 +125,53 @@ pub fn phase(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>, now: DateTime<Ut
     }
 }
 
-/// What sort of call this is.
-pub fn parse_kind(raw: &str) -> Result<String, InvalidValue> {
-    match raw {
-        "startup_lab" | "territory_experiment" => Ok(raw.to_owned()),
-        _ => Err(InvalidValue::new(
-            "invalid_kind",
-            "startup_lab or territory_experiment",
-        )),
+/// What sort of call this is: start-ups apply to a lab, territories to an experiment (with pairings).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[serde(rename_all = "snake_case")]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub enum CallKind {
+    StartupLab,
+    TerritoryExperiment,
+}
+
+impl CallKind {
+    /// Every kind.
+    pub const ALL: [CallKind; 2] = [CallKind::StartupLab, CallKind::TerritoryExperiment];
+
+    /// The kind's name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallKind::StartupLab => "startup_lab",
+            CallKind::TerritoryExperiment => "territory_experiment",
+        }
     }
+
+    /// The organization kinds that may apply when the call does not say.
+    pub fn default_eligible(self) -> Vec<String> {
+        match self {
+            CallKind::TerritoryExperiment => vec!["territory".into()],
+            CallKind::StartupLab => vec!["startup".into()],
+        }
+    }
+}
+
+named_in_the_database!(CallKind, "call kind");
+
+/// What sort of call this is.
+pub fn parse_kind(raw: &str) -> Result<CallKind, InvalidValue> {
+    raw.parse()
+        .map_err(|_| InvalidValue::new("invalid_kind", "startup_lab or territory_experiment"))
 }
 
 /// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
@@ -264,6 +309,22 @@ mod tests {
             None
         );
         assert_eq!(CallStatus::Decided.on_decisions_published(), None);
+    }
+
+    #[test]
+    fn call_kinds_parse_strictly() {
+        for kind in CallKind::ALL {
+            assert_eq!(parse_kind(kind.as_str()), Ok(kind));
+        }
+        assert!(parse_kind("lab").is_err());
+        assert_eq!(
+            CallKind::TerritoryExperiment.default_eligible(),
+            vec!["territory".to_owned()]
+        );
+        assert_eq!(
+            CallKind::StartupLab.default_eligible(),
+            vec!["startup".to_owned()]
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! application can be paired.
 
 use crate::domain::application::ApplicationStatus;
+use crate::domain::call::CallKind;
 use crate::domain::organization::OrganizationKind;
 
 /// Whether an organization of `kind` may be paired with a territory: a company or a start-up.
@@ -11,9 +12,9 @@ pub fn can_be_partner(kind: OrganizationKind) -> bool {
 
 /// Whether an application to a call of `call_kind` in `application_status` can be paired: territory
 /// experiment calls only, once the application is submitted and until it is rejected or withdrawn.
-pub fn is_open(call_kind: &str, application_status: ApplicationStatus) -> bool {
+pub fn is_open(call_kind: CallKind, application_status: ApplicationStatus) -> bool {
     use ApplicationStatus::*;
-    call_kind == "territory_experiment"
+    call_kind == CallKind::TerritoryExperiment
         && matches!(
             application_status,
             Submitted | Eligible | Shortlisted | Selected | Waitlisted
@@ -31,11 +32,11 @@ mod tests {
         assert!(!can_be_partner(OrganizationKind::Territory));
         assert!(!can_be_partner(OrganizationKind::Association));
         use ApplicationStatus::*;
-        assert!(is_open("territory_experiment", Submitted));
-        assert!(is_open("territory_experiment", Selected));
+        assert!(is_open(CallKind::TerritoryExperiment, Submitted));
+        assert!(is_open(CallKind::TerritoryExperiment, Selected));
         for status in [Draft, Withdrawn, Rejected, Ineligible, ChangesRequested] {
-            assert!(!is_open("territory_experiment", status), "{status}");
+            assert!(!is_open(CallKind::TerritoryExperiment, status), "{status}");
         }
-        assert!(!is_open("startup_lab", Submitted));
+        assert!(!is_open(CallKind::StartupLab, Submitted));
     }
 }

@@ -25,6 +25,12 @@ pub enum Refusal {
     ChangedMeanwhile,
     /// Publishing a call that is not a draft.
     CallNotDraft,
+    /// Changing the form, criteria or eligibility of a call once an application was submitted to it.
+    FormFrozen,
+    /// Recording a decision again once it was published.
+    DecisionPublished,
+    /// An application of a shortlist moved meanwhile (withdrawn, or shortlisted by a concurrent request).
+    ApplicationChanged,
 }
 
 impl Refusal {
@@ -39,6 +45,9 @@ impl Refusal {
             Refusal::NotAwaitingScreening(_) => "not_awaiting_screening",
             Refusal::ChangedMeanwhile => "changed_meanwhile",
             Refusal::CallNotDraft => "call_not_draft",
+            Refusal::FormFrozen => "form_frozen",
+            Refusal::DecisionPublished => "decision_published",
+            Refusal::ApplicationChanged => "application_changed",
         }
     }
 
@@ -63,6 +72,9 @@ impl Refusal {
             }
             Refusal::ChangedMeanwhile => "it changed meanwhile: read it again and retry".into(),
             Refusal::CallNotDraft => "only a draft call can be published".into(),
+            Refusal::FormFrozen => "an application has been submitted: the form, criteria and eligibility can no longer change".into(),
+            Refusal::DecisionPublished => "a decision in this list was already published".into(),
+            Refusal::ApplicationChanged => "an application of this call changed meanwhile (withdrawn, or shortlisted by another request): read them again".into(),
         }
     }
 }

@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::db::schema::calls;
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
-use crate::domain::call::CallStatus;
+use crate::domain::call::{CallKind, CallStatus};
+use crate::error::Error;
 
 /// A call as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
@@ -16,7 +17,7 @@ pub struct Call {
     pub id: Uid,
     pub slug: String,
     pub template: Option<String>,
-    pub kind: String,
+    pub kind: CallKind,
     pub reference_prefix: String,
     pub title: Json,
     pub summary: Option<Json>,
@@ -162,7 +163,8 @@ pub fn closing_between(
 }
 
 impl Call {
-    /// A draft call built from a template, opening and closing at the given instants.
+    /// A draft call built from a template, opening and closing at the given instants (an error when the
+    /// template names an unknown kind of call).
     pub fn from_template(
         template: &crate::domain::form::CallTemplate,
         slug: &str,
@@ -170,13 +172,13 @@ impl Call {
         closes_at: DateTime<Utc>,
         created_by: Option<Uuid>,
         now: DateTime<Utc>,
-    ) -> Call {
+    ) -> Result<Call, Error> {
         use serde_json::json;
-        Call {
+        Ok(Call {
             id: Uid(Uuid::now_v7()),
             slug: slug.to_owned(),
             template: Some(template.template.clone()),
-            kind: template.kind.clone(),
+            kind: template_kind(template)?,
             reference_prefix: template.reference_prefix.clone(),
             title: Json(json!(template.title)),
             summary: Some(Json(json!(template.summary))),
@@ -193,18 +195,25 @@ impl Call {
             created_by: created_by.map(Uid),
             created_at: Ts(now),
             updated_at: Ts(now),
-        }
+        })
     }
+}
+
+/// The kind of call a template makes, read strictly.
+pub fn template_kind(template: &crate::domain::form::CallTemplate) -> Result<CallKind, Error> {
+    template.kind.parse().map_err(|e: String| {
+        Error::Internal(anyhow::anyhow!("call template {}: {e}", template.template))
+    })
 }
 
 impl Call {
     /// The call's form, as stored.
-    pub fn form(&self) -> Result<crate::domain::form::Form, crate::error::Error> {
+    pub fn form(&self) -> Result<crate::domain::form::Form, Error> {
         stored(&self.form)
     }
 
     /// The call's evaluation stages, as stored.
-    pub fn stages(&self) -> Result<Vec<crate::domain::form::Stage>, crate::error::Error> {
+    pub fn stages(&self) -> Result<Vec<crate::domain::form::Stage>, Error> {
         stored(&self.stages)
     }
 
@@ -218,7 +227,7 @@ impl Call {
 }
 
 /// A JSON column of a call as the domain type it holds.
-pub fn stored<T: serde::de::DeserializeOwned>(value: &Json) -> Result<T, crate::error::Error> {
+pub fn stored<T: serde::de::DeserializeOwned>(value: &Json) -> Result<T, Error> {
     serde_json::from_value(value.0.clone())
-        .map_err(|e| crate::error::Error::Internal(anyhow::anyhow!("stored call JSON: {e}")))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored call JSON: {e}")))
 }

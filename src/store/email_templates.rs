@@ -67,10 +67,7 @@ pub fn upsert(conn: &mut DbConn, template: &EmailTemplate) -> QueryResult<()> {
             email_templates::updated_by.eq(excluded(email_templates::updated_by)),
             email_templates::updated_at.eq(excluded(email_templates::updated_at)),
         ));
-    match conn {
-        DbConn::Pg(c) => insert.execute(c)?,
-        DbConn::Sqlite(c) => insert.execute(c)?,
-    };
+    crate::on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

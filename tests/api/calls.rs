@@ -427,6 +427,7 @@ async fn a_draft_is_seen_by_admins_only_until_it_is_published_and_publishes_once
         .post(&format!("{by_id}/publish"), Some(&admin), json!({}))
         .await;
     assert_problem(status, &again, StatusCode::CONFLICT);
+    assert_eq!(again["code"], "call_not_draft", "{again}");
 }
 
 #[tokio::test]
@@ -576,6 +577,7 @@ async fn the_form_and_stages_freeze_once_an_application_is_submitted_but_the_tit
     ] {
         let (status, body, _) = patch(&app, call_id, &admin, Some(&etag), change).await;
         assert_problem(status, &body, StatusCode::CONFLICT);
+        assert_eq!(body["code"], "form_frozen", "{body}");
     }
     let (status, retitled, _) = patch(
         &app,

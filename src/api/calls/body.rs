@@ -1,0 +1,349 @@
+//! The bodies that create and change a call, and how they become a stored call: fields left out of a
+//! creation come from its template, fields left out of a change keep their stored value, and the whole
+//! definition is checked at once so that one 422 lists every problem.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::input::{nested, Check, Patch};
+use crate::db::types::{Json, Ts, Uid};
+use crate::domain::call::{self, CallKind, CallStatus, Definition};
+use crate::domain::form::{builtin_template, CallTemplate, Form, Stage, Text};
+use crate::error::{Error, FieldError};
+use crate::store::calls::{stored, template_kind, Call};
+
+/// `POST /calls`: fields left out come from the template.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCall {
+    /// `alpes-tourisme-lab` or `experimentation-montagne`.
+    pub template: Option<String>,
+    #[schema(required = true)]
+    pub slug: Option<String>,
+    pub kind: Option<String>,
+    pub reference_prefix: Option<String>,
+    #[schema(value_type = Option<Text>)]
+    pub title: Option<Value>,
+    #[schema(value_type = Option<Text>)]
+    pub summary: Option<Value>,
+    #[schema(required = true)]
+    pub opens_at: Option<String>,
+    #[schema(required = true)]
+    pub closes_at: Option<String>,
+    /// IANA time zone; `Europe/Paris` by default.
+    pub timezone: Option<String>,
+    pub eligible_kinds: Option<Vec<String>>,
+    #[schema(value_type = Option<Form>)]
+    pub form: Option<Value>,
+    #[schema(value_type = Option<Vec<Stage>>)]
+    pub stages: Option<Value>,
+}
+
+/// `PATCH /calls/{id}`: the fields to change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCall {
+    pub slug: Option<String>,
+    pub reference_prefix: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Text>)]
+    pub title: Patch<Value>,
+    /// `null` removes the summary.
+    #[serde(default)]
+    #[schema(value_type = Option<Text>)]
+    pub summary: Patch<Value>,
+    pub opens_at: Option<String>,
+    pub closes_at: Option<String>,
+    pub timezone: Option<String>,
+    pub eligible_kinds: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Form>)]
+    pub form: Patch<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Stage>>)]
+    pub stages: Patch<Value>,
+}
+
+/// The prefix of references when neither the body nor a template gives one: the slug's first letters.
+fn default_prefix(slug: &str) -> String {
+    let letters: String = slug
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .take(3)
+        .collect();
+    if letters.len() >= 2 {
+        letters.to_ascii_uppercase()
+    } else {
+        "APP".into()
+    }
+}
+
+/// Takes a nested value from the body, else from the template; `required` notes it missing otherwise.
+fn from_body_or<T: serde::de::DeserializeOwned>(
+    check: &mut Check,
+    field: &str,
+    body: Option<Value>,
+    template: Option<T>,
+    required: bool,
+) -> Option<T> {
+    match body {
+        Some(value) => nested(check, field, value),
+        None if template.is_none() && required => {
+            check.push(FieldError::new(
+                field,
+                "required",
+                "this field is required without a template",
+            ));
+            None
+        }
+        None => template,
+    }
+}
+
+/// The named template, noting an unknown name.
+fn template_named(check: &mut Check, name: Option<&str>) -> Option<CallTemplate> {
+    let found = builtin_template(name?);
+    if found.is_none() {
+        check.push(FieldError::new(
+            "template",
+            "unknown_template",
+            "no such call template",
+        ));
+    }
+    found
+}
+
+/// The parts of a call's definition a creation gives or takes from its template.
+struct Parts {
+    kind: Option<CallKind>,
+    title: Option<Text>,
+    summary: Option<Text>,
+    opens_at: Option<DateTime<Utc>>,
+    closes_at: Option<DateTime<Utc>>,
+    timezone: Option<String>,
+    form: Option<Form>,
+    stages: Option<Vec<Stage>>,
+}
+
+impl CreateCall {
+    /// The draft call this body creates, by `created_by` at `now`; a 422 listing every problem otherwise.
+    pub fn into_call(
+        mut self,
+        mut check: Check,
+        created_by: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Call, Error> {
+        let template = template_named(&mut check, self.template.as_deref());
+        let t = template.as_ref();
+        let slug = check.required("slug", self.slug.as_deref(), call::parse_slug);
+        let parts = self.parts(&mut check, t)?;
+        let prefix = match self.reference_prefix.as_deref() {
+            Some(raw) => {
+                check.optional("reference_prefix", Some(raw), call::parse_reference_prefix)
+            }
+            None => t
+                .map(|t| t.reference_prefix.clone())
+                .or_else(|| slug.as_deref().map(default_prefix)),
+        };
+        let definition = parts.definition(&mut check, self.eligible_kinds, t);
+        let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
+            (slug, parts.kind, parts.timezone, prefix, definition)
+        else {
+            return Err(check.into_error());
+        };
+        check.finish()?;
+        Ok(Call {
+            id: Uid(Uuid::now_v7()),
+            slug,
+            template: template.map(|t| t.template),
+            kind,
+            reference_prefix: prefix,
+            title: Json(json!(definition.title)),
+            summary: definition.summary.as_ref().map(|s| Json(json!(s))),
+            opens_at: Ts(definition.opens_at),
+            closes_at: Ts(definition.closes_at),
+            timezone,
+            eligible_kinds: Json(json!(definition.eligible_kinds)),
+            form: Json(json!(definition.form)),
+            stages: Json(json!(definition.stages)),
+            status: CallStatus::Draft,
+            form_frozen_at: None,
+            next_reference: 1,
+            version: 1,
+            created_by: Some(Uid(created_by)),
+            created_at: Ts(now),
+            updated_at: Ts(now),
+        })
+    }
+
+    /// The kind, time zone and definition parts, from the body or the template `t`, in the order of the
+    /// fields' problems in a 422.
+    fn parts(&mut self, check: &mut Check, t: Option<&CallTemplate>) -> Result<Parts, Error> {
+        // A named but unknown template already failed: its fields are not also "required without a template".
+        let needs = self.template.is_none();
+        let kind = match (self.kind.as_deref(), t) {
+            (Some(raw), _) => check.optional("kind", Some(raw), call::parse_kind),
+            (None, Some(t)) => Some(template_kind(t)?),
+            (None, None) if needs => check.required("kind", None::<&str>, call::parse_kind),
+            (None, None) => None,
+        };
+        let title = t.map(|t| t.title.clone());
+        let title = from_body_or(check, "title", self.title.take(), title, needs);
+        let summary = t.map(|t| t.summary.clone());
+        let summary = from_body_or(check, "summary", self.summary.take(), summary, false);
+        let opens_at = check.required("opens_at", self.opens_at.as_deref(), call::parse_instant);
+        let closes_at = check.required("closes_at", self.closes_at.as_deref(), call::parse_instant);
+        let timezone = match self.timezone.as_deref() {
+            Some(raw) => check.optional("timezone", Some(raw), call::parse_timezone),
+            None => Some(t.map_or_else(|| "Europe/Paris".to_owned(), |t| t.timezone.clone())),
+        };
+        let form = t.map(|t| t.form.clone());
+        let form = from_body_or(check, "form", self.form.take(), form, needs);
+        let stages = t.map(|t| t.stages.clone());
+        let stages = from_body_or(check, "stages", self.stages.take(), stages, needs);
+        Ok(Parts {
+            kind,
+            title,
+            summary,
+            opens_at,
+            closes_at,
+            timezone,
+            form,
+            stages,
+        })
+    }
+}
+
+impl Parts {
+    /// The definition once its own parts parsed, checked as a whole (its problems noted): the eligible
+    /// kinds come from the body, else the template, else the call's kind.
+    fn definition(
+        &self,
+        check: &mut Check,
+        eligible_kinds: Option<Vec<String>>,
+        t: Option<&CallTemplate>,
+    ) -> Option<Definition> {
+        let (Some(kind), Some(title), Some(opens_at), Some(closes_at), Some(form), Some(stages)) = (
+            self.kind,
+            &self.title,
+            self.opens_at,
+            self.closes_at,
+            &self.form,
+            &self.stages,
+        ) else {
+            return None;
+        };
+        let definition = Definition {
+            title: title.clone(),
+            summary: self.summary.clone(),
+            opens_at,
+            closes_at,
+            eligible_kinds: eligible_kinds
+                .or_else(|| t.map(|t| t.eligible_kinds.clone()))
+                .unwrap_or_else(|| kind.default_eligible()),
+            form: form.clone(),
+            stages: stages.clone(),
+        };
+        definition.check().into_iter().for_each(|e| check.push(e));
+        Some(definition)
+    }
+}
+
+/// A required part of a call in a PATCH: absent keeps it, `null` is refused, a value is decoded.
+fn kept<T: serde::de::DeserializeOwned>(
+    check: &mut Check,
+    field: &str,
+    patch: Patch<Value>,
+) -> Option<T> {
+    match patch {
+        Patch::Keep => None,
+        Patch::Clear => {
+            check.push(FieldError::new(
+                field,
+                "required",
+                "this part of a call cannot be removed",
+            ));
+            None
+        }
+        Patch::Set(value) => nested(check, field, value),
+    }
+}
+
+/// A stored part of a call unless the change gives a new one.
+fn or_stored<T: serde::de::DeserializeOwned>(
+    new: Option<T>,
+    stored_value: &Json,
+) -> Result<T, Error> {
+    match new {
+        Some(value) => Ok(value),
+        None => stored(stored_value),
+    }
+}
+
+impl UpdateCall {
+    /// Whether the change touches what freezes once an application is submitted: the form, the criteria,
+    /// the eligibility.
+    pub fn touches_definition(&self) -> bool {
+        self.form.is_sent() || self.stages.is_sent() || self.eligible_kinds.is_some()
+    }
+
+    /// The call `before` with this change, at `now`; a 422 listing every problem otherwise.
+    pub fn apply(self, before: &Call, mut check: Check, now: DateTime<Utc>) -> Result<Call, Error> {
+        let slug = check.optional("slug", self.slug.as_deref(), call::parse_slug);
+        let prefix = check.optional(
+            "reference_prefix",
+            self.reference_prefix.as_deref(),
+            call::parse_reference_prefix,
+        );
+        if prefix.is_some() && before.next_reference > 1 {
+            check.push(FieldError::new(
+                "reference_prefix",
+                "frozen",
+                "references were already given with the current prefix",
+            ));
+        }
+        let title: Option<Text> = kept(&mut check, "title", self.title);
+        let summary: Option<Option<Text>> = match self.summary {
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(v) => nested(&mut check, "summary", v).map(Some),
+        };
+        let opens_at = check.optional("opens_at", self.opens_at.as_deref(), call::parse_instant);
+        let closes_at = check.optional("closes_at", self.closes_at.as_deref(), call::parse_instant);
+        let timezone = check.optional("timezone", self.timezone.as_deref(), call::parse_timezone);
+        let form: Option<Form> = kept(&mut check, "form", self.form);
+        let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
+        let definition = Definition {
+            title: or_stored(title, &before.title)?,
+            summary: match summary {
+                Some(s) => s,
+                None => before.summary.as_ref().map(stored).transpose()?,
+            },
+            opens_at: opens_at.unwrap_or(before.opens_at.0),
+            closes_at: closes_at.unwrap_or(before.closes_at.0),
+            eligible_kinds: or_stored(self.eligible_kinds, &before.eligible_kinds)?,
+            form: or_stored(form, &before.form)?,
+            stages: or_stored(stages, &before.stages)?,
+        };
+        definition.check().into_iter().for_each(|e| check.push(e));
+        check.finish()?;
+        Ok(Call {
+            slug: slug.unwrap_or_else(|| before.slug.clone()),
+            reference_prefix: prefix.unwrap_or_else(|| before.reference_prefix.clone()),
+            title: Json(json!(definition.title)),
+            summary: definition.summary.as_ref().map(|s| Json(json!(s))),
+            opens_at: Ts(definition.opens_at),
+            closes_at: Ts(definition.closes_at),
+            timezone: timezone.unwrap_or_else(|| before.timezone.clone()),
+            eligible_kinds: Json(json!(definition.eligible_kinds)),
+            form: Json(json!(definition.form)),
+            stages: Json(json!(definition.stages)),
+            version: before.version + 1,
+            updated_at: Ts(now),
+            ..before.clone()
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! What the API shows of a call: the whole call (form and criteria included) and its summary in a list,
+//! with the phase on the server clock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::call::{self, CallKind, CallStatus, Phase};
+use crate::domain::form::{Form, Stage, Text};
+use crate::error::Error;
+use crate::store::calls::{stored, Call};
+
+/// A call with its whole form and criteria.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallView {
+    pub id: Uuid,
+    pub slug: String,
+    pub template: Option<String>,
+    /// `startup_lab` or `territory_experiment`.
+    #[schema(value_type = String)]
+    pub kind: CallKind,
+    pub reference_prefix: String,
+    pub title: Text,
+    pub summary: Option<Text>,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub timezone: String,
+    pub eligible_kinds: Vec<String>,
+    pub form: Form,
+    pub stages: Vec<Stage>,
+    pub status: CallStatus,
+    pub phase: Phase,
+    /// True once an application has been submitted: the form and criteria can no longer change.
+    pub form_frozen: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A call in a list: no form or criteria.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallSummary {
+    pub id: Uuid,
+    pub slug: String,
+    #[schema(value_type = String)]
+    pub kind: CallKind,
+    pub title: Text,
+    pub summary: Option<Text>,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub timezone: String,
+    pub eligible_kinds: Vec<String>,
+    pub status: CallStatus,
+    pub phase: Phase,
+}
+
+impl CallView {
+    /// The view of a stored call at `now`.
+    pub fn new(call: &Call, now: DateTime<Utc>) -> Result<CallView, Error> {
+        Ok(CallView {
+            id: *call.id,
+            slug: call.slug.clone(),
+            template: call.template.clone(),
+            kind: call.kind,
+            reference_prefix: call.reference_prefix.clone(),
+            title: stored(&call.title)?,
+            summary: call.summary.as_ref().map(stored).transpose()?,
+            opens_at: call.opens_at.0,
+            closes_at: call.closes_at.0,
+            timezone: call.timezone.clone(),
+            eligible_kinds: stored(&call.eligible_kinds)?,
+            form: stored(&call.form)?,
+            stages: stored(&call.stages)?,
+            status: call.status,
+            phase: call::phase(call.opens_at.0, call.closes_at.0, now),
+            form_frozen: call.form_frozen_at.is_some(),
+            version: call.version,
+            created_at: call.created_at.0,
+            updated_at: call.updated_at.0,
+        })
+    }
+}
+
+impl CallSummary {
+    /// The summary of a stored call at `now`.
+    pub fn new(call: &Call, now: DateTime<Utc>) -> Result<CallSummary, Error> {
+        Ok(CallSummary {
+            id: *call.id,
+            slug: call.slug.clone(),
+            kind: call.kind,
+            title: stored(&call.title)?,
+            summary: call.summary.as_ref().map(stored).transpose()?,
+            opens_at: call.opens_at.0,
+            closes_at: call.closes_at.0,
+            timezone: call.timezone.clone(),
+            eligible_kinds: stored(&call.eligible_kinds)?,
+            status: call.status,
+            phase: call::phase(call.opens_at.0, call.closes_at.0, now),
+        })
+    }
+}

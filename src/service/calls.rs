@@ -1,0 +1,111 @@
+//! Creating, changing and publishing calls: the slug stays unique, a change is made against the version the
+//! client read (`If-Match`), the form, criteria and eligibility freeze once an application is submitted, and
+//! only a draft is published. Each change is journalled (audit log, and the feed for creation and
+//! publication) in the caller's transaction.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::etag;
+use crate::auth::permissions::Principal;
+use crate::db::DbConn;
+use crate::domain::action::Action;
+use crate::domain::call::CallStatus;
+use crate::domain::refusal::Refusal;
+use crate::error::Error;
+use crate::store::calls::{self, Call};
+use crate::store::journal::{Entity, Feed, Happened};
+
+/// 422 when another call than `except` already uses `slug`.
+fn slug_is_free(conn: &mut DbConn, slug: &str, except: Option<Uuid>) -> Result<(), Error> {
+    if calls::slug_taken(conn, slug, except)? {
+        return Err(Error::field("slug", "taken", "another call uses this slug"));
+    }
+    Ok(())
+}
+
+/// Stores a new draft call built by the caller, unless its slug is taken, and returns it.
+pub fn create(
+    conn: &mut DbConn,
+    actor: &Principal,
+    call: Call,
+    now: DateTime<Utc>,
+) -> Result<Call, Error> {
+    slug_is_free(conn, &call.slug, None)?;
+    calls::insert(conn, &call)?;
+    Happened::new(Action::CallCreated, Some(actor.user_id), Entity::Call(*call.id))
+        .after(json!({"slug": call.slug, "template": call.template, "opens_at": call.opens_at, "closes_at": call.closes_at}))
+        .on_feed(Feed::call(*call.id, json!({"slug": call.slug, "status": call.status})))
+        .record(conn, now)?;
+    Ok(call)
+}
+
+/// What a change to a call touches, and how it is made from the stored call.
+pub struct CallEdit<F> {
+    /// The client's `If-Match`: the version it read.
+    pub if_match: String,
+    /// Whether it changes the form, the criteria or the eligibility (frozen once an application is submitted).
+    pub touches_definition: bool,
+    /// The changed call from the stored one (its 422 when the change is invalid).
+    pub apply: F,
+}
+
+/// Changes call `id`: 404 when there is none, 412 when it changed since the client read it, 409
+/// `form_frozen` when the change touches a frozen definition, 422 when the slug is taken.
+pub fn update<F>(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: Uuid,
+    edit: CallEdit<F>,
+    now: DateTime<Utc>,
+) -> Result<Call, Error>
+where
+    F: FnOnce(&Call) -> Result<Call, Error>,
+{
+    let before = calls::find(conn, id)
+        .context("loading the call to change")?
+        .ok_or(Error::NotFound)?;
+    etag::check(&edit.if_match, before.version)?;
+    if edit.touches_definition && before.form_frozen_at.is_some() {
+        return Err(Refusal::FormFrozen.into());
+    }
+    let after = (edit.apply)(&before)?;
+    if after.slug != before.slug {
+        slug_is_free(conn, &after.slug, Some(id))?;
+    }
+    if !calls::update(conn, &after, before.version)? {
+        return Err(Error::PreconditionFailed);
+    }
+    Happened::new(Action::CallUpdated, Some(actor.user_id), Entity::Call(id))
+        .before(serde_json::to_value(&before).map_err(anyhow::Error::from)?)
+        .after(serde_json::to_value(&after).map_err(anyhow::Error::from)?)
+        .record(conn, now)?;
+    Ok(after)
+}
+
+/// Publishes draft call `id` (404 when there is none, 409 `call_not_draft` otherwise, also when a concurrent
+/// publication came first) and returns it published.
+pub fn publish(
+    conn: &mut DbConn,
+    actor: &Principal,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Call, Error> {
+    let before = calls::find(conn, id)
+        .context("loading the call to publish")?
+        .ok_or(Error::NotFound)?;
+    let published = before.status.publish()?;
+    if !calls::set_status(conn, id, before.status, published, now)? {
+        return Err(Refusal::CallNotDraft.into());
+    }
+    Happened::new(Action::CallPublished, Some(actor.user_id), Entity::Call(id))
+        .before(json!({"status": CallStatus::Draft}))
+        .after(json!({"status": published}))
+        .on_feed(Feed::call(id, json!({"status": published})))
+        .record(conn, now)?;
+    calls::find(conn, id)
+        .context("reading the published call")?
+        .ok_or(Error::NotFound)
+}
