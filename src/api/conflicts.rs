@@ -18,9 +18,10 @@ use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
+use crate::store;
 use crate::store::audit::{self, Change};
+use crate::store::conflicts::Conflict;
 use crate::store::conflicts::{self, DetectedConflict};
-use crate::store::evaluation::{self, Conflict};
 use crate::store::{applications, calls};
 
 /// A conflict of interest between a juror and an application.
@@ -97,7 +98,7 @@ pub async fn list_conflicts(
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            let mut views: Vec<ConflictView> = evaluation::declared_conflicts(conn, id)?
+            let mut views: Vec<ConflictView> = conflicts::declared_conflicts(conn, id)?
                 .iter()
                 .map(ConflictView::declared)
                 .collect();
@@ -209,7 +210,7 @@ async fn decide(
                 return Err(Error::refused("not_flagged", "this conflict was decided meanwhile"));
             }
             let withdrawn = if after.applies() {
-                evaluation::remove_assignments(conn, *record.application_id, *record.juror_id)?
+                store::assignments::remove_assignments(conn, *record.application_id, *record.juror_id)?
             } else {
                 0
             };
@@ -296,10 +297,10 @@ pub async fn declare_conflict(
         .db
         .write(move |conn| {
             call_or_404(conn, id)?;
-            if !evaluation::is_juror(conn, id, caller.user_id)? && !caller.is_admin() {
+            if !store::jurors::is_juror(conn, id, caller.user_id)? && !caller.is_admin() {
                 return Err(Error::NotFound);
             }
-            if !evaluation::is_juror(conn, id, juror_id)? {
+            if !store::jurors::is_juror(conn, id, juror_id)? {
                 return Err(Error::field("juror_id", "not_a_juror", "this person is not on the call's jury"));
             }
             let app = applications::find(conn, application_id)?.filter(|a| *a.call_id == id).ok_or_else(|| {
@@ -314,8 +315,8 @@ pub async fn declare_conflict(
                 declared_by: Some(Uid(caller.user_id)),
                 created_at: Ts(now),
             };
-            evaluation::declare_conflict(conn, &conflict)?;
-            let withdrawn = evaluation::remove_assignments(conn, application_id, juror_id)?;
+            conflicts::declare_conflict(conn, &conflict)?;
+            let withdrawn = store::assignments::remove_assignments(conn, application_id, juror_id)?;
             audit::record(
                 conn,
                 Change {

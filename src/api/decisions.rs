@@ -18,7 +18,7 @@ use crate::notify::applications::About;
 use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
-use crate::store::evaluation::{self, Decision};
+use crate::store::decisions::{self as evaluation, Decision};
 use crate::store::events::{self, NewEvent};
 use crate::store::{applications, calls, organizations};
 

@@ -26,10 +26,11 @@ use crate::notify::templates::Event;
 use crate::notify::{queue, Email};
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
+use crate::store;
+use crate::store::assignments::Assignment;
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
 use crate::store::conflicts;
-use crate::store::evaluation::{self, Assignment};
 use crate::store::events::{self, NewEvent};
 use crate::store::{applications, users};
 
@@ -66,7 +67,7 @@ pub async fn list_jurors(
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            Ok(evaluation::jurors(conn, id)?)
+            Ok(store::jurors::jurors(conn, id)?)
         })
         .await?;
     let views = jurors
@@ -177,8 +178,14 @@ pub async fn add_juror(
                 ));
             }
             let value = json!(affiliations);
-            if !evaluation::add_juror(conn, id, user_id, value.clone(), Some(caller.user_id), now)?
-            {
+            if !store::jurors::add_juror(
+                conn,
+                id,
+                user_id,
+                value.clone(),
+                Some(caller.user_id),
+                now,
+            )? {
                 return Err(Error::Conflict("this person is already on the jury".into()));
             }
             audit::record(
@@ -235,7 +242,7 @@ pub async fn remove_juror(
     state
         .db
         .write(move |conn| {
-            if !evaluation::remove_juror(conn, id, user_id)? {
+            if !store::jurors::remove_juror(conn, id, user_id)? {
                 return Err(Error::NotFound);
             }
             audit::record(
@@ -272,8 +279,8 @@ pub fn visible_assignments(
     conn: &mut DbConn,
     juror: Uuid,
     call_id: Option<Uuid>,
-) -> Result<Vec<evaluation::MyAssignment>, Error> {
-    let rows = evaluation::assignments_of_juror(conn, juror, call_id)?;
+) -> Result<Vec<store::assignments::MyAssignment>, Error> {
+    let rows = store::assignments::assignments_of_juror(conn, juror, call_id)?;
     let calls: std::collections::BTreeSet<Uuid> = rows.iter().map(|r| *r.call_id).collect();
     let calls: Vec<Uuid> = calls.into_iter().collect();
     let conflicted = conflicts::conflicted_applications(conn, juror, &calls)?;
@@ -333,7 +340,11 @@ pub async fn list_assignments(
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            Ok(evaluation::assignments_of_call(conn, id, stage.as_deref())?)
+            Ok(store::assignments::assignments_of_call(
+                conn,
+                id,
+                stage.as_deref(),
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(AssignmentView::from).collect::<Vec<_>>()))
@@ -401,7 +412,7 @@ pub async fn create_assignment(
         .write(move |conn| {
             let call = call_or_404(conn, id)?;
             let needed = status_for_stage(&call.stages()?, &stage)?;
-            if !evaluation::is_juror(conn, id, juror_id)? {
+            if !store::jurors::is_juror(conn, id, juror_id)? {
                 return Err(Error::field(
                     "juror_id",
                     "not_a_juror",
@@ -440,7 +451,7 @@ pub async fn create_assignment(
                 )));
             }
             let row = assignment_row(id, application_id, juror_id, &stage, caller.user_id, now);
-            if evaluation::insert_assignments(conn, std::slice::from_ref(&row))? == 0 {
+            if store::assignments::insert_assignments(conn, std::slice::from_ref(&row))? == 0 {
                 return Err(Error::Conflict(
                     "this juror is already assigned this application for this stage".into(),
                 ));
@@ -674,12 +685,12 @@ pub async fn auto_assign(
             let call = call_or_404(conn, id)?;
             let needed = status_for_stage(&call.stages()?, &stage)?;
             let apps: Vec<Uuid> = applications::ids_with_status(conn, id, needed)?;
-            let jurors: Vec<Uuid> = evaluation::jurors(conn, id)?
+            let jurors: Vec<Uuid> = store::jurors::jurors(conn, id)?
                 .iter()
                 .map(|j| *j.user_id)
                 .collect();
             let existing: Vec<(Uuid, Uuid)> =
-                evaluation::assignments_of_call(conn, id, Some(&stage))?
+                store::assignments::assignments_of_call(conn, id, Some(&stage))?
                     .iter()
                     .map(|a| (*a.application_id, *a.juror_id))
                     .collect();
@@ -700,7 +711,7 @@ pub async fn auto_assign(
                 .iter()
                 .map(|(app, juror)| assignment_row(id, *app, *juror, &stage, caller.user_id, now))
                 .collect();
-            evaluation::insert_assignments(conn, &rows)?;
+            store::assignments::insert_assignments(conn, &rows)?;
             if !rows.is_empty() {
                 enter_evaluation(conn, &call, now)?;
             }
@@ -837,7 +848,7 @@ pub async fn set_review_deadline(
             if !call.stages()?.iter().any(|s| s.key == stage) {
                 return Err(Error::NotFound);
             }
-            evaluation::set_review_deadline(conn, id, &stage, due_at)?;
+            store::reviews::set_review_deadline(conn, id, &stage, due_at)?;
             audit::record(
                 conn,
                 Change {

@@ -22,12 +22,13 @@ use crate::domain::ranking::{rank_weighted, weighted_score_in_order, WeightedRev
 use crate::domain::review::{ReviewRefusal, ReviewStatus, ReviewWindow};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
+use crate::store;
 use crate::store::applications::{self, Application};
 use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
 use crate::store::conflicts;
-use crate::store::evaluation::{self, Review, SubmittedScores};
 use crate::store::events::{self, NewEvent};
+use crate::store::reviews::{Review, SubmittedScores};
 
 /// A review, as its author or staff see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,7 +69,12 @@ fn as_assigned_juror(
 ) -> Result<(Application, Call, Stage), Error> {
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
     let facts = JurorFacts {
-        assigned: evaluation::is_assigned(conn, application_id, caller.user_id, Some(stage))?,
+        assigned: store::assignments::is_assigned(
+            conn,
+            application_id,
+            caller.user_id,
+            Some(stage),
+        )?,
         conflicted: conflicts::is_conflicted(conn, *app.call_id, application_id, caller.user_id)?,
     };
     if !can_review_as_juror(caller, facts) {
@@ -96,7 +102,7 @@ fn check_window(
 ) -> Result<(), Error> {
     let window = ReviewWindow {
         application_withdrawn: app.status.is_withdrawn(),
-        due_at: evaluation::review_deadline(conn, *call.id, stage)?,
+        due_at: store::reviews::review_deadline(conn, *call.id, stage)?,
         reopened: review.is_some_and(|r| r.reopened_at.is_some()),
     };
     window.check(now).map_err(|refusal| match refusal {
@@ -195,7 +201,7 @@ pub async fn save(
                 }
             }
             check.finish()?;
-            let existing = evaluation::find_review(conn, id, caller.user_id, &stage_key)?;
+            let existing = store::reviews::find_review(conn, id, caller.user_id, &stage_key)?;
             if existing
                 .as_ref()
                 .is_some_and(|r| r.status == ReviewStatus::Submitted)
@@ -229,7 +235,7 @@ pub async fn save(
                     reopened_at: None,
                 },
             };
-            if !evaluation::save_review(conn, &review, &scores, expected_version)? {
+            if !store::reviews::save_review(conn, &review, &scores, expected_version)? {
                 return Err(changed_meanwhile());
             }
             audit::record(
@@ -292,13 +298,13 @@ pub async fn submit(
         .db
         .write(move |conn| {
             let (app, call, stage) = as_assigned_juror(conn, &caller, id, &stage_key)?;
-            let review = evaluation::find_review(conn, id, caller.user_id, &stage_key)?
+            let review = store::reviews::find_review(conn, id, caller.user_id, &stage_key)?
                 .ok_or_else(|| Error::field("scores", "required", "save a review before submitting it"))?;
             if review.status == ReviewStatus::Submitted {
                 return Err(Error::refused("review_submitted", "this review was already submitted"));
             }
             check_window(conn, &app, &call, &stage_key, Some(&review), now)?;
-            let scores = evaluation::scores_of(conn, *review.id)?;
+            let scores = store::reviews::scores_of(conn, *review.id)?;
             let missing: Vec<FieldError> = stage
                 .criteria
                 .iter()
@@ -317,7 +323,7 @@ pub async fn submit(
                 ..review
             };
             // Conditional: of two submissions at once, the second finds the version moved and records nothing.
-            if !evaluation::save_review(conn, &review, &scores, Some(before_version))? {
+            if !store::reviews::save_review(conn, &review, &scores, Some(before_version))? {
                 return Err(Error::refused("review_submitted", "this review was already submitted"));
             }
             audit::record(
@@ -370,16 +376,16 @@ pub async fn list(
         .read(move |conn| {
             let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
             if caller.is_admin() {
-                return Ok(evaluation::reviews_of_application(conn, id, None)?);
+                return Ok(store::reviews::reviews_of_application(conn, id, None)?);
             }
             let facts = JurorFacts {
-                assigned: evaluation::is_assigned(conn, id, caller.user_id, None)?,
+                assigned: store::assignments::is_assigned(conn, id, caller.user_id, None)?,
                 conflicted: conflicts::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?,
             };
             if !can_read_as_juror(&caller, facts) {
                 return Err(Error::NotFound);
             }
-            Ok(evaluation::reviews_of_application(
+            Ok(store::reviews::reviews_of_application(
                 conn,
                 id,
                 Some(caller.user_id),
@@ -419,14 +425,14 @@ pub async fn reopen(
     let (review, scores) = state
         .db
         .write(move |conn| {
-            let review = evaluation::find_review_by_id(conn, review_id)?
+            let review = store::reviews::find_review_by_id(conn, review_id)?
                 .filter(|r| *r.application_id == id)
                 .ok_or(Error::NotFound)?;
             let not_submitted = || Error::refused("review_not_submitted", "only a submitted review can be reopened");
             if review.status != ReviewStatus::Submitted {
                 return Err(not_submitted());
             }
-            let scores = evaluation::scores_of(conn, review_id)?;
+            let scores = store::reviews::scores_of(conn, review_id)?;
             let before_version = review.version;
             let review = Review {
                 status: ReviewStatus::Draft,
@@ -436,7 +442,7 @@ pub async fn reopen(
                 reopened_at: Some(Ts(now)),
                 ..review
             };
-            if !evaluation::save_review(conn, &review, &scores, Some(before_version))? {
+            if !store::reviews::save_review(conn, &review, &scores, Some(before_version))? {
                 return Err(not_submitted());
             }
             audit::record(
@@ -575,7 +581,7 @@ pub fn rank_stage(
     // withdrawn applications are not read at all.
     let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
     let all: Vec<(SubmittedScores, f64)> =
-        evaluation::submitted_scores(conn, call_id, &stage.key, &keys)?
+        store::reviews::submitted_scores(conn, call_id, &stage.key, &keys)?
             .into_iter()
             .filter_map(|r| weighted_score_in_order(&stage, &r.scores).map(|w| (r, w)))
             .collect();

@@ -13,7 +13,7 @@ use crate::domain::form::{Stage, Text};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{applications, calls, organizations};
-use crate::store::{evaluation, users};
+use crate::store::{reviews as evaluation, users};
 
 /// The reminders: their key and how many days before closing they go out, the latest first. A draft that
 /// enters several windows at once (started the day before closing) gets only the latest reminder.

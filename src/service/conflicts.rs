@@ -19,7 +19,7 @@ use crate::notify::{queue, Email};
 use crate::state::AppState;
 use crate::store::audit::{self, Change};
 use crate::store::conflicts::{self as records, DetectedConflict};
-use crate::store::{applications, calls, evaluation, users};
+use crate::store::{self, applications, calls, users};
 
 /// Which pairs a detection looks at.
 #[derive(Debug, Clone, Copy)]
@@ -52,20 +52,21 @@ pub fn detect(
     scope: Scope,
     now: DateTime<Utc>,
 ) -> Result<Vec<DetectedConflict>, Error> {
-    let jurors: Vec<evaluation::Juror> = evaluation::jurors(conn, call_id)?
+    let jurors: Vec<store::jurors::Juror> = store::jurors::jurors(conn, call_id)?
         .into_iter()
         .filter(|j| scope.juror.is_none_or(|id| id == *j.user_id))
         .collect();
     if jurors.is_empty() {
         return Ok(Vec::new());
     }
-    let assigned: HashSet<(Uuid, Uuid)> = evaluation::assignments_of_call(conn, call_id, None)?
-        .iter()
-        .map(|a| (*a.application_id, *a.juror_id))
-        .collect();
-    let facts = evaluation::applicant_facts(conn, call_id, scope.application)?;
+    let assigned: HashSet<(Uuid, Uuid)> =
+        store::assignments::assignments_of_call(conn, call_id, None)?
+            .iter()
+            .map(|a| (*a.application_id, *a.juror_id))
+            .collect();
+    let facts = records::applicant_facts(conn, call_id, scope.application)?;
     let juror_ids: Vec<Uuid> = jurors.iter().map(|j| *j.user_id).collect();
-    let memberships = evaluation::organizations_of(conn, &juror_ids)?;
+    let memberships = records::organizations_of(conn, &juror_ids)?;
     let mut recorded = Vec::new();
     for juror in &jurors {
         let sirens: Vec<String> = crate::domain::conflict::affiliations_of(&juror.affiliations.0)?

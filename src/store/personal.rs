@@ -22,12 +22,15 @@ use crate::db::schema::{
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::store::applications::{Attachment, Message};
+use crate::store::assignments::Assignment;
 use crate::store::audit::Entry;
-use crate::store::evaluation::{self, Assignment, Conflict, Decision, Review};
+use crate::store::conflicts::Conflict;
+use crate::store::decisions::Decision;
 use crate::store::events::Event;
 use crate::store::invitations::{Invitation, MemberInvitation};
 use crate::store::organizations::Organization;
 use crate::store::outbox::OutboxEmail;
+use crate::store::reviews::{self as evaluation, Review};
 use crate::store::tokens::Token;
 use crate::store::users::{self, User};
 

@@ -16,7 +16,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
-use crate::store::evaluation;
+use crate::store::jurors as evaluation;
 use crate::store::users::User;
 
 /// The name a deleted account shows wherever it is still referred to.
