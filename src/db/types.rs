@@ -273,4 +273,5 @@ stored_as_text!(
     crate::domain::application::DecisionOutcome,
     crate::domain::call::CallStatus,
     crate::domain::review::ReviewStatus,
+    crate::domain::conflict::DetectedStatus,
 );

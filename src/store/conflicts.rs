@@ -26,7 +26,7 @@ pub struct DetectedConflict {
     pub application_id: Uid,
     pub reason: String,
     pub source_fact: String,
-    pub status: String,
+    pub status: DetectedStatus,
     pub detected_at: Ts,
     pub decided_by: Option<Uid>,
     pub decided_at: Option<Ts>,
@@ -50,18 +50,11 @@ impl DetectedConflict {
             application_id: Uid(application_id),
             reason: reason.as_str().to_owned(),
             source_fact,
-            status: status.as_str().to_owned(),
+            status,
             detected_at: Ts(now),
             decided_by: None,
             decided_at: None,
         }
-    }
-
-    /// The stored status, read strictly.
-    pub fn status(&self) -> Result<DetectedStatus, crate::error::Error> {
-        self.status
-            .parse()
-            .map_err(|e: String| crate::error::Error::Internal(anyhow::anyhow!(e)))
     }
 }
 
@@ -109,10 +102,10 @@ pub fn decide(
     let changed = diesel::update(
         detected_conflicts::table
             .find(Uid(id))
-            .filter(detected_conflicts::status.eq(from.as_str())),
+            .filter(detected_conflicts::status.eq(from)),
     )
     .set((
-        detected_conflicts::status.eq(to.as_str()),
+        detected_conflicts::status.eq(to),
         detected_conflicts::decided_by.eq(Some(Uid(by))),
         detected_conflicts::decided_at.eq(Some(Ts(now))),
     ))
@@ -121,7 +114,7 @@ pub fn decide(
 }
 
 /// The statuses of detected conflicts that keep a juror away from an application.
-fn applying() -> Vec<&'static str> {
+fn applying() -> Vec<DetectedStatus> {
     [
         DetectedStatus::Active,
         DetectedStatus::Flagged,
@@ -129,12 +122,11 @@ fn applying() -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|s| s.applies())
-    .map(DetectedStatus::as_str)
     .collect()
 }
 
 /// The statuses of detected conflicts that hold back a new assignment of the pair.
-fn blocking_assignment() -> Vec<&'static str> {
+fn blocking_assignment() -> Vec<DetectedStatus> {
     [
         DetectedStatus::Active,
         DetectedStatus::Flagged,
@@ -142,7 +134,6 @@ fn blocking_assignment() -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|s| s.blocks_assignment())
-    .map(DetectedStatus::as_str)
     .collect()
 }
 
