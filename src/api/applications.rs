@@ -139,7 +139,7 @@ pub fn check_read(
         return Ok(());
     }
     let facts = crate::auth::permissions::JurorFacts {
-        assigned: crate::store::evaluation::is_assigned(conn, *app.id, caller.user_id, None)?,
+        assigned: crate::store::assignments::is_assigned(conn, *app.id, caller.user_id, None)?,
         conflicted: crate::store::conflicts::is_conflicted(
             conn,
             *app.call_id,

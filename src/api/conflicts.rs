@@ -1,27 +1,23 @@
 //! Conflicts of interest of a call: declared by a juror (or staff), detected from facts when a juror is assigned
-//! or when staff ask, and decided by staff when they were found for a juror already assigned.
+//! or when staff ask, and decided by staff when they were found for a juror already assigned. The rules are
+//! in [`crate::service::conflicts`] and, for who may declare, [`crate::auth::permissions`].
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
+use crate::api::extract::{Admin, Caller};
 use crate::api::input::Input;
-use crate::auth::permissions::Scope;
-use crate::db::types::{Ts, Uid};
-use crate::db::DbConn;
+use crate::auth::permissions::can_declare_conflict_for;
 use crate::domain::conflict::DetectedStatus;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
+use crate::service::assignments::call_or_404;
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::conflicts::{self, DetectedConflict};
-use crate::store::evaluation::{self, Conflict};
-use crate::store::{applications, calls};
+use crate::store::conflicts::{self, Conflict, DetectedConflict};
 
 /// A conflict of interest between a juror and an application.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -58,22 +54,18 @@ impl ConflictView {
         }
     }
 
-    fn detected(c: &DetectedConflict) -> Result<ConflictView, Error> {
-        Ok(ConflictView {
+    fn detected(c: &DetectedConflict) -> ConflictView {
+        ConflictView {
             id: *c.id,
             juror_id: *c.juror_id,
             application_id: *c.application_id,
             reason: c.reason.clone(),
             source: "detected".into(),
             source_fact: Some(c.source_fact.clone()),
-            status: c.status()?,
+            status: c.status,
             recorded_at: c.detected_at.0,
-        })
+        }
     }
-}
-
-fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<calls::Call, Error> {
-    calls::find(conn, id)?.ok_or(Error::NotFound)
 }
 
 /// Every conflict recorded for a call (administrators): declared ones, then detected ones with their status.
@@ -88,21 +80,20 @@ fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<calls::Call, Error> {
 #[get("/calls/{id}/conflicts")]
 pub async fn list_conflicts(
     state: web::Data<AppState>,
-    caller: Caller,
+    _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let id = id.into_inner();
     let views = state
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            let mut views: Vec<ConflictView> = evaluation::declared_conflicts(conn, id)?
+            let mut views: Vec<ConflictView> = conflicts::declared_conflicts(conn, id)?
                 .iter()
                 .map(ConflictView::declared)
                 .collect();
             for c in conflicts::detected_of_call(conn, id)? {
-                views.push(ConflictView::detected(&c)?);
+                views.push(ConflictView::detected(&c));
             }
             Ok(views)
         })
@@ -123,11 +114,9 @@ pub async fn list_conflicts(
 #[post("/calls/{id}/conflicts/detect")]
 pub async fn detect_conflicts(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(admin): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
     let state_for_tx = state.clone();
@@ -137,10 +126,8 @@ pub async fn detect_conflicts(
             call_or_404(conn, id)?;
             let new =
                 conflict_service::detect(conn, id, conflict_service::Scope::whole_call(), now)?;
-            conflict_service::report(conn, &state_for_tx, Some(caller.user_id), id, &new, now)?;
-            new.iter()
-                .map(ConflictView::detected)
-                .collect::<Result<Vec<_>, Error>>()
+            conflict_service::report(conn, &state_for_tx, Some(admin.user_id), id, &new, now)?;
+            Ok(new.iter().map(ConflictView::detected).collect::<Vec<_>>())
         })
         .await?;
     state.outbox_wakeup.notify_one();
@@ -162,10 +149,10 @@ pub async fn detect_conflicts(
 #[post("/calls/{id}/conflicts/{conflict_id}/confirm")]
 pub async fn confirm_conflict(
     state: web::Data<AppState>,
-    caller: Caller,
+    admin: Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
-    decide(state, caller, path.into_inner(), true).await
+    decide(state, admin, path.into_inner(), true).await
 }
 
 /// Dismisses a flagged conflict (administrators): it does not apply, and the same fact does not raise it
@@ -182,59 +169,26 @@ pub async fn confirm_conflict(
 #[post("/calls/{id}/conflicts/{conflict_id}/dismiss")]
 pub async fn dismiss_conflict(
     state: web::Data<AppState>,
-    caller: Caller,
+    admin: Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
-    decide(state, caller, path.into_inner(), false).await
+    decide(state, admin, path.into_inner(), false).await
 }
 
 async fn decide(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(admin): Admin,
     (call_id, conflict_id): (Uuid, Uuid),
     confirm: bool,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let now = state.clock.now();
-    let view = state
+    let record = state
         .db
         .write(move |conn| {
-            let record = conflicts::find_detected(conn, call_id, conflict_id)?.ok_or(Error::NotFound)?;
-            let before = record.status()?;
-            let not_flagged = || Error::refused("not_flagged", format!("this conflict is {}: only a flagged conflict is decided", before.as_str()));
-            let after = before.decide(confirm).ok_or_else(not_flagged)?;
-            // Conditional: of two decisions at once, one changes the record, the other is told.
-            if !conflicts::decide(conn, conflict_id, before, after, caller.user_id, now)? {
-                return Err(Error::refused("not_flagged", "this conflict was decided meanwhile"));
-            }
-            let withdrawn = if after.applies() {
-                evaluation::remove_assignments(conn, *record.application_id, *record.juror_id)?
-            } else {
-                0
-            };
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: if confirm { "conflict.confirmed" } else { "conflict.dismissed" },
-                    entity_type: "application",
-                    entity_id: *record.application_id,
-                    before: Some(json!({"conflict_id": conflict_id, "status": before.as_str()})),
-                    after: Some(json!({"conflict_id": conflict_id, "status": after.as_str(), "juror_id": record.juror_id, "assignments_withdrawn": withdrawn})),
-                },
-                now,
-            )?;
-            let record = DetectedConflict {
-                status: after.as_str().to_owned(),
-                decided_by: Some(Uid(caller.user_id)),
-                decided_at: Some(Ts(now)),
-                ..record
-            };
-            ConflictView::detected(&record)
+            conflict_service::decide(conn, admin.user_id, call_id, conflict_id, confirm, now)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(ConflictView::detected(&record)))
 }
 
 /// `POST /calls/{id}/conflicts`.
@@ -283,53 +237,13 @@ pub async fn declare_conflict(
         return Err(check.into_error());
     };
     check.finish()?;
-    if !caller.is_admin() {
-        caller.require_scope(Scope::ReviewsWrite)?;
-        if juror_id != caller.user_id {
-            return Err(Error::Forbidden(
-                "a juror declares conflicts for themself only".into(),
-            ));
-        }
-    }
+    can_declare_conflict_for(&caller, juror_id)?;
     let now = state.clock.now();
-    let view = state
+    let conflict = state
         .db
         .write(move |conn| {
-            call_or_404(conn, id)?;
-            if !evaluation::is_juror(conn, id, caller.user_id)? && !caller.is_admin() {
-                return Err(Error::NotFound);
-            }
-            if !evaluation::is_juror(conn, id, juror_id)? {
-                return Err(Error::field("juror_id", "not_a_juror", "this person is not on the call's jury"));
-            }
-            let app = applications::find(conn, application_id)?.filter(|a| *a.call_id == id).ok_or_else(|| {
-                Error::field("application_id", "unknown_application", "no such application in this call")
-            })?;
-            let conflict = Conflict {
-                id: Uid(Uuid::now_v7()),
-                call_id: Uid(id),
-                juror_id: Uid(juror_id),
-                application_id: app.id,
-                reason: reason.clone(),
-                declared_by: Some(Uid(caller.user_id)),
-                created_at: Ts(now),
-            };
-            evaluation::declare_conflict(conn, &conflict)?;
-            let withdrawn = evaluation::remove_assignments(conn, application_id, juror_id)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "conflict.declared",
-                    entity_type: "application",
-                    entity_id: application_id,
-                    before: None,
-                    after: Some(json!({"juror_id": juror_id, "reason": reason, "assignments_withdrawn": withdrawn})),
-                },
-                now,
-            )?;
-            Ok(ConflictView::declared(&conflict))
+            conflict_service::declare(conn, &caller, id, juror_id, application_id, reason, now)
         })
         .await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(ConflictView::declared(&conflict)))
 }

@@ -14,7 +14,7 @@ use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service::decisions::{self as use_case, NewDecision, ShortlistCounts};
 use crate::state::AppState;
-use crate::store::evaluation::Decision;
+use crate::store::decisions::Decision;
 
 /// `POST /calls/{id}/shortlist`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api::extract::Caller;
-use crate::api::reviews::{rank_stage, RankingOrder, RankingQuery};
+use crate::api::ranking::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::domain::spreadsheet::Cell;
 use crate::error::{Error, Problem};
@@ -208,7 +208,7 @@ pub async fn ranking_csv(
 /// The caller's own assignments as a juror, as CSV; never an application they are conflicted on.
 #[utoipa::path(
     tag = "evaluation",
-    params(crate::api::jury::MyAssignmentsQuery),
+    params(crate::api::assignments::MyAssignmentsQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -216,7 +216,7 @@ pub async fn ranking_csv(
 pub async fn my_assignments_csv(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<crate::api::jury::MyAssignmentsQuery>,
+    query: web::Query<crate::api::assignments::MyAssignmentsQuery>,
 ) -> Result<HttpResponse, Error> {
     let query = query.into_inner();
     let caller = caller.0;
@@ -224,7 +224,7 @@ pub async fn my_assignments_csv(
     let rows = state
         .db
         .read(move |conn| {
-            crate::api::jury::visible_assignments(conn, caller.user_id, query.call_id)
+            crate::service::assignments::visible_assignments(conn, caller.user_id, query.call_id)
         })
         .await?;
     let mut out: Vec<Vec<Cell>> = vec![vec![

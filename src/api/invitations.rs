@@ -349,7 +349,7 @@ fn grant(
             if let (true, Some(call_id)) = (invitation.role == "juror", invitation.call_id) {
                 if crate::store::calls::find(conn, *call_id)?.is_some() {
                     let added_by = invitation.invited_by.map(|u| u.0);
-                    crate::store::evaluation::add_juror(
+                    crate::store::jurors::add_juror(
                         conn,
                         *call_id,
                         user_id,

@@ -45,7 +45,7 @@ pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResp
         .db
         .read(move |conn| {
             let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
-            Ok((user, crate::store::evaluation::juries_of(conn, user_id)?))
+            Ok((user, crate::store::jurors::juries_of(conn, user_id)?))
         })
         .await?;
     let view = UserView::from(&user);

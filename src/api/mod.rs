@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod applications;
+pub mod assignments;
 pub mod attachments;
 pub mod calls;
 pub mod conflicts;
@@ -16,7 +17,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod input;
 pub mod invitations;
-pub mod jury;
+pub mod jurors;
 pub mod me;
 pub mod members;
 pub mod messages;
@@ -24,6 +25,7 @@ pub mod ops;
 pub mod organizations;
 pub mod pairings;
 pub mod personal;
+pub mod ranking;
 pub mod reviews;
 pub mod webhooks;
 
@@ -127,24 +129,24 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(attachments::remove)
                 .service(messages::list)
                 .service(messages::create)
-                .service(jury::list_jurors)
-                .service(jury::add_juror)
-                .service(jury::remove_juror)
+                .service(jurors::list_jurors)
+                .service(jurors::add_juror)
+                .service(jurors::remove_juror)
                 .service(conflicts::list_conflicts)
                 .service(conflicts::declare_conflict)
                 .service(conflicts::detect_conflicts)
                 .service(conflicts::confirm_conflict)
                 .service(conflicts::dismiss_conflict)
-                .service(jury::auto_assign)
-                .service(jury::list_assignments)
-                .service(jury::create_assignment)
-                .service(jury::my_assignments)
-                .service(jury::set_review_deadline)
+                .service(assignments::auto_assign)
+                .service(assignments::list_assignments)
+                .service(assignments::create_assignment)
+                .service(assignments::my_assignments)
+                .service(jurors::set_review_deadline)
                 .service(reviews::save)
                 .service(reviews::submit)
                 .service(reviews::list)
                 .service(reviews::reopen)
-                .service(reviews::ranking)
+                .service(ranking::ranking)
                 .service(decisions::shortlist)
                 .service(decisions::record)
                 .service(decisions::list)

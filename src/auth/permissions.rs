@@ -280,6 +280,45 @@ pub fn can_review_as_juror(caller: &Principal, facts: JurorFacts) -> bool {
     caller.has_scope(Scope::ReviewsWrite) && facts.assigned && !facts.conflicted
 }
 
+/// Whose reviews of an application the caller may read: everyone's for staff (`None`), only their own for an
+/// assigned, unconflicted juror (blind review: `Some(their id)`); anyone else is told it does not exist.
+pub fn can_read_reviews(caller: &Principal, facts: JurorFacts) -> Result<Option<Uuid>, Error> {
+    if caller.is_admin() {
+        Ok(None)
+    } else if can_read_as_juror(caller, facts) {
+        Ok(Some(caller.user_id))
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Declaring a conflict of interest for `juror`: staff for any juror, a juror (with a token that may write
+/// reviews) for themself only.
+pub fn can_declare_conflict_for(caller: &Principal, juror: Uuid) -> Result<(), Error> {
+    if caller.is_admin() {
+        return Ok(());
+    }
+    caller.require_scope(Scope::ReviewsWrite)?;
+    if juror == caller.user_id {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "own_conflicts_only",
+            "a juror declares conflicts for themself only",
+        ))
+    }
+}
+
+/// Declaring a conflict in a call: staff, or a member of its jury; anyone else is told the call does not
+/// exist.
+pub fn can_declare_conflict_in_call(caller: &Principal, on_jury: bool) -> Result<(), Error> {
+    if on_jury || caller.is_admin() {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
 /// What is known when someone proposes a pairing of an application with a company or start-up.
 #[derive(Debug, Clone, Copy)]
 pub struct PairingProposal {
@@ -373,6 +412,69 @@ mod tests {
             };
             assert_eq!(can_read_as_juror(&session, facts), expected, "{facts:?}");
             assert!(!can_read_as_juror(&applicant_token, facts), "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn staff_read_every_review_a_juror_their_own_and_others_nothing() {
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let juror = principal(Role::User, TokenKind::Session, vec![]);
+        let write_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsWrite]);
+        let facts = |assigned, conflicted| JurorFacts {
+            assigned,
+            conflicted,
+        };
+        // (caller, assigned, conflicted) → Some(whose reviews) or None for 404.
+        let table: [(&Principal, bool, bool, Option<Option<Uuid>>); 7] = [
+            (&admin, false, false, Some(None)),
+            (&admin, true, true, Some(None)),
+            (&juror, true, false, Some(Some(juror.user_id))),
+            (&juror, true, true, None),
+            (&juror, false, false, None),
+            (&write_only, true, false, None),
+            (&write_only, false, true, None),
+        ];
+        for (caller, assigned, conflicted, expected) in table {
+            let got = can_read_reviews(caller, facts(assigned, conflicted));
+            match expected {
+                Some(whose) => {
+                    assert_eq!(got.unwrap(), whose, "{caller:?} {assigned} {conflicted}")
+                }
+                None => assert!(matches!(got, Err(Error::NotFound)), "{caller:?}"),
+            }
+            assert_eq!(
+                can_review_as_juror(caller, facts(assigned, conflicted)),
+                caller.has_scope(Scope::ReviewsWrite) && assigned && !conflicted,
+                "{caller:?} {assigned} {conflicted}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_juror_declares_conflicts_for_themself_staff_for_anyone() {
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let juror = principal(Role::User, TokenKind::Session, vec![]);
+        let read_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let other = Uuid::now_v7();
+        assert!(can_declare_conflict_for(&admin, other).is_ok());
+        assert!(can_declare_conflict_for(&juror, juror.user_id).is_ok());
+        assert!(matches!(
+            can_declare_conflict_for(&juror, other),
+            Err(Error::Refused {
+                code: "own_conflicts_only",
+                ..
+            })
+        ));
+        assert!(can_declare_conflict_for(&read_only, read_only.user_id).is_err());
+        for (caller, on_jury, allowed) in [
+            (&admin, false, true),
+            (&juror, true, true),
+            (&juror, false, false),
+        ] {
+            assert_eq!(
+                can_declare_conflict_in_call(caller, on_jury).is_ok(),
+                allowed
+            );
         }
     }
 

@@ -274,4 +274,5 @@ stored_as_text!(
     crate::domain::call::CallStatus,
     crate::domain::call::CallKind,
     crate::domain::review::ReviewStatus,
+    crate::domain::conflict::DetectedStatus,
 );

@@ -58,7 +58,20 @@ impl std::str::FromStr for ConflictReason {
 }
 
 /// Where a detected conflict stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectedStatus {
     /// It applies: the juror does not see the application, cannot be assigned it, and their reviews of it do

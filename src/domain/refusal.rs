@@ -31,6 +31,32 @@ pub enum Refusal {
     DecisionPublished,
     /// An application of a shortlist moved meanwhile (withdrawn, or shortlisted by a concurrent request).
     ApplicationChanged,
+    /// Saving a review that was submitted (locked until staff reopen it).
+    ReviewLocked,
+    /// Submitting a review already submitted (also the second of two submissions at once).
+    ReviewAlreadySubmitted,
+    /// Reopening a review that is not submitted.
+    ReviewNotSubmitted,
+    /// The review changed between its reading and this write.
+    ReviewChanged,
+    /// Reviewing an application that was withdrawn.
+    ApplicationWithdrawn,
+    /// The stage's review deadline passed (`local`: the deadline in the call's time zone).
+    ReviewDeadlinePassed { due: DateTime<Utc>, local: String },
+    /// Adding someone already on the jury.
+    AlreadyJuror,
+    /// Assigning an application that is not in the status the stage reviews.
+    NotAtStage {
+        status: ApplicationStatus,
+        stage: String,
+        needed: ApplicationStatus,
+    },
+    /// Assigning a juror with a conflict of interest (or one waiting for staff).
+    ConflictOfInterest,
+    /// Assigning an application a juror already has for the stage.
+    AlreadyAssigned,
+    /// Deciding a detected conflict that is not flagged (`None`: it was decided meanwhile).
+    NotFlagged(Option<&'static str>),
 }
 
 impl Refusal {
@@ -48,6 +74,16 @@ impl Refusal {
             Refusal::FormFrozen => "form_frozen",
             Refusal::DecisionPublished => "decision_published",
             Refusal::ApplicationChanged => "application_changed",
+            Refusal::ReviewLocked | Refusal::ReviewAlreadySubmitted => "review_submitted",
+            Refusal::ReviewNotSubmitted => "review_not_submitted",
+            Refusal::ReviewChanged => "review_changed",
+            Refusal::ApplicationWithdrawn => "application_withdrawn",
+            Refusal::ReviewDeadlinePassed { .. } => "review_deadline_passed",
+            Refusal::AlreadyJuror => "already_juror",
+            Refusal::NotAtStage { .. } => "not_at_stage",
+            Refusal::ConflictOfInterest => "conflict_of_interest",
+            Refusal::AlreadyAssigned => "already_assigned",
+            Refusal::NotFlagged(_) => "not_flagged",
         }
     }
 
@@ -75,6 +111,31 @@ impl Refusal {
             Refusal::FormFrozen => "an application has been submitted: the form, criteria and eligibility can no longer change".into(),
             Refusal::DecisionPublished => "a decision in this list was already published".into(),
             Refusal::ApplicationChanged => "an application of this call changed meanwhile (withdrawn, or shortlisted by another request): read them again".into(),
+            Refusal::ReviewLocked => "this review was submitted and is locked".into(),
+            Refusal::ReviewAlreadySubmitted => "this review was already submitted".into(),
+            Refusal::ReviewNotSubmitted => "only a submitted review can be reopened".into(),
+            Refusal::ReviewChanged => "the review changed meanwhile: read it again and retry".into(),
+            Refusal::ApplicationWithdrawn => {
+                "the application was withdrawn: it is no longer reviewed".into()
+            }
+            Refusal::ReviewDeadlinePassed { due, local } => format!(
+                "the reviews of this stage were due {local} ({} UTC): ask the call's team to reopen your review",
+                due.format("%Y-%m-%d %H:%M"),
+            ),
+            Refusal::AlreadyJuror => "this person is already on the jury".into(),
+            Refusal::NotAtStage {
+                status,
+                stage,
+                needed,
+            } => format!("the application is {status}: the {stage} stage reviews {needed} applications"),
+            Refusal::ConflictOfInterest => "this juror has a conflict of interest with this application (or one waiting for a decision)".into(),
+            Refusal::AlreadyAssigned => {
+                "this juror is already assigned this application for this stage".into()
+            }
+            Refusal::NotFlagged(Some(status)) => {
+                format!("this conflict is {status}: only a flagged conflict is decided")
+            }
+            Refusal::NotFlagged(None) => "this conflict was decided meanwhile".into(),
         }
     }
 }

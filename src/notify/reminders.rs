@@ -14,7 +14,7 @@ use crate::domain::form::{Stage, Text};
 use crate::error::Error;
 use crate::state::AppState;
 use crate::store::{applications, calls, organizations};
-use crate::store::{evaluation, users};
+use crate::store::{reviews, users};
 
 /// The reminders: their key and how many days before closing they go out, the latest first. A draft that
 /// enters several windows at once (started the day before closing) gets only the latest reminder.
@@ -25,7 +25,7 @@ pub const REVIEW_REMINDER_HOURS: i64 = 48;
 
 /// Whether any reminder is due (a cheap read, so that the worker opens a write transaction only then).
 pub fn any_due(conn: &mut DbConn, now: DateTime<Utc>) -> Result<bool, Error> {
-    if !evaluation::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
+    if !reviews::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
         .is_empty()
     {
         return Ok(true);
@@ -87,16 +87,16 @@ fn send_review_reminders(
 ) -> Result<usize, Error> {
     let mut sent = 0;
     for (call_id, stage_key, due) in
-        evaluation::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
+        reviews::deadlines_between(conn, now, now + Duration::hours(REVIEW_REMINDER_HOURS))?
     {
         let Some(call) = calls::find(conn, *call_id)? else {
             continue;
         };
         let stages: Vec<Stage> = call.stages().unwrap_or_default();
         let title: Text = call.title_text();
-        for (juror, pending) in evaluation::pending_reviews(conn, *call_id, &stage_key)? {
+        for (juror, pending) in reviews::pending_reviews(conn, *call_id, &stage_key)? {
             if pending == 0
-                || !evaluation::mark_review_reminded(conn, *call_id, &stage_key, juror, now)?
+                || !reviews::mark_review_reminded(conn, *call_id, &stage_key, juror, now)?
             {
                 continue;
             }

@@ -1,4 +1,5 @@
-//! Detecting conflicts of interest and recording them, once, when they matter: when a juror is assigned, when
+//! Conflicts of interest as use cases: declaring one, staff deciding a flagged one, and detecting them and
+//! recording them, once, when they matter: when a juror is assigned, when
 //! staff ask, and when an applicant changes a fact after jurors were assigned (then only flagged for staff).
 //!
 //! Access checks, reviews and the ranking never run detection: they read the records
@@ -10,16 +11,20 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::auth::permissions::{can_declare_conflict_in_call, Principal};
+use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::action::Action;
 use crate::domain::conflict::{self, DetectedStatus};
+use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::notify::applications::localized;
 use crate::notify::templates::Event;
 use crate::notify::{queue, Email};
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::conflicts::{self as records, DetectedConflict};
-use crate::store::{applications, calls, evaluation, users};
+use crate::store::conflicts::{self as records, Conflict, DetectedConflict};
+use crate::store::journal::{Entity, Happened};
+use crate::store::{self, applications, calls, users};
 
 /// Which pairs a detection looks at.
 #[derive(Debug, Clone, Copy)]
@@ -52,20 +57,21 @@ pub fn detect(
     scope: Scope,
     now: DateTime<Utc>,
 ) -> Result<Vec<DetectedConflict>, Error> {
-    let jurors: Vec<evaluation::Juror> = evaluation::jurors(conn, call_id)?
+    let jurors: Vec<store::jurors::Juror> = store::jurors::jurors(conn, call_id)?
         .into_iter()
         .filter(|j| scope.juror.is_none_or(|id| id == *j.user_id))
         .collect();
     if jurors.is_empty() {
         return Ok(Vec::new());
     }
-    let assigned: HashSet<(Uuid, Uuid)> = evaluation::assignments_of_call(conn, call_id, None)?
-        .iter()
-        .map(|a| (*a.application_id, *a.juror_id))
-        .collect();
-    let facts = evaluation::applicant_facts(conn, call_id, scope.application)?;
+    let assigned: HashSet<(Uuid, Uuid)> =
+        store::assignments::assignments_of_call(conn, call_id, None)?
+            .iter()
+            .map(|a| (*a.application_id, *a.juror_id))
+            .collect();
+    let facts = records::applicant_facts(conn, call_id, scope.application)?;
     let juror_ids: Vec<Uuid> = jurors.iter().map(|j| *j.user_id).collect();
-    let memberships = evaluation::organizations_of(conn, &juror_ids)?;
+    let memberships = records::organizations_of(conn, &juror_ids)?;
     let mut recorded = Vec::new();
     for juror in &jurors {
         let sirens: Vec<String> = crate::domain::conflict::affiliations_of(&juror.affiliations.0)?
@@ -125,30 +131,20 @@ pub fn report(
 ) -> Result<(), Error> {
     let mut flagged = Vec::new();
     for record in new {
-        let status = record.status()?;
-        let action = match status {
-            DetectedStatus::Flagged => "conflict.flagged",
-            _ => "conflict.detected",
+        let action = match record.status {
+            DetectedStatus::Flagged => Action::ConflictFlagged,
+            _ => Action::ConflictDetected,
         };
-        audit::record(
-            conn,
-            Change {
-                actor_id: actor,
-                action,
-                entity_type: "application",
-                entity_id: *record.application_id,
-                before: None,
-                after: Some(json!({
-                    "conflict_id": record.id,
-                    "juror_id": record.juror_id,
-                    "reason": record.reason,
-                    "source_fact": record.source_fact,
-                    "status": record.status,
-                })),
-            },
-            now,
-        )?;
-        if status == DetectedStatus::Flagged {
+        Happened::new(action, actor, Entity::Application(*record.application_id))
+            .after(json!({
+                "conflict_id": record.id,
+                "juror_id": record.juror_id,
+                "reason": record.reason,
+                "source_fact": record.source_fact,
+                "status": record.status,
+            }))
+            .record(conn, now)?;
+        if record.status == DetectedStatus::Flagged {
             flagged.push(record);
         }
     }
@@ -216,4 +212,88 @@ pub fn after_organization_change(
         report(conn, state, Some(actor), call_id, &new, now)?;
     }
     Ok(())
+}
+
+/// Declares a conflict of interest of a juror of the call with one of its applications (the caller's right to
+/// do so is checked first: [`crate::auth::permissions::can_declare_conflict_in_call`]). It applies at once:
+/// the juror's assignments to the application are withdrawn.
+pub fn declare(
+    conn: &mut DbConn,
+    caller: &Principal,
+    call_id: Uuid,
+    juror_id: Uuid,
+    application_id: Uuid,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<Conflict, Error> {
+    calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
+    let on_jury = store::jurors::is_juror(conn, call_id, caller.user_id)?;
+    can_declare_conflict_in_call(caller, on_jury)?;
+    let app = crate::service::assignments::juror_and_application(
+        conn,
+        call_id,
+        juror_id,
+        application_id,
+    )?;
+    let conflict = Conflict {
+        id: Uid(Uuid::now_v7()),
+        call_id: Uid(call_id),
+        juror_id: Uid(juror_id),
+        application_id: app.id,
+        reason,
+        declared_by: Some(Uid(caller.user_id)),
+        created_at: Ts(now),
+    };
+    records::declare_conflict(conn, &conflict)?;
+    let withdrawn = store::assignments::remove_assignments(conn, application_id, juror_id)?;
+    Happened::new(
+        Action::ConflictDeclared,
+        Some(caller.user_id),
+        Entity::Application(application_id),
+    )
+    .after(json!({"juror_id": juror_id, "reason": conflict.reason, "assignments_withdrawn": withdrawn}))
+    .record(conn, now)?;
+    Ok(conflict)
+}
+
+/// Staff decide a flagged conflict: confirmed (`confirm`), it applies from now on and the juror's
+/// assignments to the application are withdrawn; dismissed, it does not apply. Refused (`not_flagged`) when
+/// it was decided already, also for the second of two decisions at once.
+pub fn decide(
+    conn: &mut DbConn,
+    actor: Uuid,
+    call_id: Uuid,
+    conflict_id: Uuid,
+    confirm: bool,
+    now: DateTime<Utc>,
+) -> Result<DetectedConflict, Error> {
+    let record = records::find_detected(conn, call_id, conflict_id)?.ok_or(Error::NotFound)?;
+    let before = record.status;
+    let after = before
+        .decide(confirm)
+        .ok_or(Refusal::NotFlagged(Some(before.as_str())))?;
+    // Conditional: of two decisions at once, one changes the record, the other is told.
+    if !records::decide(conn, conflict_id, before, after, actor, now)? {
+        return Err(Refusal::NotFlagged(None).into());
+    }
+    let withdrawn = if after.applies() {
+        store::assignments::remove_assignments(conn, *record.application_id, *record.juror_id)?
+    } else {
+        0
+    };
+    let action = if confirm {
+        Action::ConflictConfirmed
+    } else {
+        Action::ConflictDismissed
+    };
+    Happened::new(action, Some(actor), Entity::Application(*record.application_id))
+        .before(json!({"conflict_id": conflict_id, "status": before}))
+        .after(json!({"conflict_id": conflict_id, "status": after, "juror_id": record.juror_id, "assignments_withdrawn": withdrawn}))
+        .record(conn, now)?;
+    Ok(DetectedConflict {
+        status: after,
+        decided_by: Some(Uid(actor)),
+        decided_at: Some(Ts(now)),
+        ..record
+    })
 }

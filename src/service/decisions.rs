@@ -26,7 +26,7 @@ use crate::notify::templates::Event;
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
-use crate::store::evaluation::{self, Decision};
+use crate::store::decisions::{self, Decision};
 use crate::store::journal::{self, Entity, Feed, Happened};
 use crate::store::organizations;
 
@@ -161,7 +161,7 @@ pub fn record(
     let decidable = ApplicationStatus::decidable(call.stages()?.len());
     let candidates = applications::ids_with_status(conn, call_id, decidable)
         .context("loading the decidable applications")?;
-    let decided: Vec<Uuid> = evaluation::decisions_of_call(conn, call_id)
+    let decided: Vec<Uuid> = decisions::decisions_of_call(conn, call_id)
         .context("loading the call's decisions")?
         .iter()
         .map(|d| *d.application_id)
@@ -186,7 +186,7 @@ pub fn record(
             decided_at: Ts(now),
             published_at: None,
         };
-        if !evaluation::record_decision(conn, &decision)? {
+        if !decisions::record_decision(conn, &decision)? {
             return Err(Refusal::DecisionPublished.into());
         }
     }
@@ -201,13 +201,13 @@ pub fn record(
     )
     .after(json!(recorded))
     .record(conn, now)?;
-    Ok(evaluation::decisions_of_call(conn, call_id)?)
+    Ok(decisions::decisions_of_call(conn, call_id)?)
 }
 
 /// The decisions of call `call_id`, published or not (404 for an unknown call).
 pub fn of_call(conn: &mut DbConn, call_id: Uuid) -> Result<Vec<Decision>, Error> {
     call_or_404(conn, call_id)?;
-    Ok(evaluation::decisions_of_call(conn, call_id)?)
+    Ok(decisions::decisions_of_call(conn, call_id)?)
 }
 
 /// Queues the decision email of `app` to its members, each in their language.
@@ -243,13 +243,13 @@ pub fn publish(
     let call = call_or_404(conn, call_id)?;
     let decidable = ApplicationStatus::decidable(call.stages()?.len());
     let pending =
-        evaluation::pending_decisions(conn, call_id).context("loading the pending decisions")?;
+        decisions::pending_decisions(conn, call_id).context("loading the pending decisions")?;
     let app_ids: Vec<Uuid> = pending.iter().map(|d| *d.application_id).collect();
     applications::lock_all(conn, &app_ids)?;
     let mut published = 0;
     for decision in &pending {
         let app_id = *decision.application_id;
-        if !evaluation::mark_published(conn, app_id, now)? {
+        if !decisions::mark_published(conn, app_id, now)? {
             // Another publication did it (and sent its email) first.
             continue;
         }

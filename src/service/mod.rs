@@ -2,7 +2,10 @@
 //! product promises, from loading the facts to the side effects (audit, email), so that handlers only parse,
 //! call and present.
 
+pub mod assignments;
 pub mod calls;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
+pub mod jurors;
+pub mod reviews;

@@ -2,15 +2,18 @@
 //! detected from facts (table `detected_conflicts`). Access checks, reviews and the ranking read these rows;
 //! nothing here looks at an applicant's current data.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::{conflicts, detected_conflicts};
+use crate::db::schema::{
+    applications, conflicts, detected_conflicts, organization_members, organizations, users,
+};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::application::ApplicationStatus;
 use crate::domain::conflict::{ConflictReason, DetectedStatus};
 
 /// A conflict detected from facts, as stored.
@@ -23,7 +26,7 @@ pub struct DetectedConflict {
     pub application_id: Uid,
     pub reason: String,
     pub source_fact: String,
-    pub status: String,
+    pub status: DetectedStatus,
     pub detected_at: Ts,
     pub decided_by: Option<Uid>,
     pub decided_at: Option<Ts>,
@@ -47,18 +50,11 @@ impl DetectedConflict {
             application_id: Uid(application_id),
             reason: reason.as_str().to_owned(),
             source_fact,
-            status: status.as_str().to_owned(),
+            status,
             detected_at: Ts(now),
             decided_by: None,
             decided_at: None,
         }
-    }
-
-    /// The stored status, read strictly.
-    pub fn status(&self) -> Result<DetectedStatus, crate::error::Error> {
-        self.status
-            .parse()
-            .map_err(|e: String| crate::error::Error::Internal(anyhow::anyhow!(e)))
     }
 }
 
@@ -66,10 +62,7 @@ impl DetectedConflict {
 /// status: a dismissed conflict is not raised again by the same fact).
 pub fn record_detected(conn: &mut DbConn, conflict: &DetectedConflict) -> QueryResult<bool> {
     let insert = diesel::insert_into(detected_conflicts::table).values(conflict);
-    let inserted = match conn {
-        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
     Ok(inserted == 1)
 }
 
@@ -109,10 +102,10 @@ pub fn decide(
     let changed = diesel::update(
         detected_conflicts::table
             .find(Uid(id))
-            .filter(detected_conflicts::status.eq(from.as_str())),
+            .filter(detected_conflicts::status.eq(from)),
     )
     .set((
-        detected_conflicts::status.eq(to.as_str()),
+        detected_conflicts::status.eq(to),
         detected_conflicts::decided_by.eq(Some(Uid(by))),
         detected_conflicts::decided_at.eq(Some(Ts(now))),
     ))
@@ -121,7 +114,7 @@ pub fn decide(
 }
 
 /// The statuses of detected conflicts that keep a juror away from an application.
-fn applying() -> Vec<&'static str> {
+fn applying() -> Vec<DetectedStatus> {
     [
         DetectedStatus::Active,
         DetectedStatus::Flagged,
@@ -129,12 +122,11 @@ fn applying() -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|s| s.applies())
-    .map(DetectedStatus::as_str)
     .collect()
 }
 
 /// The statuses of detected conflicts that hold back a new assignment of the pair.
-fn blocking_assignment() -> Vec<&'static str> {
+fn blocking_assignment() -> Vec<DetectedStatus> {
     [
         DetectedStatus::Active,
         DetectedStatus::Flagged,
@@ -142,7 +134,6 @@ fn blocking_assignment() -> Vec<&'static str> {
     ]
     .into_iter()
     .filter(|s| s.blocks_assignment())
-    .map(DetectedStatus::as_str)
     .collect()
 }
 
@@ -270,4 +261,122 @@ pub fn assigned_applications_of(
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|(c, a)| (c.0, a.0)).collect())
+}
+
+/// A conflict of interest declared by a juror or by staff.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = conflicts)]
+pub struct Conflict {
+    pub id: Uid,
+    pub call_id: Uid,
+    pub juror_id: Uid,
+    pub application_id: Uid,
+    pub reason: String,
+    pub declared_by: Option<Uid>,
+    pub created_at: Ts,
+}
+
+/// Records a declared conflict; false when the pair was already declared.
+pub fn declare_conflict(conn: &mut DbConn, conflict: &Conflict) -> QueryResult<bool> {
+    let insert = diesel::insert_into(conflicts::table).values(conflict);
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
+    Ok(inserted == 1)
+}
+
+/// The declared conflicts of a call.
+pub fn declared_conflicts(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Conflict>> {
+    conflicts::table
+        .filter(conflicts::call_id.eq(Uid(call_id)))
+        .order(conflicts::id.asc())
+        .select(Conflict::as_select())
+        .load(conn)
+}
+
+/// What conflict detection needs to know about the applications of a call: organization, SIREN, website and
+/// the emails of its members (two statements).
+pub struct ApplicantFacts {
+    pub application_id: Uuid,
+    pub organization_id: Uuid,
+    pub siren: Option<String>,
+    pub website: Option<String>,
+    pub member_emails: Vec<String>,
+}
+
+/// The facts of every application of a call that is past its draft (or of one application).
+pub fn applicant_facts(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    only: Option<Uuid>,
+) -> QueryResult<Vec<ApplicantFacts>> {
+    let mut query = applications::table
+        .inner_join(organizations::table)
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .select((
+            applications::id,
+            organizations::id,
+            organizations::siren,
+            organizations::website,
+        ))
+        .order(applications::id.asc())
+        .into_boxed();
+    // Drafts are never in front of a juror (nor assigned, reviewed or ranked): a whole call's facts leave them
+    // out, which on deadline day is most of the call.
+    match only {
+        Some(id) => query = query.filter(applications::id.eq(Uid(id))),
+        None => query = query.filter(applications::status.ne(ApplicationStatus::Draft)),
+    }
+    let rows: Vec<(Uid, Uid, Option<String>, Option<String>)> = query.load(conn)?;
+    // The whole call through a subquery rather than its organization ids bound one by one: SQLite allows
+    // 32,766 bound values.
+    let members_of = organization_members::table
+        .inner_join(users::table)
+        .select((organization_members::organization_id, users::email));
+    let members: Vec<(Uid, String)> = if only.is_some() {
+        let org_ids: Vec<Uid> = rows.iter().map(|r| r.1).collect();
+        members_of
+            .filter(organization_members::organization_id.eq_any(org_ids))
+            .load(conn)?
+    } else {
+        let of_call = applications::table
+            .filter(applications::call_id.eq(Uid(call_id)))
+            .filter(applications::status.ne(ApplicationStatus::Draft))
+            .select(applications::organization_id);
+        members_of
+            .filter(organization_members::organization_id.eq_any(of_call))
+            .load(conn)?
+    };
+    let mut by_org: BTreeMap<Uid, Vec<String>> = BTreeMap::new();
+    for (org, email) in members {
+        by_org.entry(org).or_default().push(email);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(app, org, siren, website)| ApplicantFacts {
+            application_id: app.0,
+            organization_id: org.0,
+            siren,
+            website,
+            member_emails: by_org.get(&org).cloned().unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// The organizations each of these users belongs to.
+pub fn organizations_of(
+    conn: &mut DbConn,
+    user_ids: &[Uuid],
+) -> QueryResult<BTreeMap<Uuid, Vec<Uuid>>> {
+    let ids: Vec<Uid> = user_ids.iter().copied().map(Uid).collect();
+    let rows: Vec<(Uid, Uid)> = organization_members::table
+        .filter(organization_members::user_id.eq_any(&ids))
+        .select((
+            organization_members::user_id,
+            organization_members::organization_id,
+        ))
+        .load(conn)?;
+    let mut map: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (user, org) in rows {
+        map.entry(user.0).or_default().push(org.0);
+    }
+    Ok(map)
 }

@@ -22,12 +22,15 @@ use crate::db::schema::{
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::store::applications::{Attachment, Message};
+use crate::store::assignments::Assignment;
 use crate::store::audit::Entry;
-use crate::store::evaluation::{self, Assignment, Conflict, Decision, Review};
+use crate::store::conflicts::Conflict;
+use crate::store::decisions::Decision;
 use crate::store::events::Event;
 use crate::store::invitations::{Invitation, MemberInvitation};
 use crate::store::organizations::Organization;
 use crate::store::outbox::OutboxEmail;
+use crate::store::reviews::{self as review_store, Review};
 use crate::store::tokens::Token;
 use crate::store::users::{self, User};
 
@@ -197,7 +200,7 @@ pub fn holdings(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Option<Holdings
         .select((Review::as_select(), reviews::scores))
         .load::<(Review, Json)>(conn)?
         .into_iter()
-        .map(|(review, scores)| (review, evaluation::scores_map(&scores)))
+        .map(|(review, scores)| (review, review_store::scores_map(&scores)))
         .collect();
     let invitations = invitations::table
         .filter(

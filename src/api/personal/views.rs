@@ -125,7 +125,7 @@ pub struct ExportedJury {
     pub call_id: Uuid,
     pub call_slug: String,
     /// The organizations the juror declared ties to.
-    #[schema(value_type = Vec<crate::api::jury::Affiliation>)]
+    #[schema(value_type = Vec<crate::api::jurors::Affiliation>)]
     pub affiliations: Value,
     pub joined_at: DateTime<Utc>,
 }

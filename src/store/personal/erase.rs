@@ -16,7 +16,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
-use crate::store::evaluation;
+use crate::store::jurors;
 use crate::store::users::User;
 
 /// The name a deleted account shows wherever it is still referred to.
@@ -80,8 +80,8 @@ pub fn erase_account(
 
     // Juries: the jury goes on without them; their submitted reviews and conflicts stay so that rankings
     // hold, their unfinished drafts go.
-    for call_id in evaluation::juries_of(conn, user_id)? {
-        evaluation::remove_juror(conn, call_id, user_id)?;
+    for call_id in jurors::juries_of(conn, user_id)? {
+        jurors::remove_juror(conn, call_id, user_id)?;
     }
     diesel::delete(
         reviews::table
