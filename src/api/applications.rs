@@ -409,27 +409,7 @@ pub async fn list(
     };
     let rows = state
         .db
-        .read(move |conn| {
-            let rows = applications::list(conn, &filter)?;
-            let Some(user) = filter.member else {
-                return Ok(rows);
-            };
-            // A juror never sees an application they are conflicted with, even if it was assigned before
-            // the conflict came to light; their own organizations' applications they see as applicants.
-            let mine = organizations::ids_of_member(conn, user)?;
-            let assigned_calls: std::collections::BTreeSet<Uuid> = rows
-                .iter()
-                .filter(|r| !mine.contains(&*r.organization_id))
-                .map(|r| *r.call_id)
-                .collect();
-            let assigned_calls: Vec<Uuid> = assigned_calls.into_iter().collect();
-            let conflicted =
-                crate::store::conflicts::conflicted_applications(conn, user, &assigned_calls)?;
-            Ok(rows
-                .into_iter()
-                .filter(|r| mine.contains(&*r.organization_id) || !conflicted.contains(&*r.id))
-                .collect())
-        })
+        .read(move |conn| Ok(applications::list(conn, &filter)?))
         .await?;
     let items: Vec<ApplicationSummary> = rows
         .into_iter()
