@@ -8,11 +8,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::applications::{check_read, load};
 use crate::api::extract::Caller;
 use crate::api::input::Input;
 use crate::auth::permissions::{
-    can_propose_pairing, MemberRole, PairingProposal, Principal, Proposer, Scope,
+    can_propose_pairing, can_read_application, MemberRole, PairingProposal, Principal, Proposer,
+    Scope,
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -21,6 +21,7 @@ use crate::domain::pairing;
 use crate::error::{Error, Problem};
 use crate::notify::applications::About;
 use crate::notify::templates::Event;
+use crate::service::applications::{load, read_facts};
 use crate::state::AppState;
 use crate::store::applications::Application;
 use crate::store::audit::{self, Change};
@@ -152,7 +153,8 @@ pub async fn propose(
             };
             let reads_application = partner_membership.is_none()
                 && !caller.is_admin()
-                && check_read(conn, &caller, &app, territory_role).is_ok();
+                && can_read_application(&caller, &read_facts(conn, &caller, &app, territory_role)?)
+                    .is_ok();
             let proposer = can_propose_pairing(
                 &caller,
                 PairingProposal {
@@ -383,7 +385,8 @@ pub async fn list(
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
             let all = pairings::of_application(conn, id)?;
-            let readable = check_read(conn, &caller, &app, role).is_ok();
+            let readable =
+                can_read_application(&caller, &read_facts(conn, &caller, &app, role)?).is_ok();
             let mut views = Vec::new();
             for p in &all {
                 let partner_member = caller.has_scope(Scope::ApplicationsRead)

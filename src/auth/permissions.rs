@@ -228,18 +228,48 @@ pub fn can_remove_member(
     can_edit_organization(caller, membership)
 }
 
-/// Reading an application: the members of its organization and administrators; anyone else is told it
-/// does not exist.
-pub fn can_read_application(
-    caller: &Principal,
-    membership: Option<MemberRole>,
-) -> Result<(), Error> {
-    caller.require_scope(Scope::ApplicationsRead)?;
-    if membership.is_some() || caller.is_admin() {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
+/// What is known about a caller and one application when deciding whether they may read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplicationFacts {
+    /// The caller's role in the applicant organization.
+    pub membership: Option<MemberRole>,
+    /// What is recorded about the caller as a juror of the application (`None`: not looked up, as for a
+    /// thread or a personal export, which jurors never read).
+    pub juror: Option<JurorFacts>,
+}
+
+impl ApplicationFacts {
+    /// The facts of a caller seen only as a member (or not) of the applicant organization.
+    pub fn member(membership: Option<MemberRole>) -> ApplicationFacts {
+        ApplicationFacts {
+            membership,
+            juror: None,
+        }
     }
+}
+
+/// Reading an application: the members of its organization and administrators, and the jurors it is
+/// assigned to who are not conflicted with it ([`can_read_as_juror`]); anyone else is told it does not
+/// exist (or, with a token lacking `applications:read`, 403).
+pub fn can_read_application(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    let as_applicant_or_staff = caller
+        .require_scope(Scope::ApplicationsRead)
+        .and_then(|()| {
+            if facts.membership.is_some() || caller.is_admin() {
+                Ok(())
+            } else {
+                Err(Error::NotFound)
+            }
+        });
+    match facts.juror {
+        Some(juror) if as_applicant_or_staff.is_err() && can_read_as_juror(caller, juror) => Ok(()),
+        _ => as_applicant_or_staff,
+    }
+}
+
+/// Downloading an attachment: whoever may read its application.
+pub fn can_read_attachment(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    can_read_application(caller, facts)
 }
 
 /// Acting for the applicant (answers, files, submission, withdrawal): the members of its organization.
@@ -348,6 +378,52 @@ mod tests {
             };
             assert_eq!(can_read_as_juror(&session, facts), expected, "{facts:?}");
             assert!(!can_read_as_juror(&applicant_token, facts), "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn an_application_is_read_by_its_members_staff_and_its_unconflicted_jurors() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let reviews_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let member = Some(MemberRole::Member);
+        let juror = |assigned, conflicted| {
+            Some(JurorFacts {
+                assigned,
+                conflicted,
+            })
+        };
+        // (caller, membership, juror facts, readable, error when not)
+        let table: [(
+            &Principal,
+            Option<MemberRole>,
+            Option<JurorFacts>,
+            Result<(), &str>,
+        ); 10] = [
+            (&user, member, None, Ok(())),
+            (&user, Some(MemberRole::Owner), juror(false, false), Ok(())),
+            (&admin, None, None, Ok(())),
+            (&user, None, None, Err("not_found")),
+            (&user, None, juror(true, false), Ok(())),
+            (&user, None, juror(true, true), Err("not_found")),
+            (&user, None, juror(false, false), Err("not_found")),
+            (&reviews_only, None, juror(true, false), Ok(())),
+            (&reviews_only, member, juror(false, false), Err("forbidden")),
+            (&reviews_only, None, juror(true, true), Err("forbidden")),
+        ];
+        for (caller, membership, juror, expected) in table {
+            let facts = ApplicationFacts { membership, juror };
+            let got = can_read_application(caller, &facts).map_err(|e| match e {
+                Error::NotFound => "not_found",
+                Error::Forbidden(_) => "forbidden",
+                _ => "other",
+            });
+            assert_eq!(got, expected, "{:?} {facts:?}", caller.role);
+            assert_eq!(
+                can_read_attachment(caller, &facts).is_ok(),
+                expected.is_ok(),
+                "{facts:?}"
+            );
         }
     }
 

@@ -25,6 +25,12 @@ pub enum Refusal {
     ChangedMeanwhile,
     /// Publishing a call that is not a draft.
     CallNotDraft,
+    /// An organization applies twice to the same call.
+    AlreadyApplied,
+    /// Changing the answers of an application past its draft (and not sent back for changes).
+    NotEditable(ApplicationStatus),
+    /// Adding or deleting a file of an application past its draft (and not sent back for changes).
+    FilesLocked(ApplicationStatus),
 }
 
 impl Refusal {
@@ -39,6 +45,8 @@ impl Refusal {
             Refusal::NotAwaitingScreening(_) => "not_awaiting_screening",
             Refusal::ChangedMeanwhile => "changed_meanwhile",
             Refusal::CallNotDraft => "call_not_draft",
+            Refusal::AlreadyApplied => "already_applied",
+            Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
         }
     }
 
@@ -63,6 +71,13 @@ impl Refusal {
             }
             Refusal::ChangedMeanwhile => "it changed meanwhile: read it again and retry".into(),
             Refusal::CallNotDraft => "only a draft call can be published".into(),
+            Refusal::AlreadyApplied => "this organization already applied to this call".into(),
+            Refusal::NotEditable(status) => {
+                format!("the application is {status}: it can no longer be edited")
+            }
+            Refusal::FilesLocked(status) => {
+                format!("the application is {status}: files can no longer change")
+            }
         }
     }
 }

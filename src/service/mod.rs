@@ -2,4 +2,5 @@
 //! product promises, from loading the facts to the side effects (audit, email), so that handlers only parse,
 //! call and present.
 
+pub mod applications;
 pub mod conflicts;
