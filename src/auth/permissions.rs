@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::pairing::Side;
 use crate::error::Error;
 
 /// What a personal API token may be used for. Session tokens (from login) carry every scope.
@@ -281,8 +282,9 @@ pub fn can_act_for_applicant(
     caller.require_scope(Scope::ApplicationsWrite)?;
     match membership {
         Some(_) => Ok(()),
-        None if caller.is_admin() => Err(Error::Forbidden(
-            "only the applicant's members may do this".into(),
+        None if caller.is_admin() => Err(Error::forbidden(
+            "applicant_only",
+            "only the applicant's members may do this",
         )),
         None => Err(Error::NotFound),
     }
@@ -340,17 +342,36 @@ pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result
         return if facts.open {
             Ok(Proposer::Staff)
         } else {
-            Err(Error::Conflict(
-                "only submitted applications to territory experiment calls are paired".into(),
+            Err(Error::refused(
+                "not_pairable",
+                "only submitted applications to territory experiment calls are paired",
             ))
         };
     }
     match (facts.partner_membership, facts.reads_application) {
         (Some(_), _) if facts.open => Ok(Proposer::Partner),
-        (None, true) => Err(Error::Forbidden(
-            "staff, or the company itself, propose pairings".into(),
+        (None, true) => Err(Error::forbidden(
+            "ask_staff",
+            "staff, or the company itself, propose pairings",
         )),
         _ => Err(Error::NotFound),
+    }
+}
+
+/// Who the caller is to a pairing: their role in the territory that applied and in the proposed partner.
+#[derive(Debug, Clone, Copy)]
+pub struct PairingSides {
+    pub territory: Option<MemberRole>,
+    pub partner: Option<MemberRole>,
+}
+
+/// Answering a pairing: a member of the territory answers for the territory, otherwise a member of the
+/// partner for the partner; anyone else is told it does not exist.
+pub fn can_respond_to_pairing(facts: PairingSides) -> Result<Side, Error> {
+    match (facts.territory, facts.partner) {
+        (Some(_), _) => Ok(Side::Territory),
+        (None, Some(_)) => Ok(Side::Partner),
+        (None, None) => Err(Error::NotFound),
     }
 }
 
@@ -394,12 +415,7 @@ mod tests {
             })
         };
         // (caller, membership, juror facts, readable, error when not)
-        let table: [(
-            &Principal,
-            Option<MemberRole>,
-            Option<JurorFacts>,
-            Result<(), &str>,
-        ); 10] = [
+        let table = [
             (&user, member, None, Ok(())),
             (&user, Some(MemberRole::Owner), juror(false, false), Ok(())),
             (&admin, None, None, Ok(())),
@@ -493,7 +509,10 @@ mod tests {
         }
         assert!(matches!(
             can_propose_pairing(&user, facts(None, true, true)),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                code: "ask_staff",
+                ..
+            })
         ));
         assert_eq!(
             can_propose_pairing(&admin, facts(None, false, true)).unwrap(),
@@ -501,8 +520,20 @@ mod tests {
         );
         assert!(matches!(
             can_propose_pairing(&admin, facts(None, false, false)),
-            Err(Error::Conflict(_))
+            Err(Error::Refused {
+                code: "not_pairable",
+                ..
+            })
         ));
+        let sides = |territory, partner| PairingSides { territory, partner };
+        for (facts, expected) in [
+            (sides(member, None), Some(Side::Territory)),
+            (sides(member, member), Some(Side::Territory)),
+            (sides(None, Some(MemberRole::Owner)), Some(Side::Partner)),
+            (sides(None, None), None),
+        ] {
+            assert_eq!(can_respond_to_pairing(facts).ok(), expected, "{facts:?}");
+        }
         let read_only = principal(
             Role::User,
             TokenKind::Personal,

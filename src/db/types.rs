@@ -273,4 +273,6 @@ stored_as_text!(
     crate::domain::application::DecisionOutcome,
     crate::domain::call::CallStatus,
     crate::domain::review::ReviewStatus,
+    crate::domain::pairing::PairingStatus,
+    crate::domain::pairing::Response,
 );

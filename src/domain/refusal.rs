@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::application::ApplicationStatus;
+use super::pairing::PairingStatus;
 
 /// A refused transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,8 @@ pub enum Refusal {
     NotEditable(ApplicationStatus),
     /// Adding or deleting a file of an application past its draft (and not sent back for changes).
     FilesLocked(ApplicationStatus),
+    /// Answering a pairing that is already confirmed or declined.
+    PairingSettled(PairingStatus),
 }
 
 impl Refusal {
@@ -47,6 +50,7 @@ impl Refusal {
             Refusal::CallNotDraft => "call_not_draft",
             Refusal::AlreadyApplied => "already_applied",
             Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
+            Refusal::PairingSettled(_) => "pairing_settled",
         }
     }
 
@@ -78,6 +82,7 @@ impl Refusal {
             Refusal::FilesLocked(status) => {
                 format!("the application is {status}: files can no longer change")
             }
+            Refusal::PairingSettled(status) => format!("this pairing is already {status}"),
         }
     }
 }
