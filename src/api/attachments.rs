@@ -9,18 +9,21 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::applications::{check_read, load, AttachmentView};
+use crate::api::applications::AttachmentView;
 use crate::api::extract::{client_address, Caller};
-use crate::auth::permissions::{can_act_for_applicant, Principal};
+use crate::auth::permissions::{can_read_attachment, Principal};
 use crate::config::StorageSettings;
 use crate::db::types::{Ts, Uid};
+use crate::domain::action::Action;
 use crate::domain::form::{Field, FieldType};
+use crate::domain::refusal::Refusal;
 use crate::error::{Error, Problem};
+use crate::service::applications::{load, load_for_applicant, read_facts};
 use crate::state::AppState;
 use crate::storage;
 use crate::store::applications::{self, Attachment};
-use crate::store::audit::{self, Change};
 use crate::store::calls;
+use crate::store::journal::{Entity, Happened};
 
 /// What an application's attachments already take of its quota.
 #[derive(Debug, Clone, Copy)]
@@ -87,13 +90,9 @@ async fn file_field(
     state
         .db
         .read(move |conn| {
-            let (app, role) = load(conn, &caller, id)?;
-            can_act_for_applicant(&caller, role)?;
+            let app = load_for_applicant(conn, &caller, id)?;
             if !app.status.is_editable() {
-                return Err(Error::Conflict(format!(
-                    "the application is {}: files can no longer change",
-                    app.status
-                )));
+                return Err(Refusal::FilesLocked(app.status).into());
             }
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
             let field = match call.form()?.field(&key) {
@@ -275,26 +274,16 @@ pub async fn upload(
         .db
         .write(move |conn| {
             applications::lock(conn, id)?;
-            let (app, role) = load(conn, &caller, id)?;
-            can_act_for_applicant(&caller, role)?;
+            let app = load_for_applicant(conn, &caller, id)?;
             if !app.status.is_editable() {
-                return Err(Error::Conflict(format!("the application is {}: files can no longer change", app.status)));
+                return Err(Refusal::FilesLocked(app.status).into());
             }
             // Again in the transaction: another upload to the same application may have landed meanwhile.
             Usage::of(conn, id)?.admit(&quota, attachment.size as u64)?;
             applications::insert_attachment(conn, &attachment)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "attachment.uploaded",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: None,
-                    after: Some(json!({"attachment_id": attachment.id, "field": attachment.field, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256})),
-                },
-                now,
-            )?;
+            Happened::new(Action::AttachmentUploaded, Some(caller.user_id), Entity::Application(id))
+                .after(json!({"attachment_id": attachment.id, "field": attachment.field, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256}))
+                .record(conn, now)?;
             // Renamed before the commit: a crash in between leaves a file without a row, which the start-up
             // sweep removes, never a row without its file.
             std::fs::rename(&temp_path, &final_path).map_err(|e| Error::Internal(e.into()))?;
@@ -328,7 +317,7 @@ pub async fn download(
         .db
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
-            check_read(conn, &caller, &app, role)?;
+            can_read_attachment(&caller, &read_facts(conn, &caller, &app, role)?)?;
             applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
         })
         .await?;
@@ -383,31 +372,20 @@ pub async fn remove(
     let attachment = state
         .db
         .write(move |conn| {
-            let (app, role) = load(conn, &caller, id)?;
-            can_act_for_applicant(&caller, role)?;
+            let app = load_for_applicant(conn, &caller, id)?;
             let attachment =
                 applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
             if !app.status.is_editable() {
-                return Err(Error::Conflict(format!(
-                    "the application is {}: files can no longer change",
-                    app.status
-                )));
+                return Err(Refusal::FilesLocked(app.status).into());
             }
             applications::delete_attachment(conn, attachment_id)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "attachment.deleted",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(
-                        json!({"attachment_id": attachment_id, "filename": attachment.filename}),
-                    ),
-                    after: None,
-                },
-                now,
-            )?;
+            Happened::new(
+                Action::AttachmentDeleted,
+                Some(caller.user_id),
+                Entity::Application(id),
+            )
+            .before(json!({"attachment_id": attachment_id, "filename": attachment.filename}))
+            .record(conn, now)?;
             Ok(attachment)
         })
         .await?;

@@ -8,7 +8,7 @@ use actix_web::{get, web, HttpResponse};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
+use crate::api::extract::{Admin, Caller};
 use crate::api::ranking::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::domain::spreadsheet::Cell;
@@ -68,10 +68,9 @@ fn cell(value: Option<&Value>) -> Cell {
 #[get("/calls/{id}/export/applications.csv")]
 pub async fn applications_csv(
     state: web::Data<AppState>,
-    caller: Caller,
+    _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let id = id.into_inner();
     let (call, rows, files, partners) = state
         .db
@@ -151,11 +150,10 @@ pub async fn applications_csv(
 #[get("/calls/{id}/export/ranking.csv")]
 pub async fn ranking_csv(
     state: web::Data<AppState>,
-    caller: Caller,
+    _admin: Admin,
     id: web::Path<Uuid>,
     query: web::Query<RankingQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let id = id.into_inner();
     let query = query.into_inner();
     let order = RankingOrder::parse(query.normalize.as_deref())?;

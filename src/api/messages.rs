@@ -7,19 +7,19 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::applications::load;
 use crate::api::extract::{Caller, PageQuery, Paginated};
 use crate::api::input::Input;
-use crate::auth::permissions::{can_read_application, Scope};
+use crate::auth::permissions::{can_read_application, ApplicationFacts, Scope};
 use crate::db::types::{Ts, Uid};
+use crate::domain::action::Action;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::notify::applications::About;
 use crate::notify::templates::Event;
+use crate::service::applications::load;
 use crate::state::AppState;
 use crate::store::applications::{self, Message};
-use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
+use crate::store::journal::{publish, Entity, Feed, Happened};
 use crate::store::{calls, organizations, users};
 
 /// A message of the thread.
@@ -63,7 +63,7 @@ pub async fn list(
         .db
         .read(move |conn| {
             let (_, role) = load(conn, &caller, id)?;
-            can_read_application(&caller, role)?;
+            can_read_application(&caller, &ApplicationFacts::member(role))?;
             let messages = applications::messages_of(conn, id, page.after, page.limit + 1)?;
             Ok(messages
                 .into_iter()
@@ -118,7 +118,7 @@ pub async fn create(
         .write(move |conn| {
             let state = state_for_tx;
             let (app, role) = load(conn, &caller, id)?;
-            can_read_application(&caller, role)?;
+            can_read_application(&caller, &ApplicationFacts::member(role))?;
             let side = if role.is_some() { "applicant" } else { "staff" };
             let author = users::find(conn, caller.user_id)?.ok_or(Error::NotFound)?;
             let message = Message {
@@ -130,27 +130,19 @@ pub async fn create(
                 created_at: Ts(now),
             };
             applications::insert_message(conn, &message)?;
-            audit::record(
+            let posted = json!({"message_id": message.id, "side": side});
+            Happened::new(
+                Action::MessagePosted,
+                Some(caller.user_id),
+                Entity::Application(id),
+            )
+            .after(posted.clone())
+            .record(conn, now)?;
+            publish(
                 conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "message.posted",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: None,
-                    after: Some(json!({"message_id": message.id, "side": side})),
-                },
-                now,
-            )?;
-            events::record(
-                conn,
-                NewEvent::application(
-                    "application.message_posted",
-                    *app.call_id,
-                    id,
-                    Some(caller.user_id),
-                    json!({"message_id": message.id, "side": side}),
-                ),
+                Action::ApplicationMessagePosted,
+                Some(caller.user_id),
+                Feed::application(*app.call_id, id, posted),
                 now,
             )?;
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;

@@ -8,24 +8,25 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::applications::{check_read, load};
 use crate::api::extract::Caller;
 use crate::api::input::Input;
 use crate::auth::permissions::{
-    can_propose_pairing, MemberRole, PairingProposal, Principal, Proposer, Scope,
+    can_propose_pairing, can_read_application, can_respond_to_pairing, PairingProposal,
+    PairingSides, Principal, Proposer, Scope,
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::action::Action;
 use crate::domain::organization::OrganizationKind;
-use crate::domain::pairing;
+use crate::domain::pairing::{self, Answers, PairingStatus, Response};
 use crate::error::{Error, Problem};
 use crate::notify::applications::About;
 use crate::notify::templates::Event;
+use crate::service::applications::{load, read_facts};
 use crate::state::AppState;
 use crate::store::applications::Application;
-use crate::store::audit::{self, Change};
 use crate::store::calls::{self, Call};
-use crate::store::events::{self, NewEvent};
+use crate::store::journal::{publish, Entity, Feed, Happened};
 use crate::store::organizations::{self, Organization};
 use crate::store::pairings::{self, Pairing};
 
@@ -51,9 +52,9 @@ fn view(p: &Pairing, partner: &Organization) -> PairingView {
         application_id: *p.application_id,
         partner_organization_id: *p.partner_organization_id,
         partner_name: partner.legal_name.clone(),
-        territory_response: p.territory_response.clone(),
-        partner_response: p.partner_response.clone(),
-        status: p.status.clone(),
+        territory_response: p.territory_response.as_str().into(),
+        partner_response: p.partner_response.as_str().into(),
+        status: p.status.as_str().into(),
         created_at: p.created_at.0,
         updated_at: p.updated_at.0,
     }
@@ -152,7 +153,8 @@ pub async fn propose(
             };
             let reads_application = partner_membership.is_none()
                 && !caller.is_admin()
-                && check_read(conn, &caller, &app, territory_role).is_ok();
+                && can_read_application(&caller, &read_facts(conn, &caller, &app, territory_role)?)
+                    .is_ok();
             let proposer = can_propose_pairing(
                 &caller,
                 PairingProposal {
@@ -177,51 +179,33 @@ pub async fn propose(
             }
             let territory =
                 organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+            let answers = Answers::proposed(proposer == Proposer::Partner);
             let pairing = Pairing {
                 id: Uid(Uuid::now_v7()),
                 application_id: app.id,
                 partner_organization_id: partner.id,
-                territory_response: "pending".into(),
-                partner_response: if proposer == Proposer::Partner {
-                    "accepted".into()
-                } else {
-                    "pending".into()
-                },
-                status: "proposed".into(),
+                territory_response: answers.territory,
+                partner_response: answers.partner,
+                status: answers.status,
                 proposed_by: Some(Uid(caller.user_id)),
                 created_at: Ts(now),
                 updated_at: Ts(now),
             };
             if !pairings::insert(conn, &pairing)? {
-                return Err(Error::Conflict(
-                    "this company was already proposed for this application".into(),
+                return Err(Error::refused(
+                    "already_proposed",
+                    "this company was already proposed for this application",
                 ));
             }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "pairing.proposed",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: None,
-                    after: Some(
-                        json!({"pairing_id": pairing.id, "partner_organization_id": partner_id}),
-                    ),
-                },
-                now,
-            )?;
-            events::record(
-                conn,
-                NewEvent::application(
-                    "pairing.proposed",
-                    *app.call_id,
-                    id,
-                    Some(caller.user_id),
-                    json!({"pairing_id": pairing.id, "partner_organization_id": partner_id}),
-                ),
-                now,
-            )?;
+            let proposed = json!({"pairing_id": pairing.id, "partner_organization_id": partner_id});
+            Happened::new(
+                Action::PairingProposed,
+                Some(caller.user_id),
+                Entity::Application(id),
+            )
+            .after(proposed.clone())
+            .on_feed(Feed::application(*app.call_id, id, proposed))
+            .record(conn, now)?;
             // The territory is told who proposes: the company itself, in its own name, or the call's team.
             let proposer_name =
                 (proposer == Proposer::Partner).then_some(partner.legal_name.as_str());
@@ -248,17 +232,6 @@ pub struct Respond {
     /// True to accept, false to decline.
     #[schema(required = true)]
     pub accept: Option<bool>,
-}
-
-fn side_of(
-    territory_role: Option<MemberRole>,
-    partner_role: Option<MemberRole>,
-) -> Option<&'static str> {
-    match (territory_role, partner_role) {
-        (Some(_), _) => Some("territory"),
-        (None, Some(_)) => Some("partner"),
-        _ => None,
-    }
 }
 
 /// Accepts or declines a pairing for the caller's side (a member of the territory or of the company). Once
@@ -296,61 +269,31 @@ pub async fn respond(
             let state = state_for_tx;
             let pairing = pairings::find(conn, pairing_id)?.filter(|p| *p.application_id == id).ok_or(Error::NotFound)?;
             let app = crate::store::applications::find(conn, id)?.ok_or(Error::NotFound)?;
-            let territory_role = organizations::membership(conn, *app.organization_id, caller.user_id)?;
-            let partner_role = organizations::membership(conn, *pairing.partner_organization_id, caller.user_id)?;
-            let Some(side) = side_of(territory_role, partner_role) else { return Err(Error::NotFound) };
-            if pairing.status != "proposed" {
-                return Err(Error::Conflict(format!("this pairing is already {}", pairing.status)));
-            }
-            let response = if accept { "accepted" } else { "declined" };
-            let mut updated = pairing.clone();
-            match side {
-                "territory" => updated.territory_response = response.into(),
-                _ => updated.partner_response = response.into(),
-            }
-            updated.updated_at = Ts(now);
-            let updated = updated.settle();
+            let side = can_respond_to_pairing(PairingSides {
+                territory: organizations::membership(conn, *app.organization_id, caller.user_id)?,
+                partner: organizations::membership(conn, *pairing.partner_organization_id, caller.user_id)?,
+            })?;
+            let updated = Pairing { updated_at: Ts(now), ..pairing.with(pairing.answers().respond(side, accept)?) };
             if !pairings::update(conn, &pairing, &updated)? {
                 return Err(Error::refused("pairing_changed", "the other side answered meanwhile: read the pairing again"));
             }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "pairing.responded",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(json!({"pairing_id": pairing_id, "status": pairing.status})),
-                    after: Some(json!({"pairing_id": pairing_id, "side": side, "response": response, "status": updated.status})),
-                },
-                now,
-            )?;
-            let settled = match updated.status.as_str() {
-                "confirmed" => Some("pairing.confirmed"),
-                "declined" => Some("pairing.declined"),
-                _ => None,
+            let response = Response::given(accept);
+            Happened::new(Action::PairingResponded, Some(caller.user_id), Entity::Application(id))
+                .before(json!({"pairing_id": pairing_id, "status": pairing.status}))
+                .after(json!({"pairing_id": pairing_id, "side": side, "response": response, "status": updated.status}))
+                .record(conn, now)?;
+            let (settled, step) = match updated.status {
+                PairingStatus::Confirmed => (Some(Action::PairingConfirmed), "confirmed"),
+                PairingStatus::Declined => (Some(Action::PairingDeclined), "declined"),
+                PairingStatus::Proposed => (None, "accepted"),
             };
-            if let Some(event_type) = settled {
-                events::record(
-                    conn,
-                    NewEvent::application(
-                        event_type,
-                        *app.call_id,
-                        id,
-                        Some(caller.user_id),
-                        json!({"pairing_id": pairing_id, "partner_organization_id": updated.partner_organization_id, "status": updated.status}),
-                    ),
-                    now,
-                )?;
+            if let Some(action) = settled {
+                let data = json!({"pairing_id": pairing_id, "partner_organization_id": updated.partner_organization_id, "status": updated.status});
+                publish(conn, action, Some(caller.user_id), Feed::application(*app.call_id, id, data), now)?;
             }
             let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
             let territory = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
             let partner = organizations::find(conn, *updated.partner_organization_id)?.ok_or(Error::NotFound)?;
-            let step = match updated.status.as_str() {
-                "confirmed" => "confirmed",
-                "declined" => "declined",
-                _ => "accepted",
-            };
             tell_both(conn, &state, &call, &app, (&territory, &partner), (step, None), now)?;
             Ok(view(&updated, &partner))
         })
@@ -383,7 +326,8 @@ pub async fn list(
         .read(move |conn| {
             let (app, role) = load(conn, &caller, id)?;
             let all = pairings::of_application(conn, id)?;
-            let readable = check_read(conn, &caller, &app, role).is_ok();
+            let readable =
+                can_read_application(&caller, &read_facts(conn, &caller, &app, role)?).is_ok();
             let mut views = Vec::new();
             for p in &all {
                 let partner_member = caller.has_scope(Scope::ApplicationsRead)

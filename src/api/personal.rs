@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::api::extract::{Caller, SignedIn};
 use crate::api::input::Input;
 use crate::api::personal::views::PersonalExport;
-use crate::auth::permissions::{can_act_for_applicant, can_read_application};
+use crate::auth::permissions::{can_act_for_applicant, can_read_application, ApplicationFacts};
 use crate::auth::token;
 use crate::config::TransportKind;
 use crate::error::{Error, Problem};
@@ -159,7 +159,7 @@ pub async fn get_retention_consent(
             let (organization, consent, anonymised_at) =
                 personal::retention_of(conn, id)?.ok_or(Error::NotFound)?;
             let role = organizations::membership(conn, *organization, caller.user_id)?;
-            can_read_application(&caller, role)?;
+            can_read_application(&caller, &ApplicationFacts::member(role))?;
             Ok(RetentionConsentView {
                 application_id: id,
                 retention_consent: consent,

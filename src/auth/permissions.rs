@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::pairing::Side;
 use crate::error::Error;
 
 /// What a personal API token may be used for. Session tokens (from login) carry every scope.
@@ -228,18 +229,48 @@ pub fn can_remove_member(
     can_edit_organization(caller, membership)
 }
 
-/// Reading an application: the members of its organization and administrators; anyone else is told it
-/// does not exist.
-pub fn can_read_application(
-    caller: &Principal,
-    membership: Option<MemberRole>,
-) -> Result<(), Error> {
-    caller.require_scope(Scope::ApplicationsRead)?;
-    if membership.is_some() || caller.is_admin() {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
+/// What is known about a caller and one application when deciding whether they may read it.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplicationFacts {
+    /// The caller's role in the applicant organization.
+    pub membership: Option<MemberRole>,
+    /// What is recorded about the caller as a juror of the application (`None`: not looked up, as for a
+    /// thread or a personal export, which jurors never read).
+    pub juror: Option<JurorFacts>,
+}
+
+impl ApplicationFacts {
+    /// The facts of a caller seen only as a member (or not) of the applicant organization.
+    pub fn member(membership: Option<MemberRole>) -> ApplicationFacts {
+        ApplicationFacts {
+            membership,
+            juror: None,
+        }
     }
+}
+
+/// Reading an application: the members of its organization and administrators, and the jurors it is
+/// assigned to who are not conflicted with it ([`can_read_as_juror`]); anyone else is told it does not
+/// exist (or, with a token lacking `applications:read`, 403).
+pub fn can_read_application(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    let as_applicant_or_staff = caller
+        .require_scope(Scope::ApplicationsRead)
+        .and_then(|()| {
+            if facts.membership.is_some() || caller.is_admin() {
+                Ok(())
+            } else {
+                Err(Error::NotFound)
+            }
+        });
+    match facts.juror {
+        Some(juror) if as_applicant_or_staff.is_err() && can_read_as_juror(caller, juror) => Ok(()),
+        _ => as_applicant_or_staff,
+    }
+}
+
+/// Downloading an attachment: whoever may read its application.
+pub fn can_read_attachment(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    can_read_application(caller, facts)
 }
 
 /// Acting for the applicant (answers, files, submission, withdrawal): the members of its organization.
@@ -251,8 +282,9 @@ pub fn can_act_for_applicant(
     caller.require_scope(Scope::ApplicationsWrite)?;
     match membership {
         Some(_) => Ok(()),
-        None if caller.is_admin() => Err(Error::Forbidden(
-            "only the applicant's members may do this".into(),
+        None if caller.is_admin() => Err(Error::forbidden(
+            "applicant_only",
+            "only the applicant's members may do this",
         )),
         None => Err(Error::NotFound),
     }
@@ -349,15 +381,17 @@ pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result
         return if facts.open {
             Ok(Proposer::Staff)
         } else {
-            Err(Error::Conflict(
-                "only submitted applications to territory experiment calls are paired".into(),
+            Err(Error::refused(
+                "not_pairable",
+                "only submitted applications to territory experiment calls are paired",
             ))
         };
     }
     match (facts.partner_membership, facts.reads_application) {
         (Some(_), _) if facts.open => Ok(Proposer::Partner),
-        (None, true) => Err(Error::Forbidden(
-            "staff, or the company itself, propose pairings".into(),
+        (None, true) => Err(Error::forbidden(
+            "ask_staff",
+            "staff, or the company itself, propose pairings",
         )),
         _ => Err(Error::NotFound),
     }
@@ -367,6 +401,23 @@ pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result
 /// administrators (others are told it does not exist).
 pub fn can_read_call(caller: Option<&Principal>, status: crate::domain::call::CallStatus) -> bool {
     status != crate::domain::call::CallStatus::Draft || caller.is_some_and(Principal::is_admin)
+}
+
+/// Who the caller is to a pairing: their role in the territory that applied and in the proposed partner.
+#[derive(Debug, Clone, Copy)]
+pub struct PairingSides {
+    pub territory: Option<MemberRole>,
+    pub partner: Option<MemberRole>,
+}
+
+/// Answering a pairing: a member of the territory answers for the territory, otherwise a member of the
+/// partner for the partner; anyone else is told it does not exist.
+pub fn can_respond_to_pairing(facts: PairingSides) -> Result<Side, Error> {
+    match (facts.territory, facts.partner) {
+        (Some(_), _) => Ok(Side::Territory),
+        (None, Some(_)) => Ok(Side::Partner),
+        (None, None) => Err(Error::NotFound),
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +529,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_application_is_read_by_its_members_staff_and_its_unconflicted_jurors() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let reviews_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let member = Some(MemberRole::Member);
+        let juror = |assigned, conflicted| {
+            Some(JurorFacts {
+                assigned,
+                conflicted,
+            })
+        };
+        // (caller, membership, juror facts, readable, error when not)
+        let table = [
+            (&user, member, None, Ok(())),
+            (&user, Some(MemberRole::Owner), juror(false, false), Ok(())),
+            (&admin, None, None, Ok(())),
+            (&user, None, None, Err("not_found")),
+            (&user, None, juror(true, false), Ok(())),
+            (&user, None, juror(true, true), Err("not_found")),
+            (&user, None, juror(false, false), Err("not_found")),
+            (&reviews_only, None, juror(true, false), Ok(())),
+            (&reviews_only, member, juror(false, false), Err("forbidden")),
+            (&reviews_only, None, juror(true, true), Err("forbidden")),
+        ];
+        for (caller, membership, juror, expected) in table {
+            let facts = ApplicationFacts { membership, juror };
+            let got = can_read_application(caller, &facts).map_err(|e| match e {
+                Error::NotFound => "not_found",
+                Error::Forbidden(_) => "forbidden",
+                _ => "other",
+            });
+            assert_eq!(got, expected, "{:?} {facts:?}", caller.role);
+            assert_eq!(
+                can_read_attachment(caller, &facts).is_ok(),
+                expected.is_ok(),
+                "{facts:?}"
+            );
+        }
+    }
+
     fn principal(role: Role, kind: TokenKind, scopes: Vec<Scope>) -> Principal {
         Principal {
             user_id: Uuid::nil(),
@@ -544,7 +636,10 @@ mod tests {
         }
         assert!(matches!(
             can_propose_pairing(&user, facts(None, true, true)),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                code: "ask_staff",
+                ..
+            })
         ));
         assert_eq!(
             can_propose_pairing(&admin, facts(None, false, true)).unwrap(),
@@ -552,8 +647,20 @@ mod tests {
         );
         assert!(matches!(
             can_propose_pairing(&admin, facts(None, false, false)),
-            Err(Error::Conflict(_))
+            Err(Error::Refused {
+                code: "not_pairable",
+                ..
+            })
         ));
+        let sides = |territory, partner| PairingSides { territory, partner };
+        for (facts, expected) in [
+            (sides(member, None), Some(Side::Territory)),
+            (sides(member, member), Some(Side::Territory)),
+            (sides(None, Some(MemberRole::Owner)), Some(Side::Partner)),
+            (sides(None, None), None),
+        ] {
+            assert_eq!(can_respond_to_pairing(facts).ok(), expected, "{facts:?}");
+        }
         let read_only = principal(
             Role::User,
             TokenKind::Personal,

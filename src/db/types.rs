@@ -275,4 +275,6 @@ stored_as_text!(
     crate::domain::call::CallKind,
     crate::domain::review::ReviewStatus,
     crate::domain::conflict::DetectedStatus,
+    crate::domain::pairing::PairingStatus,
+    crate::domain::pairing::Response,
 );

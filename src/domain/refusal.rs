@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::application::ApplicationStatus;
+use super::pairing::PairingStatus;
 
 /// A refused transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,14 @@ pub enum Refusal {
     AlreadyAssigned,
     /// Deciding a detected conflict that is not flagged (`None`: it was decided meanwhile).
     NotFlagged(Option<&'static str>),
+    /// An organization applies twice to the same call.
+    AlreadyApplied,
+    /// Changing the answers of an application past its draft (and not sent back for changes).
+    NotEditable(ApplicationStatus),
+    /// Adding or deleting a file of an application past its draft (and not sent back for changes).
+    FilesLocked(ApplicationStatus),
+    /// Answering a pairing that is already confirmed or declined.
+    PairingSettled(PairingStatus),
 }
 
 impl Refusal {
@@ -84,6 +93,9 @@ impl Refusal {
             Refusal::ConflictOfInterest => "conflict_of_interest",
             Refusal::AlreadyAssigned => "already_assigned",
             Refusal::NotFlagged(_) => "not_flagged",
+            Refusal::AlreadyApplied => "already_applied",
+            Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
+            Refusal::PairingSettled(_) => "pairing_settled",
         }
     }
 
@@ -136,6 +148,14 @@ impl Refusal {
                 format!("this conflict is {status}: only a flagged conflict is decided")
             }
             Refusal::NotFlagged(None) => "this conflict was decided meanwhile".into(),
+            Refusal::AlreadyApplied => "this organization already applied to this call".into(),
+            Refusal::NotEditable(status) => {
+                format!("the application is {status}: it can no longer be edited")
+            }
+            Refusal::FilesLocked(status) => {
+                format!("the application is {status}: files can no longer change")
+            }
+            Refusal::PairingSettled(status) => format!("this pairing is already {status}"),
         }
     }
 }

@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 use super::templates::Event;
 use super::{queue, Email};
 use crate::db::DbConn;
-use crate::domain::form::Text;
+use crate::domain::form::{Field, FieldType, Form, Text};
 use crate::error::Error;
 use crate::state::AppState;
-use crate::store::applications::Application;
+use crate::store::applications::{Application, Attachment};
 use crate::store::calls::Call;
 use crate::store::organizations::{self, Organization};
 use crate::store::users::{self, User};
@@ -145,6 +145,53 @@ impl About<'_> {
         }
         Ok(())
     }
+}
+
+/// A readable summary of the answers, for the receipt: labels and values in the reader's language.
+pub fn answers_summary(form: &Form, answers: &Value, files: &[Attachment], locale: &str) -> Value {
+    let mut lines = Vec::new();
+    for field in &form.fields {
+        let label = localized(&field.label, locale);
+        let value = match field.kind {
+            FieldType::File => {
+                let names: Vec<&str> = files
+                    .iter()
+                    .filter(|f| f.field == field.key)
+                    .map(|f| f.filename.as_str())
+                    .collect();
+                names.join(", ")
+            }
+            _ => match answers.get(&field.key) {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::Bool(b)) => match (b, locale) {
+                    (true, "en") => "Yes".into(),
+                    (false, "en") => "No".into(),
+                    (true, _) => "Oui".into(),
+                    (false, _) => "Non".into(),
+                },
+                Some(Value::String(s)) => option_label(field, s, locale),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map_or_else(|| i.to_string(), |s| option_label(field, s, locale))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(other) => other.to_string(),
+            },
+        };
+        lines.push(json!({"label": label, "value": value}));
+    }
+    Value::Array(lines)
+}
+
+fn option_label(field: &Field, value: &str, locale: &str) -> String {
+    field
+        .options
+        .as_ref()
+        .and_then(|options| options.iter().find(|o| o.value == value))
+        .map_or_else(|| value.to_owned(), |o| localized(&o.label, locale))
 }
 
 #[cfg(test)]

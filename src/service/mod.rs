@@ -4,6 +4,7 @@
 
 pub mod assignments;
 pub mod calls;
+pub mod applications;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::db::schema::pairings;
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::pairing::{Answers, PairingStatus, Response};
 
 /// A pairing as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -14,37 +15,39 @@ pub struct Pairing {
     pub id: Uid,
     pub application_id: Uid,
     pub partner_organization_id: Uid,
-    pub territory_response: String,
-    pub partner_response: String,
-    pub status: String,
+    pub territory_response: Response,
+    pub partner_response: Response,
+    pub status: PairingStatus,
     pub proposed_by: Option<Uid>,
     pub created_at: Ts,
     pub updated_at: Ts,
 }
 
 impl Pairing {
-    /// The status that the two responses make: confirmed when both accept, declined when either declines.
-    pub fn settle(mut self) -> Pairing {
-        self.status = match (
-            self.territory_response.as_str(),
-            self.partner_response.as_str(),
-        ) {
-            ("accepted", "accepted") => "confirmed",
-            ("declined", _) | (_, "declined") => "declined",
-            _ => "proposed",
+    /// Both sides' answers and the status they make.
+    pub fn answers(&self) -> Answers {
+        Answers {
+            territory: self.territory_response,
+            partner: self.partner_response,
+            status: self.status,
         }
-        .into();
-        self
+    }
+
+    /// The pairing with `answers`.
+    pub fn with(&self, answers: Answers) -> Pairing {
+        Pairing {
+            territory_response: answers.territory,
+            partner_response: answers.partner,
+            status: answers.status,
+            ..self.clone()
+        }
     }
 }
 
 /// Stores a new pairing; false when this partner was already proposed for this application.
 pub fn insert(conn: &mut DbConn, pairing: &Pairing) -> QueryResult<bool> {
     let insert = diesel::insert_into(pairings::table).values(pairing);
-    let inserted = match conn {
-        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
     Ok(inserted == 1)
 }
 
@@ -63,9 +66,9 @@ pub fn update(conn: &mut DbConn, before: &Pairing, pairing: &Pairing) -> QueryRe
     let changed = diesel::update(
         pairings::table
             .find(pairing.id)
-            .filter(pairings::status.eq(&before.status))
-            .filter(pairings::territory_response.eq(&before.territory_response))
-            .filter(pairings::partner_response.eq(&before.partner_response)),
+            .filter(pairings::status.eq(before.status))
+            .filter(pairings::territory_response.eq(before.territory_response))
+            .filter(pairings::partner_response.eq(before.partner_response)),
     )
     .set(pairing)
     .execute(conn)?;
@@ -89,7 +92,7 @@ pub fn confirmed_partners(
     let ids: Vec<Uid> = application_ids.iter().copied().map(Uid).collect();
     pairings::table
         .filter(pairings::application_id.eq_any(ids))
-        .filter(pairings::status.eq("confirmed"))
+        .filter(pairings::status.eq(PairingStatus::Confirmed))
         .select((pairings::application_id, pairings::partner_organization_id))
         .load(conn)
 }

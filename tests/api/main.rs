@@ -19,6 +19,7 @@ mod helpers;
 mod instances;
 mod integrations;
 mod journeys;
+mod juror_lists;
 mod operations;
 mod organizations;
 mod personal_data;

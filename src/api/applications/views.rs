@@ -1,0 +1,142 @@
+//! What the API shows of an application: the full view with its files, the summary of a list, the answer
+//! to a submission.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::etag;
+use crate::domain::application::ApplicationStatus;
+use crate::store::applications::{Application, Attachment, Summary};
+
+/// A file attached to an application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: Uuid,
+    /// The form's file field.
+    pub field: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Attachment> for AttachmentView {
+    fn from(a: &Attachment) -> Self {
+        AttachmentView {
+            id: *a.id,
+            field: a.field.clone(),
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+            created_at: a.created_at.0,
+        }
+    }
+}
+
+/// An application with its answers and files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationView {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub organization_id: Uuid,
+    /// `draft`, `submitted`, `changes_requested`, `eligible`, `ineligible`, `shortlisted`, `not_shortlisted`,
+    /// `selected`, `waitlisted`, `rejected` or `withdrawn`.
+    pub status: ApplicationStatus,
+    /// Given at the first submission, such as `ATL-2026-0007`.
+    pub reference: Option<String>,
+    #[schema(value_type = Object)]
+    pub answers: Value,
+    pub attachments: Vec<AttachmentView>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// Why staff asked for changes, or found the application ineligible.
+    pub screening_reason: Option<String>,
+    /// When changes are due.
+    pub changes_due_at: Option<DateTime<Utc>>,
+    pub withdrawn_reason: Option<String>,
+    /// The company or start-up a territory's experiment is paired with, once both sides accepted (shown when
+    /// the application is read).
+    pub partner: Option<PartnerView>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A confirmed partner of a territory's experiment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartnerView {
+    pub organization_id: Uuid,
+    pub name: String,
+}
+
+impl ApplicationView {
+    /// The view of an application with its attachments.
+    pub fn new(app: &Application, attachments: &[Attachment]) -> ApplicationView {
+        ApplicationView {
+            id: *app.id,
+            call_id: *app.call_id,
+            organization_id: *app.organization_id,
+            status: app.status,
+            reference: app.reference.clone(),
+            answers: app.answers.0.clone(),
+            attachments: attachments.iter().map(AttachmentView::from).collect(),
+            submitted_at: app.submitted_at.map(|t| t.0),
+            screening_reason: app.screening_reason.clone(),
+            changes_due_at: app.changes_due_at.map(|t| t.0),
+            withdrawn_reason: app.withdrawn_reason.clone(),
+            partner: None,
+            version: app.version,
+            created_at: app.created_at.0,
+            updated_at: app.updated_at.0,
+        }
+    }
+}
+
+/// An application in a list: no answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApplicationSummary {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub status: ApplicationStatus,
+    pub reference: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Summary> for ApplicationSummary {
+    fn from(r: Summary) -> Self {
+        ApplicationSummary {
+            id: *r.id,
+            call_id: *r.call_id,
+            organization_id: *r.organization_id,
+            organization_name: r.organization_name,
+            status: r.status,
+            reference: r.reference,
+            submitted_at: r.submitted_at.map(|t| t.0),
+            updated_at: r.updated_at.0,
+        }
+    }
+}
+
+/// The answer to a submission.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Submitted {
+    pub status: ApplicationStatus,
+    pub reference: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// 200 with the application's view and its version as `ETag`.
+pub(super) fn ok_with_etag(view: ApplicationView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag::of_version(view.version)))
+        .json(view)
+}
