@@ -273,4 +273,9 @@ stored_as_text!(
     crate::domain::application::DecisionOutcome,
     crate::domain::call::CallStatus,
     crate::domain::review::ReviewStatus,
+    crate::domain::delivery::OutboxStatus,
+    crate::domain::delivery::DeliveryStatus,
+    crate::domain::account::StaffRole,
+    crate::auth::permissions::Role,
+    crate::auth::permissions::MemberRole,
 );

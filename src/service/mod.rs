@@ -2,4 +2,7 @@
 //! product promises, from loading the facts to the side effects (audit, email), so that handlers only parse,
 //! call and present.
 
+pub mod accounts;
 pub mod conflicts;
+pub mod outbox;
+pub mod webhooks;
