@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::auth::password::hash_now;
 use crate::auth::permissions::MemberRole;
+use crate::auth::permissions::Role;
 use crate::config::Settings;
 use crate::db::types::{Ts, Uid};
 use crate::db::{write_tx, Db};
@@ -55,17 +56,17 @@ pub fn create_admin(
                 users::set_password(conn, *user.id, &hash, now)?;
                 crate::store::tokens::revoke_all_for_user(conn, *user.id, now)?;
                 users::mark_verified(conn, *user.id, now)?;
-                users::set_role(conn, *user.id, "admin", now)?;
+                users::set_role(conn, *user.id, Role::Admin, now)?;
                 record(conn, *user.id, Action::UserPromotedAdmin)?;
                 Outcome::TakenOver
             }
             Some(user) => {
-                users::set_role(conn, *user.id, "admin", now)?;
+                users::set_role(conn, *user.id, Role::Admin, now)?;
                 record(conn, *user.id, Action::UserPromotedAdmin)?;
                 Outcome::Promoted
             }
             None => {
-                let user = new_user(email.as_str(), &hash, name.as_str(), "admin");
+                let user = new_user(email.as_str(), &hash, name.as_str(), Role::Admin);
                 users::insert(conn, &user)?;
                 record(conn, *user.id, Action::UserCreatedAdmin)?;
                 Outcome::Created
@@ -96,7 +97,7 @@ enum Outcome {
     TakenOver,
 }
 
-fn new_user(email: &str, hash: &str, name: &str, role: &str) -> User {
+fn new_user(email: &str, hash: &str, name: &str, role: Role) -> User {
     let now = Utc::now();
     User {
         id: Uid(Uuid::now_v7()),
@@ -104,7 +105,7 @@ fn new_user(email: &str, hash: &str, name: &str, role: &str) -> User {
         password_hash: hash.to_owned(),
         display_name: name.to_owned(),
         locale: "fr".into(),
-        role: role.into(),
+        role,
         email_verified_at: Some(Ts(now)),
         created_at: Ts(now),
         updated_at: Ts(now),
@@ -193,6 +194,9 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             if users::find_by_email(conn, email)?.is_some() {
                 continue;
             }
+            let role: Role = role
+                .parse()
+                .map_err(|e: String| Error::Internal(anyhow::anyhow!(e)))?;
             let user = new_user(email, &hash, name, role);
             users::insert(conn, &user)?;
             if let Some((kind, legal_name, siret, insee, postcode, city)) = org {

@@ -15,10 +15,8 @@ use crate::auth::token;
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::account::{DisplayName, EmailAddress, Locale, Password};
 use crate::error::{Error, Problem};
-use crate::notify::{self, templates::Event, Email};
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::email_tokens::{self, Purpose};
 use crate::store::tokens;
 use crate::store::users::{self, User};
 
@@ -40,7 +38,7 @@ impl From<&User> for UserView {
             email: user.email.clone(),
             display_name: user.display_name.clone(),
             locale: user.locale.clone(),
-            role: Role::from_db(&user.role),
+            role: user.role,
             email_verified: user.email_verified_at.is_some(),
         }
     }
@@ -118,7 +116,7 @@ pub async fn register(
         password_hash,
         display_name: display_name.as_str().to_owned(),
         locale: locale.as_str().to_owned(),
-        role: Role::User.as_str().to_owned(),
+        role: Role::User,
         email_verified_at: None,
         created_at: Ts(now),
         updated_at: Ts(now),
@@ -127,79 +125,10 @@ pub async fn register(
     let state2 = state.clone();
     state
         .db
-        .write(move |conn| {
-            let state = state2;
-            if let Some(owner) = users::find_by_email(conn, &fresh.email)? {
-                let context = json!({
-                    "display_name": owner.display_name,
-                    "login_link": state.link("/login"),
-                    "reset_link": state.link("/password-reset"),
-                });
-                let email = Email {
-                    event: Event::RegistrationAttempt,
-                    to: &owner.email,
-                    user_id: Some(*owner.id),
-                    call_id: None,
-                    locale: &owner.locale,
-                    context,
-                };
-                return notify::queue(conn, &state.templates, &state.settings.email, email, now);
-            }
-            users::insert(conn, &fresh)?;
-            queue_verification(conn, &state, &fresh, &secret, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(*fresh.id),
-                    action: "user.registered",
-                    entity_type: "user",
-                    entity_id: *fresh.id,
-                    before: None,
-                    after: Some(json!({"email": fresh.email, "display_name": fresh.display_name, "locale": fresh.locale})),
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| accounts::register(conn, &state2, &fresh, &secret, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Created().json(view))
-}
-
-/// Stores a verification token for `user` and queues the email that carries it.
-fn queue_verification(
-    conn: &mut crate::db::DbConn,
-    state: &AppState,
-    user: &User,
-    secret: &str,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    let hours = state.settings.auth.verification_ttl_hours;
-    let expires_at = now + Duration::hours(hours);
-    email_tokens::insert(
-        conn,
-        *user.id,
-        Purpose::VerifyEmail,
-        &token::hash(secret),
-        expires_at,
-        now,
-    )?;
-    let context = json!({
-        "display_name": user.display_name,
-        "link": state.link_with_token("/verify-email", secret),
-        "token": secret,
-        "expires_in_hours": hours,
-    });
-    let email = Email {
-        event: Event::VerifyEmail,
-        to: &user.email,
-        user_id: Some(*user.id),
-        call_id: None,
-        locale: &user.locale,
-        context,
-    };
-    notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
-    Ok(())
 }
 
 /// A one-time token received by email.
@@ -208,14 +137,6 @@ fn queue_verification(
 pub struct TokenRequest {
     #[schema(required = true)]
     pub token: Option<String>,
-}
-
-fn invalid_token() -> Error {
-    Error::field(
-        "token",
-        "invalid_token",
-        "this link is unknown, already used or expired",
-    )
 }
 
 fn required_token(check: &mut crate::api::input::Check, raw: Option<String>) -> Option<String> {
@@ -254,25 +175,7 @@ pub async fn verify_email(
     let now = state.clock.now();
     let user_id = state
         .db
-        .write(move |conn| {
-            let user_id =
-                email_tokens::consume(conn, Purpose::VerifyEmail, &token::hash(&secret), now)?
-                    .ok_or_else(invalid_token)?;
-            users::mark_verified(conn, user_id, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "user.email_verified",
-                    entity_type: "user",
-                    entity_id: user_id,
-                    before: None,
-                    after: None,
-                },
-                now,
-            )?;
-            Ok(user_id)
-        })
+        .write(move |conn| accounts::verify_email(conn, &token::hash(&secret), now))
         .await?;
     // Sessions already open carry the verified address at once.
     state.token_cache.forget_user(user_id);
@@ -310,16 +213,7 @@ pub async fn resend_verification(
     let state2 = state.clone();
     let queued = state
         .db
-        .write(move |conn| {
-            let state = state2;
-            let Some(user) = users::find(conn, user_id)?.filter(|u| u.email_verified_at.is_none())
-            else {
-                return Ok(false);
-            };
-            email_tokens::consume_all(conn, user_id, Purpose::VerifyEmail, now)?;
-            queue_verification(conn, &state, &user, &secret, now)?;
-            Ok(true)
-        })
+        .write(move |conn| accounts::resend_verification(conn, &state2, user_id, &secret, now))
         .await?;
     if queued {
         state.outbox_wakeup.notify_one();
@@ -476,35 +370,7 @@ pub async fn password_reset(
     let queued = state
         .db
         .write(move |conn| {
-            let state = state2;
-            let Some(user) = users::find_by_email(conn, email.as_str())? else {
-                return Ok(false);
-            };
-            let minutes = state.settings.auth.password_reset_ttl_minutes;
-            email_tokens::insert(
-                conn,
-                *user.id,
-                Purpose::PasswordReset,
-                &token::hash(&secret),
-                now + Duration::minutes(minutes),
-                now,
-            )?;
-            let context = json!({
-                "display_name": user.display_name,
-                "link": state.link_with_token("/password-reset/confirm", &secret),
-                "token": secret,
-                "expires_in_minutes": minutes,
-            });
-            let email = Email {
-                event: Event::PasswordReset,
-                to: &user.email,
-                user_id: Some(*user.id),
-                call_id: None,
-                locale: &user.locale,
-                context,
-            };
-            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
-            Ok(true)
+            accounts::request_password_reset(conn, &state2, email.as_str(), &secret, now)
         })
         .await?;
     if queued {
@@ -547,11 +413,7 @@ pub async fn password_reset_confirm(
     let lookup = hash.clone();
     let user = state
         .db
-        .read(move |conn| {
-            let user_id = email_tokens::peek(conn, Purpose::PasswordReset, &lookup, now)?
-                .ok_or_else(invalid_token)?;
-            users::find(conn, user_id)?.ok_or_else(invalid_token)
-        })
+        .read(move |conn| accounts::password_reset_account(conn, &lookup, now))
         .await?;
     let email = EmailAddress::parse(&user.email).ok();
     let mut check = crate::api::input::Check::default();
@@ -562,28 +424,7 @@ pub async fn password_reset_confirm(
     let password_hash = state.hasher.hash(password.into_secret()).await?;
     let user_id = state
         .db
-        .write(move |conn| {
-            let user_id = email_tokens::consume(conn, Purpose::PasswordReset, &hash, now)?
-                .ok_or_else(invalid_token)?;
-            users::set_password(conn, user_id, &password_hash, now)?;
-            // The link reached the address: whoever holds it now owns a verified account.
-            users::mark_verified(conn, user_id, now)?;
-            email_tokens::consume_all(conn, user_id, Purpose::PasswordReset, now)?;
-            let revoked = tokens::revoke_all_for_user(conn, user_id, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "user.password_reset",
-                    entity_type: "user",
-                    entity_id: user_id,
-                    before: None,
-                    after: Some(json!({"tokens_revoked": revoked})),
-                },
-                now,
-            )?;
-            Ok(user_id)
-        })
+        .write(move |conn| accounts::reset_password(conn, &hash, &password_hash, now))
         .await?;
     state.token_cache.forget_user(user_id);
     Ok(HttpResponse::NoContent().finish())

@@ -1,16 +1,18 @@
 //! Staff tools: the email outbox and the audit log.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Caller, PageQuery, Paginated};
+use crate::api::extract::{status_filter, Admin, PageQuery, Paginated};
+use crate::domain::delivery::OutboxStatus;
 use crate::error::{Error, FieldError, Problem};
+use crate::service::outbox;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::outbox::{self, OutboxEmail};
+use crate::store::audit;
+use crate::store::outbox::{list, OutboxEmail};
 
 /// A queued email, without its body (which may hold one-time links).
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,7 +41,7 @@ impl From<OutboxEmail> for OutboxView {
             recipient: e.recipient,
             locale: e.locale,
             subject: e.subject,
-            status: e.status,
+            status: e.status.as_str().into(),
             attempts: e.attempts,
             max_attempts: e.max_attempts,
             next_attempt_at: e.next_attempt_at.0,
@@ -71,22 +73,12 @@ pub struct OutboxQuery {
 #[get("/admin/outbox")]
 pub async fn list_outbox(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let query = query.into_inner();
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(s @ ("pending" | "sending" | "sent" | "failed")) => Some(s.to_owned()),
-        Some(_) => {
-            return Err(Error::field(
-                "status",
-                "invalid_status",
-                "pending, sending, sent or failed",
-            ))
-        }
-    };
+    let status: Option<OutboxStatus> =
+        status_filter(query.status.as_deref(), "pending, sending, sent or failed")?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -94,14 +86,7 @@ pub async fn list_outbox(
     .page()?;
     let rows = state
         .db
-        .read(move |conn| {
-            Ok(outbox::list(
-                conn,
-                status.as_deref(),
-                page.after,
-                page.limit + 1,
-            )?)
-        })
+        .read(move |conn| Ok(list(conn, status, page.after, page.limit + 1)?))
         .await?;
     let views: Vec<OutboxView> = rows.into_iter().map(OutboxView::from).collect();
     Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |v| v.id)))
@@ -121,58 +106,15 @@ pub async fn list_outbox(
 #[post("/admin/outbox/{id}/retry")]
 pub async fn retry_outbox(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
     let auth = state.settings.auth.clone();
     let email = state
         .db
-        .write(move |conn| {
-            let email = outbox::find(conn, id)?.ok_or(Error::NotFound)?;
-            if email.status != "failed" && email.status != "pending" {
-                return Err(Error::Conflict(format!(
-                    "this email is {}: only failed or pending ones can be retried",
-                    email.status
-                )));
-            }
-            let lifetimes = outbox::LinkLifetimes {
-                verification: Duration::hours(auth.verification_ttl_hours),
-                password_reset: Duration::minutes(auth.password_reset_ttl_minutes),
-                invitation: Duration::days(auth.invitation_ttl_days),
-            };
-            if outbox::renew_links(conn, id, lifetimes, now)? == outbox::Links::Gone {
-                return Err(Error::Conflict(
-                    "this email carried a one-time link that was used, withdrawn or replaced since: \
-                     the person asks for a new one (verification email, password reset) or staff send a \
-                     new invitation"
-                        .into(),
-                ));
-            }
-            if !outbox::requeue(conn, id, now)? {
-                return Err(Error::Conflict(
-                    "this email was sent meanwhile: it is not retried".into(),
-                ));
-            }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "outbox.retried",
-                    entity_type: "outbox",
-                    entity_id: id,
-                    before: Some(
-                        serde_json::json!({"status": email.status, "attempts": email.attempts}),
-                    ),
-                    after: Some(serde_json::json!({"status": "pending", "attempts": 0})),
-                },
-                now,
-            )?;
-            outbox::find(conn, id)?.ok_or(Error::NotFound)
-        })
+        .write(move |conn| outbox::retry(conn, caller.user_id, id, &auth, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(OutboxView::from(email)))
@@ -211,10 +153,9 @@ pub struct AuditQuery {
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let query = query.into_inner();
     let entity_id = match query.entity_id.as_deref() {
         None => None,

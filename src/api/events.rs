@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{parse_limit, Caller};
+use crate::api::extract::{parse_limit, Admin};
 use crate::error::{Error, FieldError, Problem};
 use crate::state::AppState;
 use crate::store::events::{self, TYPES};
@@ -82,10 +82,9 @@ pub struct Feed {
 #[get("/events")]
 pub async fn feed(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     query: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let query = query.into_inner();
     let mut errors = Vec::new();
     let limit = parse_limit(query.limit.as_deref(), &mut errors);

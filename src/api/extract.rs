@@ -235,6 +235,17 @@ pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 
+/// The `?status=` filter of a list: absent is every status; a name the life cycle does not know is a 422
+/// on `status` listing the `expected` names.
+pub fn status_filter<S: std::str::FromStr>(
+    raw: Option<&str>,
+    expected: &'static str,
+) -> Result<Option<S>, Error> {
+    raw.map(str::parse::<S>)
+        .transpose()
+        .map_err(|_| Error::field("status", "invalid_status", expected))
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Paginated<T> {

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::accounts::{check_password, UserView};
-use crate::api::extract::{Caller, SignedIn};
+use crate::api::extract::{Admin, SignedIn};
 use crate::api::input::Input;
 use crate::auth::permissions::{MemberRole, Role};
 use crate::auth::token;
 use crate::db::types::{Ts, Uid};
-use crate::domain::account::{DisplayName, EmailAddress, Locale};
+use crate::domain::account::{DisplayName, EmailAddress, Locale, StaffRole};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::{self, templates::Event, Email};
@@ -62,16 +62,14 @@ pub struct InvitationView {
 #[post("/invitations")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     input: Input<CreateInvitation>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let (body, mut check) = input.into_parts();
     let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
-    let role = check.required("role", body.role.as_deref(), |r| match r {
-        "admin" | "juror" => Ok(r.to_owned()),
-        _ => Err(InvalidValue::new("invalid_role", "admin or juror")),
+    let role = check.required("role", body.role.as_deref(), |r| {
+        r.parse::<StaffRole>()
+            .map_err(|_| InvalidValue::new("invalid_role", "admin or juror"))
     });
     let locale = check.optional("locale", body.locale.as_deref(), Locale::parse);
     let (Some(email), Some(role)) = (email, role) else {
@@ -98,7 +96,7 @@ pub async fn create(
     let view = InvitationView {
         id: *invitation.id,
         email: invitation.email.clone(),
-        role: invitation.role.clone(),
+        role: invitation.role.as_str().to_owned(),
         call_id: invitation.call_id.map(|c| c.0),
         expires_at: invitation.expires_at.0,
         created_at: now,
@@ -273,7 +271,7 @@ pub async fn accept(
                 password_hash: hash,
                 display_name: name.as_str().to_owned(),
                 locale: Locale::default().as_str().to_owned(),
-                role: Role::User.as_str().to_owned(),
+                role: Role::User,
                 email_verified_at: Some(Ts(now)),
                 created_at: Ts(now),
                 updated_at: Ts(now),
@@ -343,10 +341,10 @@ fn grant(
 ) -> Result<(), Error> {
     let (entity_type, entity_id, after) = match live {
         Live::Staff(invitation) => {
-            if invitation.role == Role::Admin.as_str() {
-                users::set_role(conn, user_id, Role::Admin.as_str(), now)?;
+            if invitation.role == StaffRole::Admin {
+                users::set_role(conn, user_id, Role::Admin, now)?;
             }
-            if let (true, Some(call_id)) = (invitation.role == "juror", invitation.call_id) {
+            if let (StaffRole::Juror, Some(call_id)) = (invitation.role, invitation.call_id) {
                 if crate::store::calls::find(conn, *call_id)?.is_some() {
                     let added_by = invitation.invited_by.map(|u| u.0);
                     crate::store::jurors::add_juror(
@@ -365,7 +363,7 @@ fn grant(
         }
         Live::Member(invitation) => {
             let organization_id = *invitation.organization_id;
-            let role = MemberRole::from_db(&invitation.role);
+            let role = invitation.role;
             match organizations::membership(conn, organization_id, user_id)? {
                 None => organizations::add_member(conn, organization_id, user_id, role, now)?,
                 // An owner invited as a member stays an owner: the organization keeps its owners.

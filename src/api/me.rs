@@ -9,14 +9,14 @@ use uuid::Uuid;
 
 use crate::api::accounts::UserView;
 use crate::api::extract::{Caller, PageQuery, Paginated, SignedIn};
-use crate::api::input::Input;
+use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Role, Scope};
 use crate::auth::token;
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
 use crate::store::{tokens, users};
 
 /// The caller, with the calls they sit on the jury of.
@@ -160,85 +160,15 @@ pub async fn create_token(
     caller.require_session()?;
     let now = state.clock.now();
     let (body, mut check) = input.into_parts();
-    let name = check.required("name", body.name.as_deref(), |n| {
-        let n = n.trim();
-        if n.chars().any(char::is_control) {
-            return Err(InvalidValue::new(
-                "invalid_characters",
-                "control characters are not allowed",
-            ));
-        }
-        match n.chars().count() {
-            0 => Err(InvalidValue::new("required", "a token needs a name")),
-            1..=100 => Ok(n.to_owned()),
-            _ => Err(InvalidValue::new(
-                "too_long",
-                "a token name has at most 100 characters",
-            )),
-        }
-    });
-    let scopes = match body.scopes {
-        None => {
-            check.push(FieldError::new(
-                "scopes",
-                "required",
-                "this field is required",
-            ));
-            None
-        }
-        Some(names) if names.is_empty() => {
-            check.push(FieldError::new(
-                "scopes",
-                "required",
-                "give at least one scope",
-            ));
-            None
-        }
-        Some(names) => {
-            let mut scopes = Vec::new();
-            for (i, name) in names.iter().enumerate() {
-                match Scope::parse(name) {
-                    Some(Scope::Admin) if caller.role != Role::Admin => {
-                        check.push(FieldError::new(
-                            format!("scopes.{i}"),
-                            "not_allowed",
-                            "only administrators may create tokens with the admin scope",
-                        ))
-                    }
-                    Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
-                    Some(_) => {}
-                    None => check.push(FieldError::new(
-                        format!("scopes.{i}"),
-                        "unknown_scope",
-                        "unknown scope",
-                    )),
-                }
-            }
-            Some(scopes)
-        }
-    };
+    let name = check.required("name", body.name.as_deref(), token_name);
+    let scopes = token_scopes(&mut check, body.scopes, caller.role);
     let expires_at = check.optional("expires_at", body.expires_at.as_deref(), |raw| {
-        let at = DateTime::parse_from_rfc3339(raw)
-            .map_err(|_| {
-                InvalidValue::new(
-                    "invalid_datetime",
-                    "an RFC 3339 instant such as 2027-01-06T08:00:00Z",
-                )
-            })?
-            .with_timezone(&Utc);
-        if at <= now {
-            return Err(InvalidValue::new(
-                "in_the_past",
-                "the expiry must be in the future",
-            ));
-        }
-        Ok(at)
+        token_expiry(raw, now)
     });
     let (Some(name), Some(scopes)) = (name, scopes) else {
         return Err(check.into_error());
     };
     check.finish()?;
-
     let secret = token::generate();
     let row = tokens::Token {
         id: Uid(Uuid::now_v7()),
@@ -255,22 +185,7 @@ pub async fn create_token(
     let view = TokenView::from(&row);
     state
         .db
-        .write(move |conn| {
-            tokens::insert(conn, &row)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(*row.user_id),
-                    action: "token.created",
-                    entity_type: "api_token",
-                    entity_id: *row.id,
-                    before: None,
-                    after: Some(json!({"name": row.name, "scopes": row.scopes, "expires_at": row.expires_at})),
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| accounts::create_token(conn, &row, now))
         .await?;
     Ok(HttpResponse::Created().json(CreatedToken {
         id: view.id,
@@ -280,6 +195,85 @@ pub async fn create_token(
         created_at: view.created_at,
         token: secret,
     }))
+}
+
+/// A token's name: 1 to 100 characters, trimmed, no control character.
+fn token_name(raw: &str) -> Result<String, InvalidValue> {
+    let n = raw.trim();
+    if n.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            "invalid_characters",
+            "control characters are not allowed",
+        ));
+    }
+    match n.chars().count() {
+        0 => Err(InvalidValue::new("required", "a token needs a name")),
+        1..=100 => Ok(n.to_owned()),
+        _ => Err(InvalidValue::new(
+            "too_long",
+            "a token name has at most 100 characters",
+        )),
+    }
+}
+
+/// A token's scopes, without repeats: at least one, known, and `admin` only for an administrator.
+fn token_scopes(check: &mut Check, names: Option<Vec<String>>, role: Role) -> Option<Vec<Scope>> {
+    let names = match names {
+        None => {
+            check.push(FieldError::new(
+                "scopes",
+                "required",
+                "this field is required",
+            ));
+            return None;
+        }
+        Some(names) if names.is_empty() => {
+            check.push(FieldError::new(
+                "scopes",
+                "required",
+                "give at least one scope",
+            ));
+            return None;
+        }
+        Some(names) => names,
+    };
+    let mut scopes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match Scope::parse(name) {
+            Some(Scope::Admin) if role != Role::Admin => check.push(FieldError::new(
+                format!("scopes.{i}"),
+                "not_allowed",
+                "only administrators may create tokens with the admin scope",
+            )),
+            Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
+            Some(_) => {}
+            None => check.push(FieldError::new(
+                format!("scopes.{i}"),
+                "unknown_scope",
+                "unknown scope",
+            )),
+        }
+    }
+    Some(scopes)
+}
+
+/// A token's expiry: an RFC 3339 instant after `now`.
+fn token_expiry(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, InvalidValue> {
+    let at = DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| {
+            InvalidValue::new(
+                "invalid_datetime",
+                "an RFC 3339 instant such as 2027-01-06T08:00:00Z",
+            )
+        })?
+        .with_timezone(&Utc);
+    if at <= now {
+        return Err(InvalidValue::new(
+            "in_the_past",
+            "the expiry must be in the future",
+        ));
+    }
+    Ok(at)
 }
 
 /// Revokes one of the caller's personal tokens.
@@ -301,24 +295,7 @@ pub async fn delete_token(
     let now = state.clock.now();
     state
         .db
-        .write(move |conn| {
-            if !tokens::revoke_personal(conn, user_id, id, now)? {
-                return Err(Error::NotFound);
-            }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "token.revoked",
-                    entity_type: "api_token",
-                    entity_id: id,
-                    before: None,
-                    after: None,
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| accounts::revoke_token(conn, user_id, id, now))
         .await?;
     state.token_cache.forget_user(user_id);
     Ok(HttpResponse::NoContent().finish())

@@ -91,7 +91,7 @@ pub async fn list(
             user_id: *m.user_id,
             email: m.email,
             display_name: m.display_name,
-            role: MemberRole::from_db(&m.role),
+            role: m.role,
             joined_at: m.created_at.0,
         })
         .collect();
@@ -145,7 +145,7 @@ pub async fn invite(
         id: Uid(Uuid::now_v7()),
         organization_id: Uid(id),
         email: email.as_str().to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         invited_by: Some(Uid(caller.user_id)),
         token_hash: token::hash(&secret),
         expires_at: Ts(now + Duration::days(days)),

@@ -6,6 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::domain::delivery::{DeliveryStatus, OutboxStatus};
 use crate::error::{Error, Problem};
 use crate::state::AppState;
 use crate::store::{outbox, webhooks};
@@ -125,16 +126,8 @@ pub async fn metrics(
         })
         .await
     {
-        set_by_status(
-            &metrics.outbox,
-            &["pending", "sending", "sent", "failed"],
-            &emails,
-        );
-        set_by_status(
-            &metrics.webhooks,
-            &["pending", "sending", "delivered", "failed"],
-            &deliveries,
-        );
+        set_by_status(&metrics.outbox, OutboxStatus::ALL, &emails);
+        set_by_status(&metrics.webhooks, DeliveryStatus::ALL, &deliveries);
     }
     let mut buffer = Vec::new();
     TextEncoder::new()
@@ -145,12 +138,17 @@ pub async fn metrics(
         .body(buffer))
 }
 
-fn set_by_status(gauge: &IntGaugeVec, statuses: &[&str], counts: &[(String, i64)]) {
+/// Sets one gauge per status, zero for a status with no row.
+fn set_by_status<S: Copy + PartialEq + std::fmt::Display>(
+    gauge: &IntGaugeVec,
+    statuses: &[S],
+    counts: &[(S, i64)],
+) {
     for status in statuses {
         let n = counts
             .iter()
             .find(|(s, _)| s == status)
             .map_or(0, |(_, n)| *n);
-        gauge.with_label_values(&[status]).set(n);
+        gauge.with_label_values(&[&status.to_string()]).set(n);
     }
 }

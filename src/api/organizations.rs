@@ -530,7 +530,7 @@ pub async fn list_mine(
         .await?;
     let views: Vec<OrganizationView> = rows
         .into_iter()
-        .map(|(org, role)| OrganizationView::new(org, Some(MemberRole::from_db(&role))))
+        .map(|(org, role)| OrganizationView::new(org, Some(role)))
         .collect();
     Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |o| o.id)))
 }

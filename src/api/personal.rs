@@ -12,19 +12,22 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Caller, SignedIn};
+use anyhow::Context;
+
+use crate::api::extract::{Admin, Caller, SignedIn};
 use crate::api::input::Input;
 use crate::api::personal::views::PersonalExport;
 use crate::auth::permissions::{can_act_for_applicant, can_read_application, ApplicationFacts};
 use crate::auth::token;
 use crate::config::TransportKind;
+use crate::domain::action::Action;
 use crate::error::{Error, Problem};
 use crate::notify::{retention, transport};
+use crate::service::accounts;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
-use crate::store::personal::{self, erase};
-use crate::store::{organizations, users};
+use crate::store::journal::{Entity, Happened};
+use crate::store::organizations;
+use crate::store::personal;
 
 /// Everything Cordée holds about the caller, as one JSON document (a login session is required).
 #[utoipa::path(
@@ -76,40 +79,7 @@ pub async fn delete_me(
     let now = state.clock.now();
     let erased = state
         .db
-        .write(move |conn| {
-            let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
-            if user.role == "admin" && !erase::other_admin_exists(conn, user_id)? {
-                return Err(Error::Conflict(
-                    "you are the last administrator: make someone else an administrator first"
-                        .into(),
-                ));
-            }
-            let erased = erase::erase_account(conn, &user, &unusable_hash, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "user.deleted",
-                    entity_type: "user",
-                    entity_id: user_id,
-                    before: None,
-                    after: None,
-                },
-                now,
-            )?;
-            events::record(
-                conn,
-                NewEvent {
-                    event_type: "user.deleted",
-                    call_id: None,
-                    application_id: None,
-                    actor_id: Some(user_id),
-                    data: json!({}),
-                },
-                now,
-            )?;
-            Ok(erased)
-        })
+        .write(move |conn| accounts::delete_account(conn, user_id, &unusable_hash, now))
         .await?;
     state.token_cache.forget_user(user_id);
     retention::remove_attachment_files(&state.settings.storage.dir, &erased.files).await;
@@ -206,22 +176,20 @@ pub async fn set_retention_consent(
             let role = organizations::membership(conn, *organization, caller.user_id)?;
             can_act_for_applicant(&caller, role)?;
             if !personal::set_retention_consent(conn, id, consent, now)? {
-                return Err(Error::Conflict(
-                    "the application was anonymised: there is nothing left to keep".into(),
+                return Err(Error::refused(
+                    "application_anonymised",
+                    "the application was anonymised: there is nothing left to keep",
                 ));
             }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "application.retention_consent",
-                    entity_type: "application",
-                    entity_id: id,
-                    before: Some(json!({"retention_consent": before})),
-                    after: Some(json!({"retention_consent": consent})),
-                },
-                now,
-            )?;
+            Happened::new(
+                Action::ApplicationRetentionConsent,
+                Some(caller.user_id),
+                Entity::Application(id),
+            )
+            .before(json!({"retention_consent": before}))
+            .after(json!({"retention_consent": consent}))
+            .record(conn, now)
+            .context("recording the consent")?;
             Ok(RetentionConsentView {
                 application_id: id,
                 retention_consent: consent,
@@ -247,11 +215,7 @@ pub struct RetentionRun {
     security(("bearer" = []))
 )]
 #[post("/admin/retention/run")]
-pub async fn run_retention(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
+pub async fn run_retention(state: web::Data<AppState>, _: Admin) -> Result<HttpResponse, Error> {
     let anonymised = retention::run(&state).await?;
     Ok(HttpResponse::Ok().json(RetentionRun { anonymised }))
 }

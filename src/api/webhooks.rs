@@ -8,15 +8,16 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Caller, PageQuery, Paginated};
-use crate::api::input::Input;
+use crate::api::extract::{status_filter, Admin, PageQuery, Paginated};
+use crate::api::input::{Check, Input};
 use crate::db::types::{Json, Ts, Uid};
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::webhooks::check_target;
+use crate::service::webhooks as service;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::events::{TEST_TYPE, TYPES};
+use crate::store::events::TYPES;
 use crate::store::webhooks::{self, Delivery, Webhook};
 
 /// A webhook, without its secret.
@@ -86,12 +87,12 @@ pub struct DeliveryView {
 
 impl From<Delivery> for DeliveryView {
     fn from(d: Delivery) -> Self {
-        let waiting = matches!(d.status.as_str(), "pending" | "sending");
+        let waiting = d.status.is_waiting();
         DeliveryView {
             id: *d.id,
             event_id: *d.event_id,
             event_type: d.event_type,
-            status: d.status,
+            status: d.status.as_str().into(),
             attempts: d.attempts,
             next_attempt_at: waiting.then_some(d.next_attempt_at.0),
             last_status_code: d.last_status_code,
@@ -131,11 +132,9 @@ pub struct CreateWebhook {
 #[post("/admin/webhooks")]
 pub async fn create(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     input: Input<CreateWebhook>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let (body, mut check) = input.into_parts();
     let allow_private = state.settings.webhooks.allow_private_targets;
     let url = check.required("url", body.url.as_deref(), |raw| {
@@ -143,65 +142,13 @@ pub async fn create(
             .map(|url| url.to_string())
             .map_err(|e| InvalidValue::new(e.code(), e.to_string()))
     });
-    let secret = check.required("secret", body.secret, |secret| {
-        match secret.chars().count() {
-            16..=256 => Ok(secret),
-            _ => Err(InvalidValue::new(
-                "invalid_length",
-                "the secret has 16 to 256 characters (32 random bytes, hex-encoded, is a good choice)",
-            )),
-        }
-    });
-    let description = check.optional("description", body.description, |d| {
-        if d.chars().count() <= 200 {
-            Ok(d.trim().to_owned())
-        } else {
-            Err(InvalidValue::new(
-                "too_long",
-                "a description has at most 200 characters",
-            ))
-        }
-    });
-    let events = match body.events {
-        None => {
-            check.push(FieldError::new(
-                "events",
-                "required",
-                "this field is required",
-            ));
-            None
-        }
-        Some(names) if names.is_empty() => {
-            check.push(FieldError::new(
-                "events",
-                "required",
-                "give at least one event type, or \"*\" for all",
-            ));
-            None
-        }
-        Some(names) => {
-            let mut events: Vec<String> = Vec::new();
-            for (i, name) in names.iter().enumerate() {
-                if name == "*" || TYPES.contains(&name.as_str()) {
-                    if !events.contains(name) {
-                        events.push(name.clone());
-                    }
-                } else {
-                    check.push(FieldError::new(
-                        format!("events.{i}"),
-                        "unknown_event_type",
-                        format!("`{name}` is not an event type"),
-                    ));
-                }
-            }
-            Some(events)
-        }
-    };
+    let secret = check.required("secret", body.secret, signing_secret);
+    let description = check.optional("description", body.description, description);
+    let events = event_types(&mut check, body.events);
     let (Some(url), Some(secret), Some(events)) = (url, secret, events) else {
         return Err(check.into_error());
     };
     check.finish()?;
-
     let now = state.clock.now();
     let webhook = Webhook {
         id: Uid(Uuid::now_v7()),
@@ -216,27 +163,70 @@ pub async fn create(
         created_at: Ts(now),
         updated_at: Ts(now),
     };
-    let actor = caller.user_id;
     let saved = state
         .db
-        .write(move |conn| {
-            webhooks::insert(conn, &webhook)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(actor),
-                    action: "webhook.created",
-                    entity_type: "webhook",
-                    entity_id: *webhook.id,
-                    before: None,
-                    after: Some(json!({"url": webhook.url, "events": webhook.event_types.0})),
-                },
-                now,
-            )?;
-            Ok(webhook)
-        })
+        .write(move |conn| service::create(conn, caller.user_id, webhook, now))
         .await?;
     Ok(HttpResponse::Created().json(WebhookView::from(saved)))
+}
+
+fn signing_secret(secret: String) -> Result<String, InvalidValue> {
+    match secret.chars().count() {
+        16..=256 => Ok(secret),
+        _ => Err(InvalidValue::new(
+            "invalid_length",
+            "the secret has 16 to 256 characters (32 random bytes, hex-encoded, is a good choice)",
+        )),
+    }
+}
+
+fn description(d: String) -> Result<String, InvalidValue> {
+    if d.chars().count() <= 200 {
+        Ok(d.trim().to_owned())
+    } else {
+        Err(InvalidValue::new(
+            "too_long",
+            "a description has at most 200 characters",
+        ))
+    }
+}
+
+/// The event types a webhook asks for, without repeats: known types or `*`, at least one.
+fn event_types(check: &mut Check, names: Option<Vec<String>>) -> Option<Vec<String>> {
+    let names = match names {
+        None => {
+            check.push(FieldError::new(
+                "events",
+                "required",
+                "this field is required",
+            ));
+            return None;
+        }
+        Some(names) if names.is_empty() => {
+            check.push(FieldError::new(
+                "events",
+                "required",
+                "give at least one event type, or \"*\" for all",
+            ));
+            return None;
+        }
+        Some(names) => names,
+    };
+    let mut events: Vec<String> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if name == "*" || TYPES.contains(&name.as_str()) {
+            if !events.contains(name) {
+                events.push(name.clone());
+            }
+        } else {
+            check.push(FieldError::new(
+                format!("events.{i}"),
+                "unknown_event_type",
+                format!("`{name}` is not an event type"),
+            ));
+        }
+    }
+    Some(events)
 }
 
 /// The registered webhooks, oldest first.
@@ -249,10 +239,9 @@ pub async fn create(
 #[get("/admin/webhooks")]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let page = query.page()?;
     let rows = state
         .db
@@ -272,10 +261,9 @@ pub async fn list(
 #[get("/admin/webhooks/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let id = id.into_inner();
     let webhook = state
         .db
@@ -294,32 +282,14 @@ pub async fn get_one(
 #[delete("/admin/webhooks/{id}")]
 pub async fn remove(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
     state
         .db
-        .write(move |conn| {
-            let webhook = webhooks::find(conn, id)?.ok_or(Error::NotFound)?;
-            webhooks::delete(conn, id)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "webhook.deleted",
-                    entity_type: "webhook",
-                    entity_id: id,
-                    before: Some(json!({"url": webhook.url, "events": webhook.event_types.0})),
-                    after: None,
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| service::delete(conn, caller.user_id, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -334,32 +304,14 @@ pub async fn remove(
 #[post("/admin/webhooks/{id}/enable")]
 pub async fn enable(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
     let webhook = state
         .db
-        .write(move |conn| {
-            let before = webhooks::find(conn, id)?.ok_or(Error::NotFound)?;
-            webhooks::enable(conn, id, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "webhook.enabled",
-                    entity_type: "webhook",
-                    entity_id: id,
-                    before: Some(json!({"disabled_reason": before.disabled_reason})),
-                    after: None,
-                },
-                now,
-            )?;
-            webhooks::find(conn, id)?.ok_or(Error::NotFound)
-        })
+        .write(move |conn| service::enable(conn, caller.user_id, id, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(WebhookView::from(webhook)))
@@ -379,41 +331,14 @@ pub async fn enable(
 #[post("/admin/webhooks/{id}/test")]
 pub async fn send_test(
     state: web::Data<AppState>,
-    caller: Caller,
+    Admin(caller): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
-    let caller = caller.0;
-    caller.require_admin()?;
     let id = id.into_inner();
     let now = state.clock.now();
     let delivery = state
         .db
-        .write(move |conn| {
-            let webhook = webhooks::find(conn, id)?.ok_or(Error::NotFound)?;
-            if webhook.disabled_at.is_some() {
-                return Err(Error::Conflict(
-                    "this webhook is disabled: enable it first".into(),
-                ));
-            }
-            let event_id = Uuid::now_v7();
-            let payload = json!({
-                "id": event_id,
-                "type": TEST_TYPE,
-                "occurred_at": now,
-                "call_id": null,
-                "application_id": null,
-                "actor_id": caller.user_id,
-                "data": {"webhook_id": id},
-            });
-            Ok(webhooks::insert_delivery(
-                conn,
-                id,
-                event_id,
-                TEST_TYPE,
-                payload.to_string(),
-                now,
-            )?)
-        })
+        .write(move |conn| service::queue_test(conn, caller.user_id, id, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
@@ -442,24 +367,16 @@ pub struct DeliveryQuery {
 #[get("/admin/webhooks/{id}/deliveries")]
 pub async fn deliveries(
     state: web::Data<AppState>,
-    caller: Caller,
+    _: Admin,
     id: web::Path<Uuid>,
     query: web::Query<DeliveryQuery>,
 ) -> Result<HttpResponse, Error> {
-    caller.0.require_admin()?;
     let id = id.into_inner();
     let query = query.into_inner();
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(s @ ("pending" | "sending" | "delivered" | "failed")) => Some(s.to_owned()),
-        Some(_) => {
-            return Err(Error::field(
-                "status",
-                "invalid_status",
-                "pending, sending, delivered or failed",
-            ))
-        }
-    };
+    let status: Option<DeliveryStatus> = status_filter(
+        query.status.as_deref(),
+        "pending, sending, delivered or failed",
+    )?;
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -472,7 +389,7 @@ pub async fn deliveries(
             Ok(webhooks::list_deliveries(
                 conn,
                 id,
-                status.as_deref(),
+                status,
                 page.after,
                 page.limit + 1,
             )?)

@@ -50,30 +50,13 @@ impl Scope {
     }
 }
 
-/// A user's platform-wide role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    User,
-}
-
-impl Role {
-    /// The role's name in the API and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::User => "user",
-        }
-    }
-
-    /// The role stored in the database (anything unknown is the least privileged).
-    pub fn from_db(value: &str) -> Role {
-        if value == "admin" {
-            Role::Admin
-        } else {
-            Role::User
-        }
+crate::domain::names::stored_names! {
+    /// A user's platform-wide role.
+    #[derive(Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role("platform role") {
+        Admin => "admin",
+        User => "user",
     }
 }
 
@@ -160,30 +143,13 @@ impl Principal {
     }
 }
 
-/// A user's role in an organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MemberRole {
-    Owner,
-    Member,
-}
-
-impl MemberRole {
-    /// The role's name in the API and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MemberRole::Owner => "owner",
-            MemberRole::Member => "member",
-        }
-    }
-
-    /// The role stored in the database.
-    pub fn from_db(value: &str) -> MemberRole {
-        if value == "owner" {
-            MemberRole::Owner
-        } else {
-            MemberRole::Member
-        }
+crate::domain::names::stored_names! {
+    /// A user's role in an organization.
+    #[derive(Serialize, Deserialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum MemberRole("organization role") {
+        Owner => "owner",
+        Member => "member",
     }
 }
 

@@ -277,4 +277,9 @@ stored_as_text!(
     crate::domain::conflict::DetectedStatus,
     crate::domain::pairing::PairingStatus,
     crate::domain::pairing::Response,
+    crate::domain::delivery::OutboxStatus,
+    crate::domain::delivery::DeliveryStatus,
+    crate::domain::account::StaffRole,
+    crate::auth::permissions::Role,
+    crate::auth::permissions::MemberRole,
 );

@@ -369,3 +369,15 @@ mod tests {
         }
     }
 }
+
+crate::domain::names::stored_names! {
+    /// What staff invite someone to become.
+    #[derive(Serialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum StaffRole("invitation role") {
+        /// An administrator of the platform.
+        Admin => "admin",
+        /// A juror of one call.
+        Juror => "juror",
+    }
+}

@@ -77,7 +77,7 @@ pub fn queue(
         body_text: rendered.text,
         body_html: rendered.html,
         message_id: format!("{id}@cordee"),
-        status: "pending".into(),
+        status: crate::domain::delivery::OutboxStatus::Pending,
         attempts: 0,
         max_attempts: settings.max_attempts.max(1),
         next_attempt_at: Ts(now),

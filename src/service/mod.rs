@@ -2,11 +2,14 @@
 //! product promises, from loading the facts to the side effects (audit, email), so that handlers only parse,
 //! call and present.
 
+pub mod accounts;
+pub mod applications;
 pub mod assignments;
 pub mod calls;
-pub mod applications;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
 pub mod jurors;
+pub mod outbox;
 pub mod reviews;
+pub mod webhooks;

@@ -5,9 +5,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::auth::permissions::MemberRole;
 use crate::db::schema::{invitations, organization_invitations};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::account::StaffRole;
 
 /// An invitation to become an administrator or a juror, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -15,7 +17,7 @@ use crate::db::DbConn;
 pub struct Invitation {
     pub id: Uid,
     pub email: String,
-    pub role: String,
+    pub role: StaffRole,
     pub call_id: Option<Uid>,
     pub invited_by: Option<Uid>,
     pub token_hash: String,
@@ -33,7 +35,7 @@ pub struct MemberInvitation {
     pub id: Uid,
     pub organization_id: Uid,
     pub email: String,
-    pub role: String,
+    pub role: MemberRole,
     pub invited_by: Option<Uid>,
     pub token_hash: String,
     pub expires_at: Ts,

@@ -22,6 +22,7 @@ pub enum Entity {
     Webhook(Uuid),
     ApiToken(Uuid),
     Outbox(Uuid),
+    OrganizationInvitation(Uuid),
 }
 
 impl Entity {
@@ -35,6 +36,7 @@ impl Entity {
             Entity::Webhook(id) => ("webhook", id),
             Entity::ApiToken(id) => ("api_token", id),
             Entity::Outbox(id) => ("outbox", id),
+            Entity::OrganizationInvitation(id) => ("organization_invitation", id),
         }
     }
 }
@@ -43,7 +45,8 @@ impl Entity {
 /// carries identifiers and statuses, never personal data: the feed outlives the people it mentions.
 #[derive(Debug, Clone)]
 pub struct Feed {
-    pub call_id: Uuid,
+    /// `None` for an event about the platform as a whole (an account deleted).
+    pub call_id: Option<Uuid>,
     pub application_id: Option<Uuid>,
     pub data: Value,
 }
@@ -52,7 +55,16 @@ impl Feed {
     /// An event about a call as a whole.
     pub fn call(call_id: Uuid, data: Value) -> Feed {
         Feed {
-            call_id,
+            call_id: Some(call_id),
+            application_id: None,
+            data,
+        }
+    }
+
+    /// An event about no call (an account deleted).
+    pub fn platform(data: Value) -> Feed {
+        Feed {
+            call_id: None,
             application_id: None,
             data,
         }
@@ -61,7 +73,7 @@ impl Feed {
     /// An event about one application of a call.
     pub fn application(call_id: Uuid, application_id: Uuid, data: Value) -> Feed {
         Feed {
-            call_id,
+            call_id: Some(call_id),
             application_id: Some(application_id),
             data,
         }
@@ -145,7 +157,7 @@ pub fn publish(
         conn,
         NewEvent {
             event_type: action.as_str(),
-            call_id: Some(feed.call_id),
+            call_id: feed.call_id,
             application_id: feed.application_id,
             actor_id: actor,
             data: feed.data,

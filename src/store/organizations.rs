@@ -34,7 +34,7 @@ pub struct Member {
     pub user_id: Uid,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MemberRole,
     pub created_at: Ts,
 }
 
@@ -77,12 +77,11 @@ pub fn membership(
     organization_id: Uuid,
     user_id: Uuid,
 ) -> QueryResult<Option<MemberRole>> {
-    let role: Option<String> = organization_members::table
+    organization_members::table
         .find((Uid(organization_id), Uid(user_id)))
         .select(organization_members::role)
         .first(conn)
-        .optional()?;
-    Ok(role.as_deref().map(MemberRole::from_db))
+        .optional()
 }
 
 /// Adds a member.
@@ -143,7 +142,7 @@ pub fn list_for_user(
     user_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
-) -> QueryResult<Vec<(Organization, String)>> {
+) -> QueryResult<Vec<(Organization, MemberRole)>> {
     let mut query = organizations::table
         .inner_join(organization_members::table)
         .filter(organization_members::user_id.eq(Uid(user_id)))

@@ -9,6 +9,7 @@ use crate::auth::token;
 use crate::db::schema::{email_tokens, invitations, outbox};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::delivery::OutboxStatus;
 use crate::notify::links;
 
 /// A queued email as stored.
@@ -25,7 +26,7 @@ pub struct OutboxEmail {
     pub body_text: String,
     pub body_html: String,
     pub message_id: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub next_attempt_at: Ts,
@@ -55,10 +56,10 @@ pub fn claim_due(
     let due = outbox::table
         .filter(
             (outbox::status
-                .eq("pending")
+                .eq(OutboxStatus::Pending)
                 .and(outbox::next_attempt_at.le(Ts(now))))
             .or(outbox::status
-                .eq("sending")
+                .eq(OutboxStatus::Sending)
                 .and(outbox::locked_until.lt(Ts(now)))),
         )
         .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
@@ -73,7 +74,7 @@ pub fn claim_due(
     }
     diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
         .set((
-            outbox::status.eq("sending"),
+            outbox::status.eq(OutboxStatus::Sending),
             outbox::locked_until.eq(Ts(now + lease)),
             outbox::attempts.eq(outbox::attempts + 1),
         ))
@@ -90,7 +91,7 @@ pub fn mark_sent(conn: &mut DbConn, email: &OutboxEmail, now: DateTime<Utc>) -> 
     remove_links(conn, email)?;
     diesel::update(outbox::table.find(email.id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::sent_at.eq(Ts(now)),
             outbox::locked_until.eq(None::<Ts>),
             outbox::last_error.eq(None::<String>),
@@ -223,9 +224,9 @@ pub fn mark_attempt_failed(
     retry_at: Option<DateTime<Utc>>,
 ) -> QueryResult<()> {
     let status = if retry_at.is_some() {
-        "pending"
+        OutboxStatus::Pending
     } else {
-        "failed"
+        OutboxStatus::Failed
     };
     let query = diesel::update(outbox::table.find(email.id)).set((
         outbox::status.eq(status),
@@ -248,7 +249,7 @@ pub fn mark_attempt_failed(
 /// One page of queued emails, oldest first, optionally with one status.
 pub fn list(
     conn: &mut DbConn,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<OutboxEmail>> {
@@ -258,7 +259,7 @@ pub fn list(
         .limit(limit)
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(outbox::status.eq(status.to_owned()));
+        query = query.filter(outbox::status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(outbox::id.gt(Uid(after)));
@@ -282,10 +283,10 @@ pub fn requeue(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<b
     let changed = diesel::update(
         outbox::table
             .find(Uid(id))
-            .filter(outbox::status.eq_any(["failed", "pending"])),
+            .filter(outbox::status.eq_any([OutboxStatus::Failed, OutboxStatus::Pending])),
     )
     .set((
-        outbox::status.eq("pending"),
+        outbox::status.eq(OutboxStatus::Pending),
         outbox::attempts.eq(0),
         outbox::next_attempt_at.eq(Ts(now)),
     ))
@@ -294,7 +295,7 @@ pub fn requeue(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryResult<b
 }
 
 /// How many emails are in each status.
-pub fn count_by_status(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+pub fn count_by_status(conn: &mut DbConn) -> QueryResult<Vec<(OutboxStatus, i64)>> {
     outbox::table
         .group_by(outbox::status)
         .select((outbox::status, diesel::dsl::count_star()))

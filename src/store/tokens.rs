@@ -58,7 +58,7 @@ pub fn authenticate(
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Authenticated>, Error> {
-    let found: Option<(Token, String, Option<Ts>)> = api_tokens::table
+    let found: Option<(Token, Role, Option<Ts>)> = api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::token_hash.eq(hash))
         .filter(api_tokens::revoked_at.is_null())
@@ -73,7 +73,7 @@ pub fn authenticate(
             let scopes = token.scope_list();
             let principal = Principal {
                 user_id: *token.user_id,
-                role: Role::from_db(&role),
+                role,
                 token_id: *token.id,
                 token_kind: if token.kind == "session" {
                     TokenKind::Session

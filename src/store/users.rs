@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::auth::permissions::Role;
 use crate::db::schema::users;
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -17,7 +18,7 @@ pub struct User {
     pub password_hash: String,
     pub display_name: String,
     pub locale: String,
-    pub role: String,
+    pub role: Role,
     pub email_verified_at: Option<Ts>,
     pub created_at: Ts,
     pub updated_at: Ts,
@@ -91,7 +92,7 @@ pub fn mark_verified(conn: &mut DbConn, id: Uuid, now: DateTime<Utc>) -> QueryRe
 }
 
 /// Changes the platform role.
-pub fn set_role(conn: &mut DbConn, id: Uuid, role: &str, now: DateTime<Utc>) -> QueryResult<()> {
+pub fn set_role(conn: &mut DbConn, id: Uuid, role: Role, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(users::table.find(Uid(id)))
         .set((users::role.eq(role), users::updated_at.eq(Ts(now))))
         .execute(conn)
@@ -101,7 +102,7 @@ pub fn set_role(conn: &mut DbConn, id: Uuid, role: &str, now: DateTime<Utc>) -> 
 /// Every administrator, to tell staff about applicants' messages.
 pub fn admins(conn: &mut DbConn) -> QueryResult<Vec<User>> {
     users::table
-        .filter(users::role.eq("admin"))
+        .filter(users::role.eq(Role::Admin))
         .order(users::id.asc())
         .select(User::as_select())
         .load(conn)

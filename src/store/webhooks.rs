@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::db::schema::{webhook_deliveries, webhooks};
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::delivery::DeliveryStatus;
 use crate::store::events::Event;
 
 /// A registered webhook. `event_types` holds event types, or `"*"` for all.
@@ -47,8 +48,7 @@ pub struct Delivery {
     pub event_type: String,
     /// The exact JSON body sent (and signed) at every attempt.
     pub payload: String,
-    /// `pending`, `sending`, `delivered` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: Ts,
     pub locked_until: Option<Ts>,
@@ -141,7 +141,7 @@ pub fn insert_delivery(
         event_id: Uid(event_id),
         event_type: event_type.to_owned(),
         payload,
-        status: "pending".into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: Ts(now),
         locked_until: None,
@@ -177,10 +177,10 @@ pub fn claim_due(
     let due = webhook_deliveries::table
         .filter(
             (webhook_deliveries::status
-                .eq("pending")
+                .eq(DeliveryStatus::Pending)
                 .and(webhook_deliveries::next_attempt_at.le(Ts(now))))
             .or(webhook_deliveries::status
-                .eq("sending")
+                .eq(DeliveryStatus::Sending)
                 .and(webhook_deliveries::locked_until.lt(Ts(now)))),
         )
         .filter(webhook_deliveries::webhook_id.eq_any(enabled))
@@ -199,7 +199,7 @@ pub fn claim_due(
     }
     diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq_any(&ids)))
         .set((
-            webhook_deliveries::status.eq("sending"),
+            webhook_deliveries::status.eq(DeliveryStatus::Sending),
             webhook_deliveries::locked_until.eq(Ts(now + lease)),
             webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
         ))
@@ -232,7 +232,7 @@ pub fn mark_delivered(
 ) -> QueryResult<()> {
     diesel::update(webhook_deliveries::table.find(delivery.id))
         .set((
-            webhook_deliveries::status.eq("delivered"),
+            webhook_deliveries::status.eq(DeliveryStatus::Delivered),
             webhook_deliveries::delivered_at.eq(Ts(now)),
             webhook_deliveries::locked_until.eq(None::<Ts>),
             webhook_deliveries::last_status_code.eq(Some(status_code)),
@@ -263,9 +263,9 @@ pub fn mark_failed(
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Webhook>> {
     let status = if failure.retry_at.is_some() {
-        "pending"
+        DeliveryStatus::Pending
     } else {
-        "failed"
+        DeliveryStatus::Failed
     };
     diesel::update(webhook_deliveries::table.find(delivery.id))
         .set((
@@ -311,7 +311,7 @@ pub fn mark_failed(
 pub fn list_deliveries(
     conn: &mut DbConn,
     webhook_id: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Delivery>> {
@@ -322,7 +322,7 @@ pub fn list_deliveries(
         .limit(limit)
         .into_boxed();
     if let Some(status) = status {
-        query = query.filter(webhook_deliveries::status.eq(status.to_owned()));
+        query = query.filter(webhook_deliveries::status.eq(status));
     }
     if let Some(after) = after {
         query = query.filter(webhook_deliveries::id.gt(Uid(after)));
@@ -331,7 +331,7 @@ pub fn list_deliveries(
 }
 
 /// How many deliveries are in each status, for the metrics.
-pub fn count_by_status(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
+pub fn count_by_status(conn: &mut DbConn) -> QueryResult<Vec<(DeliveryStatus, i64)>> {
     webhook_deliveries::table
         .group_by(webhook_deliveries::status)
         .select((webhook_deliveries::status, diesel::dsl::count_star()))

@@ -321,7 +321,7 @@ impl PersonalExport {
                 email: h.user.email.clone(),
                 display_name: h.user.display_name.clone(),
                 locale: h.user.locale.clone(),
-                role: h.user.role.clone(),
+                role: h.user.role.as_str().into(),
                 email_verified_at: h.user.email_verified_at.map(|t| t.0),
                 created_at: h.user.created_at.0,
                 updated_at: h.user.updated_at.0,
@@ -426,7 +426,7 @@ impl PersonalExport {
                 .iter()
                 .map(|i| ExportedInvitation {
                     id: *i.id,
-                    role: i.role.clone(),
+                    role: i.role.as_str().into(),
                     call_id: i.call_id.map(|c| c.0),
                     created_at: i.created_at.0,
                     expires_at: i.expires_at.0,
@@ -439,7 +439,7 @@ impl PersonalExport {
                 .map(|i| ExportedOrganizationInvitation {
                     id: *i.id,
                     organization_id: *i.organization_id,
-                    role: i.role.clone(),
+                    role: i.role.as_str().into(),
                     created_at: i.created_at.0,
                     expires_at: i.expires_at.0,
                     accepted_at: i.accepted_at.map(|t| t.0),
@@ -453,7 +453,7 @@ impl PersonalExport {
                     id: *e.id,
                     event: e.event.clone(),
                     subject: e.subject.clone(),
-                    status: e.status.clone(),
+                    status: e.status.as_str().into(),
                     created_at: e.created_at.0,
                     sent_at: e.sent_at.map(|t| t.0),
                 })

@@ -16,6 +16,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::delivery::OutboxStatus;
 use crate::store::jurors;
 use crate::store::users::User;
 
@@ -30,7 +31,7 @@ pub fn deleted_email(user_id: Uuid) -> String {
 /// Whether another administrator than `user_id` remains.
 pub fn other_admin_exists(conn: &mut DbConn, user_id: Uuid) -> QueryResult<bool> {
     let found: Option<Uid> = users::table
-        .filter(users::role.eq("admin"))
+        .filter(users::role.eq(crate::auth::permissions::Role::Admin))
         .filter(users::deleted_at.is_null())
         .filter(users::id.ne(Uid(user_id)))
         .select(users::id)
@@ -125,7 +126,7 @@ pub fn erase_account(
     diesel::delete(
         outbox::table
             .filter(to_them.clone())
-            .filter(outbox::status.eq_any(["pending", "failed"])),
+            .filter(outbox::status.eq_any([OutboxStatus::Pending, OutboxStatus::Failed])),
     )
     .execute(conn)?;
     diesel::update(outbox::table.filter(to_them))

@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::delivery::OutboxStatus;
 
 /// An application just anonymised.
 #[derive(Debug, Clone)]
@@ -129,13 +130,13 @@ pub fn anonymise(
     diesel::delete(
         outbox::table
             .filter(about_it.clone())
-            .filter(outbox::status.eq("pending")),
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
     )
     .execute(conn)?;
     diesel::update(
         outbox::table
             .filter(about_it)
-            .filter(outbox::status.eq_any(["sent", "failed"])),
+            .filter(outbox::status.eq_any([OutboxStatus::Sent, OutboxStatus::Failed])),
     )
     .set((outbox::body_text.eq(""), outbox::body_html.eq("")))
     .execute(conn)?;
