@@ -172,6 +172,16 @@ impl Error {
         }
     }
 
+    /// What the log says about this error, on one line: the problem's detail for a client error, the whole
+    /// cause chain (`{:#}`) of a server error, which the client never sees.
+    pub fn log_detail(&self) -> String {
+        match self {
+            Error::Internal(err) => format!("{err:#}"),
+            Error::Unavailable(why) => format!("database unavailable: {why}"),
+            other => other.detail(),
+        }
+    }
+
     /// The problem+json document of this error.
     pub fn problem(&self) -> Problem {
         let (slug, title) = self.slug_and_title();
@@ -213,12 +223,8 @@ impl ResponseError for Error {
         }
     }
 
+    /// The answer; the request's root span logs it (see `telemetry::RequestSpan`).
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Error::Internal(err) => tracing::error!(error = ?err, "request failed"),
-            Error::Unavailable(why) => tracing::warn!(reason = %why, "database unavailable"),
-            _ => {}
-        }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if let Error::TooManyRequests {

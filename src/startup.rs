@@ -28,6 +28,7 @@ use crate::notify::templates::Templates;
 use crate::notify::transport::Transport;
 use crate::notify::worker::Worker;
 use crate::state::AppState;
+use crate::telemetry::RequestSpan;
 
 /// The `endpoint` label of requests to paths that match no route.
 pub const UNMATCHED_PATH_LABEL: &str = "unmatched";
@@ -53,7 +54,7 @@ impl Application {
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::connect(&db_settings)?;
             db.migrate()?;
-            sweep_orphan_files(&db, &storage)?;
+            crate::jobs::files::sweep_at_start(&mut *db.write_connection()?, &storage)?;
             Ok(db)
         })
         .await??;
@@ -109,7 +110,7 @@ impl Application {
                 state: state.clone(),
                 webhooks: webhook_sender,
             };
-            tokio::spawn(worker.run(shutdown_rx))
+            tokio::spawn(crate::jobs::run(worker, shutdown_rx))
         });
         let metrics = Metrics::new()?;
         // Paths that match no route share one label: otherwise every made-up URL would become a series of
@@ -173,7 +174,7 @@ impl Application {
                     }
                 })
                 .wrap(prometheus.clone())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .into_utoipa_app()
                 .openapi(api::openapi_base())
                 .configure(api::routes)
@@ -310,21 +311,6 @@ fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
-}
-
-/// Deletes attachment files that no row names (a crash between writing a file and committing its row).
-fn sweep_orphan_files(db: &Db, storage: &crate::config::StorageSettings) -> anyhow::Result<()> {
-    let mut conn = db.write_connection()?;
-    let known: std::collections::HashSet<String> =
-        crate::store::applications::storage_names(&mut conn)?
-            .into_iter()
-            .collect();
-    let grace = std::time::Duration::from_secs(storage.sweep_grace_seconds);
-    let removed = crate::storage::sweep(&storage.dir, &known, grace)?;
-    if removed > 0 {
-        tracing::info!(removed, "removed orphan attachment files");
-    }
-    Ok(())
 }
 
 fn state_backend(settings: &Settings) -> crate::db::Backend {

@@ -1,15 +1,18 @@
-//! Email: templates, the outbox, the delivery worker and the transports.
+//! Email: templates, the outbox, the delivery worker and the transports, webhook deliveries and reminders.
+//! The background loop that drives the worker, and the jobs that are not email, live in `jobs`.
 
 pub mod admins;
 pub mod applications;
 pub mod emails;
 pub mod links;
 pub mod reminders;
-pub mod retention;
 pub mod templates;
 pub mod transport;
 pub mod webhooks;
 pub mod worker;
+
+/// Moved to `jobs::retention` (retention is not email); kept here so that callers' paths still work.
+pub use crate::jobs::retention;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

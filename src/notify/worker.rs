@@ -1,11 +1,11 @@
 //! The delivery worker: claims due emails from the outbox, sends them, records the outcome and retries
-//! with exponential backoff until the last attempt, after which the email is `failed` (staff can retry).
+//! with exponential backoff until the last attempt, after which the email is `failed` (staff can retry);
+//! the same for webhook deliveries, and the queueing of due reminders. `jobs::run` is the loop that calls it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::EmailSettings;
@@ -35,79 +35,24 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Delivers until `shutdown` turns true; the batch in hand is finished first.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
-        // Orphan files (a crash between writing a file and committing its row) are swept at start-up and then
-        // once per grace period, so that they do not wait for the next restart.
-        let sweep_every =
-            Duration::from_secs(self.state.settings.storage.sweep_grace_seconds.max(60));
-        let mut next_sweep = std::time::Instant::now() + sweep_every;
-        loop {
-            if *shutdown.borrow() {
-                break;
+    /// One delivery pass: a batch of due emails, then a batch of due webhook deliveries. True when either
+    /// batch was full, so that the loop runs again at once instead of sleeping.
+    pub async fn deliver_pass(&self) -> bool {
+        let full_batch = match self.deliver_due().await {
+            Ok(n) => n as i64 == self.email_batch(),
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox: could not claim emails");
+                false
             }
-            if std::time::Instant::now() >= next_sweep {
-                next_sweep = std::time::Instant::now() + sweep_every;
-                if let Err(err) = self.sweep_orphan_files().await {
-                    tracing::warn!(error = %err, "storage: could not sweep orphan files");
-                }
-            }
-            if let Err(err) = self.queue_reminders().await {
-                tracing::warn!(error = %err, "reminders: could not queue");
-            }
-            if self.state.settings.privacy.retention_enabled {
-                if let Err(err) = super::retention::run(&self.state).await {
-                    tracing::warn!(error = %err, "retention: could not anonymise");
-                }
-            }
-            let full_batch = match self.deliver_due().await {
-                Ok(n) => n as i64 == self.email_batch(),
+        };
+        full_batch
+            | match self.deliver_webhooks().await {
+                Ok(n) => n as i64 == BATCH,
                 Err(err) => {
-                    tracing::warn!(error = %err, "outbox: could not claim emails");
+                    tracing::warn!(error = %err, "webhooks: could not claim deliveries");
                     false
                 }
-            };
-            let full_batch = full_batch
-                | match self.deliver_webhooks().await {
-                    Ok(n) => n as i64 == BATCH,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "webhooks: could not claim deliveries");
-                        false
-                    }
-                };
-            if full_batch {
-                continue;
             }
-            tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
-                _ = self.wakeup.notified() => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        tracing::info!("outbox worker stopped");
-    }
-
-    /// Deletes the attachment files that no row names and that are older than `storage.sweep_grace_seconds`
-    /// (younger ones may belong to an upload whose transaction is still open).
-    async fn sweep_orphan_files(&self) -> Result<(), crate::error::Error> {
-        let known: std::collections::HashSet<String> = self
-            .db
-            .read(|conn| Ok(crate::store::applications::storage_names(conn)?))
-            .await?
-            .into_iter()
-            .collect();
-        let storage = self.state.settings.storage.clone();
-        let grace = Duration::from_secs(storage.sweep_grace_seconds);
-        let removed =
-            tokio::task::spawn_blocking(move || crate::storage::sweep(&storage.dir, &known, grace))
-                .await
-                .map_err(|e| crate::error::Error::Internal(e.into()))?
-                .map_err(|e| crate::error::Error::Internal(e.into()))?;
-        if removed > 0 {
-            tracing::info!(removed, "removed orphan attachment files");
-        }
-        Ok(())
     }
 
     /// Queues the deadline reminders that are due.

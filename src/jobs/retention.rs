@@ -1,6 +1,7 @@
 //! The retention job: anonymises the applications whose retention period is over (see
 //! `docs/personal-data.md`), records each one in the audit log and the event feed, and removes their files.
-//! The delivery worker runs it on every pass; staff can run it at once through the API.
+//! The background loop (`jobs::run`) runs it on every pass when `privacy.retention_enabled`; staff can run it
+//! at once through the API.
 
 use std::path::Path;
 
@@ -9,11 +10,11 @@ use serde_json::json;
 
 use crate::config::{PrivacySettings, TransportKind};
 use crate::db::DbConn;
+use crate::domain::action::Action;
 use crate::error::Error;
 use crate::state::AppState;
 use crate::storage;
-use crate::store::audit::{self, Change};
-use crate::store::events::{self, NewEvent};
+use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::personal::retention::{self, Anonymised};
 
 /// How many applications one transaction anonymises.
@@ -44,7 +45,8 @@ pub async fn run(state: &AppState) -> Result<usize, Error> {
         remove_attachment_files(&state.settings.storage.dir, &files).await;
         if state.settings.email.transport == TransportKind::File {
             let emails: Vec<String> = done.iter().flat_map(|a| a.emails.clone()).collect();
-            super::transport::remove_eml_copies(&state.settings.email.file_dir, &emails).await;
+            crate::notify::transport::remove_eml_copies(&state.settings.email.file_dir, &emails)
+                .await;
         }
         total += done.len();
         if (done.len() as i64) < BATCH {
@@ -69,29 +71,11 @@ fn anonymise_batch(
         let Some(anonymised) = retention::anonymise(conn, id, now)? else {
             continue;
         };
-        audit::record(
-            conn,
-            Change {
-                actor_id: None,
-                action: "application.anonymised",
-                entity_type: "application",
-                entity_id: id,
-                before: None,
-                after: Some(json!({"status": anonymised.status})),
-            },
-            now,
-        )?;
-        events::record(
-            conn,
-            NewEvent {
-                event_type: "application.anonymised",
-                call_id: Some(anonymised.call_id),
-                application_id: Some(id),
-                actor_id: None,
-                data: json!({"status": anonymised.status}),
-            },
-            now,
-        )?;
+        let status = json!({"status": anonymised.status});
+        Happened::new(Action::ApplicationAnonymised, None, Entity::Application(id))
+            .after(status.clone())
+            .on_feed(Feed::application(anonymised.call_id, id, status))
+            .record(conn, now)?;
         done.push(anonymised);
     }
     Ok(done)
