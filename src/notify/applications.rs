@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{json, Value};
 
+use super::emails::{AnswerLine, ApplicationDetails, ApplicationEmail, ApplicationHeader};
 use super::templates::Event;
 use super::{queue, Email};
 use crate::db::DbConn;
@@ -78,6 +79,74 @@ pub struct About<'a> {
 }
 
 impl About<'_> {
+    /// What the email says about the application, in `reader`'s language.
+    fn header(&self, state: &AppState, reader: &User) -> ApplicationHeader {
+        ApplicationHeader {
+            display_name: reader.display_name.clone(),
+            organization_name: self.organization.legal_name.clone(),
+            call_title: localized(&self.call.title_text(), &reader.locale),
+            reference: self.application.reference.clone(),
+            link: state.link(&format!("/applications/{}", *self.application.id)),
+        }
+    }
+
+    /// Queues the email of `details` (built in each reader's language) to `readers`.
+    fn tell<C: ApplicationDetails>(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        readers: Vec<User>,
+        details: impl Fn(&str) -> C,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        for reader in readers {
+            let details = details(&reader.locale);
+            let context = ApplicationEmail {
+                header: self.header(state, &reader),
+                details: &details,
+            };
+            let email = Email::with_context(
+                C::EVENT,
+                &context,
+                &reader.email,
+                Some(*reader.id),
+                Some(*self.call.id),
+                &reader.locale,
+            )?;
+            queue(conn, &state.templates, &state.settings.email, email, now)?;
+        }
+        Ok(())
+    }
+
+    /// Queues the email of `details` to every member of the organization, each in their language.
+    pub fn tell_members<C: ApplicationDetails>(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        details: impl Fn(&str) -> C,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let mut readers = Vec::new();
+        for member in organizations::members(conn, *self.organization.id)? {
+            if let Some(user) = users::find(conn, *member.user_id)? {
+                readers.push(user);
+            }
+        }
+        self.tell(conn, state, readers, details, now)
+    }
+
+    /// Queues the email of `details` to every administrator.
+    pub fn tell_staff<C: ApplicationDetails>(
+        &self,
+        conn: &mut DbConn,
+        state: &AppState,
+        details: impl Fn(&str) -> C,
+        now: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        let admins = users::admins(conn)?;
+        self.tell(conn, state, admins, details, now)
+    }
+
     fn context(&self, state: &AppState, reader: &User, extra: &Value) -> Value {
         let mut context = json!({
             "display_name": reader.display_name,
@@ -148,7 +217,12 @@ impl About<'_> {
 }
 
 /// A readable summary of the answers, for the receipt: labels and values in the reader's language.
-pub fn answers_summary(form: &Form, answers: &Value, files: &[Attachment], locale: &str) -> Value {
+pub fn answers_summary(
+    form: &Form,
+    answers: &Value,
+    files: &[Attachment],
+    locale: &str,
+) -> Vec<AnswerLine> {
     let mut lines = Vec::new();
     for field in &form.fields {
         let label = localized(&field.label, locale);
@@ -181,9 +255,9 @@ pub fn answers_summary(form: &Form, answers: &Value, files: &[Attachment], local
                 Some(other) => other.to_string(),
             },
         };
-        lines.push(json!({"label": label, "value": value}));
+        lines.push(AnswerLine { label, value });
     }
-    Value::Array(lines)
+    lines
 }
 
 fn option_label(field: &Field, value: &str, locale: &str) -> String {

@@ -46,8 +46,20 @@ impl<'a> Email<'a> {
         call_id: Option<Uuid>,
         locale: &'a str,
     ) -> Result<Email<'a>, Error> {
+        Email::with_context(C::EVENT, context, to, user_id, call_id, locale)
+    }
+
+    /// The email of `event` with a context built around a typed one (the header of application emails).
+    fn with_context(
+        event: Event,
+        context: &impl serde::Serialize,
+        to: &'a str,
+        user_id: Option<Uuid>,
+        call_id: Option<Uuid>,
+        locale: &'a str,
+    ) -> Result<Email<'a>, Error> {
         Ok(Email {
-            event: C::EVENT,
+            event,
             to,
             user_id,
             call_id,

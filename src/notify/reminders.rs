@@ -3,11 +3,9 @@
 //! once even when several instances run the worker.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 
 use super::applications::{format_instant, localized, About};
-use super::emails::ReviewReminder;
-use super::templates::Event;
+use super::emails::{DraftReminder, ReviewReminder};
 use super::{queue, Email};
 use crate::db::DbConn;
 use crate::domain::form::{Stage, Text};
@@ -65,13 +63,11 @@ pub fn send_due(conn: &mut DbConn, state: &AppState, now: DateTime<Utc>) -> Resu
                 };
                 let closes_at = call.closes_at.0;
                 let days_left = days.min(((closes_at - now).num_hours() + 23) / 24).max(1);
-                about.to_members(
-                    conn,
-                    state,
-                    Event::DraftReminder,
-                    |locale| json!({"closes_at": format_instant(closes_at, &call.timezone, locale), "days_left": days_left}),
-                    now,
-                )?;
+                let reminder = |locale: &str| DraftReminder {
+                    closes_at: format_instant(closes_at, &call.timezone, locale),
+                    days_left,
+                };
+                about.tell_members(conn, state, reminder, now)?;
                 sent += 1;
             }
         }

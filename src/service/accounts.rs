@@ -12,7 +12,8 @@ use crate::auth::token;
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::error::Error;
-use crate::notify::{self, templates::Event, Email};
+use crate::notify::emails::{PasswordReset, RegistrationAttempt, VerifyEmail};
+use crate::notify::{self, Email};
 use crate::state::AppState;
 use crate::store::email_tokens::{self, Purpose};
 use crate::store::journal::{Entity, Feed, Happened};
@@ -30,19 +31,12 @@ pub fn register(
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     if let Some(owner) = users::find_by_email(conn, &fresh.email)? {
-        let context = json!({
-            "display_name": owner.display_name,
-            "login_link": state.link("/login"),
-            "reset_link": state.link("/password-reset"),
-        });
-        let email = Email {
-            event: Event::RegistrationAttempt,
-            to: &owner.email,
-            user_id: Some(*owner.id),
-            call_id: None,
-            locale: &owner.locale,
-            context,
+        let context = RegistrationAttempt {
+            display_name: owner.display_name.clone(),
+            login_link: state.link("/login"),
+            reset_link: state.link("/password-reset"),
         };
+        let email = Email::of(&context, &owner.email, Some(*owner.id), None, &owner.locale)?;
         return notify::queue(conn, &state.templates, &state.settings.email, email, now);
     }
     users::insert(conn, fresh)?;
@@ -79,20 +73,13 @@ fn queue_verification(
         now,
     )
     .context("storing the verification token")?;
-    let context = json!({
-        "display_name": user.display_name,
-        "link": state.link_with_token("/verify-email", secret),
-        "token": secret,
-        "expires_in_hours": hours,
-    });
-    let email = Email {
-        event: Event::VerifyEmail,
-        to: &user.email,
-        user_id: Some(*user.id),
-        call_id: None,
-        locale: &user.locale,
-        context,
+    let context = VerifyEmail {
+        display_name: user.display_name.clone(),
+        link: state.link_with_token("/verify-email", secret),
+        token: secret.to_owned(),
+        expires_in_hours: hours,
     };
+    let email = Email::of(&context, &user.email, Some(*user.id), None, &user.locale)?;
     notify::queue(conn, &state.templates, &state.settings.email, email, now)
 }
 
@@ -159,20 +146,13 @@ pub fn request_password_reset(
         now,
     )
     .context("storing the password-reset token")?;
-    let context = json!({
-        "display_name": user.display_name,
-        "link": state.link_with_token("/password-reset/confirm", secret),
-        "token": secret,
-        "expires_in_minutes": minutes,
-    });
-    let email = Email {
-        event: Event::PasswordReset,
-        to: &user.email,
-        user_id: Some(*user.id),
-        call_id: None,
-        locale: &user.locale,
-        context,
+    let context = PasswordReset {
+        display_name: user.display_name.clone(),
+        link: state.link_with_token("/password-reset/confirm", secret),
+        token: secret.to_owned(),
+        expires_in_minutes: minutes,
     };
+    let email = Email::of(&context, &user.email, Some(*user.id), None, &user.locale)?;
     notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
     Ok(true)
 }

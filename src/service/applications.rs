@@ -23,7 +23,7 @@ use crate::domain::call::{self, CallStatus, Phase};
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::{answers_summary, format_instant, About};
-use crate::notify::templates::Event;
+use crate::notify::emails;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls::{self, Call};
@@ -327,13 +327,11 @@ pub fn submit(
         organization: &organization,
         application: &after,
     };
-    let receipt = |locale: &str| {
-        json!({
-            "submitted_at": format_instant(now, &call.timezone, locale),
-            "answers": answers_summary(&form, &after.answers.0, &files, locale),
-        })
+    let receipt = |locale: &str| emails::SubmissionReceipt {
+        submitted_at: format_instant(now, &call.timezone, locale),
+        answers: answers_summary(&form, &after.answers.0, &files, locale),
     };
-    about.to_members(conn, state, Event::SubmissionReceipt, receipt, now)?;
+    about.tell_members(conn, state, receipt, now)?;
     Ok(Submission {
         reference,
         submitted_at: now,
@@ -388,13 +386,10 @@ pub fn withdraw(
         organization: &organization,
         application: &after,
     };
-    about.to_members(
-        conn,
-        state,
-        Event::WithdrawalAck,
-        |_| json!({"reason": reason}),
-        now,
-    )?;
+    let ack = |_: &str| emails::WithdrawalAck {
+        reason: reason.clone(),
+    };
+    about.tell_members(conn, state, ack, now)?;
     let files = applications::attachments_of(conn, id).context("loading the attachments")?;
     Ok((after, files))
 }
@@ -455,12 +450,17 @@ pub fn screen(
         application: &after,
     };
     if outcome == ScreeningOutcome::ChangesRequested {
-        let due = |locale: &str| due_at.map(|d| format_instant(d, &call.timezone, locale));
-        let extra = |locale: &str| json!({"reason": reason, "due_at": due(locale)});
-        about.to_members(conn, state, Event::ChangesRequested, extra, now)?;
+        let changes = |locale: &str| emails::ChangesRequested {
+            reason: reason.clone(),
+            due_at: due_at.map(|d| format_instant(d, &call.timezone, locale)),
+        };
+        about.tell_members(conn, state, changes, now)?;
     } else {
-        let extra = |_: &str| json!({"outcome": outcome, "reason": reason});
-        about.to_members(conn, state, Event::ScreeningOutcome, extra, now)?;
+        let screened = |_: &str| emails::ScreeningOutcome {
+            outcome,
+            reason: reason.clone(),
+        };
+        about.tell_members(conn, state, screened, now)?;
     }
     let files = applications::attachments_of(conn, id).context("loading the attachments")?;
     Ok((after, files))

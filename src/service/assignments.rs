@@ -19,7 +19,7 @@ use crate::domain::form::Stage;
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::notify::applications::localized;
-use crate::notify::templates::Event;
+use crate::notify::emails::{AssignedApplication, AssignmentDigest};
 use crate::notify::{queue, Email};
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
@@ -275,26 +275,29 @@ fn digest(
         for app_id in &apps {
             if let Some(app) = applications::find(conn, *app_id)? {
                 let org = organizations::find(conn, *app.organization_id)?;
-                listed.push(json!({"reference": app.reference, "organization_name": org.map(|o| o.legal_name)}));
+                listed.push(AssignedApplication {
+                    reference: app.reference,
+                    organization_name: org.map(|o| o.legal_name),
+                });
             }
         }
-        let context = json!({
-            "display_name": user.display_name,
-            "call_title": localized(&title, &user.locale),
-            "stage_label": stage_def.map_or_else(|| stage.to_owned(), |s| localized(&s.label, &user.locale)),
-            "count": apps.len(),
-            "applications": listed,
-            "due_at": null,
-            "link": state.link("/me/assignments"),
-        });
-        let email = Email {
-            event: Event::AssignmentDigest,
-            to: &user.email,
-            user_id: Some(juror),
-            call_id: Some(*call.id),
-            locale: &user.locale,
-            context,
+        let context = AssignmentDigest {
+            display_name: user.display_name.clone(),
+            call_title: localized(&title, &user.locale),
+            stage_label: stage_def
+                .map_or_else(|| stage.to_owned(), |s| localized(&s.label, &user.locale)),
+            count: apps.len(),
+            applications: listed,
+            due_at: None,
+            link: state.link("/me/assignments"),
         };
+        let email = Email::of(
+            &context,
+            &user.email,
+            Some(juror),
+            Some(*call.id),
+            &user.locale,
+        )?;
         queue(conn, &state.templates, &state.settings.email, email, now)?;
     }
     Ok(())

@@ -19,7 +19,7 @@ use crate::domain::conflict::{self, DetectedStatus};
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::notify::applications::localized;
-use crate::notify::templates::Event;
+use crate::notify::emails::{ConflictFlagged, FlaggedConflict};
 use crate::notify::{queue, Email};
 use crate::state::AppState;
 use crate::store::conflicts::{self as records, Conflict, DetectedConflict};
@@ -159,34 +159,35 @@ pub fn report(
             names.insert(*record.juror_id, user.display_name);
         }
     }
-    let listed: Vec<serde_json::Value> = flagged
+    let listed: Vec<FlaggedConflict> = flagged
         .iter()
-        .map(|r| {
-            json!({
-                "reference": references.get(&*r.application_id).cloned().flatten().unwrap_or_else(|| r.application_id.to_string()),
-                "juror_name": names.get(&*r.juror_id).cloned().unwrap_or_default(),
-                "reason": r.reason,
-                "source": r.source_fact,
-            })
+        .map(|r| FlaggedConflict {
+            reference: references
+                .get(&*r.application_id)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(|| r.application_id.to_string()),
+            juror_name: names.get(&*r.juror_id).cloned().unwrap_or_default(),
+            reason: r.reason.clone(),
+            source: r.source_fact.clone(),
         })
         .collect();
     let title = call.title_text();
     for admin in users::admins(conn)? {
-        let context = json!({
-            "display_name": admin.display_name,
-            "call_title": localized(&title, &admin.locale),
-            "count": listed.len(),
-            "conflicts": listed,
-            "link": state.link(&format!("/api/v1/calls/{call_id}/conflicts")),
-        });
-        let email = Email {
-            event: Event::ConflictFlagged,
-            to: &admin.email,
-            user_id: Some(*admin.id),
-            call_id: Some(call_id),
-            locale: &admin.locale,
-            context,
+        let context = ConflictFlagged {
+            display_name: admin.display_name.clone(),
+            call_title: localized(&title, &admin.locale),
+            count: listed.len(),
+            conflicts: listed.clone(),
+            link: state.link(&format!("/api/v1/calls/{call_id}/conflicts")),
         };
+        let email = Email::of(
+            &context,
+            &admin.email,
+            Some(*admin.id),
+            Some(call_id),
+            &admin.locale,
+        )?;
         queue(conn, &state.templates, &state.settings.email, email, now)?;
     }
     Ok(())

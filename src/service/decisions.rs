@@ -22,7 +22,7 @@ use crate::domain::form::Stage;
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::About;
-use crate::notify::templates::Event;
+use crate::notify::emails::DecisionPublished;
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
@@ -216,7 +216,7 @@ fn tell_members(
     state: &AppState,
     call: &Call,
     app: &Application,
-    per_reader: impl Fn(&str) -> Value,
+    per_reader: impl Fn(&str) -> DecisionPublished,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let organization = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
@@ -225,7 +225,7 @@ fn tell_members(
         organization: &organization,
         application: app,
     };
-    about.to_members(conn, state, Event::DecisionPublished, per_reader, now)
+    about.tell_members(conn, state, per_reader, now)
 }
 
 /// Publishes the pending decisions of call `call_id` and returns how many this publication published.
@@ -270,8 +270,11 @@ pub fn publish(
             feed,
             now,
         )?;
-        let told = json!({"outcome": decision.outcome, "motivation": decision.motivation});
-        tell_members(conn, state, &call, &app, |_| told.clone(), now)?;
+        let told = |_: &str| DecisionPublished {
+            outcome: decision.outcome,
+            motivation: decision.motivation.clone(),
+        };
+        tell_members(conn, state, &call, &app, told, now)?;
     }
     tell_not_shortlisted(conn, state, &call, now)?;
     if published > 0 {
@@ -313,7 +316,10 @@ fn tell_not_shortlisted(
             } else {
                 "La candidature n'a pas été retenue pour l'étape suivante de l'appel."
             };
-            json!({"outcome": DecisionOutcome::Rejected, "motivation": motivation})
+            DecisionPublished {
+                outcome: DecisionOutcome::Rejected,
+                motivation: motivation.into(),
+            }
         };
         tell_members(conn, state, call, &app, per_reader, now)?;
     }
