@@ -130,8 +130,9 @@ where
                 return Ok(reply.into_response(true));
             }
             Claim::InFlight if tokio::time::Instant::now() >= deadline => {
-                return Err(Error::Conflict(
-                    "a request with this Idempotency-Key is still in progress".into(),
+                return Err(Error::refused(
+                    "idempotency_key_in_flight",
+                    "a request with this Idempotency-Key is still in progress",
                 ))
             }
             Claim::InFlight => {
