@@ -24,6 +24,7 @@ pub mod messages;
 pub mod ops;
 pub mod organizations;
 pub mod pairings;
+pub mod patch;
 pub mod personal;
 pub mod ranking;
 pub mod reviews;
