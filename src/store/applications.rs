@@ -243,10 +243,7 @@ pub fn mark_reminded(
         reminders_sent::sent_at.eq(Ts(now)),
     );
     let insert = diesel::insert_into(reminders_sent::table).values(row);
-    let inserted = match conn {
-        DbConn::Pg(c) => insert.on_conflict_do_nothing().execute(c)?,
-        DbConn::Sqlite(c) => insert.on_conflict_do_nothing().execute(c)?,
-    };
+    let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
     Ok(inserted == 1)
 }
 
