@@ -9,6 +9,7 @@ pub mod calls;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
+pub mod invitations;
 pub mod jurors;
 pub mod outbox;
 pub mod reviews;
