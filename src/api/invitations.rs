@@ -46,6 +46,19 @@ pub struct InvitationView {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<&Invitation> for InvitationView {
+    fn from(invitation: &Invitation) -> Self {
+        InvitationView {
+            id: *invitation.id,
+            email: invitation.email.clone(),
+            role: invitation.role.as_str().to_owned(),
+            call_id: invitation.call_id.map(|c| c.0),
+            expires_at: invitation.expires_at.0,
+            created_at: invitation.created_at.0,
+        }
+    }
+}
+
 /// Invites someone to become an administrator or a juror; emails them a one-time link.
 #[utoipa::path(
     tag = "accounts",
@@ -90,14 +103,7 @@ pub async fn create(
         created_at: Ts(now),
         declined_at: None,
     };
-    let view = InvitationView {
-        id: *invitation.id,
-        email: invitation.email.clone(),
-        role: invitation.role.as_str().to_owned(),
-        call_id: invitation.call_id.map(|c| c.0),
-        expires_at: invitation.expires_at.0,
-        created_at: now,
-    };
+    let view = InvitationView::from(&invitation);
     let state_for_tx = state.clone();
     let actor = caller.user_id;
     state

@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod email_templates;
 pub mod invitations;
 pub mod jurors;
+pub mod organizations;
 pub mod outbox;
 pub mod reviews;
 pub mod webhooks;
