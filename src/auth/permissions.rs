@@ -564,6 +564,7 @@ mod tests {
             p.require_scope(Scope::ApplicationsWrite),
             Err(Error::Refused {
                 status: StatusCode::FORBIDDEN,
+                code: "missing_scope",
                 ..
             })
         ));
@@ -571,6 +572,7 @@ mod tests {
             p.require_session(),
             Err(Error::Refused {
                 status: StatusCode::FORBIDDEN,
+                code: "session_required",
                 ..
             })
         ));
@@ -667,6 +669,7 @@ mod tests {
             can_edit_organization(&user, Some(MemberRole::Member)),
             Err(Error::Refused {
                 status: StatusCode::FORBIDDEN,
+                code: "owners_only",
                 ..
             })
         ));
