@@ -4,26 +4,20 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::extract::{Caller, Paginated};
 use crate::api::input::Input;
-use crate::auth::permissions::{
-    can_edit_organization, can_read_organization, can_remove_member, MemberRole,
-};
+use crate::auth::permissions::MemberRole;
 use crate::auth::token;
 use crate::db::types::{Ts, Uid};
 use crate::domain::account::{EmailAddress, Locale};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
-use crate::notify::{self, templates::Event, Email};
+use crate::service::organizations as use_case;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
-use crate::store::invitations::{self, MemberInvitation};
-use crate::store::organizations::{self, Removal};
-use crate::store::users;
+use crate::store::invitations::MemberInvitation;
 
 /// A member of an organization.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +55,19 @@ pub struct MemberInvitationView {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<&MemberInvitation> for MemberInvitationView {
+    fn from(invitation: &MemberInvitation) -> Self {
+        MemberInvitationView {
+            id: *invitation.id,
+            organization_id: *invitation.organization_id,
+            email: invitation.email.clone(),
+            role: invitation.role,
+            expires_at: invitation.expires_at.0,
+            created_at: invitation.created_at.0,
+        }
+    }
+}
+
 /// The members of an organization (members and administrators).
 #[utoipa::path(
     tag = "organizations",
@@ -78,12 +85,7 @@ pub async fn list(
     let id = id.into_inner();
     let members = state
         .db
-        .read(move |conn| {
-            let role = organizations::membership(conn, id, caller.user_id)?;
-            can_read_organization(&caller, role)?;
-            organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            Ok(organizations::members(conn, id)?)
-        })
+        .read(move |conn| use_case::members(conn, &caller, id))
         .await?;
     let items: Vec<MemberView> = members
         .into_iter()
@@ -128,10 +130,9 @@ pub async fn invite(
     let id = id.into_inner();
     let (body, mut check) = input.into_parts();
     let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
-    let role = check.required("role", body.role.as_deref(), |r| match r {
-        "owner" => Ok(MemberRole::Owner),
-        "member" => Ok(MemberRole::Member),
-        _ => Err(InvalidValue::new("invalid_role", "owner or member")),
+    let role = check.required("role", body.role.as_deref(), |r| {
+        r.parse::<MemberRole>()
+            .map_err(|_| InvalidValue::new("invalid_role", "owner or member"))
     });
     let locale = check.optional("locale", body.locale.as_deref(), Locale::parse);
     let (Some(email), Some(role)) = (email, role) else {
@@ -154,69 +155,20 @@ pub async fn invite(
         declined_at: None,
         created_at: Ts(now),
     };
-    let view = MemberInvitationView {
-        id: *invitation.id,
-        organization_id: id,
-        email: invitation.email.clone(),
-        role,
-        expires_at: invitation.expires_at.0,
-        created_at: now,
-    };
-    let state2 = state.clone();
+    let view = MemberInvitationView::from(&invitation);
+    let state_for_tx = state.clone();
     state
         .db
         .write(move |conn| {
-            let state = state2;
-            let caller_role = organizations::membership(conn, id, caller.user_id)?;
-            can_edit_organization(&caller, caller_role)?;
-            let organization = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            let inviter = users::find(conn, caller.user_id)?.ok_or(Error::NotFound)?;
-            let invitee = users::find_by_email(conn, &invitation.email)?;
-            if let Some(invitee) = &invitee {
-                // An invitation can make a member an owner, never the reverse.
-                let current = organizations::membership(conn, id, *invitee.id)?;
-                if current == Some(role) || current == Some(MemberRole::Owner) {
-                    return Err(Error::refused(
-                        "already_member",
-                        "this person is already a member with this role or above",
-                    ));
-                }
-            }
-            invitations::insert_member(conn, &invitation)?;
-            let locale = invitee.as_ref().map_or(locale.unwrap_or_default().as_str(), |u| {
-                if u.locale == "en" { "en" } else { "fr" }
-            });
-            let context = json!({
-                "inviter_name": inviter.display_name,
-                "role": invitation.role,
-                "organization_name": organization.legal_name,
-                "link": state.link_with_token("/invitations/accept", &secret),
-                "token": secret,
-                "expires_in_days": days,
-                "call_title": null,
-            });
-            let email = Email {
-                event: Event::Invitation,
-                to: &invitation.email,
-                user_id: invitee.as_ref().map(|u| *u.id),
-                call_id: None,
-                locale,
-                context,
-            };
-            notify::queue(conn, &state.templates, &state.settings.email, email, now)?;
-            audit::record(
+            use_case::invite_member(
                 conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: "organization.member_invited",
-                    entity_type: "organization",
-                    entity_id: id,
-                    before: None,
-                    after: Some(json!({"invitation_id": invitation.id, "email": invitation.email, "role": invitation.role})),
-                },
+                &state_for_tx,
+                &caller,
+                &invitation,
+                &secret,
+                locale,
                 now,
-            )?;
-            Ok(())
+            )
         })
         .await?;
     state.outbox_wakeup.notify_one();
@@ -246,37 +198,7 @@ pub async fn remove(
     let now = state.clock.now();
     state
         .db
-        .write(move |conn| {
-            let caller_role = organizations::membership(conn, id, caller.user_id)?;
-            can_remove_member(&caller, caller_role, member)?;
-            match organizations::remove_member(conn, id, member)? {
-                Removal::Removed => {}
-                Removal::NotAMember => return Err(Error::NotFound),
-                Removal::LastOwner => {
-                    return Err(Error::refused(
-                        "last_owner",
-                        "the last owner cannot leave: invite another owner first",
-                    ))
-                }
-            }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(caller.user_id),
-                    action: if member == caller.user_id {
-                        "organization.member_left"
-                    } else {
-                        "organization.member_removed"
-                    },
-                    entity_type: "organization",
-                    entity_id: id,
-                    before: Some(json!({"user_id": member})),
-                    after: None,
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| use_case::remove_member(conn, &caller, id, member, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

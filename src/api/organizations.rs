@@ -10,14 +10,14 @@ use uuid::Uuid;
 use crate::api::etag;
 use crate::api::extract::{Caller, PageQuery, Paginated};
 use crate::api::idempotency::{self, Reply};
-use crate::api::input::{Check, Input};
-use crate::auth::permissions::{can_edit_organization, can_read_organization, MemberRole, Scope};
+use crate::api::input::{Check, Input, Patch};
+use crate::auth::permissions::{MemberRole, Scope};
 use crate::db::types::{Ts, Uid};
 use crate::domain::identifiers::{InseeCode, InvalidValue, PhoneNumber, Postcode, Siren, Siret};
 use crate::domain::organization::{self, Identity, OrganizationKind};
 use crate::error::{Error, FieldError, Problem};
+use crate::service::organizations as use_case;
 use crate::state::AppState;
-use crate::store::audit::{self, Change};
 use crate::store::organizations::{self, Organization};
 
 /// An organization, with the caller's role in it.
@@ -187,24 +187,7 @@ async fn create_organization(
     let created = org.clone();
     state
         .db
-        .write(move |conn| {
-            refuse_taken_identity(conn, &org, None)?;
-            organizations::insert(conn, &org).map_err(|e| identity_conflict_or(e.into()))?;
-            organizations::add_member(conn, *org.id, user_id, MemberRole::Owner, now)?;
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "organization.created",
-                    entity_type: "organization",
-                    entity_id: *org.id,
-                    before: None,
-                    after: Some(serde_json::to_value(&org).map_err(anyhow::Error::from)?),
-                },
-                now,
-            )?;
-            Ok(())
-        })
+        .write(move |conn| use_case::create(conn, user_id, &org, now))
         .await?;
     let etag = etag::of_version(created.version);
     Ok(Reply::json(
@@ -212,35 +195,6 @@ async fn create_organization(
         OrganizationView::new(created, Some(MemberRole::Owner)),
     )?
     .with_etag(etag))
-}
-
-/// 409 `organization_exists` when another organization already holds this SIRET (or, without SIRET, this
-/// SIREN): one organization per legal entity, which its owners share by inviting their colleagues.
-fn refuse_taken_identity(
-    conn: &mut crate::db::DbConn,
-    org: &Organization,
-    except: Option<Uuid>,
-) -> Result<(), Error> {
-    if organizations::identity_taken(conn, org.siret.as_deref(), org.siren.as_deref(), except)? {
-        return Err(identity_conflict());
-    }
-    Ok(())
-}
-
-fn identity_conflict() -> Error {
-    Error::refused(
-        "organization_exists",
-        "an organization with this SIRET (or SIREN) is already registered: ask its owners to invite \
-         you (POST /api/v1/organizations/{id}/members)",
-    )
-}
-
-/// A unique-index violation at insert time is the identity taken at the same moment.
-fn identity_conflict_or(error: Error) -> Error {
-    match error {
-        Error::Conflict(_) => identity_conflict(),
-        other => other,
-    }
 }
 
 /// Reads an organization: members and administrators only (404 for anyone else).
@@ -258,15 +212,9 @@ pub async fn get_one(
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     let id = id.into_inner();
-    let user_id = caller.user_id;
     let (org, role) = state
         .db
-        .read(move |conn| {
-            let role = organizations::membership(conn, id, user_id)?;
-            can_read_organization(&caller, role)?;
-            let org = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            Ok((org, role))
-        })
+        .read(move |conn| use_case::load_readable(conn, &caller, id))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag::of_version(org.version)))
@@ -277,30 +225,30 @@ pub async fn get_one(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub legal_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub legal_name: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub siret: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub siret: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub siren: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub siren: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub insee_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub insee_code: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub postcode: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub postcode: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub city: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub city: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub website: Option<Option<String>>,
-    #[serde(default, deserialize_with = "crate::api::input::present")]
+    pub website: Patch<String>,
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
+    pub phone: Patch<String>,
 }
 
 /// Changes an organization: owners and administrators, with `If-Match` from the last read.
@@ -328,45 +276,15 @@ pub async fn update(
     let id = id.into_inner();
     let if_match = etag::if_match(&req);
     let now = state.clock.now();
-    let user_id = caller.user_id;
     let (body, check) = input.into_parts();
     let state_for_tx = state.clone();
+    let change = move |before: &Organization| {
+        etag::check(&if_match?, before.version)?;
+        apply_update(before, body, check, now)
+    };
     let (org, role) = state
         .db
-        .write(move |conn| {
-            let role = organizations::membership(conn, id, user_id)?;
-            can_edit_organization(&caller, role)?;
-            let before = organizations::find(conn, id)?.ok_or(Error::NotFound)?;
-            etag::check(&if_match?, before.version)?;
-            let after = apply_update(&before, body, check, now)?;
-            refuse_taken_identity(conn, &after, Some(id))?;
-            let updated = organizations::update(conn, &after, before.version)
-                .map_err(|e| identity_conflict_or(e.into()))?;
-            if !updated {
-                return Err(Error::PreconditionFailed);
-            }
-            audit::record(
-                conn,
-                Change {
-                    actor_id: Some(user_id),
-                    action: "organization.updated",
-                    entity_type: "organization",
-                    entity_id: id,
-                    before: Some(serde_json::to_value(&before).map_err(anyhow::Error::from)?),
-                    after: Some(serde_json::to_value(&after).map_err(anyhow::Error::from)?),
-                },
-                now,
-            )?;
-            // A change that would put an assigned juror in conflict is flagged to staff, never applied.
-            crate::service::conflicts::after_organization_change(
-                conn,
-                &state_for_tx,
-                id,
-                user_id,
-                now,
-            )?;
-            Ok((after, role))
-        })
+        .write(move |conn| use_case::update(conn, &state_for_tx, &caller, id, change, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Ok()
@@ -393,7 +311,7 @@ fn apply_update(
         before.siret.as_deref(),
         Siret::parse,
     );
-    let siren_given = body.siren.is_some();
+    let siren_given = body.siren.is_sent();
     let siren = nullable(
         &mut check,
         "siren",
@@ -461,12 +379,12 @@ fn apply_update(
 fn kept<T>(
     check: &mut Check,
     field: &str,
-    raw: Option<Option<String>>,
+    raw: Patch<String>,
     parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
 ) -> Option<T> {
     match raw {
-        None => None,
-        Some(None) => {
+        Patch::Keep => None,
+        Patch::Clear => {
             check.push(FieldError::new(
                 field,
                 "required",
@@ -474,7 +392,7 @@ fn kept<T>(
             ));
             None
         }
-        Some(Some(raw)) => check.optional(field, Some(raw.as_str()), parse),
+        Patch::Set(raw) => check.optional(field, Some(raw.as_str()), parse),
     }
 }
 
@@ -483,12 +401,12 @@ fn kept<T>(
 fn nullable<T>(
     check: &mut Check,
     field: &str,
-    raw: Option<Option<String>>,
+    raw: Patch<String>,
     stored: Option<&str>,
     parse: impl Fn(&str) -> Result<T, InvalidValue>,
 ) -> Option<Option<T>> {
     match raw {
-        None => match stored.map(&parse) {
+        Patch::Keep => match stored.map(&parse) {
             None => Some(None),
             Some(Ok(value)) => Some(Some(value)),
             Some(Err(err)) => {
@@ -496,8 +414,8 @@ fn nullable<T>(
                 None
             }
         },
-        Some(None) => Some(None),
-        Some(Some(raw)) => check.optional(field, Some(raw.as_str()), parse).map(Some),
+        Patch::Clear => Some(None),
+        Patch::Set(raw) => check.optional(field, Some(raw.as_str()), parse).map(Some),
     }
 }
 

@@ -92,10 +92,10 @@ impl Principal {
         if self.has_scope(scope) {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!(
-                "this token lacks the scope `{}`",
-                scope.as_str()
-            )))
+            Err(Error::forbidden(
+                "missing_scope",
+                format!("this token lacks the scope `{}`", scope.as_str()),
+            ))
         }
     }
 
@@ -136,8 +136,9 @@ impl Principal {
     pub fn require_session(&self) -> Result<(), Error> {
         match self.token_kind {
             TokenKind::Session => Ok(()),
-            TokenKind::Personal => Err(Error::Forbidden(
-                "this action needs a login session, not a personal token".into(),
+            TokenKind::Personal => Err(Error::forbidden(
+                "session_required",
+                "this action needs a login session, not a personal token",
             )),
         }
     }
@@ -175,8 +176,9 @@ pub fn can_edit_organization(
     match membership {
         _ if caller.is_admin() => Ok(()),
         Some(MemberRole::Owner) => Ok(()),
-        Some(MemberRole::Member) => Err(Error::Forbidden(
-            "only the organization's owners may do this".into(),
+        Some(MemberRole::Member) => Err(Error::forbidden(
+            "owners_only",
+            "only the organization's owners may do this",
         )),
         None => Err(Error::NotFound),
     }
@@ -524,7 +526,10 @@ mod tests {
             let facts = ApplicationFacts { membership, juror };
             let got = can_read_application(caller, &facts).map_err(|e| match e {
                 Error::NotFound => "not_found",
-                Error::Forbidden(_) => "forbidden",
+                Error::Refused {
+                    status: StatusCode::FORBIDDEN,
+                    ..
+                } => "forbidden",
                 _ => "other",
             });
             assert_eq!(got, expected, "{:?} {facts:?}", caller.role);
@@ -557,9 +562,20 @@ mod tests {
         assert!(p.require_scope(Scope::ApplicationsRead).is_ok());
         assert!(matches!(
             p.require_scope(Scope::ApplicationsWrite),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "missing_scope",
+                ..
+            })
         ));
-        assert!(matches!(p.require_session(), Err(Error::Forbidden(_))));
+        assert!(matches!(
+            p.require_session(),
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "session_required",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -634,7 +650,10 @@ mod tests {
         );
         assert!(matches!(
             can_propose_pairing(&read_only, facts(member, false, true)),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                ..
+            })
         ));
     }
 
@@ -648,7 +667,11 @@ mod tests {
         assert!(can_read_organization(&user, Some(MemberRole::Member)).is_ok());
         assert!(matches!(
             can_edit_organization(&user, Some(MemberRole::Member)),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                code: "owners_only",
+                ..
+            })
         ));
         assert!(can_edit_organization(&user, Some(MemberRole::Owner)).is_ok());
         let admin = principal(Role::Admin, TokenKind::Session, vec![]);
@@ -662,7 +685,10 @@ mod tests {
         assert!(can_remove_member(&user, Some(MemberRole::Member), user.user_id).is_ok());
         assert!(matches!(
             can_remove_member(&user, Some(MemberRole::Member), other),
-            Err(Error::Forbidden(_))
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                ..
+            })
         ));
         assert!(can_remove_member(&user, Some(MemberRole::Owner), other).is_ok());
         assert!(matches!(
