@@ -5,11 +5,14 @@
 pub mod accounts;
 pub mod applications;
 pub mod assignments;
+pub mod attachments;
 pub mod calls;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
 pub mod jurors;
+pub mod messages;
 pub mod outbox;
+pub mod pairings;
 pub mod reviews;
 pub mod webhooks;
