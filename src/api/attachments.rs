@@ -6,79 +6,18 @@ use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::applications::AttachmentView;
 use crate::api::extract::{client_address, Caller};
-use crate::auth::permissions::{can_read_attachment, Principal};
-use crate::config::StorageSettings;
-use crate::db::types::{Ts, Uid};
-use crate::domain::action::Action;
-use crate::domain::form::{Field, FieldType};
-use crate::domain::refusal::Refusal;
+use crate::auth::permissions::Principal;
+use crate::domain::form::Field;
 use crate::error::{Error, Problem};
-use crate::service::applications::{load, load_for_applicant, read_facts};
+use crate::service::attachments::{self as use_case, Upload, Usage};
 use crate::state::AppState;
 use crate::storage;
-use crate::store::applications::{self, Attachment};
-use crate::store::calls;
-use crate::store::journal::{Entity, Happened};
 
-/// What an application's attachments already take of its quota.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    files: usize,
-    bytes: u64,
-}
-
-impl Usage {
-    fn of(conn: &mut crate::db::DbConn, application_id: Uuid) -> Result<Usage, Error> {
-        let attachments = applications::attachments_of(conn, application_id)?;
-        Ok(Usage {
-            files: attachments.len(),
-            bytes: attachments.iter().map(|a| a.size.max(0) as u64).sum(),
-        })
-    }
-
-    /// 422 when one more file of `size` bytes would take the application over its quota.
-    fn admit(&self, quota: &StorageSettings, size: u64) -> Result<(), Error> {
-        if self.files >= quota.max_files_per_application as usize {
-            return Err(Error::field(
-                "file",
-                "too_many_files",
-                format!(
-                    "this application already has {} files, the most allowed; delete one first",
-                    self.files
-                ),
-            ));
-        }
-        if self.bytes.saturating_add(size) > quota.max_bytes_per_application {
-            return Err(self.over_bytes(quota));
-        }
-        Ok(())
-    }
-
-    fn over_bytes(&self, quota: &StorageSettings) -> Error {
-        Error::field(
-            "file",
-            "application_quota_exceeded",
-            format!(
-                "an application's files may take {} bytes in all and this one's already take {}: \
-                 this file does not fit",
-                quota.max_bytes_per_application, self.bytes
-            ),
-        )
-    }
-
-    /// Bytes the next file may have at most.
-    fn room(&self, quota: &StorageSettings) -> u64 {
-        quota.max_bytes_per_application.saturating_sub(self.bytes)
-    }
-}
-
-/// The form's file field `key` of the application's call, once the caller may change the application and
-/// it has room for one more file; with what its files already take.
+/// The form's file field `key`, once the caller may change the application and it has room for a file.
 async fn file_field(
     state: &AppState,
     caller: &Principal,
@@ -89,26 +28,7 @@ async fn file_field(
     let quota = state.settings.storage.clone();
     state
         .db
-        .read(move |conn| {
-            let app = load_for_applicant(conn, &caller, id)?;
-            if !app.status.is_editable() {
-                return Err(Refusal::FilesLocked(app.status).into());
-            }
-            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            let field = match call.form()?.field(&key) {
-                Some(field) if field.kind == FieldType::File => field.clone(),
-                _ => {
-                    return Err(Error::field(
-                        "field",
-                        "not_a_file_field",
-                        "the form has no file field with this key",
-                    ))
-                }
-            };
-            let usage = Usage::of(conn, id)?;
-            usage.admit(&quota, 0)?;
-            Ok((field, usage))
-        })
+        .read(move |conn| use_case::file_field(conn, &caller, id, &key, &quota))
         .await
 }
 
@@ -214,19 +134,27 @@ pub async fn upload(
         .upload
         .check(&caller.user_id.to_string(), client_address(&req))?;
     let id = id.into_inner();
+    let (field, file, filename) = receive(&state, &caller, id, &mut payload).await?;
+    match keep(&state, caller, id, (&field, &file), filename).await {
+        Ok(view) => Ok(HttpResponse::Created().json(view)),
+        Err(err) => {
+            let _ = tokio::fs::remove_file(&file.temp_path).await;
+            Err(err)
+        }
+    }
+}
+
+/// Receives the multipart parts: the form's file field, the file (in a temporary file) and its name.
+async fn receive(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    payload: &mut Multipart,
+) -> Result<(Field, storage::Received, String), Error> {
     let dir = state.settings.storage.dir.clone();
     let mut field: Option<(Field, Usage)> = None;
     let mut received: Option<(storage::Received, String)> = None;
-    let read = read_parts(
-        &state,
-        &caller,
-        id,
-        &dir,
-        &mut payload,
-        &mut field,
-        &mut received,
-    )
-    .await;
+    let read = read_parts(state, caller, id, &dir, payload, &mut field, &mut received).await;
     if let Err(err) = read {
         // A part after the file failed: the file received so far goes too.
         if let Some((file, _)) = &received {
@@ -241,60 +169,36 @@ pub async fn upload(
             "send the parts `field` and `file`",
         )]));
     };
-    let allowed = field.content_types.clone().unwrap_or_default();
-    let content_type = match &file.detected_type {
-        Some(detected) if allowed.iter().any(|a| a == detected) => detected.clone(),
-        other => {
-            let _ = tokio::fs::remove_file(&file.temp_path).await;
-            return Err(Error::UnsupportedMediaType(format!(
-                "the file's content is {}; this field accepts {}",
-                other.as_deref().unwrap_or("not a recognised type"),
-                allowed.join(", ")
-            )));
-        }
-    };
+    Ok((field, file, filename))
+}
+
+/// Keeps a received file if its content suits the field ([`use_case::keep`]); the caller removes the
+/// temporary file when this fails.
+async fn keep(
+    state: &AppState,
+    caller: Principal,
+    id: Uuid,
+    (field, file): (&Field, &storage::Received),
+    filename: String,
+) -> Result<AttachmentView, Error> {
+    let content_type = use_case::content_type(field, file)?;
     let now = state.clock.now();
-    let attachment = Attachment {
-        id: Uid(Uuid::now_v7()),
-        application_id: Uid(id),
-        field: field.key.clone(),
+    let new = Upload {
+        id,
+        field,
+        file,
         filename,
         content_type,
-        size: file.size as i64,
-        sha256: file.sha256.clone(),
-        storage_name: Uuid::now_v7().simple().to_string(),
-        uploaded_by: Some(Uid(caller.user_id)),
-        created_at: Ts(now),
     };
-    let temp_path = file.temp_path.clone();
-    let final_path = storage::path_of(&dir, &attachment.storage_name);
+    let attachment = use_case::attachment(&caller, new, now);
     let view = AttachmentView::from(&attachment);
+    let temp_path = file.temp_path.clone();
     let quota = state.settings.storage.clone();
-    let stored = state
+    state
         .db
-        .write(move |conn| {
-            applications::lock(conn, id)?;
-            let app = load_for_applicant(conn, &caller, id)?;
-            if !app.status.is_editable() {
-                return Err(Refusal::FilesLocked(app.status).into());
-            }
-            // Again in the transaction: another upload to the same application may have landed meanwhile.
-            Usage::of(conn, id)?.admit(&quota, attachment.size as u64)?;
-            applications::insert_attachment(conn, &attachment)?;
-            Happened::new(Action::AttachmentUploaded, Some(caller.user_id), Entity::Application(id))
-                .after(json!({"attachment_id": attachment.id, "field": attachment.field, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256}))
-                .record(conn, now)?;
-            // Renamed before the commit: a crash in between leaves a file without a row, which the start-up
-            // sweep removes, never a row without its file.
-            std::fs::rename(&temp_path, &final_path).map_err(|e| Error::Internal(e.into()))?;
-            Ok(())
-        })
-        .await;
-    if let Err(err) = stored {
-        let _ = tokio::fs::remove_file(&file.temp_path).await;
-        return Err(err);
-    }
-    Ok(HttpResponse::Created().json(view))
+        .write(move |conn| use_case::keep(conn, &caller, &attachment, &quota, &temp_path, now))
+        .await?;
+    Ok(view)
 }
 
 /// Downloads an attachment (who may read the application), as an attachment with a safe file name.
@@ -315,11 +219,7 @@ pub async fn download(
     let (id, attachment_id) = path.into_inner();
     let attachment = state
         .db
-        .read(move |conn| {
-            let (app, role) = load(conn, &caller, id)?;
-            can_read_attachment(&caller, &read_facts(conn, &caller, &app, role)?)?;
-            applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
-        })
+        .read(move |conn| use_case::readable(conn, &caller, id, attachment_id))
         .await?;
     let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
     let file = NamedFile::open_async(&path)
@@ -371,23 +271,7 @@ pub async fn remove(
     let now = state.clock.now();
     let attachment = state
         .db
-        .write(move |conn| {
-            let app = load_for_applicant(conn, &caller, id)?;
-            let attachment =
-                applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
-            if !app.status.is_editable() {
-                return Err(Refusal::FilesLocked(app.status).into());
-            }
-            applications::delete_attachment(conn, attachment_id)?;
-            Happened::new(
-                Action::AttachmentDeleted,
-                Some(caller.user_id),
-                Entity::Application(id),
-            )
-            .before(json!({"attachment_id": attachment_id, "filename": attachment.filename}))
-            .record(conn, now)?;
-            Ok(attachment)
-        })
+        .write(move |conn| use_case::remove(conn, &caller, id, attachment_id, now))
         .await?;
     let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
     if let Err(err) = tokio::fs::remove_file(&path).await {

@@ -4,31 +4,17 @@
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::extract::Caller;
 use crate::api::input::Input;
-use crate::auth::permissions::{
-    can_propose_pairing, can_read_application, can_respond_to_pairing, PairingProposal,
-    PairingSides, Principal, Proposer, Scope,
-};
-use crate::db::types::{Ts, Uid};
-use crate::db::DbConn;
-use crate::domain::action::Action;
-use crate::domain::organization::OrganizationKind;
-use crate::domain::pairing::{self, Answers, PairingStatus, Response};
+use crate::auth::permissions::Scope;
 use crate::error::{Error, Problem};
-use crate::notify::applications::About;
-use crate::notify::templates::Event;
-use crate::service::applications::{load, read_facts};
+use crate::service::pairings as use_case;
 use crate::state::AppState;
-use crate::store::applications::Application;
-use crate::store::calls::{self, Call};
-use crate::store::journal::{publish, Entity, Feed, Happened};
-use crate::store::organizations::{self, Organization};
-use crate::store::pairings::{self, Pairing};
+use crate::store::organizations::Organization;
+use crate::store::pairings::Pairing;
 
 /// A pairing of a territory's application with a company or start-up.
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,40 +44,6 @@ fn view(p: &Pairing, partner: &Organization) -> PairingView {
         created_at: p.created_at.0,
         updated_at: p.updated_at.0,
     }
-}
-
-/// Emails both sides about a step of the pairing; `proposer_name` names the organization that proposed
-/// it, when it was not the call's team.
-fn tell_both(
-    conn: &mut DbConn,
-    state: &AppState,
-    call: &Call,
-    app: &Application,
-    (territory, partner): (&Organization, &Organization),
-    (step, proposer_name): (&str, Option<&str>),
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    let extra = |_: &str| {
-        json!({
-            "territory_name": territory.legal_name,
-            "partner_name": partner.legal_name,
-            "step": step,
-            "proposer_name": proposer_name,
-        })
-    };
-    About {
-        call,
-        organization: territory,
-        application: app,
-    }
-    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
-    About {
-        call,
-        organization: partner,
-        application: app,
-    }
-    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
-    Ok(())
 }
 
 /// `POST /applications/{id}/pairings`.
@@ -135,94 +87,12 @@ pub async fn propose(
     check.finish()?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
-    let view = state
+    let (pairing, partner) = state
         .db
-        .write(move |conn| {
-            let state = state_for_tx;
-            let (app, territory_role) = load(conn, &caller, id)?;
-            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            let partner = organizations::find(conn, partner_id)?;
-            let partner_can_pair = partner.as_ref().is_some_and(|p| {
-                OrganizationKind::parse(&p.kind).is_ok_and(pairing::can_be_partner)
-            });
-            // Only a member of a company or start-up proposes for it: a member of any other kind of
-            // organization is treated as a stranger to the application.
-            let partner_membership = match partner_can_pair {
-                true => organizations::membership(conn, partner_id, caller.user_id)?,
-                false => None,
-            };
-            let reads_application = partner_membership.is_none()
-                && !caller.is_admin()
-                && can_read_application(&caller, &read_facts(conn, &caller, &app, territory_role)?)
-                    .is_ok();
-            let proposer = can_propose_pairing(
-                &caller,
-                PairingProposal {
-                    partner_membership,
-                    reads_application,
-                    open: pairing::is_open(call.kind, app.status),
-                },
-            )?;
-            let partner = partner.ok_or_else(|| {
-                Error::field(
-                    "partner_organization_id",
-                    "unknown_organization",
-                    "no such organization",
-                )
-            })?;
-            if !partner_can_pair {
-                return Err(Error::field(
-                    "partner_organization_id",
-                    "not_a_company",
-                    "a company or a start-up",
-                ));
-            }
-            let territory =
-                organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
-            let answers = Answers::proposed(proposer == Proposer::Partner);
-            let pairing = Pairing {
-                id: Uid(Uuid::now_v7()),
-                application_id: app.id,
-                partner_organization_id: partner.id,
-                territory_response: answers.territory,
-                partner_response: answers.partner,
-                status: answers.status,
-                proposed_by: Some(Uid(caller.user_id)),
-                created_at: Ts(now),
-                updated_at: Ts(now),
-            };
-            if !pairings::insert(conn, &pairing)? {
-                return Err(Error::refused(
-                    "already_proposed",
-                    "this company was already proposed for this application",
-                ));
-            }
-            let proposed = json!({"pairing_id": pairing.id, "partner_organization_id": partner_id});
-            Happened::new(
-                Action::PairingProposed,
-                Some(caller.user_id),
-                Entity::Application(id),
-            )
-            .after(proposed.clone())
-            .on_feed(Feed::application(*app.call_id, id, proposed))
-            .record(conn, now)?;
-            // The territory is told who proposes: the company itself, in its own name, or the call's team.
-            let proposer_name =
-                (proposer == Proposer::Partner).then_some(partner.legal_name.as_str());
-            tell_both(
-                conn,
-                &state,
-                &call,
-                &app,
-                (&territory, &partner),
-                ("proposed", proposer_name),
-                now,
-            )?;
-            Ok(view(&pairing, &partner))
-        })
+        .write(move |conn| use_case::propose(conn, &state_for_tx, &caller, id, partner_id, now))
         .await?;
     state.outbox_wakeup.notify_one();
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(view(&pairing, &partner)))
 }
 
 /// `POST /applications/{id}/pairings/{pairing_id}/respond`.
@@ -253,7 +123,7 @@ pub async fn respond(
     path: web::Path<(Uuid, Uuid)>,
     input: Input<Respond>,
 ) -> Result<HttpResponse, Error> {
-    let caller: Principal = caller.0;
+    let caller = caller.0;
     caller.require_scope(Scope::ApplicationsWrite)?;
     let (id, pairing_id) = path.into_inner();
     let (body, mut check) = input.into_parts();
@@ -263,43 +133,13 @@ pub async fn respond(
     check.finish()?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
-    let view = state
+    let path = (id, pairing_id);
+    let (pairing, partner) = state
         .db
-        .write(move |conn| {
-            let state = state_for_tx;
-            let pairing = pairings::find(conn, pairing_id)?.filter(|p| *p.application_id == id).ok_or(Error::NotFound)?;
-            let app = crate::store::applications::find(conn, id)?.ok_or(Error::NotFound)?;
-            let side = can_respond_to_pairing(PairingSides {
-                territory: organizations::membership(conn, *app.organization_id, caller.user_id)?,
-                partner: organizations::membership(conn, *pairing.partner_organization_id, caller.user_id)?,
-            })?;
-            let updated = Pairing { updated_at: Ts(now), ..pairing.with(pairing.answers().respond(side, accept)?) };
-            if !pairings::update(conn, &pairing, &updated)? {
-                return Err(Error::refused("pairing_changed", "the other side answered meanwhile: read the pairing again"));
-            }
-            let response = Response::given(accept);
-            Happened::new(Action::PairingResponded, Some(caller.user_id), Entity::Application(id))
-                .before(json!({"pairing_id": pairing_id, "status": pairing.status}))
-                .after(json!({"pairing_id": pairing_id, "side": side, "response": response, "status": updated.status}))
-                .record(conn, now)?;
-            let (settled, step) = match updated.status {
-                PairingStatus::Confirmed => (Some(Action::PairingConfirmed), "confirmed"),
-                PairingStatus::Declined => (Some(Action::PairingDeclined), "declined"),
-                PairingStatus::Proposed => (None, "accepted"),
-            };
-            if let Some(action) = settled {
-                let data = json!({"pairing_id": pairing_id, "partner_organization_id": updated.partner_organization_id, "status": updated.status});
-                publish(conn, action, Some(caller.user_id), Feed::application(*app.call_id, id, data), now)?;
-            }
-            let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-            let territory = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
-            let partner = organizations::find(conn, *updated.partner_organization_id)?.ok_or(Error::NotFound)?;
-            tell_both(conn, &state, &call, &app, (&territory, &partner), (step, None), now)?;
-            Ok(view(&updated, &partner))
-        })
+        .write(move |conn| use_case::respond(conn, &state_for_tx, &caller, path, accept, now))
         .await?;
     state.outbox_wakeup.notify_one();
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(view(&pairing, &partner)))
 }
 
 /// The pairings of an application (who may read it, and members of a proposed partner).
@@ -321,29 +161,10 @@ pub async fn list(
         caller.require_scope(Scope::ApplicationsRead)?;
     }
     let id = id.into_inner();
-    let views = state
+    let seen = state
         .db
-        .read(move |conn| {
-            let (app, role) = load(conn, &caller, id)?;
-            let all = pairings::of_application(conn, id)?;
-            let readable =
-                can_read_application(&caller, &read_facts(conn, &caller, &app, role)?).is_ok();
-            let mut views = Vec::new();
-            for p in &all {
-                let partner_member = caller.has_scope(Scope::ApplicationsRead)
-                    && organizations::membership(conn, *p.partner_organization_id, caller.user_id)?
-                        .is_some();
-                if readable || partner_member {
-                    let partner = organizations::find(conn, *p.partner_organization_id)?
-                        .ok_or(Error::NotFound)?;
-                    views.push(view(p, &partner));
-                }
-            }
-            if views.is_empty() && !readable {
-                return Err(Error::NotFound);
-            }
-            Ok(views)
-        })
+        .read(move |conn| use_case::list(conn, &caller, id))
         .await?;
+    let views: Vec<PairingView> = seen.iter().map(|(p, partner)| view(p, partner)).collect();
     Ok(HttpResponse::Ok().json(views))
 }

@@ -388,6 +388,12 @@ pub fn can_respond_to_pairing(facts: PairingSides) -> Result<Side, Error> {
     }
 }
 
+/// Seeing a pairing of an application: who may read the application sees all of them, a member of the
+/// proposed partner (with `applications:read`) the pairings of their own organization.
+pub fn can_read_pairing(reads_application: bool, member_of_partner: bool) -> bool {
+    reads_application || member_of_partner
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -703,5 +709,21 @@ mod tests {
         assert!(
             can_remove_member(&read_only, Some(MemberRole::Member), read_only.user_id).is_err()
         );
+    }
+
+    #[test]
+    fn a_pairing_is_seen_by_readers_of_the_application_and_members_of_its_partner() {
+        for (reads, partner, expected) in [
+            (true, false, true),
+            (false, true, true),
+            (true, true, true),
+            (false, false, false),
+        ] {
+            assert_eq!(
+                can_read_pairing(reads, partner),
+                expected,
+                "{reads} {partner}"
+            );
+        }
     }
 }

@@ -277,6 +277,7 @@ stored_as_text!(
     crate::domain::conflict::DetectedStatus,
     crate::domain::pairing::PairingStatus,
     crate::domain::pairing::Response,
+    crate::domain::message::MessageSide,
     crate::domain::delivery::OutboxStatus,
     crate::domain::delivery::DeliveryStatus,
     crate::domain::account::StaffRole,

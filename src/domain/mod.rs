@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod email;
 pub mod form;
 pub mod identifiers;
+pub mod message;
 pub mod names;
 pub mod organization;
 pub mod pairing;

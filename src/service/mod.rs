@@ -5,13 +5,16 @@
 pub mod accounts;
 pub mod applications;
 pub mod assignments;
+pub mod attachments;
 pub mod calls;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
 pub mod invitations;
 pub mod jurors;
+pub mod messages;
 pub mod organizations;
 pub mod outbox;
+pub mod pairings;
 pub mod reviews;
 pub mod webhooks;

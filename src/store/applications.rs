@@ -315,7 +315,7 @@ pub struct Message {
     pub id: Uid,
     pub application_id: Uid,
     pub author_id: Option<Uid>,
-    pub author_side: String,
+    pub author_side: crate::domain::message::MessageSide,
     pub body: String,
     pub created_at: Ts,
 }

@@ -266,7 +266,7 @@ impl PersonalExport {
         let message = |m: &crate::store::applications::Message| ExportedMessage {
             id: *m.id,
             application_id: *m.application_id,
-            author_side: m.author_side.clone(),
+            author_side: m.author_side.as_str().into(),
             written_by_you: m.author_id == Some(me),
             body: m.body.clone(),
             created_at: m.created_at.0,

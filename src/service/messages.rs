@@ -1,0 +1,100 @@
+//! The thread between an applicant and the call's staff, the use cases: read a page of it, write to it.
+//! Who may do either is [`can_read_application`] for a member (staff and the applicant's members, never a
+//! juror); a message is recorded (audit + feed) and the other side emailed in the caller's transaction.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::permissions::{can_read_application, ApplicationFacts, Principal};
+use crate::db::types::{Ts, Uid};
+use crate::db::DbConn;
+use crate::domain::action::Action;
+use crate::domain::message::MessageSide;
+use crate::error::Error;
+use crate::notify::applications::About;
+use crate::notify::templates::Event;
+use crate::service::applications::load;
+use crate::state::AppState;
+use crate::store::applications::{self, Application, Message};
+use crate::store::journal::{publish, Entity, Feed, Happened};
+use crate::store::{calls, organizations, users};
+
+/// The application, if the caller may take part in its thread; with the caller's side in it.
+fn thread_of(
+    conn: &mut DbConn,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<(Application, MessageSide), Error> {
+    let (app, role) = load(conn, caller, id)?;
+    can_read_application(caller, &ApplicationFacts::member(role))?;
+    Ok((app, MessageSide::of_author(role.is_some())))
+}
+
+/// A page of application `id`'s thread, oldest first, after message `after`: at most `limit` messages,
+/// each with its author's name.
+pub fn page(
+    conn: &mut DbConn,
+    caller: &Principal,
+    id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<(Message, Option<String>)>, Error> {
+    thread_of(conn, caller, id)?;
+    Ok(applications::messages_of(conn, id, after, limit)?)
+}
+
+/// Writes `text` to application `id`'s thread on the caller's side; an applicant's message is emailed to
+/// the call's staff, a staff message to the applicant's members. Returns the message and its author's name.
+pub fn post(
+    conn: &mut DbConn,
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    text: String,
+    now: DateTime<Utc>,
+) -> Result<(Message, String), Error> {
+    let (app, side) = thread_of(conn, caller, id)?;
+    let author = users::find(conn, caller.user_id)?.ok_or(Error::NotFound)?;
+    let message = Message {
+        id: Uid(Uuid::now_v7()),
+        application_id: Uid(id),
+        author_id: Some(Uid(caller.user_id)),
+        author_side: side,
+        body: text,
+        created_at: Ts(now),
+    };
+    applications::insert_message(conn, &message).context("storing the message")?;
+    let posted = json!({"message_id": message.id, "side": side});
+    Happened::new(
+        Action::MessagePosted,
+        Some(caller.user_id),
+        Entity::Application(id),
+    )
+    .after(posted.clone())
+    .record(conn, now)
+    .context("recording the message")?;
+    let feed = Feed::application(*app.call_id, id, posted);
+    publish(
+        conn,
+        Action::ApplicationMessagePosted,
+        Some(caller.user_id),
+        feed,
+        now,
+    )
+    .context("publishing the message")?;
+    let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+    let organization = organizations::find(conn, *app.organization_id)?.ok_or(Error::NotFound)?;
+    let about = About {
+        call: &call,
+        organization: &organization,
+        application: &app,
+    };
+    let extra = |_: &str| json!({"author_side": side, "message": message.body});
+    match side {
+        MessageSide::Applicant => about.to_staff(conn, state, Event::NewMessage, extra, now)?,
+        MessageSide::Staff => about.to_members(conn, state, Event::NewMessage, extra, now)?,
+    }
+    Ok((message, author.display_name))
+}
