@@ -8,6 +8,7 @@ mod http;
 mod mailbox;
 pub mod receiver;
 pub mod routes;
+pub mod scenario;
 
 pub use app::*;
 pub use fixtures::*;
