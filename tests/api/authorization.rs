@@ -1,4 +1,4 @@
-//! The authorization matrix: every route of the route table (`operations::ROUTES`), called as every kind of
+//! The authorization matrix: every route of the route table (`helpers::routes::ROUTES`), called as every kind of
 //! caller, against the expected outcome written in [`EXPECTED`] below. A route without a row, or a row
 //! without a route, fails the test. Every answer is also searched for what its caller must never see
 //! (password hashes, token secrets, other people's answers, other jurors' reviews), and the write bodies
@@ -12,8 +12,8 @@ use reqwest::header::{ETAG, IF_MATCH};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::helpers::routes::ROUTES;
 use crate::helpers::*;
-use crate::operations::ROUTES;
 
 /// The callers, one column each in [`EXPECTED`].
 ///

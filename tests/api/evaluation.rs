@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+pub(crate) use crate::helpers::scenario::{
+    account, add_eligible, call_with_eligible, juror, Call, Juror, Scenario, Template,
+};
 use crate::helpers::*;
 
 /// The criteria of the Alpes Tourisme Lab `written` stage with their weights (each scored 0–5).
@@ -16,121 +19,6 @@ pub(crate) const CRITERIA: [(&str, f64); 5] = [
     ("team", 20.0),
     ("impact", 15.0),
 ];
-
-/// An open Alpes Tourisme Lab call and its eligible applications.
-pub(crate) struct Call {
-    pub(crate) admin: String,
-    pub(crate) id: String,
-    /// The eligible applications, in creation order.
-    pub(crate) applications: Vec<String>,
-    /// Their references.
-    pub(crate) references: Vec<String>,
-    /// The session token of each application's founder (the owner of its organization).
-    pub(crate) founders: Vec<String>,
-    /// Each application's organization.
-    pub(crate) organizations: Vec<String>,
-}
-
-/// The founder of the `i`th start-up; each start-up has its own email domain.
-pub(crate) fn founder_email(i: usize) -> String {
-    format!("founder{i}@startup{i}.example")
-}
-
-/// An open Alpes Tourisme Lab call with `n` applications, each from its own start-up, submitted and screened
-/// eligible by the admin.
-pub(crate) async fn call_with_eligible(app: &TestApp, n: usize) -> Call {
-    let admin = app.admin("staff@example.org").await;
-    let call = app
-        .open_call(&admin, "alpes-tourisme-lab", "atl-jury")
-        .await;
-    let mut call = Call {
-        admin,
-        id: call["id"].as_str().unwrap().to_owned(),
-        applications: Vec::new(),
-        references: Vec::new(),
-        founders: Vec::new(),
-        organizations: Vec::new(),
-    };
-    for i in 0..n {
-        add_eligible(app, &mut call, i).await;
-    }
-    call
-}
-
-/// Adds the `i`th start-up's eligible application to `call`.
-pub(crate) async fn add_eligible(app: &TestApp, call: &mut Call, i: usize) {
-    let founder = app.applicant(&founder_email(i)).await;
-    let org = app
-        .organization(&founder, "startup", &format!("Startup {i}"))
-        .await;
-    let (status, created) = app
-        .post(
-            &format!("/api/v1/calls/{}/applications", call.id),
-            Some(&founder),
-            json!({"organization_id": org, "answers": atl_answers()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
-    let (status, file) = app
-        .upload(&founder, &id, "pitch_deck", "pitch.pdf", pdf_bytes())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{file}");
-    let (status, submitted) = app
-        .post(
-            &format!("/api/v1/applications/{id}/submit"),
-            Some(&founder),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{submitted}");
-    let (status, screened) = app
-        .post(
-            &format!("/api/v1/applications/{id}/screening"),
-            Some(&call.admin),
-            json!({"outcome": "eligible"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{screened}");
-    call.references
-        .push(submitted["reference"].as_str().unwrap().to_owned());
-    call.applications.push(id);
-    call.founders.push(founder);
-    call.organizations.push(org);
-}
-
-/// A juror: their session token and account id.
-pub(crate) struct Juror {
-    pub(crate) email: String,
-    pub(crate) token: String,
-    pub(crate) id: String,
-}
-
-/// Registers `email` and returns the account, not yet on any jury.
-pub(crate) async fn account(app: &TestApp, email: &str) -> Juror {
-    let token = app.applicant(email).await;
-    let (status, me) = app.get("/api/v1/me", Some(&token)).await;
-    assert_eq!(status, StatusCode::OK, "{me}");
-    Juror {
-        email: email.to_owned(),
-        token,
-        id: me["id"].as_str().unwrap().to_owned(),
-    }
-}
-
-/// Registers `email` and adds the account to the call's jury.
-pub(crate) async fn juror(app: &TestApp, call: &Call, email: &str) -> Juror {
-    let juror = account(app, email).await;
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/calls/{}/jurors", call.id),
-            Some(&call.admin),
-            json!({"user_id": juror.id}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    juror
-}
 
 /// Assigns `application` to `juror` for the written stage.
 pub(crate) async fn assign(app: &TestApp, call: &Call, application: &str, juror: &Juror) {
@@ -313,7 +201,12 @@ pub(crate) async fn listed(app: &TestApp, token: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_admin_manages_the_jury_and_a_juror_sees_the_call_among_their_juries() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 0).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(0)
+        .build()
+        .await
+        .call;
     let marie = account(&app, "marie@conseil-alpin.example").await;
     let path = format!("/api/v1/calls/{}/jurors", call.id);
 
@@ -372,7 +265,12 @@ async fn the_admin_manages_the_jury_and_a_juror_sees_the_call_among_their_juries
 async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_memberships_sirens_and_email_domains(
 ) {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 3).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(3)
+        .build()
+        .await
+        .call;
     let (a0, a1, a2) = (
         &call.applications[0],
         &call.applications[1],
@@ -504,7 +402,12 @@ async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_membe
 #[tokio::test]
 async fn a_manual_assignment_refuses_conflicts_drafts_and_unknown_stages_and_emails_the_juror() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .build()
+        .await
+        .call;
     let application = &call.applications[0];
     let late = app.applicant("late@retard.example").await;
     let org = app.organization(&late, "startup", "Retard SAS").await;
@@ -594,12 +497,15 @@ async fn a_manual_assignment_refuses_conflicts_drafts_and_unknown_stages_and_ema
 async fn automatic_assignment_balances_the_jurors_avoids_conflicts_fills_gaps_only_and_sends_one_digest_per_run(
 ) {
     let app = TestApp::spawn().await;
-    let mut call = call_with_eligible(&app, 6).await;
-    let jurors = [
-        juror(&app, &call, "ana@jury-ana.example").await,
-        juror(&app, &call, "ben@jury-ben.example").await,
-        juror(&app, &call, "cleo@jury-cleo.example").await,
-    ];
+    let (mut call, jurors) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(6)
+        .juror("ana@jury-ana.example")
+        .juror("ben@jury-ben.example")
+        .juror("cleo@jury-cleo.example")
+        .build()
+        .await
+        .into_parts::<3>();
     let (status, body) = app
         .post(
             &format!("/api/v1/calls/{}/conflicts", call.id),
@@ -704,9 +610,14 @@ async fn automatic_assignment_balances_the_jurors_avoids_conflicts_fills_gaps_on
 #[tokio::test]
 async fn a_jurors_assignments_go_from_pending_to_draft_to_submitted() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let (call, [juror]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .juror("ines@jury-ines.example")
+        .build()
+        .await
+        .into_parts();
     let application = &call.applications[0];
-    let juror = juror(&app, &call, "ines@jury-ines.example").await;
     assign(&app, &call, application, &juror).await;
     let path = format!("/api/v1/me/assignments?call_id={}", call.id);
     let status_now = || async {
@@ -736,10 +647,15 @@ async fn a_jurors_assignments_go_from_pending_to_draft_to_submitted() {
 #[tokio::test]
 async fn an_assigned_juror_reads_the_application_and_an_unassigned_one_does_not_know_it_exists() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 2).await;
+    let (call, [assigned, unassigned]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(2)
+        .juror("alix@jury-alix.example")
+        .juror("remi@jury-remi.example")
+        .build()
+        .await
+        .into_parts();
     let (mine, other) = (&call.applications[0], &call.applications[1]);
-    let assigned = juror(&app, &call, "alix@jury-alix.example").await;
-    let unassigned = juror(&app, &call, "remi@jury-remi.example").await;
     assign(&app, &call, mine, &assigned).await;
 
     let (status, seen) = app
@@ -865,7 +781,12 @@ async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, Stri
 #[tokio::test]
 async fn a_conflicted_juror_gets_404_on_the_application_its_attachments_and_its_reviews() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .build()
+        .await
+        .call;
     let (_, admin_view) = app
         .get(
             &format!("/api/v1/applications/{}", call.applications[0]),
@@ -915,7 +836,12 @@ async fn a_conflicted_juror_gets_404_on_the_application_its_attachments_and_its_
 #[tokio::test]
 async fn a_conflicted_juror_does_not_see_the_application_in_their_lists() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .build()
+        .await
+        .call;
     let (juror, application) = conflicted_after_assignment(&app, &call).await;
 
     let seen = listed(&app, &juror.token).await;
@@ -926,10 +852,15 @@ async fn a_conflicted_juror_does_not_see_the_application_in_their_lists() {
 #[tokio::test]
 async fn reviews_are_blind_staff_see_every_review_and_a_juror_only_their_own() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let (call, [first, second]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .juror("lou@jury-lou.example")
+        .juror("noe@jury-noe.example")
+        .build()
+        .await
+        .into_parts();
     let application = &call.applications[0];
-    let first = juror(&app, &call, "lou@jury-lou.example").await;
-    let second = juror(&app, &call, "noe@jury-noe.example").await;
     assign(&app, &call, application, &first).await;
     assign(&app, &call, application, &second).await;
     review(&app, &first, application, [5.0, 4.0, 4.0, 3.0, 2.0]).await;
@@ -964,9 +895,14 @@ async fn reviews_are_blind_staff_see_every_review_and_a_juror_only_their_own() {
 #[tokio::test]
 async fn a_review_is_checked_saved_as_a_draft_then_submitted_and_locked() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let (call, [juror]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .juror("eva@jury-eva.example")
+        .build()
+        .await
+        .into_parts();
     let application = &call.applications[0];
-    let juror = juror(&app, &call, "eva@jury-eva.example").await;
     assign(&app, &call, application, &juror).await;
 
     let (status, body) = save_review(
@@ -1055,15 +991,20 @@ fn close(actual: &Value, expected: f64) {
 async fn the_ranking_weighs_the_criteria_orders_best_first_flags_disagreement_and_ignores_conflicted_jurors(
 ) {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 3).await;
+    let (call, [j1, j2, j3]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(3)
+        .juror("j1@jury-un.example")
+        .juror("j2@jury-deux.example")
+        .juror("j3@jury-trois.example")
+        .build()
+        .await
+        .into_parts();
     let (a, b, c) = (
         &call.applications[0],
         &call.applications[1],
         &call.applications[2],
     );
-    let j1 = juror(&app, &call, "j1@jury-un.example").await;
-    let j2 = juror(&app, &call, "j2@jury-deux.example").await;
-    let j3 = juror(&app, &call, "j3@jury-trois.example").await;
     // Scores in the order innovation, mountain_fit, market, team, impact.
     let given: Vec<(&Juror, &String, [f64; 5])> = vec![
         (&j1, a, [5.0, 5.0, 5.0, 5.0, 5.0]),
@@ -1178,7 +1119,12 @@ async fn the_ranking_weighs_the_criteria_orders_best_first_flags_disagreement_an
 #[tokio::test]
 async fn the_ranking_is_for_staff_and_known_stages_only() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .build()
+        .await
+        .call;
     let path = format!("/api/v1/calls/{}/ranking", call.id);
 
     let (status, body) = app
@@ -1202,7 +1148,12 @@ async fn the_ranking_is_for_staff_and_known_stages_only() {
 #[tokio::test]
 async fn a_conflicted_juror_does_not_see_the_application_among_their_assignments() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let call = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .build()
+        .await
+        .call;
     let (juror, application) = conflicted_after_assignment(&app, &call).await;
 
     let (status, mine) = app.get("/api/v1/me/assignments", Some(&juror.token)).await;
@@ -1220,9 +1171,14 @@ async fn a_conflicted_juror_does_not_see_the_application_among_their_assignments
 #[tokio::test]
 async fn a_juror_removed_from_the_jury_no_longer_reads_their_assigned_applications() {
     let app = TestApp::spawn().await;
-    let call = call_with_eligible(&app, 1).await;
+    let (call, [juror]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(1)
+        .jurors(1)
+        .build()
+        .await
+        .into_parts();
     let application = &call.applications[0];
-    let juror = juror(&app, &call, "ex@jury-ex.example").await;
     assign(&app, &call, application, &juror).await;
     let response = app
         .request(

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::helpers::receiver::Receiver;
 use crate::helpers::*;
-use crate::integrations::Receiver;
 
 /// Submissions in parallel, half through each instance.
 const SUBMISSIONS: usize = 40;

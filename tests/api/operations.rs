@@ -13,6 +13,7 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::helpers::routes::ROUTES;
 use crate::helpers::*;
 
 /// The content type of an answer, empty when absent.
@@ -195,119 +196,6 @@ async fn metrics_expose_the_outbox_and_the_http_requests_in_prometheus_text() {
         "{text}"
     );
 }
-
-/// Every route the service serves, as (method, path) in the OpenAPI document's spelling: the document must
-/// list exactly these, and the authorization matrix (`authorization.rs`) has one row for each.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/ready"),
-    ("GET", "/metrics"),
-    ("POST", "/api/v1/auth/register"),
-    ("POST", "/api/v1/auth/verify-email"),
-    ("POST", "/api/v1/auth/verify-email/resend"),
-    ("POST", "/api/v1/auth/login"),
-    ("POST", "/api/v1/auth/logout"),
-    ("POST", "/api/v1/auth/password-reset"),
-    ("POST", "/api/v1/auth/password-reset/confirm"),
-    ("GET", "/api/v1/me"),
-    ("GET", "/api/v1/me/tokens"),
-    ("POST", "/api/v1/me/tokens"),
-    ("DELETE", "/api/v1/me/tokens/{id}"),
-    ("POST", "/api/v1/invitations"),
-    ("POST", "/api/v1/invitations/accept"),
-    ("POST", "/api/v1/invitations/decline"),
-    ("POST", "/api/v1/organizations"),
-    ("GET", "/api/v1/organizations/{id}"),
-    ("PATCH", "/api/v1/organizations/{id}"),
-    ("GET", "/api/v1/me/organizations"),
-    ("GET", "/api/v1/organizations/{id}/members"),
-    ("POST", "/api/v1/organizations/{id}/members"),
-    ("DELETE", "/api/v1/organizations/{id}/members/{user_id}"),
-    ("GET", "/api/v1/admin/outbox"),
-    ("POST", "/api/v1/admin/outbox/{id}/retry"),
-    ("GET", "/api/v1/events"),
-    ("GET", "/api/v1/admin/webhooks"),
-    ("POST", "/api/v1/admin/webhooks"),
-    ("GET", "/api/v1/admin/webhooks/{id}"),
-    ("DELETE", "/api/v1/admin/webhooks/{id}"),
-    ("POST", "/api/v1/admin/webhooks/{id}/enable"),
-    ("POST", "/api/v1/admin/webhooks/{id}/test"),
-    ("GET", "/api/v1/admin/webhooks/{id}/deliveries"),
-    ("GET", "/api/v1/audit"),
-    ("GET", "/api/v1/me/export"),
-    ("DELETE", "/api/v1/me"),
-    ("GET", "/api/v1/applications/{id}/retention-consent"),
-    ("PUT", "/api/v1/applications/{id}/retention-consent"),
-    ("POST", "/api/v1/admin/retention/run"),
-    ("GET", "/api/v1/calls/{id}/email-templates/{event}/{locale}"),
-    ("PUT", "/api/v1/calls/{id}/email-templates/{event}/{locale}"),
-    (
-        "DELETE",
-        "/api/v1/calls/{id}/email-templates/{event}/{locale}",
-    ),
-    (
-        "POST",
-        "/api/v1/calls/{id}/email-templates/{event}/{locale}/preview",
-    ),
-    ("GET", "/api/v1/call-templates"),
-    ("GET", "/api/v1/calls"),
-    ("POST", "/api/v1/calls"),
-    ("GET", "/api/v1/calls/{id}"),
-    ("PATCH", "/api/v1/calls/{id}"),
-    ("POST", "/api/v1/calls/{id}/publish"),
-    ("POST", "/api/v1/calls/{id}/applications"),
-    ("GET", "/api/v1/applications"),
-    ("GET", "/api/v1/applications/{id}"),
-    ("PATCH", "/api/v1/applications/{id}"),
-    ("POST", "/api/v1/applications/{id}/attachments"),
-    (
-        "GET",
-        "/api/v1/applications/{id}/attachments/{attachment_id}",
-    ),
-    (
-        "DELETE",
-        "/api/v1/applications/{id}/attachments/{attachment_id}",
-    ),
-    ("POST", "/api/v1/applications/{id}/submit"),
-    ("POST", "/api/v1/applications/{id}/withdraw"),
-    ("GET", "/api/v1/applications/{id}/messages"),
-    ("POST", "/api/v1/applications/{id}/messages"),
-    ("POST", "/api/v1/applications/{id}/screening"),
-    ("GET", "/api/v1/calls/{id}/jurors"),
-    ("POST", "/api/v1/calls/{id}/jurors"),
-    ("DELETE", "/api/v1/calls/{id}/jurors/{user_id}"),
-    ("GET", "/api/v1/calls/{id}/conflicts"),
-    ("POST", "/api/v1/calls/{id}/conflicts"),
-    ("POST", "/api/v1/calls/{id}/conflicts/detect"),
-    ("POST", "/api/v1/calls/{id}/conflicts/{conflict_id}/confirm"),
-    ("POST", "/api/v1/calls/{id}/conflicts/{conflict_id}/dismiss"),
-    ("POST", "/api/v1/calls/{id}/assignments/auto"),
-    ("GET", "/api/v1/calls/{id}/assignments"),
-    ("POST", "/api/v1/calls/{id}/assignments"),
-    ("GET", "/api/v1/me/assignments"),
-    ("PUT", "/api/v1/calls/{id}/stages/{stage}/deadline"),
-    ("PUT", "/api/v1/applications/{id}/reviews/mine"),
-    ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
-    ("GET", "/api/v1/applications/{id}/reviews"),
-    ("GET", "/api/v1/calls/{id}/ranking"),
-    (
-        "POST",
-        "/api/v1/applications/{id}/reviews/{review_id}/reopen",
-    ),
-    ("POST", "/api/v1/calls/{id}/shortlist"),
-    ("PUT", "/api/v1/calls/{id}/decisions"),
-    ("GET", "/api/v1/calls/{id}/decisions"),
-    ("POST", "/api/v1/calls/{id}/decisions/publish"),
-    ("GET", "/api/v1/calls/{id}/export/applications.csv"),
-    ("GET", "/api/v1/calls/{id}/export/ranking.csv"),
-    ("GET", "/api/v1/me/assignments.csv"),
-    ("POST", "/api/v1/applications/{id}/pairings"),
-    (
-        "POST",
-        "/api/v1/applications/{id}/pairings/{pairing_id}/respond",
-    ),
-    ("GET", "/api/v1/applications/{id}/pairings"),
-];
 
 #[tokio::test]
 async fn the_openapi_document_describes_every_route_served() {
