@@ -63,12 +63,8 @@ pub enum Error {
     Validation(Vec<FieldError>),
     #[error("authentication required")]
     Unauthorized(String),
-    #[error("{0}")]
-    Forbidden(String),
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
     /// A refusal (403, 409…) that carries a stable `code`, so that a client can tell one from another
     /// without parsing the sentence.
     #[error("{detail}")]
@@ -128,9 +124,7 @@ impl Error {
             Error::BadRequest(_) => ("bad-request", "Bad request"),
             Error::Validation(_) => ("validation", "Invalid request"),
             Error::Unauthorized(_) => ("unauthorized", "Authentication required"),
-            Error::Forbidden(_) => ("forbidden", "Forbidden"),
             Error::NotFound => ("not-found", "Not found"),
-            Error::Conflict(_) => ("conflict", "Conflict"),
             Error::Refused { status, .. } if *status == StatusCode::FORBIDDEN => {
                 ("forbidden", "Forbidden")
             }
@@ -208,9 +202,7 @@ impl ResponseError for Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Refused { status, .. } => *status,
             Error::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Error::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -261,9 +253,10 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => Error::Unavailable(
                 format!("the database connection was lost: {}", info.message()),
             ),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                Error::Conflict("this already exists (it was created at the same moment)".into())
-            }
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::refused(
+                "already_exists",
+                "this already exists (it was created at the same moment)",
+            ),
             D::DatabaseError(_, info) if is_lost_connection(info.message()) => Error::Unavailable(
                 format!("the database connection was lost: {}", info.message()),
             ),

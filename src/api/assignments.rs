@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::extract::{Admin, Caller};
-use crate::api::input::Input;
+use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Principal, Scope};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service;
-use crate::service::assignments::{call_or_404, Spread};
+use crate::service::assignments::{call_or_404, AutoAssigned, Spread};
 use crate::state::AppState;
 use crate::store;
 use crate::store::assignments::Assignment;
@@ -186,34 +186,8 @@ pub async fn auto_assign(
     input: Input<AutoAssign>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    let (body, mut check) = input.into_parts();
-    let stage = check.required("stage", body.stage, Ok);
-    let per_application = check.required(
-        "reviews_per_application",
-        body.reviews_per_application,
-        |n| {
-            if (1..=50).contains(&n) {
-                Ok(n as usize)
-            } else {
-                Err(InvalidValue::new("out_of_range", "1 to 50"))
-            }
-        },
-    );
-    let max_per_juror = check.optional("max_per_juror", body.max_per_juror, |n| {
-        if n >= 1 {
-            Ok(n as usize)
-        } else {
-            Err(InvalidValue::new("out_of_range", "at least 1"))
-        }
-    });
-    let (Some(stage), Some(per_application)) = (stage, per_application) else {
-        return Err(check.into_error());
-    };
-    check.finish()?;
-    let spread = Spread {
-        reviews_per_application: per_application,
-        max_per_juror,
-    };
+    let (body, check) = input.into_parts();
+    let (stage, spread) = body.parse(check)?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
     let done = state
@@ -231,17 +205,51 @@ pub async fn auto_assign(
         })
         .await?;
     state.outbox_wakeup.notify_one();
-    Ok(HttpResponse::Ok().json(AutoAssignResult {
-        created: done.created.iter().map(AssignmentView::from).collect(),
-        short: done
-            .short
-            .iter()
-            .map(|(app, n)| ShortApplication {
-                application_id: *app,
-                jurors: *n,
-            })
-            .collect(),
-    }))
+    Ok(HttpResponse::Ok().json(AutoAssignResult::from(done)))
+}
+
+impl AutoAssign {
+    /// The stage and how to spread its applications, or every field that is wrong.
+    fn parse(self, mut check: Check) -> Result<(String, Spread), Error> {
+        let stage = check.required("stage", self.stage, Ok);
+        let per_application = check.required(
+            "reviews_per_application",
+            self.reviews_per_application,
+            |n| match n {
+                1..=50 => Ok(n as usize),
+                _ => Err(InvalidValue::new("out_of_range", "1 to 50")),
+            },
+        );
+        let max_per_juror = check.optional("max_per_juror", self.max_per_juror, |n| match n {
+            1.. => Ok(n as usize),
+            0 => Err(InvalidValue::new("out_of_range", "at least 1")),
+        });
+        let (Some(stage), Some(per_application)) = (stage, per_application) else {
+            return Err(check.into_error());
+        };
+        check.finish()?;
+        let spread = Spread {
+            reviews_per_application: per_application,
+            max_per_juror,
+        };
+        Ok((stage, spread))
+    }
+}
+
+impl From<AutoAssigned> for AutoAssignResult {
+    fn from(done: AutoAssigned) -> Self {
+        AutoAssignResult {
+            created: done.created.iter().map(AssignmentView::from).collect(),
+            short: done
+                .short
+                .iter()
+                .map(|&(application_id, jurors)| ShortApplication {
+                    application_id,
+                    jurors,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A juror's assignment.

@@ -26,6 +26,58 @@ pub struct FeedQuery {
     pub types: Option<String>,
 }
 
+/// The feed's query once checked.
+struct FeedFilter {
+    after: Option<Uuid>,
+    call_id: Option<Uuid>,
+    types: Vec<String>,
+    limit: i64,
+}
+
+impl FeedQuery {
+    /// The filter asked for, or every parameter that is wrong.
+    fn parse(self) -> Result<FeedFilter, Error> {
+        let mut errors = Vec::new();
+        let limit = parse_limit(self.limit.as_deref(), &mut errors);
+        let mut uuid_param = |name: &str, raw: Option<&str>| match raw.filter(|r| !r.is_empty()) {
+            None => None,
+            Some(raw) => match Uuid::parse_str(raw) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.push(FieldError::new(name, "invalid_id", "not a valid id"));
+                    None
+                }
+            },
+        };
+        let after = uuid_param("after", self.after.as_deref());
+        let call_id = uuid_param("call_id", self.call_id.as_deref());
+        let mut types = Vec::new();
+        for name in self.types.iter().flat_map(|t| t.split(',')).map(str::trim) {
+            if name.is_empty() {
+                continue;
+            }
+            if TYPES.contains(&name) {
+                types.push(name.to_owned());
+            } else {
+                errors.push(FieldError::new(
+                    "type",
+                    "unknown_event_type",
+                    format!("`{name}` is not an event type"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        Ok(FeedFilter {
+            after,
+            call_id,
+            types,
+            limit,
+        })
+    }
+}
+
 /// A domain event. `data` holds identifiers and statuses, never personal data.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
@@ -85,39 +137,12 @@ pub async fn feed(
     _: Admin,
     query: web::Query<FeedQuery>,
 ) -> Result<HttpResponse, Error> {
-    let query = query.into_inner();
-    let mut errors = Vec::new();
-    let limit = parse_limit(query.limit.as_deref(), &mut errors);
-    let mut uuid_param = |name: &str, raw: Option<&str>| match raw.filter(|r| !r.is_empty()) {
-        None => None,
-        Some(raw) => match Uuid::parse_str(raw) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new(name, "invalid_id", "not a valid id"));
-                None
-            }
-        },
-    };
-    let after = uuid_param("after", query.after.as_deref());
-    let call_id = uuid_param("call_id", query.call_id.as_deref());
-    let mut types = Vec::new();
-    for name in query.types.iter().flat_map(|t| t.split(',')).map(str::trim) {
-        if name.is_empty() {
-            continue;
-        }
-        if TYPES.contains(&name) {
-            types.push(name.to_owned());
-        } else {
-            errors.push(FieldError::new(
-                "type",
-                "unknown_event_type",
-                format!("`{name}` is not an event type"),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
+    let FeedFilter {
+        after,
+        call_id,
+        types,
+        limit,
+    } = query.into_inner().parse()?;
     let rows = state
         .db
         .read(move |conn| Ok(events::list(conn, after, call_id, &types, limit + 1)?))

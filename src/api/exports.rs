@@ -1,11 +1,8 @@
 //! CSV exports for spreadsheet users: RFC 4180, UTF-8 with a byte-order mark. Every cell is a
 //! [`Cell`]: text is written so that no spreadsheet takes it for a formula, numbers Cordée computed stay numbers.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{get, web, HttpResponse};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api::extract::{Admin, Caller};
@@ -13,8 +10,9 @@ use crate::api::ranking::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::domain::spreadsheet::Cell;
 use crate::error::{Error, Problem};
+use crate::service::exports;
 use crate::state::AppState;
-use crate::store::{applications, calls};
+use crate::store::calls;
 
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -40,23 +38,6 @@ fn csv_response(filename: &str, rows: Vec<Vec<Cell>>) -> Result<HttpResponse, Er
         .body(bytes))
 }
 
-/// A cell for an answer: numbers as numbers; text as is, lists joined with "; ", booleans as JSON, all as text.
-fn cell(value: Option<&Value>) -> Cell {
-    match value {
-        None | Some(Value::Null) => Cell::from(""),
-        Some(Value::Number(n)) => Cell::number(n),
-        Some(Value::String(s)) => Cell::from(s.as_str()),
-        Some(Value::Array(items)) => Cell::Text(
-            items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Some(other) => Cell::Text(other.to_string()),
-    }
-}
-
 /// Every application of a call, one row each, the answers flattened to one column per form field and the
 /// attachments' file names in their field's column (administrators).
 #[utoipa::path(
@@ -72,72 +53,11 @@ pub async fn applications_csv(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    let (call, rows, files, partners) = state
+    let (slug, table) = state
         .db
-        .read(move |conn| {
-            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
-            let rows = applications::with_organizations(conn, id)?;
-            let files = applications::attachments_of_call(conn, id)?;
-            let ids: Vec<Uuid> = rows.iter().map(|(a, _)| *a.id).collect();
-            let mut partners: BTreeMap<Uuid, String> = BTreeMap::new();
-            for (app, org) in crate::store::pairings::confirmed_partners(conn, &ids)? {
-                if let Some(org) = crate::store::organizations::find(conn, *org)? {
-                    partners.insert(*app, org.legal_name);
-                }
-            }
-            Ok((call, rows, files, partners))
-        })
+        .read(move |conn| exports::applications_table(conn, id))
         .await?;
-    let form = call.form()?;
-    let mut files_by_app: BTreeMap<(Uuid, String), Vec<String>> = BTreeMap::new();
-    for f in files {
-        files_by_app
-            .entry((*f.application_id, f.field.clone()))
-            .or_default()
-            .push(f.filename);
-    }
-    let mut header: Vec<Cell> = [
-        "reference",
-        "status",
-        "organization",
-        "organization_kind",
-        "siret",
-        "siren",
-        "insee_code",
-        "postcode",
-        "city",
-        "submitted_at",
-        "partner",
-    ]
-    .into_iter()
-    .map(Cell::from)
-    .collect();
-    header.extend(form.fields.iter().map(|f| Cell::from(f.key.as_str())));
-    let mut out = vec![header];
-    for (app, org) in rows {
-        let mut row: Vec<Cell> = vec![
-            app.reference.clone().into(),
-            app.status.as_str().into(),
-            org.legal_name.into(),
-            org.kind.into(),
-            org.siret.into(),
-            org.siren.into(),
-            org.insee_code.into(),
-            org.postcode.into(),
-            org.city.into(),
-            app.submitted_at.map(|t| t.0.to_rfc3339()).into(),
-            partners.get(&*app.id).cloned().into(),
-        ];
-        for field in &form.fields {
-            let value = match files_by_app.get(&(*app.id, field.key.clone())) {
-                Some(names) => Cell::Text(names.join("; ")),
-                None => cell(app.answers.0.get(&field.key)),
-            };
-            row.push(value);
-        }
-        out.push(row);
-    }
-    csv_response(&format!("{}-applications.csv", call.slug), out)
+    csv_response(&format!("{slug}-applications.csv"), table)
 }
 
 /// The ranking of a stage as CSV (administrators), in the order `normalize` asks for.

@@ -59,6 +59,40 @@ impl From<&Invitation> for InvitationView {
     }
 }
 
+/// Who is invited, with which role and in which language: what a staff invitation and an organization's
+/// invitation both ask for.
+pub struct Invitee<R> {
+    pub email: EmailAddress,
+    pub role: R,
+    pub locale: Option<Locale>,
+}
+
+impl<R: std::str::FromStr> Invitee<R> {
+    /// Checks the `email`, `role` and `locale` fields (`roles` names the accepted roles in the 422), or
+    /// answers every one that is wrong.
+    pub fn parse(
+        mut check: Check,
+        (email, role, locale): (Option<&str>, Option<&str>, Option<&str>),
+        roles: &'static str,
+    ) -> Result<Invitee<R>, Error> {
+        let email = check.required("email", email, EmailAddress::parse);
+        let role = check.required("role", role, |r| {
+            r.parse::<R>()
+                .map_err(|_| InvalidValue::new("invalid_role", roles))
+        });
+        let locale = check.optional("locale", locale, Locale::parse);
+        let (Some(email), Some(role)) = (email, role) else {
+            return Err(check.into_error());
+        };
+        check.finish()?;
+        Ok(Invitee {
+            email,
+            role,
+            locale,
+        })
+    }
+}
+
 /// Invites someone to become an administrator or a juror; emails them a one-time link.
 #[utoipa::path(
     tag = "accounts",
@@ -75,18 +109,17 @@ pub async fn create(
     Admin(caller): Admin,
     input: Input<CreateInvitation>,
 ) -> Result<HttpResponse, Error> {
-    let (body, mut check) = input.into_parts();
-    let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
-    let role = check.required("role", body.role.as_deref(), |r| {
-        r.parse::<StaffRole>()
-            .map_err(|_| InvalidValue::new("invalid_role", "admin or juror"))
-    });
-    let locale = check.optional("locale", body.locale.as_deref(), Locale::parse);
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(check.into_error());
-    };
-    check.finish()?;
-
+    let (body, check) = input.into_parts();
+    let fields = (
+        body.email.as_deref(),
+        body.role.as_deref(),
+        body.locale.as_deref(),
+    );
+    let Invitee {
+        email,
+        role,
+        locale,
+    } = Invitee::<StaffRole>::parse(check, fields, "admin or juror")?;
     let now = state.clock.now();
     let days = state.settings.auth.invitation_ttl_days;
     let secret = token::generate();

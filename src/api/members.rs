@@ -9,11 +9,10 @@ use uuid::Uuid;
 
 use crate::api::extract::{Caller, Paginated};
 use crate::api::input::Input;
+use crate::api::invitations::Invitee;
 use crate::auth::permissions::MemberRole;
 use crate::auth::token;
 use crate::db::types::{Ts, Uid};
-use crate::domain::account::{EmailAddress, Locale};
-use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service::organizations as use_case;
 use crate::state::AppState;
@@ -128,17 +127,17 @@ pub async fn invite(
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     let id = id.into_inner();
-    let (body, mut check) = input.into_parts();
-    let email = check.required("email", body.email.as_deref(), EmailAddress::parse);
-    let role = check.required("role", body.role.as_deref(), |r| {
-        r.parse::<MemberRole>()
-            .map_err(|_| InvalidValue::new("invalid_role", "owner or member"))
-    });
-    let locale = check.optional("locale", body.locale.as_deref(), Locale::parse);
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(check.into_error());
-    };
-    check.finish()?;
+    let (body, check) = input.into_parts();
+    let fields = (
+        body.email.as_deref(),
+        body.role.as_deref(),
+        body.locale.as_deref(),
+    );
+    let Invitee {
+        email,
+        role,
+        locale,
+    } = Invitee::<MemberRole>::parse(check, fields, "owner or member")?;
     let now = state.clock.now();
     let days = state.settings.auth.invitation_ttl_days;
     let secret = token::generate();

@@ -126,6 +126,31 @@ impl std::str::FromStr for Response {
     }
 }
 
+/// What just happened to a pairing, as the email to both sides tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Someone proposed the partner.
+    Proposed,
+    /// One side accepted; the other has not answered yet.
+    Accepted,
+    /// One side declined: the pairing is over.
+    Declined,
+    /// Both sides accepted.
+    Confirmed,
+}
+
+impl Step {
+    /// The step an answer leads to, from the pairing's status after it.
+    pub fn after_answer(status: PairingStatus) -> Step {
+        match status {
+            PairingStatus::Confirmed => Step::Confirmed,
+            PairingStatus::Declined => Step::Declined,
+            PairingStatus::Proposed => Step::Accepted,
+        }
+    }
+}
+
 /// The side of a pairing someone answers for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

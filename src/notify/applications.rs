@@ -1,10 +1,9 @@
 //! Emails about an application, to its organization's members or to staff, each in the reader's language.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::emails::{AnswerLine, ApplicationDetails, ApplicationEmail, ApplicationHeader};
-use super::templates::Event;
 use super::{queue, Email};
 use crate::db::DbConn;
 use crate::domain::form::{Field, FieldType, Form, Text};
@@ -145,74 +144,6 @@ impl About<'_> {
     ) -> Result<(), Error> {
         let admins = users::admins(conn)?;
         self.tell(conn, state, admins, details, now)
-    }
-
-    fn context(&self, state: &AppState, reader: &User, extra: &Value) -> Value {
-        let mut context = json!({
-            "display_name": reader.display_name,
-            "organization_name": self.organization.legal_name,
-            "call_title": localized(&self.call.title_text(), &reader.locale),
-            "reference": self.application.reference,
-            "link": state.link(&format!("/applications/{}", *self.application.id)),
-        });
-        if let (Some(map), Some(extra)) = (context.as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                map.insert(k.clone(), v.clone());
-            }
-        }
-        context
-    }
-
-    /// Queues `event` to every member of the organization; `extra` adds or overrides variables, and may
-    /// depend on the reader's locale through `per_reader`.
-    pub fn to_members(
-        &self,
-        conn: &mut DbConn,
-        state: &AppState,
-        event: Event,
-        per_reader: impl Fn(&str) -> Value,
-        now: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        for member in organizations::members(conn, *self.organization.id)? {
-            let Some(user) = users::find(conn, *member.user_id)? else {
-                continue;
-            };
-            let context = self.context(state, &user, &per_reader(&user.locale));
-            let email = Email {
-                event,
-                to: &user.email,
-                user_id: Some(*user.id),
-                call_id: Some(*self.call.id),
-                locale: &user.locale,
-                context,
-            };
-            queue(conn, &state.templates, &state.settings.email, email, now)?;
-        }
-        Ok(())
-    }
-
-    /// Queues `event` to every administrator.
-    pub fn to_staff(
-        &self,
-        conn: &mut DbConn,
-        state: &AppState,
-        event: Event,
-        per_reader: impl Fn(&str) -> Value,
-        now: DateTime<Utc>,
-    ) -> Result<(), Error> {
-        for user in users::admins(conn)? {
-            let context = self.context(state, &user, &per_reader(&user.locale));
-            let email = Email {
-                event,
-                to: &user.email,
-                user_id: Some(*user.id),
-                call_id: Some(*self.call.id),
-                locale: &user.locale,
-                context,
-            };
-            queue(conn, &state.templates, &state.settings.email, email, now)?;
-        }
-        Ok(())
     }
 }
 

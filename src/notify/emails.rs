@@ -234,8 +234,8 @@ impl EmailContext for ScreeningOutcome {
 /// Carries a message posted on an application.
 #[derive(Debug, Clone, Serialize)]
 pub struct NewMessage {
-    /// `applicant` or `staff`: who wrote it.
-    pub author_side: String,
+    /// Who wrote it (`applicant` or `staff` in the template).
+    pub author_side: crate::domain::message::MessageSide,
     pub message: String,
 }
 
@@ -243,7 +243,7 @@ impl EmailContext for NewMessage {
     const EVENT: Event = Event::NewMessage;
     fn example() -> Self {
         NewMessage {
-            author_side: "staff".into(),
+            author_side: crate::domain::message::MessageSide::Staff,
             message: "Bonjour,\n\nPourriez-vous préciser le calendrier ?\nMerci.".into(),
         }
     }
@@ -369,8 +369,8 @@ impl EmailContext for DecisionPublished {
 pub struct PairingUpdate {
     pub territory_name: String,
     pub partner_name: String,
-    /// `proposed`, `accepted`, `declined` or `confirmed`.
-    pub step: String,
+    /// `proposed`, `accepted`, `declined` or `confirmed` in the template.
+    pub step: crate::domain::pairing::Step,
     /// The organization that proposed the pairing, when it was not the call's team.
     pub proposer_name: Option<String>,
 }
@@ -381,7 +381,7 @@ impl EmailContext for PairingUpdate {
         PairingUpdate {
             territory_name: "Commune de Chamonix-Mont-Blanc".into(),
             partner_name: "Capteurs Alpins".into(),
-            step: "proposed".into(),
+            step: crate::domain::pairing::Step::Proposed,
             proposer_name: Some("Capteurs Alpins".into()),
         }
     }

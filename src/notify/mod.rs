@@ -25,16 +25,17 @@ use crate::store::email_templates;
 use crate::store::outbox::{self, OutboxEmail};
 use templates::{Event, RenderedEmail, Templates};
 
-/// An email to send because of a change: who receives it, in which language, with which data.
+/// An email to send because of a change: who receives it, in which language, with which data. Built
+/// only from a typed context ([`Email::of`], `About::tell_*`), so no caller hands the templates loose JSON.
 pub struct Email<'a> {
-    pub event: Event,
-    pub to: &'a str,
-    pub user_id: Option<Uuid>,
+    event: Event,
+    to: &'a str,
+    user_id: Option<Uuid>,
     /// The call the email is about, whose own template (if staff wrote one) replaces the built-in
     /// one; `None` for account and service emails.
-    pub call_id: Option<Uuid>,
-    pub locale: &'a str,
-    pub context: serde_json::Value,
+    call_id: Option<Uuid>,
+    locale: &'a str,
+    context: serde_json::Value,
 }
 
 impl<'a> Email<'a> {

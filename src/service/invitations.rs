@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::permissions::{MemberRole, Role};
@@ -13,7 +13,7 @@ use crate::db::DbConn;
 use crate::domain::account::{DisplayName, Locale, StaffRole};
 use crate::domain::action::Action;
 use crate::error::Error;
-use crate::notify::{self, templates::Event, Email};
+use crate::notify::{self, emails, Email};
 use crate::state::AppState;
 use crate::store::invitations::{self, Invitation, Live};
 use crate::store::journal::{Entity, Happened};
@@ -47,17 +47,16 @@ pub fn send_invitation(
     invitee: Option<&User>,
     locale: Option<Locale>,
     call_id: Option<Uuid>,
-    context: Value,
+    context: &emails::Invitation,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let email = Email {
-        event: Event::Invitation,
-        to,
-        user_id: invitee.map(|u| *u.id),
-        call_id,
-        locale: invitation_locale(invitee, locale),
+    let email = Email::of(
         context,
-    };
+        to,
+        invitee.map(|u| *u.id),
+        call_id,
+        invitation_locale(invitee, locale),
+    )?;
     notify::queue(conn, &state.templates, &state.settings.email, email, now)
 }
 
@@ -74,14 +73,15 @@ pub fn create(
     let inviter = users::find(conn, actor)?.ok_or(Error::NotFound)?;
     let invitee = users::find_by_email(conn, &invitation.email)?;
     invitations::insert(conn, invitation).context("storing the invitation")?;
-    let context = json!({
-        "inviter_name": inviter.display_name,
-        "role": invitation.role,
-        "link": state.link_with_token("/invitations/accept", secret),
-        "token": secret,
-        "expires_in_days": state.settings.auth.invitation_ttl_days,
-        "call_title": null,
-    });
+    let context = emails::Invitation {
+        inviter_name: inviter.display_name,
+        role: invitation.role.to_string(),
+        link: state.link_with_token("/invitations/accept", secret),
+        token: secret.to_owned(),
+        expires_in_days: state.settings.auth.invitation_ttl_days,
+        call_title: None,
+        organization_name: None,
+    };
     let call_id = invitation.call_id.map(|c| *c);
     let to = &invitation.email;
     send_invitation(
@@ -91,7 +91,7 @@ pub fn create(
         invitee.as_ref(),
         locale,
         call_id,
-        context,
+        &context,
         now,
     )?;
     Happened::new(

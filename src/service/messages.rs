@@ -14,7 +14,7 @@ use crate::domain::action::Action;
 use crate::domain::message::MessageSide;
 use crate::error::Error;
 use crate::notify::applications::About;
-use crate::notify::templates::Event;
+use crate::notify::emails::NewMessage;
 use crate::service::applications::load;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Message};
@@ -91,10 +91,13 @@ pub fn post(
         organization: &organization,
         application: &app,
     };
-    let extra = |_: &str| json!({"author_side": side, "message": message.body});
+    let email = |_: &str| NewMessage {
+        author_side: side,
+        message: message.body.clone(),
+    };
     match side {
-        MessageSide::Applicant => about.to_staff(conn, state, Event::NewMessage, extra, now)?,
-        MessageSide::Staff => about.to_members(conn, state, Event::NewMessage, extra, now)?,
+        MessageSide::Applicant => about.tell_staff(conn, state, email, now)?,
+        MessageSide::Staff => about.tell_members(conn, state, email, now)?,
     }
     Ok((message, author.display_name))
 }

@@ -10,6 +10,7 @@ pub mod calls;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
+pub mod exports;
 pub mod invitations;
 pub mod jurors;
 pub mod messages;

@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::domain::account::Locale;
 use crate::domain::action::Action;
 use crate::error::Error;
+use crate::notify::emails;
 use crate::service::invitations::send_invitation;
 use crate::state::AppState;
 use crate::store::invitations::{self, MemberInvitation};
@@ -156,15 +157,15 @@ pub fn invite_member(
         }
     }
     invitations::insert_member(conn, invitation).context("storing the invitation")?;
-    let context = json!({
-        "inviter_name": inviter.display_name,
-        "role": invitation.role,
-        "organization_name": organization.legal_name,
-        "link": state.link_with_token("/invitations/accept", secret),
-        "token": secret,
-        "expires_in_days": state.settings.auth.invitation_ttl_days,
-        "call_title": null,
-    });
+    let context = emails::Invitation {
+        inviter_name: inviter.display_name,
+        role: invitation.role.to_string(),
+        link: state.link_with_token("/invitations/accept", secret),
+        token: secret.to_owned(),
+        expires_in_days: state.settings.auth.invitation_ttl_days,
+        call_title: None,
+        organization_name: Some(organization.legal_name.clone()),
+    };
     let to = &invitation.email;
     send_invitation(
         conn,
@@ -173,7 +174,7 @@ pub fn invite_member(
         invitee.as_ref(),
         locale,
         None,
-        context,
+        &context,
         now,
     )?;
     Happened::new(

@@ -16,10 +16,10 @@ use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::organization::OrganizationKind;
-use crate::domain::pairing::{self, Answers, PairingStatus, Response};
+use crate::domain::pairing::{self, Answers, Response, Step};
 use crate::error::Error;
 use crate::notify::applications::About;
-use crate::notify::templates::Event;
+use crate::notify::emails::PairingUpdate;
 use crate::service::applications::{load, read_facts};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
@@ -36,29 +36,23 @@ fn tell_both(
     call: &Call,
     app: &Application,
     (territory, partner): (&Organization, &Organization),
-    (step, proposer_name): (&str, Option<&str>),
+    (step, proposer_name): (Step, Option<&str>),
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let extra = |_: &str| {
-        json!({
-            "territory_name": territory.legal_name,
-            "partner_name": partner.legal_name,
-            "step": step,
-            "proposer_name": proposer_name,
-        })
+    let update = |_: &str| PairingUpdate {
+        territory_name: territory.legal_name.clone(),
+        partner_name: partner.legal_name.clone(),
+        step,
+        proposer_name: proposer_name.map(str::to_owned),
     };
-    About {
-        call,
-        organization: territory,
-        application: app,
+    for organization in [territory, partner] {
+        About {
+            call,
+            organization,
+            application: app,
+        }
+        .tell_members(conn, state, update, now)?;
     }
-    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
-    About {
-        call,
-        organization: partner,
-        application: app,
-    }
-    .to_members(conn, state, Event::PairingUpdate, extra, now)?;
     Ok(())
 }
 
@@ -155,7 +149,7 @@ pub fn propose(
         &call,
         &app,
         sides,
-        ("proposed", proposer_name),
+        (Step::Proposed, proposer_name),
         now,
     )?;
     Ok((pairing, partner))
@@ -200,10 +194,11 @@ pub fn respond(
     .after(json!({"pairing_id": pairing_id, "side": side, "response": response, "status": updated.status}))
     .record(conn, now)
     .context("recording the answer")?;
-    let (settled, step) = match updated.status {
-        PairingStatus::Confirmed => (Some(Action::PairingConfirmed), "confirmed"),
-        PairingStatus::Declined => (Some(Action::PairingDeclined), "declined"),
-        PairingStatus::Proposed => (None, "accepted"),
+    let step = Step::after_answer(updated.status);
+    let settled = match step {
+        Step::Confirmed => Some(Action::PairingConfirmed),
+        Step::Declined => Some(Action::PairingDeclined),
+        Step::Proposed | Step::Accepted => None,
     };
     if let Some(action) = settled {
         let data = json!({"pairing_id": pairing_id, "partner_organization_id": updated.partner_organization_id, "status": updated.status});
