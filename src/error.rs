@@ -6,8 +6,6 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::identifiers::InvalidValue;
-
 /// One failing field of a 422 answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -52,6 +50,29 @@ pub struct Problem {
     pub code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+}
+
+/// Why a raw string could not be turned into a domain value.
+///
+/// `code` is a stable, machine-readable snake_case identifier (for API clients
+/// and translations); `message` is a short English sentence for humans.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidValue {
+    /// Stable machine code, e.g. `"invalid_siret"`.
+    pub code: &'static str,
+    /// Short English explanation, e.g. `"a SIRET has 14 digits"`.
+    pub message: String,
+}
+
+impl InvalidValue {
+    /// Builds an error from its machine code and human message.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
 }
 
 /// Everything a request can fail with.
@@ -232,17 +253,6 @@ impl ResponseError for Error {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(self.problem())
-    }
-}
-
-impl From<crate::domain::refusal::Refusal> for Error {
-    /// A refused transition is a 409 carrying the refusal's code.
-    fn from(refusal: crate::domain::refusal::Refusal) -> Self {
-        Error::Refused {
-            status: StatusCode::CONFLICT,
-            code: refusal.code(),
-            detail: refusal.detail(),
-        }
     }
 }
 

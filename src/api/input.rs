@@ -9,7 +9,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::Digest;
 
-use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError};
 use crate::state::AppState;
 use crate::storage;
@@ -103,7 +102,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
             let (body, errors) = decode::<T>(value)?;
             Ok(Input {
                 body,
-                check: Check { errors },
+                check: Check::with(errors),
                 body_hash,
             })
         })
@@ -260,86 +259,6 @@ fn remove_path(value: &mut Value, path: &[String]) -> bool {
     }
 }
 
-/// Gathers field errors so that one 422 lists them all.
-#[derive(Debug, Default)]
-#[must_use = "call finish() so that the gathered errors are reported"]
-pub struct Check {
-    errors: Vec<FieldError>,
-}
-
-impl Check {
-    /// Whether `field` already failed (while decoding, for example).
-    pub fn failed(&self, field: &str) -> bool {
-        self.errors.iter().any(|e| e.field == field)
-    }
-
-    /// Notes a failing field, unless it already failed.
-    pub fn push(&mut self, error: FieldError) {
-        if !self.failed(&error.field) {
-            self.errors.push(error);
-        }
-    }
-
-    /// Parses a required value: absent is `required`, a parse failure is noted.
-    pub fn required<R, T>(
-        &mut self,
-        field: &str,
-        raw: Option<R>,
-        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
-    ) -> Option<T> {
-        match raw {
-            None => {
-                self.push(FieldError::new(field, "required", "this field is required"));
-                None
-            }
-            Some(raw) => self.parse(field, raw, parse),
-        }
-    }
-
-    /// Parses an optional value: absent stays `None`.
-    pub fn optional<R, T>(
-        &mut self,
-        field: &str,
-        raw: Option<R>,
-        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
-    ) -> Option<T> {
-        raw.and_then(|raw| self.parse(field, raw, parse))
-    }
-
-    fn parse<R, T>(
-        &mut self,
-        field: &str,
-        raw: R,
-        parse: impl FnOnce(R) -> Result<T, InvalidValue>,
-    ) -> Option<T> {
-        match parse(raw) {
-            Ok(value) => Some(value),
-            Err(err) => {
-                self.push(FieldError::invalid(field, err));
-                None
-            }
-        }
-    }
-
-    /// `Ok` when nothing failed, else the 422 listing every failing field.
-    pub fn finish(self) -> Result<(), Error> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation(self.errors))
-        }
-    }
-
-    /// The 422 to return when a required value is missing; never empty.
-    pub fn into_error(mut self) -> Error {
-        if self.errors.is_empty() {
-            self.errors
-                .push(FieldError::new("", "invalid", "the request is incomplete"));
-        }
-        Error::Validation(self.errors)
-    }
-}
-
 /// Decodes a nested JSON document (a form, a list of stages) into `T`, noting its errors under `prefix`.
 /// `None` when anything failed.
 pub fn nested<T: DeserializeOwned>(check: &mut Check, prefix: &str, value: Value) -> Option<T> {
@@ -379,6 +298,7 @@ where
 }
 
 pub use super::patch::Patch;
+pub use crate::domain::check::Check;
 
 #[cfg(test)]
 mod tests {

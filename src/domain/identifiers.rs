@@ -9,28 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// Why a raw string could not be turned into a domain value.
-///
-/// `code` is a stable, machine-readable snake_case identifier (for API clients
-/// and translations); `message` is a short English sentence for humans.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct InvalidValue {
-    /// Stable machine code, e.g. `"invalid_siret"`.
-    pub code: &'static str,
-    /// Short English explanation, e.g. `"a SIRET has 14 digits"`.
-    pub message: String,
-}
-
-impl InvalidValue {
-    /// Builds an error from its machine code and human message.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
+pub use crate::error::InvalidValue;
 
 /// The SIREN of La Poste, whose SIRETs follow a different check rule.
 const LA_POSTE_SIREN: &str = "356000000";

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::application::ApplicationStatus;
 use super::pairing::PairingStatus;
+use crate::error::Error;
 
 /// A refused transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,5 +164,12 @@ impl Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.detail())
+    }
+}
+
+impl From<Refusal> for Error {
+    /// A refused transition is a 409 carrying the refusal's code.
+    fn from(refusal: Refusal) -> Self {
+        Error::refused(refusal.code(), refusal.detail())
     }
 }

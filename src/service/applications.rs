@@ -10,7 +10,6 @@ use chrono::{DateTime, Datelike, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::api::input::Check;
 use crate::auth::permissions::{
     can_act_for_applicant, can_read_application, ApplicationFacts, JurorFacts, MemberRole,
     Principal,
@@ -20,6 +19,7 @@ use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::application::{ApplicationStatus, ScreeningOutcome, SubmitWindow};
 use crate::domain::call::{self, CallStatus, Phase};
+use crate::domain::check::Check;
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::{answers_summary, format_instant, About};
@@ -223,7 +223,7 @@ pub fn save_answers(
     now: DateTime<Utc>,
 ) -> Result<Application, Error> {
     let before = load_for_applicant(conn, caller, id)?;
-    crate::api::etag::check(&if_match?, before.version)?;
+    crate::domain::version::check(&if_match?, before.version)?;
     if !before.status.is_editable() {
         return Err(Refusal::NotEditable(before.status).into());
     }

@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::etag;
 use crate::auth::permissions::Principal;
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::call::CallStatus;
 use crate::domain::refusal::Refusal;
+use crate::domain::version as etag;
 use crate::error::Error;
 use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Feed, Happened};

@@ -11,13 +11,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::api::input::Check;
 use crate::auth::permissions::Principal;
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::application::{ApplicationStatus, DecisionOutcome};
 use crate::domain::call::CallStatus;
+use crate::domain::check::Check;
 use crate::domain::form::Stage;
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};

@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::input::Check;
 use crate::auth::permissions::{can_read_reviews, can_review_as_juror, JurorFacts, Principal};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
+use crate::domain::check::Check;
 use crate::domain::form::Stage;
 use crate::domain::ranking::{rank_applications, weighted_score, RankedApplication, ReviewScores};
 use crate::domain::refusal::Refusal;
