@@ -65,6 +65,7 @@ pub struct OutboxQuery {
 
 /// The email outbox, oldest first.
 #[utoipa::path(
+    operation_id = "listOutbox",
     tag = "admin",
     params(OutboxQuery),
     responses((status = 200, body = Paginated<OutboxView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -95,6 +96,7 @@ pub async fn list_outbox(
 /// Puts a failed email back in the queue with a fresh set of attempts. A one-time link it carried is
 /// renewed (a fresh secret and expiry; the old one stops working), since its secret was not kept.
 #[utoipa::path(
+    operation_id = "retryOutboxMessage",
     tag = "admin",
     params(("id" = Uuid, Path)),
     responses(
@@ -145,6 +147,7 @@ pub struct AuditQuery {
 
 /// Who did what, when, with the state before and after.
 #[utoipa::path(
+    operation_id = "listAuditEntries",
     tag = "admin",
     params(AuditQuery),
     responses((status = 200, body = Paginated<AuditView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),

@@ -109,6 +109,7 @@ async fn read_parts(
 /// 413 over the field's size, 415 when the file's content is not an allowed type, 422 when the application
 /// has no room left for it, 429 when the caller or their address uploads too often.
 #[utoipa::path(
+    operation_id = "uploadAttachment",
     tag = "applications",
     params(("id" = Uuid, Path)),
     request_body(content_type = "multipart/form-data", description = "parts `field` (the form's file field key), then `file`"),
@@ -203,6 +204,7 @@ async fn keep(
 
 /// Downloads an attachment (who may read the application), as an attachment with a safe file name.
 #[utoipa::path(
+    operation_id = "downloadAttachment",
     tag = "applications",
     params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -255,6 +257,7 @@ fn mime_octet_stream() -> actix_web::mime::Mime {
 
 /// Deletes an attachment while the application is editable (its members).
 #[utoipa::path(
+    operation_id = "deleteAttachment",
     tag = "applications",
     params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),

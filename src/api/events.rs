@@ -121,6 +121,7 @@ pub struct Feed {
 /// The ordered feed of domain events: every change of a call, its applications, jury and decisions, in the
 /// order it was committed. Follow it with `?after=<last id seen>`.
 #[utoipa::path(
+    operation_id = "listEvents",
     tag = "integrations",
     params(FeedQuery),
     responses(
