@@ -59,7 +59,10 @@ impl From<OutboxEmail> for OutboxView {
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` or `failed`.
     pub status: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -141,7 +144,10 @@ pub struct AuditView {
 pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -356,7 +356,10 @@ pub async fn send_test(
 pub struct DeliveryQuery {
     /// `pending`, `sending`, `delivered` or `failed`.
     pub status: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -95,7 +95,10 @@ pub struct ApplicationQuery {
     pub status: Option<String>,
     /// Part of a reference or of an organization's name.
     pub q: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
