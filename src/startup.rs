@@ -183,6 +183,7 @@ impl Application {
                 })
                 .default_service(web::to(api::not_found))
                 .into_app()
+                .route("/docs", web::get().to(api::ops::docs_without_slash))
         })
         .workers(settings.http_workers())
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)

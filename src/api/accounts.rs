@@ -71,6 +71,7 @@ pub fn check_password(
 /// Creates an account and emails a verification link. An email already taken gets the same answer, and
 /// its owner is told by email instead, so that nobody can learn who has an account.
 #[utoipa::path(
+    operation_id = "registerAccount",
     tag = "accounts",
     request_body = RegisterRequest,
     responses(
@@ -155,6 +156,7 @@ fn required_token(check: &mut crate::api::input::Check, raw: Option<String>) -> 
 
 /// Confirms that the account's owner reads its mailbox.
 #[utoipa::path(
+    operation_id = "verifyEmail",
     tag = "accounts",
     request_body = TokenRequest,
     responses(
@@ -185,6 +187,7 @@ pub async fn verify_email(
 /// Sends the caller a new verification link (the earlier ones stop working); nothing is sent when the
 /// address is already verified. The answer is the same either way.
 #[utoipa::path(
+    operation_id = "resendVerificationEmail",
     tag = "accounts",
     responses(
         (status = 202, description = "If the address is not verified yet, a new link is on its way"),
@@ -242,6 +245,7 @@ pub struct LoginResponse {
 
 /// Opens a session. A wrong email and a wrong password get the same 401, in the same time.
 #[utoipa::path(
+    operation_id = "logIn",
     tag = "accounts",
     request_body = LoginRequest,
     responses(
@@ -315,6 +319,7 @@ pub async fn login(
 
 /// Revokes the token presented with this request.
 #[utoipa::path(
+    operation_id = "logOut",
     tag = "accounts",
     responses((status = 204, description = "Token revoked"), (status = 401, body = Problem)),
     security(("bearer" = []))
@@ -341,6 +346,7 @@ pub struct PasswordResetRequest {
 
 /// Emails a password-reset link if the account exists; the answer is the same either way.
 #[utoipa::path(
+    operation_id = "requestPasswordReset",
     tag = "accounts",
     request_body = PasswordResetRequest,
     responses(
@@ -392,6 +398,7 @@ pub struct PasswordResetConfirm {
 /// Sets a new password with a reset link's token, and revokes every token of the account. The link
 /// reached the address, so the address counts as verified from then on.
 #[utoipa::path(
+    operation_id = "confirmPasswordReset",
     tag = "accounts",
     request_body = PasswordResetConfirm,
     responses((status = 204, description = "Password changed; every session revoked"), (status = 422, body = Problem))

@@ -59,12 +59,16 @@ impl From<OutboxEmail> for OutboxView {
 pub struct OutboxQuery {
     /// `pending`, `sending`, `sent` or `failed`.
     pub status: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// The email outbox, oldest first.
 #[utoipa::path(
+    operation_id = "listOutbox",
     tag = "admin",
     params(OutboxQuery),
     responses((status = 200, body = Paginated<OutboxView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -95,6 +99,7 @@ pub async fn list_outbox(
 /// Puts a failed email back in the queue with a fresh set of attempts. A one-time link it carried is
 /// renewed (a fresh secret and expiry; the old one stops working), since its secret was not kept.
 #[utoipa::path(
+    operation_id = "retryOutboxMessage",
     tag = "admin",
     params(("id" = Uuid, Path)),
     responses(
@@ -139,12 +144,16 @@ pub struct AuditView {
 pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// Who did what, when, with the state before and after.
 #[utoipa::path(
+    operation_id = "listAuditEntries",
     tag = "admin",
     params(AuditQuery),
     responses((status = 200, body = Paginated<AuditView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller};
+use crate::api::extract::{Admin, Caller, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Principal, Scope};
 use crate::domain::identifiers::InvalidValue;
@@ -17,7 +17,7 @@ use crate::service;
 use crate::service::assignments::{call_or_404, AutoAssigned, Spread};
 use crate::state::AppState;
 use crate::store;
-use crate::store::assignments::Assignment;
+use crate::store::assignments::{Assignment, MyAssignment};
 
 /// An assignment of an application to a juror for a stage.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,6 +50,7 @@ pub struct StageQuery {
 
 /// The assignments of a call (administrators).
 #[utoipa::path(
+    operation_id = "listCallAssignments",
     tag = "evaluation",
     params(("id" = Uuid, Path), StageQuery),
     responses((status = 200, body = Vec<AssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -92,6 +93,7 @@ pub struct CreateAssignment {
 
 /// Assigns an application to a juror for a stage (administrators); 409 when the juror is conflicted.
 #[utoipa::path(
+    operation_id = "createAssignment",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = CreateAssignment,
@@ -172,6 +174,7 @@ pub struct ShortApplication {
 /// juror loads differing by at most one (within `max_per_juror`); deterministic; re-running fills gaps only.
 /// Each juror with new assignments gets one email listing them.
 #[utoipa::path(
+    operation_id = "autoAssignApplications",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = AutoAssign,
@@ -273,12 +276,13 @@ pub struct MyAssignmentsQuery {
     pub call_id: Option<Uuid>,
 }
 
-/// The caller's assignments as a juror, with the state of their reviews and the stage's review deadline;
-/// never an application they are conflicted with or that was withdrawn.
+/// The caller's assignments as a juror, a page at a time in assignment order, with the state of their reviews
+/// and the stage's review deadline; never an application they are conflicted with or that was withdrawn.
 #[utoipa::path(
+    operation_id = "listMyAssignments",
     tag = "evaluation",
-    params(MyAssignmentsQuery),
-    responses((status = 200, body = Vec<MyAssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(MyAssignmentsQuery, PageQuery),
+    responses((status = 200, body = Paginated<MyAssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/me/assignments")]
@@ -286,24 +290,33 @@ pub async fn my_assignments(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<MyAssignmentsQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let caller: Principal = caller.0;
     caller.require_scope(Scope::ReviewsRead)?;
     let call_id = query.into_inner().call_id;
+    let page = page.page()?;
     let rows = state
         .db
-        .read(move |conn| service::assignments::visible_assignments(conn, caller.user_id, call_id))
+        .read(move |conn| {
+            let (juror, after, limit) = (caller.user_id, page.after, page.limit + 1);
+            service::assignments::visible_assignments_page(conn, juror, call_id, after, limit)
+        })
         .await?;
-    let views: Vec<MyAssignmentView> = rows
-        .into_iter()
-        .map(|r| MyAssignmentView {
+    let Paginated { items, next_cursor } = Paginated::from_rows(rows, page, |r| *r.id);
+    let items = items.into_iter().map(MyAssignmentView::from).collect();
+    Ok(HttpResponse::Ok().json(Paginated::<MyAssignmentView> { items, next_cursor }))
+}
+
+impl From<MyAssignment> for MyAssignmentView {
+    fn from(r: MyAssignment) -> Self {
+        MyAssignmentView {
             application_id: *r.application_id,
             call_id: *r.call_id,
             reference: r.reference,
             stage: r.stage,
             review_status: r.review_status.map_or("pending", |s| s.as_str()).into(),
             review_due_at: r.review_due_at.map(|t| t.0),
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+        }
+    }
 }

@@ -6,6 +6,7 @@ use actix_web::http::header::{
     Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::applications::AttachmentView;
@@ -105,13 +106,29 @@ async fn read_parts(
     Ok(())
 }
 
+/// The multipart body of an upload, as documented: the part `field` first, then `file`.
+#[derive(ToSchema)]
+pub struct AttachmentUpload {
+    /// The key of the form's file field (`pitch_deck`…).
+    pub field: String,
+    /// The file; its content decides its type (PDF, PNG, JPEG…), not its name.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// A file's bytes, as downloaded.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileContent(pub Vec<u8>);
+
 /// Uploads a file for one of the form's file fields: multipart parts `field` (the key) then `file`.
 /// 413 over the field's size, 415 when the file's content is not an allowed type, 422 when the application
 /// has no room left for it, 429 when the caller or their address uploads too often.
 #[utoipa::path(
+    operation_id = "uploadAttachment",
     tag = "applications",
     params(("id" = Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "parts `field` (the form's file field key), then `file`"),
+    request_body(content = AttachmentUpload, content_type = "multipart/form-data", description = "parts `field` (the form's file field key), then `file`"),
     responses(
         (status = 201, body = AttachmentView), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "No longer editable", body = Problem),
@@ -203,9 +220,10 @@ async fn keep(
 
 /// Downloads an attachment (who may read the application), as an attachment with a safe file name.
 #[utoipa::path(
+    operation_id = "downloadAttachment",
     tag = "applications",
     params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 401, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream", body = FileContent), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}/attachments/{attachment_id}")]
@@ -255,6 +273,7 @@ fn mime_octet_stream() -> actix_web::mime::Mime {
 
 /// Deletes an attachment while the application is editable (its members).
 #[utoipa::path(
+    operation_id = "deleteAttachment",
     tag = "applications",
     params(("id" = Uuid, Path), ("attachment_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),

@@ -35,7 +35,7 @@ fn with_etag(status: StatusCode, call: &Call, now: DateTime<Utc>) -> Result<Http
 }
 
 /// The call templates shipped with Cordée.
-#[utoipa::path(tag = "calls", responses((status = 200, body = Vec<CallTemplate>)))]
+#[utoipa::path(operation_id = "listCallTemplates", tag = "calls", responses((status = 200, body = Vec<CallTemplate>)))]
 #[get("/call-templates")]
 pub async fn templates() -> HttpResponse {
     HttpResponse::Ok().json(builtin_templates())
@@ -43,6 +43,7 @@ pub async fn templates() -> HttpResponse {
 
 /// Creates a call in `draft`, from a template and overrides.
 #[utoipa::path(
+    operation_id = "createCall",
     tag = "calls",
     request_body = CreateCall,
     responses(
@@ -71,12 +72,15 @@ pub async fn create(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CallQuery {
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// The calls, with their phase on the server clock; drafts only for administrators.
-#[utoipa::path(tag = "calls", params(CallQuery), responses((status = 200, body = Paginated<CallSummary>), (status = 422, body = Problem)))]
+#[utoipa::path(operation_id = "listCalls", tag = "calls", params(CallQuery), responses((status = 200, body = Paginated<CallSummary>), (status = 422, body = Problem)))]
 #[get("/calls")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -104,6 +108,7 @@ pub async fn list(
 
 /// A call with its form and criteria, by id or slug (a draft only for administrators).
 #[utoipa::path(
+    operation_id = "getCall",
     tag = "calls",
     params(("id" = String, Path, description = "Id or slug")),
     responses((status = 200, body = CallView, headers(("ETag" = String))), (status = 404, body = Problem))
@@ -128,6 +133,7 @@ pub async fn get_one(
 /// Changes a call (administrators, with `If-Match`). The form, criteria and eligibility freeze once an
 /// application is submitted (409).
 #[utoipa::path(
+    operation_id = "updateCall",
     tag = "calls",
     params(("id" = Uuid, Path), ("If-Match" = String, Header)),
     request_body = UpdateCall,
@@ -164,6 +170,7 @@ pub async fn update(
 
 /// Publishes a draft call: it becomes visible, and open between its dates.
 #[utoipa::path(
+    operation_id = "publishCall",
     tag = "calls",
     params(("id" = Uuid, Path)),
     responses(

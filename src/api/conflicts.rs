@@ -72,6 +72,7 @@ impl ConflictView {
 /// Nothing is detected by reading this list: detection runs when a juror is assigned, when staff ask
 /// (`POST /calls/{id}/conflicts/detect`), and after an applicant's change for jurors already assigned.
 #[utoipa::path(
+    operation_id = "listCallConflicts",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -106,6 +107,7 @@ pub async fn list_conflicts(
 /// pair already assigned (staff then confirm or dismiss it; the administrators are emailed). Returns the new
 /// records; running it again records nothing new.
 #[utoipa::path(
+    operation_id = "detectConflicts",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -138,6 +140,7 @@ pub async fn detect_conflicts(
 /// application are withdrawn and their reviews of it no longer count. 409 (`not_flagged`) when it was already
 /// decided.
 #[utoipa::path(
+    operation_id = "confirmConflict",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("conflict_id" = Uuid, Path)),
     responses(
@@ -158,6 +161,7 @@ pub async fn confirm_conflict(
 /// Dismisses a flagged conflict (administrators): it does not apply, and the same fact does not raise it
 /// again. 409 (`not_flagged`) when it was already decided.
 #[utoipa::path(
+    operation_id = "dismissConflict",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("conflict_id" = Uuid, Path)),
     responses(
@@ -206,6 +210,7 @@ pub struct DeclareConflict {
 /// Declares a conflict of interest: a juror for themself, or an administrator for any juror. It applies at
 /// once; the juror's assignments to that application are withdrawn.
 #[utoipa::path(
+    operation_id = "declareConflict",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = DeclareConflict,

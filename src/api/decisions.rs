@@ -39,6 +39,7 @@ pub struct ShortlistResult {
 /// when an application changed meanwhile (withdrawn, or shortlisted by a concurrent request), nothing is
 /// changed and the answer is 409 `application_changed`.
 #[utoipa::path(
+    operation_id = "shortlistApplications",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = Shortlist,
@@ -115,6 +116,7 @@ impl From<&Decision> for DecisionView {
 /// Records pending decisions (invisible to applicants until published) for the eligible applications of a
 /// single-stage call, or the shortlisted ones of the last stage.
 #[utoipa::path(
+    operation_id = "recordDecisions",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = Vec<DecisionItem>,
@@ -184,6 +186,7 @@ fn views(decisions: &[Decision]) -> Vec<DecisionView> {
 
 /// The decisions of a call, published or not (administrators).
 #[utoipa::path(
+    operation_id = "listCallDecisions",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<DecisionView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -217,6 +220,7 @@ pub struct Published {
 /// with `published: 0`, sending and recording nothing. A withdrawn application keeps its status and gets no
 /// decision email, even when its withdrawal races the publication.
 #[utoipa::path(
+    operation_id = "publishDecisions",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Published), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),

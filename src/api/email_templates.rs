@@ -180,6 +180,7 @@ fn decoding_errors(check: Check) -> Result<Vec<FieldError>, Error> {
 
 /// The template a call uses for an event and locale: its own, or the built-in one.
 #[utoipa::path(
+    operation_id = "getEmailTemplate",
     tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The call"),
@@ -208,6 +209,7 @@ pub async fn get_one(
 /// use it. 422 lists every part that does not parse, uses an unknown variable (named, with its line),
 /// turns HTML escaping off, or fails on the example data.
 #[utoipa::path(
+    operation_id = "updateEmailTemplate",
     tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The call"),
@@ -280,6 +282,7 @@ impl TemplateBody {
 /// Goes back to the built-in template: deletes the call's own one. 204 whether or not there was one
 /// (deleting twice is harmless); 404 for an unknown call, event or locale.
 #[utoipa::path(
+    operation_id = "resetEmailTemplate",
     tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The call"),
@@ -311,6 +314,7 @@ pub async fn reset(
 /// Renders the template with the event's example data: an unsaved draft when one is sent (parts left
 /// out, or no body at all, come from the template in use), else the template in use. Same 422 as `PUT`.
 #[utoipa::path(
+    operation_id = "previewEmailTemplate",
     tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The call"),

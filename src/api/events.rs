@@ -17,6 +17,7 @@ pub struct FeedQuery {
     /// The id of the last event already seen; the feed starts at the beginning without it.
     pub after: Option<String>,
     /// How many events, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Only the events of this call.
     pub call_id: Option<String>,
@@ -121,6 +122,7 @@ pub struct Feed {
 /// The ordered feed of domain events: every change of a call, its applications, jury and decisions, in the
 /// order it was committed. Follow it with `?after=<last id seen>`.
 #[utoipa::path(
+    operation_id = "listEvents",
     tag = "integrations",
     params(FeedQuery),
     responses(

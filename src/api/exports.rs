@@ -41,6 +41,7 @@ fn csv_response(filename: &str, rows: Vec<Vec<Cell>>) -> Result<HttpResponse, Er
 /// Every application of a call, one row each, the answers flattened to one column per form field and the
 /// attachments' file names in their field's column (administrators).
 #[utoipa::path(
+    operation_id = "exportApplicationsCsv",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -62,6 +63,7 @@ pub async fn applications_csv(
 
 /// The ranking of a stage as CSV (administrators), in the order `normalize` asks for.
 #[utoipa::path(
+    operation_id = "exportRankingCsv",
     tag = "evaluation",
     params(("id" = Uuid, Path), RankingQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -125,6 +127,7 @@ pub async fn ranking_csv(
 
 /// The caller's own assignments as a juror, as CSV; never an application they are conflicted on.
 #[utoipa::path(
+    operation_id = "exportMyAssignmentsCsv",
     tag = "evaluation",
     params(crate::api::assignments::MyAssignmentsQuery),
     responses((status = 200, description = "CSV", content_type = "text/csv"), (status = 401, body = Problem), (status = 403, body = Problem)),

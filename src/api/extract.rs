@@ -170,6 +170,7 @@ fn forwarded_client<'a>(
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

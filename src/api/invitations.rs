@@ -95,6 +95,7 @@ impl<R: std::str::FromStr> Invitee<R> {
 
 /// Invites someone to become an administrator or a juror; emails them a one-time link.
 #[utoipa::path(
+    operation_id = "createInvitation",
     tag = "accounts",
     request_body = CreateInvitation,
     responses(
@@ -175,6 +176,7 @@ pub struct AcceptInvitation {
 /// (its bearer token), or set a new password, which ends every earlier session of the account: whoever
 /// registered the address before its owner keeps nothing.
 #[utoipa::path(
+    operation_id = "acceptInvitation",
     tag = "accounts",
     request_body = AcceptInvitation,
     responses(
@@ -305,6 +307,7 @@ pub struct DeclineInvitation {
 
 /// Declines an invitation: its link stops working and nothing is given to anyone.
 #[utoipa::path(
+    operation_id = "declineInvitation",
     tag = "accounts",
     request_body = DeclineInvitation,
     responses(

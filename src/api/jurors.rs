@@ -29,6 +29,7 @@ pub struct JurorView {
 
 /// The jurors of a call (administrators).
 #[utoipa::path(
+    operation_id = "listCallJurors",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<JurorView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -110,6 +111,7 @@ fn check_affiliations(check: &mut Check, affiliations: &[Affiliation]) -> Vec<Af
 
 /// Adds an existing account to the jury of a call (administrators).
 #[utoipa::path(
+    operation_id = "addCallJuror",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = AddJuror,
@@ -155,6 +157,7 @@ pub async fn add_juror(
 
 /// Removes a juror from the jury of a call (administrators).
 #[utoipa::path(
+    operation_id = "removeCallJuror",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -194,6 +197,7 @@ pub struct ReviewDeadlineView {
 /// Sets the review deadline of a stage (administrators): 48 hours before it, every juror with reviews still
 /// pending gets one reminder.
 #[utoipa::path(
+    operation_id = "setReviewDeadline",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("stage" = String, Path)),
     request_body = ReviewDeadline,

@@ -34,6 +34,7 @@ pub struct MeView {
 
 /// Who am I?
 #[utoipa::path(
+    operation_id = "getMe",
     tag = "accounts",
     responses((status = 200, body = MeView), (status = 401, body = Problem)),
     security(("bearer" = []))
@@ -109,6 +110,7 @@ pub struct CreateTokenRequest {
 
 /// The caller's personal API tokens.
 #[utoipa::path(
+    operation_id = "listMyTokens",
     tag = "accounts",
     params(PageQuery),
     responses((status = 200, body = Paginated<TokenView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -140,6 +142,7 @@ pub async fn list_tokens(
 
 /// Creates a personal API token with some scopes, for scripts and API clients.
 #[utoipa::path(
+    operation_id = "createMyToken",
     tag = "accounts",
     request_body = CreateTokenRequest,
     responses(
@@ -278,6 +281,7 @@ fn token_expiry(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, InvalidV
 
 /// Revokes one of the caller's personal tokens.
 #[utoipa::path(
+    operation_id = "deleteMyToken",
     tag = "accounts",
     params(("id" = Uuid, Path, description = "Token id")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),

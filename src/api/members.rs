@@ -69,6 +69,7 @@ impl From<&MemberInvitation> for MemberInvitationView {
 
 /// The members of an organization (members and administrators).
 #[utoipa::path(
+    operation_id = "listOrganizationMembers",
     tag = "organizations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Paginated<MemberView>), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -107,6 +108,7 @@ pub async fn list(
 /// `/invitations/decline`), and become a member (or change role) only when they accept. The answer says
 /// nothing about whether the address has an account.
 #[utoipa::path(
+    operation_id = "inviteOrganizationMember",
     tag = "organizations",
     params(("id" = Uuid, Path)),
     request_body = InviteMember,
@@ -177,6 +179,7 @@ pub async fn invite(
 /// Removes a member: a member leaves by removing themself, owners and administrators remove anyone.
 /// The last owner cannot leave nor be removed (409 `last_owner`).
 #[utoipa::path(
+    operation_id = "removeOrganizationMember",
     tag = "organizations",
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(

@@ -59,6 +59,7 @@ pub struct NewMessage {
 
 /// The thread of an application, oldest first (its members and staff).
 #[utoipa::path(
+    operation_id = "listApplicationMessages",
     tag = "applications",
     params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Paginated<MessageView>), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -88,6 +89,7 @@ pub async fn list(
 
 /// Writes to the thread: an applicant's message goes to the staff, a staff message to the applicant's members.
 #[utoipa::path(
+    operation_id = "postApplicationMessage",
     tag = "applications",
     params(("id" = Uuid, Path)),
     request_body = NewMessage,

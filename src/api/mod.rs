@@ -62,6 +62,7 @@ use crate::error::{Error, FieldError, Problem};
         (name = "applications", description = "Applications, attachments, submission, screening"),
         (name = "evaluation", description = "Juries, conflicts, assignments, reviews, ranking, decisions"),
         (name = "admin", description = "Staff tools"),
+        (name = "integrations", description = "Webhooks and the event feed"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,6 @@
 //! Operations: liveness, readiness, metrics.
 
+use actix_web::http::header;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use prometheus::{Encoder, Histogram, HistogramOpts, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde::Serialize;
@@ -19,7 +20,7 @@ pub struct Status {
 }
 
 /// 200 while the process serves.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Status)))]
+#[utoipa::path(operation_id = "getHealth", tag = "operations", responses((status = 200, body = Status)))]
 #[get("/health")]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Status {
@@ -27,8 +28,16 @@ pub async fn health() -> HttpResponse {
     })
 }
 
+/// `/docs` without its trailing slash: a permanent redirect to `/docs/`, where Swagger UI is served (its pages
+/// load their scripts relative to that folder).
+pub async fn docs_without_slash() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
 /// 200 when the database answers and every migration is applied, else 503.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Status), (status = 503, body = Problem)))]
+#[utoipa::path(operation_id = "getReadiness", tag = "operations", responses((status = 200, body = Status), (status = 503, body = Problem)))]
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
     let db = state.db.clone();
@@ -89,6 +98,7 @@ impl Metrics {
 /// Prometheus metrics (request counts and latencies, emails and webhook deliveries by status). When
 /// `server.metrics_token` is set, only for `Authorization: Bearer <that token>` (else 401).
 #[utoipa::path(
+    operation_id = "getMetrics",
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain"),

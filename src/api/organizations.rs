@@ -113,6 +113,7 @@ fn identity(
 
 /// Creates an organization; the caller becomes its owner.
 #[utoipa::path(
+    operation_id = "createOrganization",
     tag = "organizations",
     request_body = CreateOrganization,
     responses(
@@ -199,6 +200,7 @@ async fn create_organization(
 
 /// Reads an organization: members and administrators only (404 for anyone else).
 #[utoipa::path(
+    operation_id = "getOrganization",
     tag = "organizations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = OrganizationView, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -253,6 +255,7 @@ pub struct UpdateOrganization {
 
 /// Changes an organization: owners and administrators, with `If-Match` from the last read.
 #[utoipa::path(
+    operation_id = "updateOrganization",
     tag = "organizations",
     params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag of the last read")),
     request_body = UpdateOrganization,
@@ -421,6 +424,7 @@ fn nullable<T>(
 
 /// The organizations the caller belongs to.
 #[utoipa::path(
+    operation_id = "listMyOrganizations",
     tag = "organizations",
     params(PageQuery),
     responses((status = 200, body = Paginated<OrganizationView>), (status = 401, body = Problem), (status = 422, body = Problem)),

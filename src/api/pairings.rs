@@ -59,6 +59,7 @@ pub struct ProposePairing {
 /// (its side then counts as accepted, and the territory's email names it as the proposer). For anyone but
 /// staff, an application that cannot be paired (another kind of call, not submitted, closed) is 404.
 #[utoipa::path(
+    operation_id = "proposePairing",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = ProposePairing,
@@ -107,6 +108,7 @@ pub struct Respond {
 /// Accepts or declines a pairing for the caller's side (a member of the territory or of the company). Once
 /// both accept, it is confirmed and shows on the application and in exports.
 #[utoipa::path(
+    operation_id = "respondToPairing",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("pairing_id" = Uuid, Path)),
     request_body = Respond,
@@ -144,6 +146,7 @@ pub async fn respond(
 
 /// The pairings of an application (who may read it, and members of a proposed partner).
 #[utoipa::path(
+    operation_id = "listApplicationPairings",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<PairingView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),

@@ -31,6 +31,7 @@ use crate::store::personal;
 
 /// Everything Cordée holds about the caller, as one JSON document (a login session is required).
 #[utoipa::path(
+    operation_id = "exportMyData",
     tag = "accounts",
     responses(
         (status = 200, body = PersonalExport), (status = 401, body = Problem),
@@ -55,6 +56,7 @@ pub async fn export(state: web::Data<AppState>, caller: SignedIn) -> Result<Http
 /// email and name are erased wherever they were copied; what a call needs to stay whole is kept without
 /// them. The last administrator cannot leave (409).
 #[utoipa::path(
+    operation_id = "deleteMe",
     tag = "accounts",
     responses(
         (status = 204, description = "The account is deleted"), (status = 401, body = Problem),
@@ -110,6 +112,7 @@ pub struct RetentionConsentRequest {
 
 /// Whether the applicant consented to be kept longer (its members and staff).
 #[utoipa::path(
+    operation_id = "getRetentionConsent",
     tag = "applications",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = RetentionConsentView), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -142,6 +145,7 @@ pub async fn get_retention_consent(
 
 /// Gives or withdraws the applicant's consent to be kept for the longer retention period (its members).
 #[utoipa::path(
+    operation_id = "setRetentionConsent",
     tag = "applications",
     params(("id" = Uuid, Path)),
     request_body = RetentionConsentRequest,
@@ -210,6 +214,7 @@ pub struct RetentionRun {
 /// Runs the retention job now: anonymises the applications whose retention period is over (the delivery
 /// worker also runs it on its own).
 #[utoipa::path(
+    operation_id = "runRetention",
     tag = "admin",
     responses((status = 200, body = RetentionRun), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))

@@ -44,6 +44,7 @@ pub struct RankingEntry {
 
 /// The ranking of a stage, best first; conflicted jurors' scores never count.
 #[utoipa::path(
+    operation_id = "getCallRanking",
     tag = "evaluation",
     params(("id" = Uuid, Path), RankingQuery),
     responses((status = 200, body = Vec<RankingEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),

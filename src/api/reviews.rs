@@ -65,6 +65,7 @@ pub struct SaveReview {
 /// (`application_withdrawn`) or after the stage's review deadline unless staff reopened the review
 /// (`review_deadline_passed`).
 #[utoipa::path(
+    operation_id = "saveMyReview",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = SaveReview,
@@ -124,6 +125,7 @@ pub struct SubmitReview {
 /// withdrawn (`application_withdrawn`) or after the stage's review deadline unless staff reopened the review
 /// (`review_deadline_passed`).
 #[utoipa::path(
+    operation_id = "submitMyReview",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     request_body = SubmitReview,
@@ -158,6 +160,7 @@ pub async fn submit(
 
 /// The reviews of an application: staff see all of them; a juror only their own (blind review).
 #[utoipa::path(
+    operation_id = "listApplicationReviews",
     tag = "evaluation",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Vec<ReviewView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -188,6 +191,7 @@ pub async fn list(
 /// (administrators; audited). 409 (`review_not_submitted`) when it is not submitted, also for the second of
 /// two reopenings at once.
 #[utoipa::path(
+    operation_id = "reopenReview",
     tag = "evaluation",
     params(("id" = Uuid, Path), ("review_id" = Uuid, Path)),
     responses(

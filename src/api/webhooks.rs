@@ -121,6 +121,7 @@ pub struct CreateWebhook {
 
 /// Registers a webhook.
 #[utoipa::path(
+    operation_id = "createWebhook",
     tag = "integrations",
     request_body = CreateWebhook,
     responses(
@@ -231,6 +232,7 @@ fn event_types(check: &mut Check, names: Option<Vec<String>>) -> Option<Vec<Stri
 
 /// The registered webhooks, oldest first.
 #[utoipa::path(
+    operation_id = "listWebhooks",
     tag = "integrations",
     params(PageQuery),
     responses((status = 200, body = Paginated<WebhookView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
@@ -253,6 +255,7 @@ pub async fn list(
 
 /// One webhook.
 #[utoipa::path(
+    operation_id = "getWebhook",
     tag = "integrations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -274,6 +277,7 @@ pub async fn get_one(
 
 /// Deletes a webhook and its delivery log; pending deliveries are dropped.
 #[utoipa::path(
+    operation_id = "deleteWebhook",
     tag = "integrations",
     params(("id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -296,6 +300,7 @@ pub async fn remove(
 
 /// Turns a disabled webhook back on; its pending deliveries resume at once.
 #[utoipa::path(
+    operation_id = "enableWebhook",
     tag = "integrations",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = WebhookView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
@@ -320,6 +325,7 @@ pub async fn enable(
 /// Queues a `webhook.test` delivery (not a domain event: it is not in the feed) → 202 with the delivery,
 /// whose outcome then shows in the delivery log.
 #[utoipa::path(
+    operation_id = "sendTestWebhook",
     tag = "integrations",
     params(("id" = Uuid, Path)),
     responses(
@@ -350,12 +356,16 @@ pub async fn send_test(
 pub struct DeliveryQuery {
     /// `pending`, `sending`, `delivered` or `failed`.
     pub status: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// The delivery log of a webhook, oldest first.
 #[utoipa::path(
+    operation_id = "listWebhookDeliveries",
     tag = "integrations",
     params(("id" = Uuid, Path), DeliveryQuery),
     responses(

@@ -2,7 +2,7 @@
 //! call moves to evaluation once closed, each juror gets one email listing their new assignments; and a
 //! juror's own list of assignments.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -24,7 +24,7 @@ use crate::notify::{queue, Email};
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
 use crate::store::applications::Application;
-use crate::store::assignments::{self, Assignment, MyAssignment};
+use crate::store::assignments::{self, Assignment, JurorAssignments, MyAssignment};
 use crate::store::calls::{self, Call};
 use crate::store::journal::{publish, Entity, Feed, Happened};
 use crate::store::{applications, conflicts, jurors, organizations, users};
@@ -303,25 +303,33 @@ fn digest(
     Ok(())
 }
 
-/// A juror's assignments (of one call, or all), without those they are conflicted on (declared, or detected
-/// and active) nor those of withdrawn applications; a few statements whatever their number.
+/// A juror's assignments (of one call, or all), call by call, without those they are conflicted on (declared,
+/// or detected and active) nor those of withdrawn applications; one statement whatever their number.
 pub fn visible_assignments(
     conn: &mut DbConn,
     juror: Uuid,
     call_id: Option<Uuid>,
 ) -> Result<Vec<MyAssignment>, Error> {
-    let rows = assignments::assignments_of_juror(conn, juror, call_id)
-        .context("loading the juror's assignments")?;
-    let calls: Vec<Uuid> = rows
-        .iter()
-        .map(|r| *r.call_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let conflicted = conflicts::conflicted_applications(conn, juror, &calls)
-        .context("loading the juror's conflicts")?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| !conflicted.contains(&*r.application_id))
-        .collect())
+    let which = JurorAssignments {
+        call_id,
+        page: None,
+    };
+    Ok(assignments::assignments_of_juror(conn, juror, which)
+        .context("loading the juror's assignments")?)
+}
+
+/// A page of the same, in assignment order: those after the assignment `after`, at most `limit`.
+pub fn visible_assignments_page(
+    conn: &mut DbConn,
+    juror: Uuid,
+    call_id: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<MyAssignment>, Error> {
+    let which = JurorAssignments {
+        call_id,
+        page: Some((after, limit)),
+    };
+    Ok(assignments::assignments_of_juror(conn, juror, which)
+        .context("loading a page of the juror's assignments")?)
 }

@@ -5,13 +5,12 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    application_messages, applications, assignments, attachments, conflicts, detected_conflicts,
-    organization_members, organizations, reminders_sent, users,
+    application_messages, applications, assignments, attachments, organization_members,
+    organizations, reminders_sent, users,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::application::ApplicationStatus;
-use crate::domain::conflict::DetectedStatus;
 
 /// An application as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize)]
@@ -163,22 +162,7 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
         // A juror never sees an application a conflict keeps them away from (declared, or detected and
         // applying), even if it was assigned before the conflict came to light; their own organizations'
         // applications they see as applicants.
-        let declared = conflicts::table
-            .filter(conflicts::juror_id.eq(Uid(user_id)))
-            .select(conflicts::application_id);
-        let applying: Vec<&str> = [
-            DetectedStatus::Active,
-            DetectedStatus::Flagged,
-            DetectedStatus::Dismissed,
-        ]
-        .into_iter()
-        .filter(|s| s.applies())
-        .map(DetectedStatus::as_str)
-        .collect();
-        let detected = detected_conflicts::table
-            .filter(detected_conflicts::juror_id.eq(Uid(user_id)))
-            .filter(detected_conflicts::status.eq_any(applying))
-            .select(detected_conflicts::application_id);
+        let (declared, detected) = super::conflicts::keeping_away(user_id);
         query = query.filter(
             applications::organization_id
                 .eq_any(mine)

@@ -71,6 +71,8 @@ pub fn is_assigned(
 /// A juror's assignment with the state of their review.
 #[derive(Debug, Clone, Queryable)]
 pub struct MyAssignment {
+    /// The assignment's id (the cursor of a page).
+    pub id: Uid,
     pub application_id: Uid,
     pub call_id: Uid,
     pub stage: String,
@@ -80,14 +82,26 @@ pub struct MyAssignment {
     pub review_due_at: Option<Ts>,
 }
 
-/// A juror's assignments (optionally for one call), with their review status and the stage's deadline, in one
-/// statement; withdrawn applications are left out (they are no longer evaluated).
+/// Which of a juror's assignments to load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JurorAssignments {
+    /// Only this call's.
+    pub call_id: Option<Uuid>,
+    /// A page in assignment order: those after this assignment, at most this many. Without it, all of them,
+    /// call by call.
+    pub page: Option<(Option<Uuid>, i64)>,
+}
+
+/// A juror's assignments, with their review status and the stage's deadline, in one statement; withdrawn
+/// applications are left out (they are no longer evaluated), and so are those a conflict keeps the juror away
+/// from (declared, or detected and applying).
 pub fn assignments_of_juror(
     conn: &mut DbConn,
     juror_id: Uuid,
-    call_id: Option<Uuid>,
+    which: JurorAssignments,
 ) -> QueryResult<Vec<MyAssignment>> {
     use crate::db::schema::review_deadlines;
+    let (declared, detected) = super::conflicts::keeping_away(juror_id);
     let mut query = assignments::table
         .inner_join(applications::table)
         .left_join(
@@ -103,8 +117,10 @@ pub fn assignments_of_juror(
         )
         .filter(assignments::juror_id.eq(Uid(juror_id)))
         .filter(applications::status.ne(ApplicationStatus::Withdrawn))
-        .order((assignments::call_id.asc(), assignments::id.asc()))
+        .filter(assignments::application_id.ne_all(declared))
+        .filter(assignments::application_id.ne_all(detected))
         .select((
+            assignments::id,
             assignments::application_id,
             assignments::call_id,
             assignments::stage,
@@ -113,8 +129,17 @@ pub fn assignments_of_juror(
             review_deadlines::due_at.nullable(),
         ))
         .into_boxed();
-    if let Some(call_id) = call_id {
+    if let Some(call_id) = which.call_id {
         query = query.filter(assignments::call_id.eq(Uid(call_id)));
+    }
+    match which.page {
+        None => query = query.order((assignments::call_id.asc(), assignments::id.asc())),
+        Some((after, limit)) => {
+            query = query.order(assignments::id.asc()).limit(limit);
+            if let Some(after) = after {
+                query = query.filter(assignments::id.gt(Uid(after)));
+            }
+        }
     }
     query.load(conn)
 }

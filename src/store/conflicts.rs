@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use diesel::dsl;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -125,6 +126,35 @@ fn applying() -> Vec<DetectedStatus> {
     .collect()
 }
 
+/// The applications a conflict keeps the juror away from, as two subqueries of application ids to filter a
+/// list with (`id.ne_all(declared).and(id.ne_all(detected))`): the declared conflicts, and the detected ones
+/// that apply.
+pub fn keeping_away(juror_id: Uuid) -> (DeclaredAgainst, DetectedAgainst) {
+    let declared = conflicts::table
+        .filter(conflicts::juror_id.eq(Uid(juror_id)))
+        .select(conflicts::application_id);
+    let detected = detected_conflicts::table
+        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(detected_conflicts::status.eq_any(applying()))
+        .select(detected_conflicts::application_id);
+    (declared, detected)
+}
+
+/// The subquery of the applications with a conflict declared by or for a juror.
+pub type DeclaredAgainst = dsl::Select<
+    dsl::Filter<conflicts::table, dsl::Eq<conflicts::juror_id, Uid>>,
+    conflicts::application_id,
+>;
+
+/// The subquery of the applications with a detected conflict that applies to a juror.
+pub type DetectedAgainst = dsl::Select<
+    dsl::Filter<
+        dsl::Filter<detected_conflicts::table, dsl::Eq<detected_conflicts::juror_id, Uid>>,
+        dsl::EqAny<detected_conflicts::status, Vec<DetectedStatus>>,
+    >,
+    detected_conflicts::application_id,
+>;
+
 /// The statuses of detected conflicts that hold back a new assignment of the pair.
 fn blocking_assignment() -> Vec<DetectedStatus> {
     [
@@ -164,31 +194,6 @@ pub fn is_conflicted(
         .first(conn)
         .optional()?;
     Ok(detected.is_some())
-}
-
-/// The applications of these calls that the juror is conflicted with (declared, or detected and active).
-pub fn conflicted_applications(
-    conn: &mut DbConn,
-    juror_id: Uuid,
-    call_ids: &[Uuid],
-) -> QueryResult<HashSet<Uuid>> {
-    let calls: Vec<Uid> = call_ids.iter().copied().map(Uid).collect();
-    let declared: Vec<Uid> = conflicts::table
-        .filter(conflicts::juror_id.eq(Uid(juror_id)))
-        .filter(conflicts::call_id.eq_any(&calls))
-        .select(conflicts::application_id)
-        .load(conn)?;
-    let detected: Vec<Uid> = detected_conflicts::table
-        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
-        .filter(detected_conflicts::status.eq_any(applying()))
-        .filter(detected_conflicts::call_id.eq_any(&calls))
-        .select(detected_conflicts::application_id)
-        .load(conn)?;
-    Ok(declared
-        .into_iter()
-        .chain(detected)
-        .map(|id| id.0)
-        .collect())
 }
 
 /// The (application, juror) pairs of a call kept apart by a conflict: declared ones and active detected ones

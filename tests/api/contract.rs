@@ -2,6 +2,8 @@
 //! error answers are listed as problem+json, as they are sent, with the refusals of a JSON body; a NUL
 //! character in a query or a body is refused at the edge, never a 500 (PostgreSQL cannot store one).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -44,6 +46,66 @@ async fn the_document_lists_every_error_answer_as_problem_json_and_the_refusals_
         }
     }
     assert!(operations > 50, "only {operations} operations documented");
+}
+
+#[tokio::test]
+async fn every_operation_has_a_unique_operation_id_and_a_declared_tag() {
+    let app = TestApp::spawn().await;
+
+    let (status, doc) = app.get("/api-docs/openapi.json", None).await;
+
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    let declared: BTreeSet<&str> = doc["tags"]
+        .as_array()
+        .expect("the document declares its tags")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut owners: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("the document has paths") {
+        for (method, operation) in item.as_object().unwrap() {
+            let operation_name = format!("{} {path}", method.to_uppercase());
+            match operation["operationId"].as_str() {
+                Some(id) if is_lower_camel_case(id) => {
+                    owners.entry(id).or_default().push(operation_name.clone())
+                }
+                Some(id) => problems.push(format!("{operation_name}: {id} is not lowerCamelCase")),
+                None => problems.push(format!("{operation_name}: no operationId")),
+            }
+            let tags: Vec<&str> = operation["tags"]
+                .as_array()
+                .map(|tags| tags.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if tags.is_empty() {
+                problems.push(format!("{operation_name}: no tag"));
+            }
+            for tag in tags.iter().filter(|t| !declared.contains(*t)) {
+                problems.push(format!("{operation_name}: the tag {tag} is not declared"));
+            }
+        }
+    }
+    for (id, operations) in &owners {
+        if operations.len() > 1 {
+            problems.push(format!("{id} names {}", operations.join(", ")));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(owners.len() > 80, "only {} operations", owners.len());
+    for id in [
+        "listMyAssignments",
+        "saveMyReview",
+        "submitMyReview",
+        "getApplication",
+    ] {
+        assert!(owners.contains_key(id), "{id} is missing");
+    }
+}
+
+/// `listMyAssignments`: a lower-case ASCII letter, then letters and digits.
+fn is_lower_camel_case(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 #[tokio::test]

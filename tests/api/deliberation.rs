@@ -200,7 +200,8 @@ async fn my_assignments(app: &TestApp, juror: &Juror, call_id: &str, stage: &str
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{mine}");
-    mine.as_array()
+    mine["items"]
+        .as_array()
         .unwrap()
         .iter()
         .filter(|a| a["stage"] == stage)

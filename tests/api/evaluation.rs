@@ -623,7 +623,7 @@ async fn a_jurors_assignments_go_from_pending_to_draft_to_submitted() {
     let status_now = || async {
         let (status, mine) = app.get(&path, Some(&juror.token)).await;
         assert_eq!(status, StatusCode::OK, "{mine}");
-        let mine = mine.as_array().unwrap().clone();
+        let mine = mine["items"].as_array().unwrap().clone();
         assert_eq!(mine.len(), 1, "{mine:?}");
         assert_eq!(mine[0]["application_id"], application.as_str());
         assert_eq!(mine[0]["stage"], "written");
@@ -642,6 +642,79 @@ async fn a_jurors_assignments_go_from_pending_to_draft_to_submitted() {
     assert_eq!(status_now().await, "draft");
     review(&app, &juror, application, [4.0, 3.0, 3.0, 4.0, 2.0]).await;
     assert_eq!(status_now().await, "submitted");
+}
+
+#[tokio::test]
+async fn a_juror_pages_through_their_assignments_with_due_dates_without_withdrawn_or_conflicted_ones(
+) {
+    let app = TestApp::spawn().await;
+    let (call, [juror]) = Scenario::new(&app)
+        .call(Template::Atl)
+        .eligible(5)
+        .juror("ines@jury-ines.example")
+        .build()
+        .await
+        .into_parts();
+    for application in &call.applications {
+        assign(&app, &call, application, &juror).await;
+    }
+    let due = "2031-06-30T16:00:00Z";
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &format!("/api/v1/calls/{}/stages/written/deadline", call.id),
+            Some(&call.admin),
+            Some(json!({"due_at": due})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The second application is withdrawn, the fourth's start-up turns out to share the juror's domain.
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/applications/{}/withdraw", call.applications[1]),
+            Some(&call.founders[1]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    domain_conflict(&app, &call, 3, &juror, "https://jury-ines.example/").await;
+
+    let first = format!("/api/v1/me/assignments?call_id={}&limit=2", call.id);
+    let mut pages: Vec<Vec<String>> = Vec::new();
+    let mut path = first.clone();
+    loop {
+        let (status, page) = app.get(&path, Some(&juror.token)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().unwrap();
+        for item in items {
+            assert_eq!(item["review_due_at"], due, "{item}");
+            assert_eq!(item["review_status"], "pending", "{item}");
+        }
+        pages.push(
+            items
+                .iter()
+                .map(|a| a["application_id"].as_str().unwrap().to_owned())
+                .collect(),
+        );
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("{first}&cursor={cursor}"),
+            None => break,
+        }
+        assert!(pages.len() < 10, "the cursor moves on: {pages:?}");
+    }
+
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 1], "full pages: {pages:?}");
+    let seen: BTreeSet<&String> = pages.iter().flatten().collect();
+    let expected: BTreeSet<&String> = [0, 2, 4].iter().map(|&i| &call.applications[i]).collect();
+    assert_eq!(seen, expected, "each visible assignment once: {pages:?}");
+    for query in ["limit=0", "limit=201", "limit=many", "cursor=not-a-cursor"] {
+        let path = format!("/api/v1/me/assignments?{query}");
+        let (status, body) = app.get(&path, Some(&juror.token)).await;
+        assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+        let field = query.split('=').next().unwrap();
+        assert_eq!(failing_fields(&body), [field], "{query}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -726,8 +799,7 @@ pub(crate) async fn set_website(app: &TestApp, token: &str, organization: &str, 
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// A juror assigned an application, who becomes conflicted with it afterwards: the applying start-up takes the
-/// juror's firm's address as its website (same email domain); the conflict is flagged, and staff confirm it.
+/// A juror assigned an application, who becomes conflicted with it afterwards (see [`domain_conflict`]).
 async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, String) {
     let application = call.applications[0].clone();
     let juror = juror(app, call, "hugo@cabinet-hugo.example").await;
@@ -739,13 +811,15 @@ async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, Stri
         )
         .await;
     assert_eq!(status, StatusCode::OK, "readable before the conflict");
-    set_website(
-        app,
-        &call.founders[0],
-        &call.organizations[0],
-        "https://www.cabinet-hugo.example/",
-    )
-    .await;
+    domain_conflict(app, call, 0, &juror, "https://www.cabinet-hugo.example/").await;
+    (juror, application)
+}
+
+/// The `i`th applying start-up takes the juror's firm's address as its website (same email domain): the
+/// conflict is flagged, and staff confirm it.
+async fn domain_conflict(app: &TestApp, call: &Call, i: usize, juror: &Juror, website: &str) {
+    let application = &call.applications[i];
+    set_website(app, &call.founders[i], &call.organizations[i], website).await;
     let (status, list) = app
         .get(
             &format!("/api/v1/calls/{}/conflicts", call.id),
@@ -775,7 +849,6 @@ async fn conflicted_after_assignment(app: &TestApp, call: &Call) -> (Juror, Stri
         .await;
     assert_eq!(status, StatusCode::OK, "{confirmed}");
     assert_eq!(confirmed["status"], "active", "{confirmed}");
-    (juror, application)
 }
 
 #[tokio::test]
@@ -1160,7 +1233,8 @@ async fn a_conflicted_juror_does_not_see_the_application_among_their_assignments
 
     assert_eq!(status, StatusCode::OK, "{mine}");
     assert!(
-        mine.as_array()
+        mine["items"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|a| a["application_id"] != application.as_str()),

@@ -263,6 +263,30 @@ async fn swagger_ui_is_served_from_the_process_itself() {
 }
 
 #[tokio::test]
+async fn docs_without_the_trailing_slash_leads_to_swagger_ui() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .request(Method::GET, "/docs", None)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    let location = response.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap();
+    assert_eq!(location, "/docs/");
+    let response = app
+        .request(Method::GET, location, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(content_type(&response).starts_with("text/html"));
+}
+
+#[tokio::test]
 async fn an_unknown_route_is_a_problem_json_404_with_a_request_id() {
     let app = TestApp::spawn().await;
 

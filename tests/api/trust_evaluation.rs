@@ -324,7 +324,7 @@ async fn a_juror_cannot_review_a_withdrawn_application_and_it_leaves_the_ranking
     assert!(!csv.contains(&call.references[0]), "{csv}");
     let (status, mine) = app.get("/api/v1/me/assignments", Some(&late.token)).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
-    let listed: Vec<&str> = mine
+    let listed: Vec<&str> = mine["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -359,7 +359,11 @@ async fn a_juror_cannot_save_or_submit_after_the_stage_deadline_unless_staff_reo
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, mine) = app.get("/api/v1/me/assignments", Some(&late.token)).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
-    let shown: chrono::DateTime<Utc> = mine[0]["review_due_at"].as_str().unwrap().parse().unwrap();
+    let shown: chrono::DateTime<Utc> = mine["items"][0]["review_due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(shown, due, "{mine}");
     review(&app, &punctual, &target, [3.0, 3.0, 3.0, 3.0, 3.0]).await;
     let values = json!({"stage": "written", "scores": scores([2.0, 2.0, 2.0, 2.0, 2.0])});

@@ -33,6 +33,7 @@ pub struct CreateApplication {
 
 /// Starts a draft application of an organization to an open call.
 #[utoipa::path(
+    operation_id = "createApplication",
     tag = "applications",
     params(("id" = Uuid, Path, description = "The call"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = CreateApplication,
@@ -94,12 +95,16 @@ pub struct ApplicationQuery {
     pub status: Option<String>,
     /// Part of a reference or of an organization's name.
     pub q: Option<String>,
+    /// How many items, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// Applications the caller may see: applicants their organizations', administrators all.
 #[utoipa::path(
+    operation_id = "listApplications",
     tag = "applications",
     params(ApplicationQuery),
     responses((status = 200, body = Paginated<ApplicationSummary>), (status = 401, body = Problem), (status = 422, body = Problem)),
@@ -175,6 +180,7 @@ fn list_filter(caller: &Principal, query: ApplicationQuery) -> Result<(ListFilte
 
 /// An application with its answers and files.
 #[utoipa::path(
+    operation_id = "getApplication",
     tag = "applications",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = ApplicationView, headers(("ETag" = String))), (status = 401, body = Problem), (status = 404, body = Problem)),
@@ -220,6 +226,7 @@ pub struct UpdateApplication {
 
 /// Changes answers of a draft (or of an application whose changes were requested), with `If-Match`.
 #[utoipa::path(
+    operation_id = "updateApplication",
     tag = "applications",
     params(("id" = Uuid, Path), ("If-Match" = String, Header)),
     request_body = UpdateApplication,

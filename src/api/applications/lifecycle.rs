@@ -23,6 +23,7 @@ use crate::state::AppState;
 /// reference, and its members get a receipt. A draft can be submitted while the call is open; an
 /// application whose changes were requested, until their due date.
 #[utoipa::path(
+    operation_id = "submitApplication",
     tag = "applications",
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses(
@@ -86,6 +87,7 @@ fn reason_text(raw: &str) -> Result<String, InvalidValue> {
 
 /// Withdraws an application, at any time before a published decision; its members are told.
 #[utoipa::path(
+    operation_id = "withdrawApplication",
     tag = "applications",
     params(("id" = Uuid, Path)),
     request_body = Withdraw,
@@ -134,6 +136,7 @@ pub struct Screening {
 /// Staff screen a submitted application: eligible (it goes to the jury), ineligible, or changes requested
 /// with a reason and a due date (the applicant edits and resubmits). The applicant is emailed.
 #[utoipa::path(
+    operation_id = "screenApplication",
     tag = "applications",
     params(("id" = Uuid, Path)),
     request_body = Screening,
