@@ -40,7 +40,11 @@ fn with_etag(status: StatusCode, call: &Call, now: DateTime<Utc>) -> Result<Http
 pub async fn templates(query: web::Query<PageQuery>) -> Result<HttpResponse, Error> {
     let page: Page<String> = query.page()?;
     let templates = builtin_templates_after(page.after.as_deref(), page.fetch() as usize);
-    Ok(HttpResponse::Ok().json(Paginated::from_rows(templates, page, |t| t.template.clone())))
+    Ok(
+        HttpResponse::Ok().json(Paginated::from_rows(templates, page, |t| {
+            t.template.clone()
+        })),
+    )
 }
 
 /// Creates a call in `draft`, from a template and overrides.

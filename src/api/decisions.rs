@@ -202,11 +202,11 @@ pub async fn list(
         .db
         .read(move |conn| use_case::of_call(conn, id, page.after, page.fetch()))
         .await?;
-    Ok(HttpResponse::Ok().json(Paginated::from_rows(
-        views(&decisions),
-        page,
-        |d| d.application_id,
-    )))
+    Ok(
+        HttpResponse::Ok().json(Paginated::from_rows(views(&decisions), page, |d| {
+            d.application_id
+        })),
+    )
 }
 
 /// What a publication did.

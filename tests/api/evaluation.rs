@@ -966,10 +966,7 @@ async fn a_review_is_checked_saved_as_a_draft_then_submitted_and_locked() {
             Some(&juror.token),
         )
         .await;
-    assert_eq!(
-        own["items"][0]["scores"],
-        scores([4.0, 5.0, 2.5, 3.0, 0.0])
-    );
+    assert_eq!(own["items"][0]["scores"], scores([4.0, 5.0, 2.5, 3.0, 0.0]));
 }
 
 // --- Ranking --------------------------------------------------------------------------------------------

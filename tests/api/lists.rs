@@ -78,9 +78,7 @@ async fn declared_and_detected_conflicts_come_together_in_the_order_they_were_re
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let path = format!("/api/v1/calls/{}/conflicts", call.id);
-    let declare = |application: &str| {
-        json!({"juror_id": declaring.id, "application_id": application, "reason": "Ancien associé"})
-    };
+    let declare = |application: &str| json!({"juror_id": declaring.id, "application_id": application, "reason": "Ancien associé"});
 
     let (status, first) = app
         .post(&path, Some(&call.admin), declare(&call.applications[0]))
@@ -190,7 +188,8 @@ async fn the_decisions_of_a_call_come_in_full_pages_in_application_order() {
 }
 
 #[tokio::test]
-async fn the_reviews_of_an_application_come_in_full_pages_and_a_juror_pages_through_their_own_only() {
+async fn the_reviews_of_an_application_come_in_full_pages_and_a_juror_pages_through_their_own_only()
+{
     let app = TestApp::spawn().await;
     let (call, jurors) = Scenario::new(&app)
         .call(Template::Atl)
@@ -227,7 +226,8 @@ async fn the_reviews_of_an_application_come_in_full_pages_and_a_juror_pages_thro
 }
 
 #[tokio::test]
-async fn the_pairings_of_an_application_come_in_full_pages_and_a_partner_pages_through_its_own_only() {
+async fn the_pairings_of_an_application_come_in_full_pages_and_a_partner_pages_through_its_own_only(
+) {
     let app = TestApp::spawn().await;
     let admin = app.admin("staff@example.org").await;
     let call = app

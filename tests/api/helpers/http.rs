@@ -90,11 +90,17 @@ impl Http {
             assert!(items.len() <= limit, "{page_path}: {page}");
             let next = page["next_cursor"].as_str().map(str::to_owned);
             if next.is_some() {
-                assert_eq!(items.len(), limit, "a page is full while more follow: {page}");
+                assert_eq!(
+                    items.len(),
+                    limit,
+                    "a page is full while more follow: {page}"
+                );
             }
             pages.push(items);
             match next {
-                Some(cursor) => page_path = format!("{path}{separator}limit={limit}&cursor={cursor}"),
+                Some(cursor) => {
+                    page_path = format!("{path}{separator}limit={limit}&cursor={cursor}")
+                }
                 None => return pages,
             }
             assert!(pages.len() <= 100, "{path}: the cursor moves on");
