@@ -94,7 +94,7 @@ impl Context {
                 let mut rng = Rng::new(c as u64 + 101);
                 Box::new(move |client: &Client| {
                     let after = ids[rng.below(ids.len())];
-                    let cursor = cordee::api::extract::encode_cursor(after);
+                    let cursor = cordee::api::extract::encode_cursor(&after);
                     Some(
                         client
                             .get(format!("{base}&cursor={cursor}"))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller, PageQuery, Paginated};
+use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Principal, Scope};
 use crate::domain::identifiers::InvalidValue;
@@ -48,12 +48,12 @@ pub struct StageQuery {
     pub stage: Option<String>,
 }
 
-/// The assignments of a call (administrators).
+/// The assignments of a call, oldest first (administrators).
 #[utoipa::path(
     operation_id = "listCallAssignments",
     tag = "evaluation",
-    params(("id" = Uuid, Path), StageQuery),
-    responses((status = 200, body = Vec<AssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), StageQuery, PageQuery),
+    responses((status = 200, body = Paginated<AssignmentView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/calls/{id}/assignments")]
@@ -62,21 +62,26 @@ pub async fn list_assignments(
     _admin: Admin,
     id: web::Path<Uuid>,
     query: web::Query<StageQuery>,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
     let stage = query.into_inner().stage;
+    let page: Page = page.page()?;
     let rows = state
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            Ok(store::assignments::assignments_of_call(
+            Ok(store::assignments::page_of_call(
                 conn,
                 id,
                 stage.as_deref(),
+                page.after,
+                page.fetch(),
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(AssignmentView::from).collect::<Vec<_>>()))
+    let views: Vec<AssignmentView> = rows.iter().map(AssignmentView::from).collect();
+    Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |a| a.id)))
 }
 
 /// `POST /calls/{id}/assignments`.

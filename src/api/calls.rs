@@ -13,11 +13,11 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::api::etag;
-use crate::api::extract::{Admin, Caller, PageQuery, Paginated};
+use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::auth::permissions::can_read_call;
 use crate::domain::call::CallStatus;
-use crate::domain::form::{builtin_templates, CallTemplate};
+use crate::domain::form::{builtin_templates_after, CallTemplate};
 use crate::error::{Error, Problem};
 use crate::service::calls::{self as use_case, CallEdit};
 use crate::state::AppState;
@@ -34,11 +34,17 @@ fn with_etag(status: StatusCode, call: &Call, now: DateTime<Utc>) -> Result<Http
         .json(view))
 }
 
-/// The call templates shipped with Cordée.
-#[utoipa::path(operation_id = "listCallTemplates", tag = "calls", responses((status = 200, body = Vec<CallTemplate>)))]
+/// The call templates shipped with Cordée, in name order.
+#[utoipa::path(operation_id = "listCallTemplates", tag = "calls", params(PageQuery), responses((status = 200, body = Paginated<CallTemplate>), (status = 422, body = Problem)))]
 #[get("/call-templates")]
-pub async fn templates() -> HttpResponse {
-    HttpResponse::Ok().json(builtin_templates())
+pub async fn templates(query: web::Query<PageQuery>) -> Result<HttpResponse, Error> {
+    let page: Page<String> = query.page()?;
+    let templates = builtin_templates_after(page.after.as_deref(), page.fetch() as usize);
+    Ok(
+        HttpResponse::Ok().json(Paginated::from_rows(templates, page, |t| {
+            t.template.clone()
+        })),
+    )
 }
 
 /// Creates a call in `draft`, from a template and overrides.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller};
+use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::auth::permissions::can_declare_conflict_for;
 use crate::domain::conflict::DetectedStatus;
@@ -17,7 +17,7 @@ use crate::error::{Error, Problem};
 use crate::service::assignments::call_or_404;
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
-use crate::store::conflicts::{self, Conflict, DetectedConflict};
+use crate::store::conflicts::{self, Conflict, DetectedConflict, RecordedConflict};
 
 /// A conflict of interest between a juror and an application.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -68,14 +68,15 @@ impl ConflictView {
     }
 }
 
-/// Every conflict recorded for a call (administrators): declared ones, then detected ones with their status.
-/// Nothing is detected by reading this list: detection runs when a juror is assigned, when staff ask
-/// (`POST /calls/{id}/conflicts/detect`), and after an applicant's change for jurors already assigned.
+/// Every conflict recorded for a call (administrators), declared and detected (with their status) in the
+/// order they were recorded. Nothing is detected by reading this list: detection runs when a juror is
+/// assigned, when staff ask (`POST /calls/{id}/conflicts/detect`), and after an applicant's change for jurors
+/// already assigned.
 #[utoipa::path(
     operation_id = "listCallConflicts",
     tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<ConflictView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/calls/{id}/conflicts")]
@@ -83,23 +84,25 @@ pub async fn list_conflicts(
     state: web::Data<AppState>,
     _admin: Admin,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
-    let views = state
+    let page: Page = query.page()?;
+    let records = state
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            let mut views: Vec<ConflictView> = conflicts::declared_conflicts(conn, id)?
-                .iter()
-                .map(ConflictView::declared)
-                .collect();
-            for c in conflicts::detected_of_call(conn, id)? {
-                views.push(ConflictView::detected(&c));
-            }
-            Ok(views)
+            Ok(conflicts::page_of_call(conn, id, page.after, page.fetch())?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(views))
+    let views: Vec<ConflictView> = records
+        .iter()
+        .map(|record| match record {
+            RecordedConflict::Declared(c) => ConflictView::declared(c),
+            RecordedConflict::Detected(c) => ConflictView::detected(c),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |c| c.id)))
 }
 
 /// Detects the conflicts of every juror of the call with every application past its draft, from the facts as

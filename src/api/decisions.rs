@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Admin;
+use crate::api::extract::{Admin, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 use crate::domain::application::DecisionOutcome;
 use crate::domain::identifiers::InvalidValue;
@@ -184,12 +184,12 @@ fn views(decisions: &[Decision]) -> Vec<DecisionView> {
     decisions.iter().map(DecisionView::from).collect()
 }
 
-/// The decisions of a call, published or not (administrators).
+/// The decisions of a call, published or not, in application-id order (administrators).
 #[utoipa::path(
     operation_id = "listCallDecisions",
     tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<DecisionView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<DecisionView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/calls/{id}/decisions")]
@@ -197,13 +197,19 @@ pub async fn list(
     state: web::Data<AppState>,
     _admin: Admin,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
+    let page: Page = query.page()?;
     let decisions = state
         .db
-        .read(move |conn| use_case::of_call(conn, id))
+        .read(move |conn| use_case::of_call(conn, id, page.after, page.fetch()))
         .await?;
-    Ok(HttpResponse::Ok().json(views(&decisions)))
+    Ok(
+        HttpResponse::Ok().json(Paginated::from_rows(views(&decisions), page, |d| {
+            d.application_id
+        })),
+    )
 }
 
 /// What a publication did.

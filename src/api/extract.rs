@@ -176,22 +176,58 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// A validated page request: items after `after`, at most `limit`.
+/// A validated page request: items after the key `after` in the list's order, at most `limit`.
 #[derive(Debug, Clone, Copy)]
-pub struct Page {
+pub struct Page<K = Uuid> {
     pub limit: i64,
-    pub after: Option<Uuid>,
+    pub after: Option<K>,
+}
+
+impl<K> Page<K> {
+    /// How many rows to fetch: one more than the page, to know whether another follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+/// What a list is ordered by, carried in its opaque cursors: an id, or a name where the items have no id
+/// (the call templates). One cursor format for every list: the key's bytes in URL-safe base64.
+pub trait CursorKey: Sized {
+    /// The key as the bytes a cursor carries.
+    fn to_bytes(&self) -> Vec<u8>;
+    /// The key back from a cursor's bytes; None when they cannot be one.
+    fn from_bytes(bytes: Vec<u8>) -> Option<Self>;
+}
+
+impl CursorKey for Uuid {
+    fn to_bytes(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        Uuid::from_slice(&bytes).ok()
+    }
+}
+
+impl CursorKey for String {
+    fn to_bytes(&self) -> Vec<u8> {
+        self.as_bytes().to_vec()
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Option<Self> {
+        String::from_utf8(bytes).ok()
+    }
 }
 
 impl PageQuery {
     /// Checks the limit and decodes the cursor (422 naming the field otherwise).
-    pub fn page(&self) -> Result<Page, Error> {
+    pub fn page<K: CursorKey>(&self) -> Result<Page<K>, Error> {
         let mut errors = Vec::new();
         let limit = parse_limit(self.limit.as_deref(), &mut errors);
         let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(cursor) => match decode_cursor(cursor) {
-                Some(id) => Some(id),
+                Some(key) => Some(key),
                 None => {
                     errors.push(FieldError::new(
                         "cursor",
@@ -226,14 +262,13 @@ pub fn parse_limit(raw: Option<&str>, errors: &mut Vec<FieldError>) -> i64 {
     }
 }
 
-fn decode_cursor(cursor: &str) -> Option<Uuid> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    Uuid::from_slice(&bytes).ok()
+fn decode_cursor<K: CursorKey>(cursor: &str) -> Option<K> {
+    K::from_bytes(URL_SAFE_NO_PAD.decode(cursor).ok()?)
 }
 
-/// The opaque cursor that continues after `id`.
-pub fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
+/// The opaque cursor that continues after `key`.
+pub fn encode_cursor(key: &impl CursorKey) -> String {
+    URL_SAFE_NO_PAD.encode(key.to_bytes())
 }
 
 /// The `?status=` filter of a list: absent is every status; a name the life cycle does not know is a 422
@@ -256,12 +291,17 @@ pub struct Paginated<T> {
 }
 
 impl<T> Paginated<T> {
-    /// A page from up to `limit + 1` rows fetched in id order: the extra row only says that more follow.
-    pub fn from_rows(mut rows: Vec<T>, page: Page, id: impl Fn(&T) -> Uuid) -> Paginated<T> {
+    /// A page from up to `limit + 1` rows fetched in the order of `key`: the extra row only says that more
+    /// follow.
+    pub fn from_rows<K: CursorKey>(
+        mut rows: Vec<T>,
+        page: Page<K>,
+        key: impl Fn(&T) -> K,
+    ) -> Paginated<T> {
         let more = rows.len() as i64 > page.limit;
         rows.truncate(page.limit.max(0) as usize);
         let next_cursor = if more {
-            rows.last().map(|r| encode_cursor(id(r)))
+            rows.last().map(|r| encode_cursor(&key(r)))
         } else {
             None
         };

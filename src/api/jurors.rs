@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Admin;
+use crate::api::extract::{Admin, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 pub use crate::domain::conflict::{affiliations_of, Affiliation};
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
@@ -27,12 +27,12 @@ pub struct JurorView {
     pub added_at: DateTime<Utc>,
 }
 
-/// The jurors of a call (administrators).
+/// The jurors of a call, in user-id order (administrators).
 #[utoipa::path(
     operation_id = "listCallJurors",
     tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<JurorView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<JurorView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/calls/{id}/jurors")]
@@ -40,13 +40,20 @@ pub async fn list_jurors(
     state: web::Data<AppState>,
     _admin: Admin,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
+    let page: Page = query.page()?;
     let jurors = state
         .db
         .read(move |conn| {
             call_or_404(conn, id)?;
-            Ok(store::jurors::jurors(conn, id)?)
+            Ok(store::jurors::page_of_jurors(
+                conn,
+                id,
+                page.after,
+                page.fetch(),
+            )?)
         })
         .await?;
     let views = jurors
@@ -61,7 +68,7 @@ pub async fn list_jurors(
             })
         })
         .collect::<Result<Vec<JurorView>, Error>>()?;
-    Ok(HttpResponse::Ok().json(views))
+    Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |j| j.user_id)))
 }
 
 /// `POST /calls/{id}/jurors`.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Caller;
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::auth::permissions::Scope;
 use crate::error::{Error, Problem};
@@ -144,12 +144,12 @@ pub async fn respond(
     Ok(HttpResponse::Ok().json(view(&pairing, &partner)))
 }
 
-/// The pairings of an application (who may read it, and members of a proposed partner).
+/// The pairings of an application, oldest first (who may read it, and members of a proposed partner).
 #[utoipa::path(
     operation_id = "listApplicationPairings",
     tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<PairingView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<PairingView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}/pairings")]
@@ -157,6 +157,7 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     // Applicants and staff read with `applications:read`, assigned jurors with `reviews:read`.
@@ -164,10 +165,12 @@ pub async fn list(
         caller.require_scope(Scope::ApplicationsRead)?;
     }
     let id = id.into_inner();
+    let page: Page = query.page()?;
+    let (after, limit) = (page.after, page.fetch());
     let seen = state
         .db
-        .read(move |conn| use_case::list(conn, &caller, id))
+        .read(move |conn| use_case::list(conn, &caller, id, after, limit))
         .await?;
     let views: Vec<PairingView> = seen.iter().map(|(p, partner)| view(p, partner)).collect();
-    Ok(HttpResponse::Ok().json(views))
+    Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |p| p.id)))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller};
+use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::auth::permissions::Scope;
 use crate::domain::identifiers::InvalidValue;
@@ -158,12 +158,13 @@ pub async fn submit(
     Ok(HttpResponse::Ok().json(view(&review, scores)))
 }
 
-/// The reviews of an application: staff see all of them; a juror only their own (blind review).
+/// The reviews of an application, oldest first: staff see all of them; a juror only their own (blind
+/// review).
 #[utoipa::path(
     operation_id = "listApplicationReviews",
     tag = "evaluation",
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<ReviewView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    params(("id" = Uuid, Path), PageQuery),
+    responses((status = 200, body = Paginated<ReviewView>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/applications/{id}/reviews")]
@@ -171,20 +172,19 @@ pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     caller.require_scope(Scope::ReviewsRead)?;
     let id = id.into_inner();
+    let page: Page = query.page()?;
+    let (after, limit) = (page.after, page.fetch());
     let reviews = state
         .db
-        .read(move |conn| service::reviews::list(conn, &caller, id))
+        .read(move |conn| service::reviews::list(conn, &caller, id, after, limit))
         .await?;
-    Ok(HttpResponse::Ok().json(
-        reviews
-            .into_iter()
-            .map(|(r, s)| view(&r, s))
-            .collect::<Vec<_>>(),
-    ))
+    let views: Vec<ReviewView> = reviews.into_iter().map(|(r, s)| view(&r, s)).collect();
+    Ok(HttpResponse::Ok().json(Paginated::from_rows(views, page, |r| r.id)))
 }
 
 /// Reopens a submitted review so that its juror can change it, even after the stage's review deadline

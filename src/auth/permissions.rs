@@ -388,10 +388,27 @@ pub fn can_respond_to_pairing(facts: PairingSides) -> Result<Side, Error> {
     }
 }
 
-/// Seeing a pairing of an application: who may read the application sees all of them, a member of the
-/// proposed partner (with `applications:read`) the pairings of their own organization.
-pub fn can_read_pairing(reads_application: bool, member_of_partner: bool) -> bool {
-    reads_application || member_of_partner
+/// Which pairings of an application a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisiblePairings {
+    /// Every pairing of the application.
+    All,
+    /// The pairings whose proposed partner has this user among its members.
+    OfPartnersWithMember(Uuid),
+    /// None: the application does not exist for them.
+    None,
+}
+
+/// Seeing the pairings of an application: who may read the application sees all of them, a caller with
+/// `applications:read` the pairings proposing an organization they are a member of, anyone else none.
+pub fn visible_pairings(caller: &Principal, reads_application: bool) -> VisiblePairings {
+    if reads_application {
+        VisiblePairings::All
+    } else if caller.has_scope(Scope::ApplicationsRead) {
+        VisiblePairings::OfPartnersWithMember(caller.user_id)
+    } else {
+        VisiblePairings::None
+    }
 }
 
 #[cfg(test)]
@@ -713,16 +730,27 @@ mod tests {
 
     #[test]
     fn a_pairing_is_seen_by_readers_of_the_application_and_members_of_its_partner() {
-        for (reads, partner, expected) in [
-            (true, false, true),
-            (false, true, true),
-            (true, true, true),
-            (false, false, false),
+        let session = principal(Role::User, TokenKind::Session, vec![]);
+        let reads_applications = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        let reviews_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let member = VisiblePairings::OfPartnersWithMember(Uuid::nil());
+        for (caller, reads, expected) in [
+            (&session, true, VisiblePairings::All),
+            (&session, false, member),
+            (&reads_applications, true, VisiblePairings::All),
+            (&reads_applications, false, member),
+            (&reviews_only, true, VisiblePairings::All),
+            (&reviews_only, false, VisiblePairings::None),
         ] {
             assert_eq!(
-                can_read_pairing(reads, partner),
+                visible_pairings(caller, reads),
                 expected,
-                "{reads} {partner}"
+                "{:?} {reads}",
+                caller.scopes
             );
         }
     }

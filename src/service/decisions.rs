@@ -204,10 +204,16 @@ pub fn record(
     Ok(decisions::decisions_of_call(conn, call_id)?)
 }
 
-/// The decisions of call `call_id`, published or not (404 for an unknown call).
-pub fn of_call(conn: &mut DbConn, call_id: Uuid) -> Result<Vec<Decision>, Error> {
+/// A page of the decisions of call `call_id`, published or not: those after `after`, at most `limit` (404
+/// for an unknown call).
+pub fn of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Decision>, Error> {
     call_or_404(conn, call_id)?;
-    Ok(decisions::decisions_of_call(conn, call_id)?)
+    Ok(decisions::page_of_call(conn, call_id, after, limit)?)
 }
 
 /// Queues the decision email of `app` to its members, each in their language.

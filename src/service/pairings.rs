@@ -9,8 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::permissions::{
-    can_propose_pairing, can_read_application, can_read_pairing, can_respond_to_pairing,
-    PairingProposal, PairingSides, Principal, Proposer, Scope,
+    can_propose_pairing, can_read_application, can_respond_to_pairing, visible_pairings,
+    PairingProposal, PairingSides, Principal, Proposer, VisiblePairings,
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -221,30 +221,32 @@ pub fn respond(
     Ok((updated, partner))
 }
 
-/// The pairings of application `id` the caller may see ([`can_read_pairing`]), each with its partner:
-/// all of them for who may read the application, their own organization's for a proposed partner; 404
-/// when there is none they may see.
+/// A page of the pairings of application `id` the caller may see ([`visible_pairings`], filtered in the
+/// query), each with its partner: those after `after`, at most `limit`. 404 when there is none they may see,
+/// whatever the page asked for.
 pub fn list(
     conn: &mut DbConn,
     caller: &Principal,
     id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
 ) -> Result<Vec<(Pairing, Organization)>, Error> {
     let (app, role) = load(conn, caller, id)?;
-    let all = pairings::of_application(conn, id)?;
     let reads_application =
         can_read_application(caller, &read_facts(conn, caller, &app, role)?).is_ok();
-    let mut seen = Vec::new();
-    for p in all {
-        let partner_member = caller.has_scope(Scope::ApplicationsRead)
-            && organizations::membership(conn, *p.partner_organization_id, caller.user_id)?
-                .is_some();
-        if can_read_pairing(reads_application, partner_member) {
-            let partner = organization(conn, *p.partner_organization_id)?;
-            seen.push((p, partner));
+    let partner_member = match visible_pairings(caller, reads_application) {
+        VisiblePairings::All => None,
+        VisiblePairings::OfPartnersWithMember(user_id) => Some(user_id),
+        VisiblePairings::None => return Err(Error::NotFound),
+    };
+    let page = pairings::page_of_application(conn, id, partner_member, after, limit)?;
+    if page.is_empty() && partner_member.is_some() {
+        // An empty page after a cursor must not tell a stranger that the application exists.
+        let sees_any = after.is_some()
+            && !pairings::page_of_application(conn, id, partner_member, None, 1)?.is_empty();
+        if !sees_any {
+            return Err(Error::NotFound);
         }
     }
-    if seen.is_empty() && !reads_application {
-        return Err(Error::NotFound);
-    }
-    Ok(seen)
+    Ok(page)
 }

@@ -244,17 +244,26 @@ pub fn submit(
     Ok((review, scores))
 }
 
-/// The reviews of an application the caller may read: all of them for staff, their own for an assigned,
-/// unconflicted juror (blind review); 404 for anyone else.
+/// A page of the reviews of an application the caller may read (those after `after`, at most `limit`): all of
+/// them for staff, their own for an assigned, unconflicted juror (blind review, filtered in the query); 404
+/// for anyone else.
 pub fn list(
     conn: &mut DbConn,
     caller: &Principal,
     application_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
 ) -> Result<Vec<ScoredReview>, Error> {
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
     let facts = juror_facts(conn, caller, &app, None)?;
     let only = can_read_reviews(caller, facts)?;
-    Ok(reviews::reviews_of_application(conn, application_id, only)?)
+    Ok(reviews::reviews_of_application(
+        conn,
+        application_id,
+        only,
+        after,
+        limit,
+    )?)
 }
 
 /// Reopens a submitted review so that its juror can change it, even after the stage's deadline; refused when

@@ -50,6 +50,30 @@ pub fn assignments_of_call(
     query.load(conn)
 }
 
+/// A page of the assignments of a call for a stage (all stages when `None`) in id order: those after
+/// `after`, at most `limit`.
+pub fn page_of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Assignment>> {
+    let mut query = assignments::table
+        .filter(assignments::call_id.eq(Uid(call_id)))
+        .order(assignments::id.asc())
+        .limit(limit)
+        .select(Assignment::as_select())
+        .into_boxed();
+    if let Some(stage) = stage {
+        query = query.filter(assignments::stage.eq(stage.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(assignments::id.gt(Uid(after)));
+    }
+    query.load(conn)
+}
+
 /// Whether the juror is assigned the application (for `stage`, or for any stage).
 pub fn is_assigned(
     conn: &mut DbConn,

@@ -67,13 +67,62 @@ pub fn record_detected(conn: &mut DbConn, conflict: &DetectedConflict) -> QueryR
     Ok(inserted == 1)
 }
 
-/// The detected conflicts of a call, oldest first.
-pub fn detected_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<DetectedConflict>> {
-    detected_conflicts::table
+/// A conflict on record: declared by a juror or staff, or detected from facts.
+#[derive(Debug, Clone)]
+pub enum RecordedConflict {
+    Declared(Conflict),
+    Detected(DetectedConflict),
+}
+
+impl RecordedConflict {
+    /// The record's id (both tables draw from the same time-ordered ids).
+    pub fn id(&self) -> Uuid {
+        match self {
+            RecordedConflict::Declared(c) => *c.id,
+            RecordedConflict::Detected(c) => *c.id,
+        }
+    }
+}
+
+/// A page of the conflicts of a call, declared and detected together in id order (the order they were
+/// recorded): those after `after`, at most `limit`. One statement per table, each bounded by `limit`: the
+/// first `limit` of their merge are the first `limit` of both, so a page is never short while more follow.
+pub fn page_of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<RecordedConflict>> {
+    let mut declared = conflicts::table
+        .filter(conflicts::call_id.eq(Uid(call_id)))
+        .order(conflicts::id.asc())
+        .limit(limit)
+        .select(Conflict::as_select())
+        .into_boxed();
+    let mut detected = detected_conflicts::table
         .filter(detected_conflicts::call_id.eq(Uid(call_id)))
         .order(detected_conflicts::id.asc())
+        .limit(limit)
         .select(DetectedConflict::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(after) = after {
+        declared = declared.filter(conflicts::id.gt(Uid(after)));
+        detected = detected.filter(detected_conflicts::id.gt(Uid(after)));
+    }
+    let mut page: Vec<RecordedConflict> = declared
+        .load(conn)?
+        .into_iter()
+        .map(RecordedConflict::Declared)
+        .chain(
+            detected
+                .load(conn)?
+                .into_iter()
+                .map(RecordedConflict::Detected),
+        )
+        .collect();
+    page.sort_by_key(RecordedConflict::id);
+    page.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(page)
 }
 
 /// One detected conflict of a call.
@@ -286,15 +335,6 @@ pub fn declare_conflict(conn: &mut DbConn, conflict: &Conflict) -> QueryResult<b
     let insert = diesel::insert_into(conflicts::table).values(conflict);
     let inserted = crate::on_backend!(conn, |c| insert.on_conflict_do_nothing().execute(c)?);
     Ok(inserted == 1)
-}
-
-/// The declared conflicts of a call.
-pub fn declared_conflicts(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Conflict>> {
-    conflicts::table
-        .filter(conflicts::call_id.eq(Uid(call_id)))
-        .order(conflicts::id.asc())
-        .select(Conflict::as_select())
-        .load(conn)
 }
 
 /// What conflict detection needs to know about the applications of a call: organization, SIREN, website and

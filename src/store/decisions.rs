@@ -70,6 +70,26 @@ pub fn decisions_of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<De
         .load(conn)
 }
 
+/// A page of the decisions of a call in application-id order (a decision's key): those after `after`, at
+/// most `limit`.
+pub fn page_of_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Decision>> {
+    let mut query = decisions::table
+        .filter(decisions::call_id.eq(Uid(call_id)))
+        .order(decisions::application_id.asc())
+        .limit(limit)
+        .select(Decision::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(decisions::application_id.gt(Uid(after)));
+    }
+    query.load(conn)
+}
+
 /// Marks a decision published if it is not yet; false when another publication did it first (on PostgreSQL
 /// the second one waits for the first to commit, then finds nothing to change).
 pub fn mark_published(

@@ -63,20 +63,49 @@ pub fn is_juror(conn: &mut DbConn, call_id: Uuid, user_id: Uuid) -> QueryResult<
     Ok(found.is_some())
 }
 
+/// The columns of a [`Juror`].
+const JUROR: (
+    call_jurors::user_id,
+    users::email,
+    users::display_name,
+    call_jurors::affiliations,
+    call_jurors::created_at,
+) = (
+    call_jurors::user_id,
+    users::email,
+    users::display_name,
+    call_jurors::affiliations,
+    call_jurors::created_at,
+);
+
 /// The jurors of a call, in the order they joined.
 pub fn jurors(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<Juror>> {
     call_jurors::table
         .inner_join(users::table)
         .filter(call_jurors::call_id.eq(Uid(call_id)))
         .order((call_jurors::created_at.asc(), call_jurors::user_id.asc()))
-        .select((
-            call_jurors::user_id,
-            users::email,
-            users::display_name,
-            call_jurors::affiliations,
-            call_jurors::created_at,
-        ))
+        .select(JUROR)
         .load(conn)
+}
+
+/// A page of the jurors of a call in user-id order (the jury's key): those after `after`, at most `limit`.
+pub fn page_of_jurors(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Juror>> {
+    let mut query = call_jurors::table
+        .inner_join(users::table)
+        .filter(call_jurors::call_id.eq(Uid(call_id)))
+        .order(call_jurors::user_id.asc())
+        .limit(limit)
+        .select(JUROR)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(call_jurors::user_id.gt(Uid(after)));
+    }
+    query.load(conn)
 }
 
 /// The calls whose jury the user sits on.

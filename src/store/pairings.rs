@@ -3,10 +3,11 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::pairings;
+use crate::db::schema::{organization_members, organizations, pairings};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::pairing::{Answers, PairingStatus, Response};
+use crate::store::organizations::Organization;
 
 /// A pairing as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -75,13 +76,35 @@ pub fn update(conn: &mut DbConn, before: &Pairing, pairing: &Pairing) -> QueryRe
     Ok(changed == 1)
 }
 
-/// The pairings of an application, oldest first.
-pub fn of_application(conn: &mut DbConn, application_id: Uuid) -> QueryResult<Vec<Pairing>> {
-    pairings::table
+/// A page of the pairings of an application in id order (oldest first), each with its partner (one
+/// statement): those after `after`, at most `limit`; with `partner_member`, only the pairings whose partner
+/// organization has that user among its members.
+pub fn page_of_application(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    partner_member: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<(Pairing, Organization)>> {
+    let mut query = pairings::table
+        .inner_join(
+            organizations::table.on(organizations::id.eq(pairings::partner_organization_id)),
+        )
         .filter(pairings::application_id.eq(Uid(application_id)))
         .order(pairings::id.asc())
-        .select(Pairing::as_select())
-        .load(conn)
+        .limit(limit)
+        .select((Pairing::as_select(), Organization::as_select()))
+        .into_boxed();
+    if let Some(user_id) = partner_member {
+        let theirs = organization_members::table
+            .filter(organization_members::user_id.eq(Uid(user_id)))
+            .select(organization_members::organization_id);
+        query = query.filter(pairings::partner_organization_id.eq_any(theirs));
+    }
+    if let Some(after) = after {
+        query = query.filter(pairings::id.gt(Uid(after)));
+    }
+    query.load(conn)
 }
 
 /// The confirmed partner of each application of a call that has one.

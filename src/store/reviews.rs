@@ -121,19 +121,26 @@ pub fn scores_of(conn: &mut DbConn, review_id: Uuid) -> QueryResult<BTreeMap<Str
     Ok(scores.as_ref().map(scores_map).unwrap_or_default())
 }
 
-/// The reviews of an application (all jurors, or one), with their scores (one statement).
+/// A page of the reviews of an application (all jurors', or one's) in id order, with their scores: those
+/// after `after`, at most `limit` (one statement).
 pub fn reviews_of_application(
     conn: &mut DbConn,
     application_id: Uuid,
     juror: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: i64,
 ) -> QueryResult<Vec<(Review, BTreeMap<String, f64>)>> {
     let mut query = reviews::table
         .filter(reviews::application_id.eq(Uid(application_id)))
-        .order((reviews::stage.asc(), reviews::id.asc()))
+        .order(reviews::id.asc())
+        .limit(limit)
         .select((Review::as_select(), reviews::scores))
         .into_boxed();
     if let Some(juror) = juror {
         query = query.filter(reviews::juror_id.eq(Uid(juror)));
+    }
+    if let Some(after) = after {
+        query = query.filter(reviews::id.gt(Uid(after)));
     }
     let found: Vec<(Review, Json)> = query.load(conn)?;
     Ok(found

@@ -734,7 +734,7 @@ impl World {
             .get(&format!("/api/v1/calls/{call}/conflicts"), Some(admin))
             .await;
         assert_eq!(status, StatusCode::OK, "{conflicts}");
-        let flagged = conflicts
+        let flagged = conflicts["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -1353,7 +1353,7 @@ async fn a_proposed_company_reads_the_pairings_only_with_a_token_that_may_read_a
 
     let (status, seen) = app.get(&pairings, Some(&cast.partner.token)).await;
     assert_eq!(status, StatusCode::OK, "{seen}");
-    assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
+    assert_eq!(seen["items"].as_array().map(Vec::len), Some(1), "{seen}");
 
     for scope in ["reviews:read", "reviews:write", "applications:write"] {
         let (_, token) = personal_token(&app, &cast.partner.token, scope).await;

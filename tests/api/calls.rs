@@ -106,7 +106,8 @@ async fn anyone_can_list_the_two_builtin_call_templates_with_their_forms_and_wei
     let (status, templates) = app.get("/api/v1/call-templates", None).await;
 
     assert_eq!(status, StatusCode::OK, "{templates}");
-    let templates = templates.as_array().expect("a list of templates");
+    assert_eq!(templates["next_cursor"], Value::Null, "one page holds them");
+    let templates = templates["items"].as_array().expect("a list of templates");
     let find = |name: &str| {
         templates
             .iter()
@@ -201,7 +202,7 @@ async fn an_admin_creates_a_draft_call_from_a_template_with_overrides() {
     assert_eq!(call["opens_at"], "2026-01-06T08:00:00Z");
     assert_eq!(call["closes_at"], "2026-02-27T11:00:00Z");
     let (_, templates) = app.get("/api/v1/call-templates", None).await;
-    let atl = templates
+    let atl = templates["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -178,7 +178,8 @@ async fn assignments(
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|a| {
@@ -454,7 +455,7 @@ async fn decisions(app: &TestApp, admin: &str, call_id: &str) -> Vec<Value> {
         .get(&format!("/api/v1/calls/{call_id}/decisions"), Some(admin))
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array().unwrap().clone()
+    list["items"].as_array().unwrap().clone()
 }
 
 async fn publish(app: &TestApp, admin: &str, call_id: &str) -> Value {
@@ -557,7 +558,7 @@ async fn experimentation_montagne_runs_from_six_territories_to_published_decisio
     let (_, conflicts) = app
         .get(&format!("/api/v1/calls/{call_id}/conflicts"), Some(&admin))
         .await;
-    let conflicts: Vec<Value> = conflicts
+    let conflicts: Vec<Value> = conflicts["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1030,7 +1031,7 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{reviews}");
-    let mut seen: Vec<(String, String)> = reviews
+    let mut seen: Vec<(String, String)> = reviews["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1056,7 +1057,7 @@ async fn alpes_tourisme_lab_shortlists_two_startups_to_the_pitch_and_decides_bet
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{own}");
-    let own = own.as_array().unwrap();
+    let own = own["items"].as_array().unwrap();
     assert_eq!(own.len(), 2, "blind: {own:?}");
     assert!(own.iter().all(|r| r["juror_id"] == jurors[0].id.as_str()));
 

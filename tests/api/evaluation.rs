@@ -146,7 +146,8 @@ async fn assignments(app: &TestApp, call: &Call) -> Vec<(String, String)> {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|a| {
@@ -170,7 +171,8 @@ pub(crate) async fn conflicts(
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|c| {
@@ -233,7 +235,7 @@ async fn the_admin_manages_the_jury_and_a_juror_sees_the_call_among_their_juries
 
     let (status, jury) = app.get(&path, Some(&call.admin)).await;
     assert_eq!(status, StatusCode::OK, "{jury}");
-    let jury = jury.as_array().unwrap();
+    let jury = jury["items"].as_array().unwrap();
     assert_eq!(jury.len(), 1, "{jury:?}");
     assert_eq!(jury[0]["user_id"], marie.id.as_str());
     assert_eq!(
@@ -254,7 +256,7 @@ async fn the_admin_manages_the_jury_and_a_juror_sees_the_call_among_their_juries
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let (_, jury) = app.get(&path, Some(&call.admin)).await;
-    assert_eq!(jury, json!([]));
+    assert_eq!(jury, json!({"items": [], "next_cursor": null}));
     let (_, me) = app.get("/api/v1/me", Some(&marie.token)).await;
     assert_eq!(me["juries"], json!([]));
 }
@@ -827,7 +829,7 @@ async fn domain_conflict(app: &TestApp, call: &Call, i: usize, juror: &Juror, we
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let flagged = list
+    let flagged = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -942,7 +944,7 @@ async fn reviews_are_blind_staff_see_every_review_and_a_juror_only_their_own() {
 
     let (status, all) = app.get(&path, Some(&call.admin)).await;
     assert_eq!(status, StatusCode::OK, "{all}");
-    let authors: BTreeSet<&str> = all
+    let authors: BTreeSet<&str> = all["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -955,7 +957,7 @@ async fn reviews_are_blind_staff_see_every_review_and_a_juror_only_their_own() {
     for (juror, innovation) in [(&first, 5.0), (&second, 1.0)] {
         let (status, own) = app.get(&path, Some(&juror.token)).await;
         assert_eq!(status, StatusCode::OK, "{own}");
-        let own = own.as_array().unwrap();
+        let own = own["items"].as_array().unwrap();
         assert_eq!(own.len(), 1, "blind: {own:?}");
         assert_eq!(own[0]["juror_id"], juror.id.as_str());
         assert_eq!(own[0]["scores"]["innovation"], innovation);
@@ -1037,7 +1039,7 @@ async fn a_review_is_checked_saved_as_a_draft_then_submitted_and_locked() {
             Some(&juror.token),
         )
         .await;
-    assert_eq!(own[0]["scores"], scores([4.0, 5.0, 2.5, 3.0, 0.0]));
+    assert_eq!(own["items"][0]["scores"], scores([4.0, 5.0, 2.5, 3.0, 0.0]));
 }
 
 // --- Ranking --------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ mod instances;
 mod integrations;
 mod journeys;
 mod juror_lists;
+mod lists;
 mod operations;
 mod organizations;
 mod personal_data;

@@ -611,7 +611,11 @@ async fn deleting_an_account_erases_the_person_everywhere_and_keeps_the_calls_wh
             Some(&h.admin),
         )
         .await;
-    assert_eq!(reviews.as_array().map(Vec::len), Some(1), "{reviews}");
+    assert_eq!(
+        reviews["items"].as_array().map(Vec::len),
+        Some(1),
+        "{reviews}"
+    );
     let (_, conflicts) = app
         .get(
             &format!("/api/v1/calls/{}/conflicts", h.exp_call),
@@ -953,7 +957,7 @@ async fn applications_not_selected_are_anonymised_once_their_retention_period_is
     let (_, decisions) = app
         .get(&format!("/api/v1/calls/{call_id}/decisions"), Some(&admin))
         .await;
-    let rejected_decision = decisions
+    let rejected_decision = decisions["items"]
         .as_array()
         .unwrap()
         .iter()

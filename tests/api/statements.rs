@@ -211,3 +211,53 @@ async fn every_list_runs_the_same_few_statements_whatever_its_length() {
         "the list of application summaries runs {summaries} statements"
     );
 }
+
+#[tokio::test]
+async fn the_pairings_of_an_application_run_the_same_statements_whatever_their_number() {
+    let app = TestApp::spawn_with(Options {
+        configure: Box::new(|s| s.auth.token_cache_seconds = 0),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let (territory, application) =
+        submitted_territory(&app, call_id, "mairie@chamonix.fr", "Chamonix").await;
+    let partner = app.applicant("founder@navette.example").await;
+    let path = format!("/api/v1/applications/{application}/pairings");
+    let propose = |n: usize| {
+        let (app, admin, partner, path) = (&app, &admin, &partner, &path);
+        async move {
+            for i in 0..n {
+                let company = app
+                    .organization(partner, "company", &format!("Entreprise {i}"))
+                    .await;
+                let (status, body) = app
+                    .post(
+                        path,
+                        Some(admin),
+                        json!({"partner_organization_id": company}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+            }
+        }
+    };
+    let measure = || async {
+        let mut counts = Vec::new();
+        for token in [&admin, &territory, &partner] {
+            counts.push(statements(&app, &format!("{path}?limit=200"), token).await);
+        }
+        counts
+    };
+
+    propose(1).await;
+    let few = measure().await;
+    propose(4).await;
+    let many = measure().await;
+
+    assert_eq!(few, many, "a longer list runs more statements: N+1");
+}

@@ -46,7 +46,8 @@ async fn recorded(app: &TestApp, call: &Call, juror: &Juror, application: &str) 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array()
+    list["items"]
+        .as_array()
         .unwrap()
         .iter()
         .filter(|c| c["juror_id"] == juror.id.as_str() && c["application_id"] == application)
@@ -389,7 +390,7 @@ async fn a_juror_cannot_save_or_submit_after_the_stage_deadline_unless_staff_reo
             Some(&call.admin),
         )
         .await;
-    let submitted = reviews
+    let submitted = reviews["items"]
         .as_array()
         .unwrap()
         .iter()

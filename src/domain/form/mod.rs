@@ -15,7 +15,7 @@ mod testing;
 mod values;
 
 pub use grid::{check_stages, Criterion, Stage};
-pub use templates::{builtin_template, builtin_templates, CallTemplate};
+pub use templates::{builtin_template, builtin_templates, builtin_templates_after, CallTemplate};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -52,6 +52,17 @@ pub fn builtin_templates() -> Vec<CallTemplate> {
     .collect()
 }
 
+/// A page of the built-in templates in name order: those after the name `after`, at most `limit`.
+pub fn builtin_templates_after(after: Option<&str>, limit: usize) -> Vec<CallTemplate> {
+    let mut templates = builtin_templates();
+    templates.sort_by(|a, b| a.template.cmp(&b.template));
+    templates
+        .into_iter()
+        .filter(|t| after.is_none_or(|after| t.template.as_str() > after))
+        .take(limit)
+        .collect()
+}
+
 /// The built-in template with this name.
 pub fn builtin_template(name: &str) -> Option<CallTemplate> {
     builtin_templates().into_iter().find(|t| t.template == name)

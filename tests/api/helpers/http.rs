@@ -73,6 +73,72 @@ impl Http {
     }
 }
 
+impl Http {
+    /// A list (`{items, next_cursor}`) read from the start `limit` items at a time, following `next_cursor`:
+    /// its pages, each checked to be full but the last.
+    pub async fn pages(&self, path: &str, token: Option<&str>, limit: usize) -> Vec<Vec<Value>> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut pages: Vec<Vec<Value>> = Vec::new();
+        let mut page_path = format!("{path}{separator}limit={limit}");
+        loop {
+            let (status, page) = self.get(&page_path, token).await;
+            assert_eq!(status, StatusCode::OK, "{page_path}: {page}");
+            let items = page["items"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{page_path}: a page of items: {page}"))
+                .clone();
+            assert!(items.len() <= limit, "{page_path}: {page}");
+            let next = page["next_cursor"].as_str().map(str::to_owned);
+            if next.is_some() {
+                assert_eq!(
+                    items.len(),
+                    limit,
+                    "a page is full while more follow: {page}"
+                );
+            }
+            pages.push(items);
+            match next {
+                Some(cursor) => {
+                    page_path = format!("{path}{separator}limit={limit}&cursor={cursor}")
+                }
+                None => return pages,
+            }
+            assert!(pages.len() <= 100, "{path}: the cursor moves on");
+        }
+    }
+
+    /// Asserts that the list at `path` answers a bad `limit` (0, 201, not a number) with a 422 naming
+    /// `limit`, and a cursor it did not give with a 422 naming `cursor`.
+    pub async fn assert_rejects_bad_pages(&self, path: &str, token: Option<&str>) {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        for (query, field) in [
+            ("limit=0", "limit"),
+            ("limit=201", "limit"),
+            ("limit=ten", "limit"),
+            ("cursor=not%20a%20cursor", "cursor"),
+            ("cursor=%C3%A9t%C3%A9", "cursor"),
+        ] {
+            let (status, body) = self.get(&format!("{path}{separator}{query}"), token).await;
+            assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(failing_fields(&body), [field], "{path}?{query}: {body}");
+        }
+    }
+}
+
+/// The `id` (or another key) of each item of the pages, in order.
+pub fn keys_of(pages: &[Vec<Value>], key: &str) -> Vec<String> {
+    pages
+        .iter()
+        .flatten()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("{key} in {item}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The fields named in a 422 answer, sorted.
 pub fn failing_fields(body: &Value) -> Vec<String> {
     let mut fields: Vec<String> = body["errors"]
