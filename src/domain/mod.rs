@@ -17,5 +17,6 @@ pub mod pairing;
 pub mod ranking;
 pub mod refusal;
 pub mod review;
+pub mod score_sheet;
 pub mod spreadsheet;
 pub mod text;
