@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod journal;
 pub mod jurors;
 pub mod organizations;
+pub mod packs;
 pub mod outbox;
 pub mod pairings;
 pub mod personal;
