@@ -23,6 +23,8 @@ mod juror_lists;
 mod operations;
 mod organizations;
 mod personal_data;
+mod review_packs;
+mod score_sheets;
 mod smtp_faults;
 mod statements;
 mod trust_accounts;
