@@ -179,7 +179,8 @@ pub async fn read_body(
     }
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = crate::storage::next_chunk(payload, idle).await? {
-        let chunk = chunk.map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }

@@ -121,18 +121,28 @@ impl FromRequest for CsvBody {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let idle = req.app_data::<web::Data<AppState>>().map_or(
-            std::time::Duration::from_secs(10),
-            |state| std::time::Duration::from_millis(state.settings.server.client_body_timeout_ms),
-        );
+        let idle = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(std::time::Duration::from_secs(10), |state| {
+                std::time::Duration::from_millis(state.settings.server.client_body_timeout_ms)
+            });
         let media_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         // What spreadsheets and browsers send a `.csv` file as.
         let is_csv = media_type.as_deref().is_some_and(|t| {
-            matches!(t, "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel")
+            matches!(
+                t,
+                "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel"
+            )
         });
         let declared_length = req
             .headers()

@@ -101,7 +101,12 @@ pub fn criterion_column(criterion: &Criterion) -> String {
 pub fn write_header(out: &mut impl Write, stage: &Stage) -> io::Result<()> {
     out.write_all(BOM)?;
     let mut header = vec![Cell::from("reference"), Cell::from("stage")];
-    header.extend(stage.criteria.iter().map(|c| Cell::from(criterion_column(c))));
+    header.extend(
+        stage
+            .criteria
+            .iter()
+            .map(|c| Cell::from(criterion_column(c))),
+    );
     header.push(Cell::from("comment"));
     write_records(out, [header])
 }
@@ -382,7 +387,10 @@ impl Columns {
                 errors.push(SheetError::new(
                     Place::Row(row),
                     "unknown_column",
-                    format!("column {} holds a value but has no name in the header", index + 1),
+                    format!(
+                        "column {} holds a value but has no name in the header",
+                        index + 1
+                    ),
                 ));
             }
         }
@@ -440,7 +448,11 @@ mod tests {
     #[test]
     fn a_sheet_is_written_like_the_exports_with_the_ranges_in_the_header() {
         let rows = [
-            row("ATL-2026-0001", &[("innovation", 7.5), ("team", 2.0)], Some("Solide")),
+            row(
+                "ATL-2026-0001",
+                &[("innovation", 7.5), ("team", 2.0)],
+                Some("Solide"),
+            ),
             row("ATL-2026-0002", &[("team", 1.0)], Some("=HYPERLINK(\"x\")")),
             row("ATL-2026-0003", &[], None),
         ];
@@ -481,10 +493,14 @@ mod tests {
             ]
         );
         // Commas, a decimal comma in quotes, no byte-order mark either.
-        let sheet = "comment,team,innovation,stage,reference\r\n\"\",\"1,5\",,written,ATL-2026-0009\r\n";
+        let sheet =
+            "comment,team,innovation,stage,reference\r\n\"\",\"1,5\",,written,ATL-2026-0009\r\n";
         let read = super::read(sheet.as_bytes(), &stage());
         assert!(read.errors.is_empty(), "{:?}", read.errors);
-        assert_eq!(read.rows, vec![(2, row("ATL-2026-0009", &[("team", 1.5)], None))]);
+        assert_eq!(
+            read.rows,
+            vec![(2, row("ATL-2026-0009", &[("team", 1.5)], None))]
+        );
     }
 
     #[test]
@@ -516,7 +532,10 @@ mod tests {
     #[test]
     fn a_sheet_that_is_not_utf8_or_empty_is_refused_as_a_whole() {
         let latin1 = b"reference;stage;innovation;team;comment\nATL-1;written;1;1;tr\xe8s bien\n";
-        assert_eq!(fields(&read(latin1, &stage())), vec![("body".into(), "not_utf8")]);
+        assert_eq!(
+            fields(&read(latin1, &stage())),
+            vec![("body".into(), "not_utf8")]
+        );
         assert_eq!(fields(&read(BOM, &stage())), vec![("body".into(), "empty")]);
         let long = format!(
             "reference,stage,innovation,team,comment\nATL-1,written,,,{}\nATL-2,written,,,a\0b\n",
@@ -538,7 +557,9 @@ mod tests {
             .from_reader(sheet.strip_prefix(BOM).unwrap());
         let mut out = if bom { BOM.to_vec() } else { Vec::new() };
         {
-            let mut writer = csv::WriterBuilder::new().delimiter(b';').from_writer(&mut out);
+            let mut writer = csv::WriterBuilder::new()
+                .delimiter(b';')
+                .from_writer(&mut out);
             for (i, record) in reader.records().enumerate() {
                 let record = record.unwrap();
                 let cells: Vec<String> = record
@@ -581,7 +602,9 @@ mod tests {
                         .into_iter()
                         .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
                         .collect(),
-                    comment: comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
+                    comment: comment
+                        .map(|c| c.trim().to_owned())
+                        .filter(|c| !c.is_empty()),
                 })
                 .collect()
         })

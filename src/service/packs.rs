@@ -279,7 +279,9 @@ fn write_sheet(
     pack: &Pack,
     archive: &mut Archive<ChannelWriter>,
 ) -> Result<Written, Error> {
-    archive.start("scores.csv", Kind::Compressed).map_err(io_error)?;
+    archive
+        .start("scores.csv", Kind::Compressed)
+        .map_err(io_error)?;
     score_sheet::write_header(archive, &pack.stage).map_err(io_error)?;
     for items in pack.items.chunks(PAGE_SIZE) {
         let ids: Vec<Uuid> = items.iter().map(|i| i.application_id).collect();
@@ -295,7 +297,10 @@ fn write_sheet(
             .map(|item| {
                 let review = reviews.get(&item.application_id);
                 SheetRow {
-                    reference: item.reference.clone().unwrap_or_else(|| item.folder.clone()),
+                    reference: item
+                        .reference
+                        .clone()
+                        .unwrap_or_else(|| item.folder.clone()),
                     scores: review.map(|(_, scores)| scores.clone()).unwrap_or_default(),
                     comment: review.and_then(|(r, _)| r.comment.clone()),
                 }

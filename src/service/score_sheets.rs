@@ -101,14 +101,18 @@ pub fn upload(
         .filter(|a| a.stage == stage.key && !conflicted.contains(&*a.application_id))
         .filter_map(|a| a.reference.map(|r| (r, *a.application_id)))
         .collect();
-    let existing =
-        packs::reviews_of_juror(conn, caller.user_id, upload.call_id, &stage.key, None)
-            .context("loading the juror's reviews")?;
+    let existing = packs::reviews_of_juror(conn, caller.user_id, upload.call_id, &stage.key, None)
+        .context("loading the juror's reviews")?;
     let read = score_sheet::read(sheet, &stage);
     let mut errors: Vec<(usize, FieldError)> = read
         .errors
         .iter()
-        .map(|e| (e.row(), FieldError::new(e.field(), e.code, e.message.clone())))
+        .map(|e| {
+            (
+                e.row(),
+                FieldError::new(e.field(), e.code, e.message.clone()),
+            )
+        })
         .collect();
     let mut saved = Vec::new();
     for (row, sheet_row) in read.rows {
@@ -144,7 +148,9 @@ pub fn upload(
     }
     if !errors.is_empty() {
         errors.sort_by_key(|(row, _)| *row);
-        return Err(Error::Validation(errors.into_iter().map(|(_, e)| e).collect()));
+        return Err(Error::Validation(
+            errors.into_iter().map(|(_, e)| e).collect(),
+        ));
     }
     let count = |outcome| saved.iter().filter(|r| r.outcome == outcome).count();
     Happened::new(
@@ -181,7 +187,8 @@ fn save_row(
     review: Option<&(Review, BTreeMap<String, f64>)>,
 ) -> Result<(RowOutcome, Option<ReviewStatus>), Error> {
     let unchanged = review.is_some_and(|(review, scores)| {
-        *scores == row.scores && review.comment.as_deref().filter(|c| !c.is_empty()) == row.comment.as_deref()
+        *scores == row.scores
+            && review.comment.as_deref().filter(|c| !c.is_empty()) == row.comment.as_deref()
     });
     match review {
         Some((r, _)) if r.status == ReviewStatus::Submitted => {
@@ -201,7 +208,14 @@ fn save_row(
             scores: row.scores,
             comment: row.comment,
         };
-        reviews::save(conn, caller, to.application_id, draft, Check::default(), to.now)?;
+        reviews::save(
+            conn,
+            caller,
+            to.application_id,
+            draft,
+            Check::default(),
+            to.now,
+        )?;
         outcome = RowOutcome::Saved;
     }
     if to.submit {

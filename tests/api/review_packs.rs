@@ -105,7 +105,10 @@ fn assert_manifest_holds(pack: &Pack) {
     let mut paths: Vec<&str> = listed.iter().map(|f| f["path"].as_str().unwrap()).collect();
     paths.push("manifest.json");
     paths.sort();
-    assert_eq!(paths, pack.files.keys().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        paths,
+        pack.files.keys().map(String::as_str).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -157,7 +160,9 @@ async fn a_juror_s_pack_leaves_out_the_application_they_are_conflicted_on_and_th
         );
     }
     for reference in kept {
-        assert!(pack.files.contains_key(&format!("{reference}/application.html")));
+        assert!(pack
+            .files
+            .contains_key(&format!("{reference}/application.html")));
         assert_eq!(pack.files[&format!("{reference}/pitch.pdf")], pdf_bytes());
     }
     assert_manifest_holds(&pack);
@@ -256,7 +261,12 @@ async fn staff_get_the_pack_a_juror_sees_and_nobody_else_does() {
     assert_eq!(pack.references(), [call.references[0].as_str()]);
     assert_eq!(pack.manifest["juror_id"], ada.id.as_str());
     let page = pack.text(&format!("{}/application.html", call.references[0]));
-    for shown in ["Answers", "Name of the solution", "Mobility and access to resorts", "Attachments"] {
+    for shown in [
+        "Answers",
+        "Name of the solution",
+        "Mobility and access to resorts",
+        "Attachments",
+    ] {
         assert!(page.contains(shown), "{shown} in {page}");
     }
     assert_manifest_holds(&pack);

@@ -9,7 +9,9 @@ use cordee::clock::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::evaluation::{assign, save_review, scores, submit_review, Call, Juror, Scenario, Template};
+use crate::evaluation::{
+    assign, save_review, scores, submit_review, Call, Juror, Scenario, Template,
+};
 use crate::helpers::*;
 use crate::review_packs::{download, SHEET_HEADER};
 
@@ -76,7 +78,12 @@ async fn my_review(app: &TestApp, juror: &Juror, application: &str) -> Value {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{reviews}");
-    let mut review = reviews.as_array().unwrap().first().cloned().unwrap_or(Value::Null);
+    let mut review = reviews
+        .as_array()
+        .unwrap()
+        .first()
+        .cloned()
+        .unwrap_or(Value::Null);
     if let Some(fields) = review.as_object_mut() {
         for field in ["id", "juror_id", "updated_at", "submitted_at"] {
             fields.remove(field);
@@ -100,9 +107,18 @@ async fn a_sheet_filled_in_a_spreadsheet_saves_the_same_reviews_as_the_api() {
         assign(&app, &call, application, &ben).await;
     }
     let filled = BTreeMap::from([
-        (call.references[0].as_str(), ([4.5, 3.0, 2.5, 5.0, 0.5], "=Très bien; à suivre")),
-        (call.references[1].as_str(), ([1.0, 2.0, 3.0, 4.0, 5.0], "Équipe \"solide\",\nmarché flou")),
-        (call.references[2].as_str(), ([0.0, 0.0, 0.0, 0.25, 0.0], "")),
+        (
+            call.references[0].as_str(),
+            ([4.5, 3.0, 2.5, 5.0, 0.5], "=Très bien; à suivre"),
+        ),
+        (
+            call.references[1].as_str(),
+            ([1.0, 2.0, 3.0, 4.0, 5.0], "Équipe \"solide\",\nmarché flou"),
+        ),
+        (
+            call.references[2].as_str(),
+            ([0.0, 0.0, 0.0, 0.25, 0.0], ""),
+        ),
     ]);
     let pack = download(&app, &ana.token, &call, None).await;
     let sheet = fill_in_spreadsheet(&pack.text("scores.csv"), &filled);
@@ -140,7 +156,10 @@ async fn a_sheet_filled_in_a_spreadsheet_saves_the_same_reviews_as_the_api() {
     // formulas, its decimals with points), uploaded as it is.
     let (status, summary) = upload(&app, &ana, &call, sheet, false).await;
     assert_eq!(status, StatusCode::OK, "{summary}");
-    assert_eq!((summary["saved"].clone(), summary["unchanged"].clone()), (json!(0), json!(3)));
+    assert_eq!(
+        (summary["saved"].clone(), summary["unchanged"].clone()),
+        (json!(0), json!(3))
+    );
     let pack = download(&app, &ana.token, &call, None).await;
     let sheet = pack.text("scores.csv");
     assert!(sheet.contains(",'=Très bien; à suivre\r\n"), "{sheet}");
@@ -195,7 +214,10 @@ async fn a_sheet_with_three_bad_rows_names_all_three_and_saves_nothing() {
     }
     let (status, mine) = app.get("/api/v1/me/assignments", Some(&ana.token)).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
-    assert!(mine.to_string().contains("pending") && !mine.to_string().contains("draft"), "{mine}");
+    assert!(
+        mine.to_string().contains("pending") && !mine.to_string().contains("draft"),
+        "{mine}"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +259,10 @@ async fn submitting_a_sheet_locks_its_reviews_and_the_same_sheet_again_changes_n
         .collect();
     assert_eq!(outcomes, ["submitted", "submitted", "skipped"]);
     for application in &call.applications[..2] {
-        assert_eq!(my_review(&app, &ana, application).await["status"], "submitted");
+        assert_eq!(
+            my_review(&app, &ana, application).await["status"],
+            "submitted"
+        );
     }
     assert!(my_review(&app, &ana, &call.applications[2]).await.is_null());
     let (status, body) = save_review(
@@ -309,7 +334,10 @@ async fn a_sheet_after_the_stage_deadline_is_refused_row_by_row_and_nothing_is_s
         .collect();
     assert_eq!(
         errors,
-        [("rows.2", "review_deadline_passed"), ("rows.3", "review_deadline_passed")]
+        [
+            ("rows.2", "review_deadline_passed"),
+            ("rows.3", "review_deadline_passed")
+        ]
     );
     assert!(my_review(&app, &ana, &call.applications[0]).await.is_null());
 }
@@ -325,7 +353,10 @@ async fn a_sheet_is_for_a_juror_of_the_call_with_a_token_that_writes_reviews() {
         .await
         .into_parts();
     assign(&app, &call, &call.applications[0], &ana).await;
-    let sheet = format!("{SHEET_HEADER}\n{},written,1,1,1,1,1,\n", call.references[0]);
+    let sheet = format!(
+        "{SHEET_HEADER}\n{},written,1,1,1,1,1,\n",
+        call.references[0]
+    );
     let founder = Juror {
         email: String::new(),
         token: call.founders[0].clone(),
@@ -359,7 +390,11 @@ async fn a_sheet_is_for_a_juror_of_the_call_with_a_token_that_writes_reviews() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let latin1 = [SHEET_HEADER.as_bytes(), b"\nATL-1,written,1,1,1,1,1,tr\xe8s bien\n"].concat();
+    let latin1 = [
+        SHEET_HEADER.as_bytes(),
+        b"\nATL-1,written,1,1,1,1,1,tr\xe8s bien\n",
+    ]
+    .concat();
     let (status, body) = upload(&app, &ana, &call, latin1, false).await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failing_fields(&body), ["body"]);

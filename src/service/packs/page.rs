@@ -240,7 +240,10 @@ mod tests {
 
     #[test]
     fn links_and_sizes_read_well() {
-        assert_eq!(percent_encoded("lettre de soutien #2.pdf"), "lettre%20de%20soutien%20%232.pdf");
+        assert_eq!(
+            percent_encoded("lettre de soutien #2.pdf"),
+            "lettre%20de%20soutien%20%232.pdf"
+        );
         assert_eq!(percent_encoded("é.pdf"), "%C3%A9.pdf");
         assert_eq!(human_size(820, "fr"), "820 o");
         assert_eq!(human_size(12 * 1024, "en"), "12 KB");
