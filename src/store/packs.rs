@@ -68,6 +68,9 @@ pub fn attachments_of_applications(
         .load(conn)
 }
 
+/// A juror's reviews with their scores (criterion key → score), by application.
+pub type ReviewsByApplication = BTreeMap<Uuid, (Review, BTreeMap<String, f64>)>;
+
 /// A juror's reviews of a call's stage with their scores, by application: of these applications, or of all.
 pub fn reviews_of_juror(
     conn: &mut DbConn,
@@ -75,7 +78,7 @@ pub fn reviews_of_juror(
     call_id: Uuid,
     stage: &str,
     ids: Option<&[Uuid]>,
-) -> QueryResult<BTreeMap<Uuid, (Review, BTreeMap<String, f64>)>> {
+) -> QueryResult<ReviewsByApplication> {
     let mut query = reviews::table
         .filter(reviews::juror_id.eq(Uid(juror)))
         .filter(reviews::call_id.eq(Uid(call_id)))
