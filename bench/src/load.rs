@@ -27,7 +27,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new() -> Outcome {
+    pub(crate) fn new() -> Outcome {
         Outcome {
             // From 1 µs to 10 minutes, three significant digits; the bounds are valid constants.
             latency: Histogram::new_with_bounds(1, 600_000_000, 3).unwrap_or_else(|_| {
@@ -73,7 +73,7 @@ impl Outcome {
     }
 
     /// Records one request: its latency, its status and the statements it ran.
-    fn record(&mut self, started: Instant, result: Result<(u16, Option<u64>), String>) {
+    pub(crate) fn record(&mut self, started: Instant, result: Result<(u16, Option<u64>), String>) {
         let micros = started.elapsed().as_micros().max(1) as u64;
         let _ = self.latency.record(micros.min(600_000_000));
         self.requests += 1;

@@ -5,6 +5,7 @@
 //! `cargo run --release -p cordee-bench -- --database both --n 10000`
 
 mod load;
+mod pack;
 mod report;
 mod seed;
 mod server;
@@ -30,7 +31,7 @@ enum Database {
     Both,
 }
 
-const ALL_WORKLOADS: &str = "detail,list,review,submit,upload,login,ranking,soak";
+const ALL_WORKLOADS: &str = "pack,detail,list,review,submit,upload,login,ranking,soak";
 
 /// Benchmarks the Cordée server over HTTP on SQLite and PostgreSQL.
 #[derive(Debug, Parser)]
@@ -76,6 +77,18 @@ struct Args {
     /// Size of the uploaded PDF, KiB.
     #[arg(long, default_value_t = 100)]
     upload_kib: usize,
+    /// Applications in the review pack of the `pack` workload (one juror assigned them all).
+    #[arg(long, default_value_t = 500)]
+    pack_applications: usize,
+    /// Size of each pitch deck in that pack, KiB.
+    #[arg(long, default_value_t = 256)]
+    pack_file_kib: usize,
+    /// Review packs downloaded one after the other, then at once, by the `pack` workload.
+    #[arg(long, default_value_t = 3)]
+    pack_runs: usize,
+    /// Reading rate of the slow client of the `pack` workload, MiB/s.
+    #[arg(long, default_value_t = 20.0)]
+    pack_slow_mib_per_second: f64,
     /// The server binary; built with `cargo build --release -p cordee` when left out.
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -204,6 +217,13 @@ async fn run(
             0
         },
         draft_reviews_per_juror: args.connections.div_ceil(args.jurors).max(1) * 4,
+        pack_applications: if wants(args, "pack") {
+            args.pack_applications.min(args.n)
+        } else {
+            0
+        },
+        pack_file_bytes: args.pack_file_kib * 1024,
+        storage_dir: dir.join("attachments"),
     };
     eprintln!("[{database}] seeding N = {} …", args.n);
     let settings = database_settings(url);
@@ -255,6 +275,36 @@ async fn measure(
         juror_tokens.push(workloads::login(&client, &base, &j.email).await?);
     }
     let seed_seconds = seeded.seconds;
+    let mut rows = Vec::new();
+    // First, on a server that has done nothing else yet: what a pack adds to an idle server.
+    if let (true, Some(juror)) = (wants(args, "pack"), seeded.pack_juror.clone()) {
+        eprintln!("[{database}] pack …");
+        let token = workloads::login(&client, &base, &juror.email).await?;
+        let plan = pack::Plan {
+            url: format!(
+                "{base}/api/v1/me/assignments/pack.zip?call_id={}&stage={}",
+                seeded.call_id,
+                seed::STAGE
+            ),
+            token,
+            entries: 2 + 2 * args.pack_applications.min(args.n) as u64,
+            runs: args.pack_runs,
+            concurrent: args.pack_runs,
+            slow_mib_per_second: args.pack_slow_mib_per_second,
+        };
+        for phase in pack::run(&client, server, &plan).await {
+            report_progress(database, phase.name, &phase.outcome);
+            rows.push(Row {
+                workload: phase.name.into(),
+                outcome: phase.outcome,
+                rss_kib: phase.rss_kib,
+                hwm_kib: server.peak_rss_kib(),
+                idle_kib: Some(phase.idle_kib),
+                wal_bytes: None,
+                note: phase.note,
+            });
+        }
+    }
     let ctx = Context::new(
         base,
         seeded,
@@ -268,12 +318,12 @@ async fn measure(
     let pid = server.pid();
     // Warm the server's caches and connection pools before the first measurement.
     let _ = load::drive(&client, ctx.detail(c), Duration::from_secs(2)).await;
-    let mut rows = Vec::new();
     let row = |workload: &str, outcome: load::Outcome, sampled: (u64, u64), note: String| Row {
         workload: workload.into(),
         outcome,
         rss_kib: sampled.0,
         hwm_kib: server.peak_rss_kib(),
+        idle_kib: None,
         wal_bytes: wal.as_ref().map(|_| sampled.1),
         note,
     };

@@ -1,4 +1,4 @@
-//! Results as markdown tables, each figure checked against the target of issue 6.
+//! Results as markdown tables, each figure checked against the target of issue 6 (the review packs: issue 13).
 
 use std::fmt::Write;
 
@@ -12,6 +12,8 @@ pub struct Row {
     pub rss_kib: u64,
     /// `VmHWM` after the workload (peak since the server started), KiB.
     pub hwm_kib: u64,
+    /// `VmRSS` just before the workload, KiB, for the workloads judged on what they add to it.
+    pub idle_kib: Option<u64>,
     /// Largest size of the SQLite `-wal` file during the workload, bytes.
     pub wal_bytes: Option<u64>,
     pub note: String,
@@ -124,6 +126,15 @@ fn checks(database: &str, n: usize, row: &Row) -> Vec<Check> {
             },
             errors(),
         ],
+        (pack, _) if pack.starts_with("pack") => vec![
+            Check {
+                what: "RSS above idle MiB",
+                target: 64.0,
+                actual: row.rss_kib.saturating_sub(row.idle_kib.unwrap_or(0)) as f64 / 1024.0,
+                at_least: false,
+            },
+            errors(),
+        ],
         ("soak", true) => vec![Check {
             what: "WAL MiB",
             target: 64.0,
@@ -164,6 +175,9 @@ pub fn markdown(section: &Section) -> String {
             if section.database == "SQLite" && row.workload != "soak" {
                 verdicts.push(format!("WAL max {:.1} MiB", wal as f64 / 1_048_576.0));
             }
+        }
+        if let Some(idle) = row.idle_kib {
+            verdicts.push(format!("idle {} MiB", mib(idle)));
         }
         if !row.note.is_empty() {
             verdicts.push(row.note.clone());

@@ -11,18 +11,23 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use cordee::auth::password::hash_now;
+use cordee::auth::permissions::Role;
 use cordee::config::DatabaseSettings;
 use cordee::db::schema::{
     applications, assignments, attachments, organization_members, organizations, reviews,
 };
 use cordee::db::types::{Json, Ts, Uid};
 use cordee::db::{write_tx, Backend, Db, DbConn};
+use cordee::domain::application::ApplicationStatus;
 use cordee::domain::call::reference;
+use cordee::domain::call::CallStatus;
 use cordee::domain::form::builtin_template;
+use cordee::domain::review::ReviewStatus;
 use cordee::store::applications::{Application, Attachment};
+use cordee::store::assignments::Assignment;
 use cordee::store::calls::{self, Call};
-use cordee::store::evaluation::{self, Assignment, Review};
 use cordee::store::organizations::Organization;
+use cordee::store::reviews::Review;
 use cordee::store::users::{self, User};
 
 /// The password of every seeded account.
@@ -43,6 +48,13 @@ pub struct Plan {
     pub submit_drafts: usize,
     /// Draft reviews per juror, saved again and again by the `review` and `soak` workloads.
     pub draft_reviews_per_juror: usize,
+    /// Applications assigned to one more juror, whose review pack the `pack` workload downloads; their
+    /// pitch decks are written to `storage_dir` (0: none).
+    pub pack_applications: usize,
+    /// Size of each of those pitch decks, bytes.
+    pub pack_file_bytes: usize,
+    /// The server's attachment folder.
+    pub storage_dir: std::path::PathBuf,
 }
 
 /// An account the load generator logs in as.
@@ -66,6 +78,8 @@ pub struct Seeded {
     pub upload_drafts: Vec<(Uuid, usize)>,
     /// Draft reviews: (application, juror index).
     pub draft_reviews: Vec<(Uuid, usize)>,
+    /// The juror assigned `pack_applications` applications, when there are any.
+    pub pack_juror: Option<Account>,
     pub criteria: Vec<String>,
     pub seconds: f64,
 }
@@ -96,6 +110,10 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
         plan.applications >= plan.jurors * (plan.draft_reviews_per_juror + 1),
         "too few applications for the draft reviews of each juror"
     );
+    anyhow::ensure!(
+        plan.pack_applications <= plan.applications,
+        "the review pack holds at most the submitted applications"
+    );
     let started = Instant::now();
     let db = Db::connect(database)?;
     db.migrate()?;
@@ -112,27 +130,29 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
     let mut conn = db.write_connection()?;
     let seeded = write_tx(&mut conn, |conn| -> anyhow::Result<Seeded> {
         let now = Utc::now();
-        let user = |email: String, role: &str| User {
+        let user = |email: String, role: Role| User {
             id: Uid(Uuid::now_v7()),
             email,
             password_hash: hash.clone(),
             display_name: "Banc d'essai".into(),
             locale: "fr".into(),
-            role: role.into(),
+            role,
             email_verified_at: Some(Ts(now)),
             created_at: Ts(now),
             updated_at: Ts(now),
         };
-        let admin = user("admin@cordee-staff.example".into(), "admin");
+        let admin = user("admin@cordee-staff.example".into(), Role::Admin);
         users::insert(conn, &admin)?;
         let applicants: Vec<User> = (0..plan.applicants)
-            .map(|i| user(format!("candidat{i}@candidats.example"), "user"))
+            .map(|i| user(format!("candidat{i}@candidats.example"), Role::User))
             .collect();
         // Jurors share no email domain with the applicants: that would be a detected conflict.
         let jurors: Vec<User> = (0..plan.jurors)
-            .map(|i| user(format!("jure{i}@jury-montagne.example"), "user"))
+            .map(|i| user(format!("jure{i}@jury-montagne.example"), Role::User))
             .collect();
-        for u in applicants.iter().chain(&jurors) {
+        let pack_juror = (plan.pack_applications > 0)
+            .then(|| user("jure-paquet@jury-montagne.example".into(), Role::User));
+        for u in applicants.iter().chain(&jurors).chain(&pack_juror) {
             users::insert(conn, u)?;
         }
 
@@ -144,14 +164,21 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
             now + Duration::days(60),
             Some(*admin.id),
             now,
-        );
-        call.status = "published".into();
+        )?;
+        call.status = CallStatus::Published;
         call.next_reference = i32::try_from(n + 1)?;
         call.form_frozen_at = Some(Ts(now));
         calls::insert(conn, &call)?;
         let year = chrono::Datelike::year(&call.opens_at.0);
-        for juror in &jurors {
-            evaluation::add_juror(conn, *call.id, *juror.id, json!([]), Some(*admin.id), now)?;
+        for juror in jurors.iter().chain(&pack_juror) {
+            cordee::store::jurors::add_juror(
+                conn,
+                *call.id,
+                *juror.id,
+                json!([]),
+                Some(*admin.id),
+                now,
+            )?;
         }
 
         // Organizations and applications: the N submitted ones, then the drafts.
@@ -175,11 +202,10 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
                 call_id: call.id,
                 organization_id: org.id,
                 status: match (submitted, i % 4) {
-                    (false, _) => "draft",
-                    (true, 0) => "submitted",
-                    (true, _) => "eligible",
-                }
-                .into(),
+                    (false, _) => ApplicationStatus::Draft,
+                    (true, 0) => ApplicationStatus::Submitted,
+                    (true, _) => ApplicationStatus::Eligible,
+                },
                 reference: if submitted {
                     Some(reference(
                         &call.reference_prefix,
@@ -205,6 +231,17 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
             }
             orgs.push(org);
             apps.push(app);
+        }
+        let deck = pack_deck(plan.pack_file_bytes);
+        let deck_sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&deck))
+        };
+        for file in files.iter_mut().take(plan.pack_applications) {
+            std::fs::create_dir_all(&plan.storage_dir)?;
+            std::fs::write(plan.storage_dir.join(&file.storage_name), &deck)?;
+            file.size = i64::try_from(deck.len())?;
+            file.sha256 = deck_sha256.clone();
         }
         insert_batches!(conn, organizations::table, &orgs);
         insert_batches!(conn, organization_members::table, &members);
@@ -232,11 +269,16 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
                 juror_id: jurors[juror].id,
                 stage: STAGE.into(),
                 comment: Some("Dossier solide, équipe crédible.".into()),
-                status: if submitted { "submitted" } else { "draft" }.into(),
+                status: if submitted {
+                    ReviewStatus::Submitted
+                } else {
+                    ReviewStatus::Draft
+                },
                 submitted_at: submitted.then_some(Ts(now)),
                 version: 1,
                 created_at: Ts(now),
                 updated_at: Ts(now),
+                reopened_at: None,
             };
             let given: serde_json::Map<String, serde_json::Value> = criteria
                 .iter()
@@ -259,6 +301,19 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
                 draft_reviews.push((*apps[i].id, j));
             }
         }
+        if let Some(juror) = &pack_juror {
+            for app in apps.iter().take(plan.pack_applications) {
+                assigned.push(Assignment {
+                    id: Uid(Uuid::now_v7()),
+                    call_id: call.id,
+                    application_id: app.id,
+                    juror_id: juror.id,
+                    stage: STAGE.into(),
+                    created_by: Some(admin.id),
+                    created_at: Ts(now),
+                });
+            }
+        }
         insert_batches!(conn, assignments::table, &assigned);
         insert_batches!(conn, reviews::table, &written);
 
@@ -277,6 +332,7 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
             submit_drafts: owned(n..n + plan.submit_drafts),
             upload_drafts: owned(n + plan.submit_drafts..total),
             draft_reviews,
+            pack_juror: pack_juror.as_ref().map(account),
             criteria: criteria.clone(),
             seconds: 0.0,
         })
@@ -370,6 +426,20 @@ fn pitch_deck(application: Uid, owner: Uid, now: chrono::DateTime<Utc>) -> Attac
         uploaded_by: Some(owner),
         created_at: Ts(now),
     }
+}
+
+/// The pitch deck of the review pack's applications: `bytes` bytes that start like a PDF.
+fn pack_deck(bytes: usize) -> Vec<u8> {
+    let mut deck = b"%PDF-1.4\n".to_vec();
+    let mut x: u32 = 0x9E37_79B9;
+    while deck.len() < bytes {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        deck.extend_from_slice(&x.to_le_bytes());
+    }
+    deck.truncate(bytes.max(9));
+    deck
 }
 
 /// A score from 0 to 5 in halves, spread by `salt`.

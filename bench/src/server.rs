@@ -133,6 +133,11 @@ impl Server {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// Resident set now (`VmRSS`), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        status_field(self.pid(), "VmRSS:")
+    }
+
     /// Peak resident set since start (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> u64 {
         status_field(self.pid(), "VmHWM:")

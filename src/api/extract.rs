@@ -1,4 +1,4 @@
-//! Extractors: the authenticated caller, the client address, pagination.
+//! Extractors: the authenticated caller, the client address, pagination; reading a whole request body.
 
 use std::net::IpAddr;
 
@@ -163,6 +163,30 @@ fn forwarded_client<'a>(
         }
     }
     client
+}
+
+/// Reads a whole request body: 413 when it declares or reaches more than `limit` bytes, 408 when it pauses
+/// longer than `idle`.
+pub async fn read_body(
+    payload: &mut Payload,
+    declared_length: Option<usize>,
+    limit: usize,
+    idle: std::time::Duration,
+) -> Result<web::BytesMut, Error> {
+    let too_large = || Error::PayloadTooLarge(format!("the body is over the {limit}-byte limit"));
+    if declared_length.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = crate::storage::next_chunk(payload, idle).await? {
+        let chunk =
+            chunk.map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// `?limit=&cursor=` of a list.

@@ -11,7 +11,6 @@ use sha2::Digest;
 
 use crate::error::{Error, FieldError};
 use crate::state::AppState;
-use crate::storage;
 
 /// A JSON body decoded into `T`, with the field errors met while decoding kept in `check` so that the
 /// handler's own checks add to them and one 422 lists everything.
@@ -69,20 +68,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
                     "send the body as application/json".into(),
                 ));
             }
-            let too_large =
-                || Error::PayloadTooLarge(format!("the body is over the {limit}-byte limit"));
-            if declared_length.is_some_and(|n| n > limit) {
-                return Err(too_large());
-            }
-            let mut bytes = web::BytesMut::new();
-            while let Some(chunk) = storage::next_chunk(&mut payload, idle).await? {
-                let chunk = chunk
-                    .map_err(|e| Error::BadRequest(format!("could not read the body: {e}")))?;
-                if bytes.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
+            let bytes =
+                crate::api::extract::read_body(&mut payload, declared_length, limit, idle).await?;
             if nested_deeper_than(&bytes, max_depth) {
                 return Err(Error::BadRequest(format!(
                     "the JSON nests arrays and objects more than {max_depth} levels deep"

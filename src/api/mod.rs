@@ -23,6 +23,7 @@ pub mod members;
 pub mod messages;
 pub mod ops;
 pub mod organizations;
+pub mod packs;
 pub mod pairings;
 pub mod patch;
 pub mod personal;
@@ -159,6 +160,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(exports::applications_csv)
                 .service(exports::ranking_csv)
                 .service(exports::my_assignments_csv)
+                .service(packs::download_pack)
+                .service(packs::upload_sheet)
                 .service(admin::list_outbox)
                 .service(admin::retry_outbox)
                 .service(admin::list_audit)

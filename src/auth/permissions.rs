@@ -292,6 +292,22 @@ pub fn can_read_reviews(caller: &Principal, facts: JurorFacts) -> Result<Option<
     }
 }
 
+/// Whose review pack the caller downloads: their own as a juror (with a token that may read reviews), or,
+/// for staff only, the pack of the juror they name (403 `admin_only` for anyone else naming another juror).
+/// Which applications it holds is [`can_read_as_juror`]'s rule, applied to that juror.
+pub fn can_download_review_pack(caller: &Principal, juror: Option<Uuid>) -> Result<Uuid, Error> {
+    match juror {
+        Some(juror) if juror != caller.user_id => {
+            caller.require_admin()?;
+            Ok(juror)
+        }
+        _ => {
+            caller.require_scope(Scope::ReviewsRead)?;
+            Ok(caller.user_id)
+        }
+    }
+}
+
 /// Declaring a conflict of interest for `juror`: staff for any juror, a juror (with a token that may write
 /// reviews) for themself only.
 pub fn can_declare_conflict_for(caller: &Principal, juror: Uuid) -> Result<(), Error> {
@@ -488,6 +504,40 @@ mod tests {
                 can_review_as_juror(caller, facts(assigned, conflicted)),
                 caller.has_scope(Scope::ReviewsWrite) && assigned && !conflicted,
                 "{caller:?} {assigned} {conflicted}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_juror_downloads_their_own_review_pack_and_staff_anyone_s() {
+        let juror = principal(Role::User, TokenKind::Session, vec![]);
+        let reads = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let writes = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsWrite]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let admin_token = principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]);
+        let other = Uuid::now_v7();
+        let code = |result: Result<Uuid, Error>| match result {
+            Ok(whose) => Ok(whose),
+            Err(Error::Refused { code, .. }) => Err(code),
+            Err(other) => panic!("{other:?}"),
+        };
+        // (caller, juror named, whose pack or the refusal's code)
+        let table: [(&Principal, Option<Uuid>, Result<Uuid, &str>); 9] = [
+            (&juror, None, Ok(juror.user_id)),
+            (&juror, Some(juror.user_id), Ok(juror.user_id)),
+            (&juror, Some(other), Err("admin_only")),
+            (&reads, None, Ok(reads.user_id)),
+            (&reads, Some(other), Err("admin_only")),
+            (&writes, None, Err("missing_scope")),
+            (&admin, Some(other), Ok(other)),
+            (&admin_token, Some(other), Ok(other)),
+            (&admin_token, None, Err("missing_scope")),
+        ];
+        for (caller, named, expected) in table {
+            assert_eq!(
+                code(can_download_review_pack(caller, named)),
+                expected,
+                "{caller:?} {named:?}"
             );
         }
     }

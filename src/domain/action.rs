@@ -68,9 +68,13 @@ actions! {
     PairingDeclined => "pairing.declined",
     PairingProposed => "pairing.proposed",
     PairingResponded => "pairing.responded",
+    /// A review pack (a juror's assigned applications as one ZIP) was downloaded; audited only.
+    ReviewPackDownloaded => "review_pack.downloaded",
     ReviewReopened => "review.reopened",
     ReviewSaved => "review.saved",
     ReviewSubmitted => "review.submitted",
+    /// A juror's score sheet was uploaded and its rows saved (each also as `review.saved`); audited only.
+    ScoreSheetUploaded => "score_sheet.uploaded",
     StageDeadlineSet => "stage.deadline_set",
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",

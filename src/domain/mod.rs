@@ -18,6 +18,7 @@ pub mod pairing;
 pub mod ranking;
 pub mod refusal;
 pub mod review;
+pub mod score_sheet;
 pub mod spreadsheet;
 pub mod text;
 pub mod version;

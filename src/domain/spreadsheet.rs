@@ -19,6 +19,15 @@ pub fn neutralise_formula(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The text someone typed, from a cell as [`neutralise_formula`] wrote it: the single quote put before a
+/// formula-like start is taken off again (a spreadsheet shows it, and saves it back, as part of the text).
+pub fn typed_text(written: &str) -> &str {
+    match written.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => written,
+    }
+}
+
 /// One cell of an export, by where its value comes from: text (anything a person wrote, and every
 /// string), or a number Cordée wrote itself.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +147,10 @@ mod tests {
             // Nothing is lost: the quote is only ever added in front.
             prop_assert!(written.ends_with(typed.as_str()));
             prop_assert!(written.len() - typed.len() <= 1);
+            // Read back, it is what was typed (unless that already started with a quote before a formula).
+            if !typed.starts_with('\'') {
+                prop_assert_eq!(typed_text(&written), typed.as_str());
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod jurors;
 pub mod messages;
 pub mod organizations;
 pub mod outbox;
+pub mod packs;
 pub mod pairings;
 pub mod reviews;
+pub mod score_sheets;
 pub mod webhooks;

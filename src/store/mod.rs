@@ -15,6 +15,7 @@ pub mod journal;
 pub mod jurors;
 pub mod organizations;
 pub mod outbox;
+pub mod packs;
 pub mod pairings;
 pub mod personal;
 pub mod reviews;

@@ -138,6 +138,8 @@ POST   /api/v1/calls/{id}/decisions/publish                           | 401  403
 GET    /api/v1/calls/{id}/export/applications.csv                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/calls/{id}/export/ranking.csv                          | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/me/assignments.csv                                     | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  |
+GET    /api/v1/me/assignments/pack.zip                                | 401  403  403  ok   403  403  ok   403  403  ok   403  ok   |
+PUT    /api/v1/me/reviews.csv                                         | 401  404  404  ok   404  404  404  403  403  403  ok   403  |
 POST   /api/v1/applications/{id}/pairings                             | 401  403  404  403  404  404  ok   403  404  403  403  403  | fresh
 POST   /api/v1/applications/{id}/pairings/{pairing_id}/respond        | 401  ok   404  404  404  404  404  403  ok   403  403  403  |
 GET    /api/v1/applications/{id}/pairings                             | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
@@ -490,6 +492,8 @@ struct World {
     org_b: String,
     org_partner2: String,
     app_a: String,
+    /// The reference of A's application.
+    reference_a: String,
     app_b: String,
     attachment_a: String,
     peer_review: String,
@@ -628,6 +632,7 @@ impl World {
             .await;
         assert_eq!(status, StatusCode::OK, "{read}");
         let attachment_a = id_of(&read["attachments"][0]);
+        let reference_a = read["reference"].as_str().unwrap().to_owned();
 
         for juror in [
             &cast.juror,
@@ -750,6 +755,7 @@ impl World {
             org_b,
             org_partner2,
             app_a,
+            reference_a,
             app_b,
             attachment_a,
             peer_review,
@@ -770,6 +776,8 @@ struct Request {
 enum Body {
     None,
     Json(&'static str),
+    /// A score sheet, as `text/csv`.
+    Csv(&'static str),
     /// A PDF letter of support, as a multipart upload.
     Letter,
 }
@@ -854,6 +862,18 @@ fn request(method: &str, path: &str) -> Request {
         ("POST", "/api/v1/applications/{id}/reviews/mine/submit") => {
             json(r#"{"stage": "written"}"#)
         }
+        // Staff name the assigned juror; a juror may name themself.
+        ("GET", "/api/v1/me/assignments/pack.zip") => Request {
+            body: Body::None,
+            query: "?call_id={call}&stage=written&juror_id={juror}",
+        },
+        // The sheet says what the assigned juror's draft says.
+        ("PUT", "/api/v1/me/reviews.csv") => Request {
+            body: Body::Csv(
+                "reference;stage;need_relevance (0–5);innovation (0–5);feasibility (0–5);territory_commitment (0–5);replicability (0–5);sustainability (0–5);comment\r\n{ref_a};written;3;3;3;3;3;3;MARKER-REVIEW-JUROR\r\n",
+            ),
+            query: "?call_id={call}&stage=written",
+        },
         ("GET", "/api/v1/calls/{id}/ranking")
         | ("GET", "/api/v1/calls/{id}/export/ranking.csv") => Request {
             body: Body::None,
@@ -932,6 +952,7 @@ fn fill_body(template: &str, app: &TestApp, cast: &Cast, world: &World, caller: 
         .replace("{spare_juror}", &cast.spare_juror.id)
         .replace("{call}", &world.call)
         .replace("{app_a}", &world.app_a)
+        .replace("{ref_a}", &world.reference_a)
         .replace("{app_b}", &world.app_b)
         .replace("{org_a}", &world.org_a)
         .replace("{org_partner2}", &world.org_partner2)
@@ -956,7 +977,12 @@ async fn call(app: &TestApp, cast: &Cast, world: &World, row: &Row, caller: usiz
     let path = fill_path(&row.method, &row.path, cast, world);
     let spec = request(&row.method, &row.path);
     let method = Method::from_bytes(row.method.as_bytes()).unwrap();
-    let url = format!("{path}{}", spec.query);
+    let url = format!(
+        "{path}{}",
+        spec.query
+            .replace("{call}", &world.call)
+            .replace("{juror}", &cast.juror.id)
+    );
     let mut builder = app.request(method.clone(), &url, cast.token(caller));
     if method == Method::PATCH {
         // The current version, as an editor would have read it.
@@ -973,6 +999,9 @@ async fn call(app: &TestApp, cast: &Cast, world: &World, row: &Row, caller: usiz
         Body::None => builder,
         Body::Json(template) => builder
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(fill_body(template, app, cast, world, caller)),
+        Body::Csv(template) => builder
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
             .body(fill_body(template, app, cast, world, caller)),
         Body::Letter => builder.multipart(
             reqwest::multipart::Form::new()

@@ -24,6 +24,8 @@ mod lists;
 mod operations;
 mod organizations;
 mod personal_data;
+mod review_packs;
+mod score_sheets;
 mod smtp_faults;
 mod statements;
 mod trust_accounts;

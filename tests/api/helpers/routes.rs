@@ -105,6 +105,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/calls/{id}/export/applications.csv"),
     ("GET", "/api/v1/calls/{id}/export/ranking.csv"),
     ("GET", "/api/v1/me/assignments.csv"),
+    ("GET", "/api/v1/me/assignments/pack.zip"),
+    ("PUT", "/api/v1/me/reviews.csv"),
     ("POST", "/api/v1/applications/{id}/pairings"),
     (
         "POST",
