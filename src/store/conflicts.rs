@@ -175,6 +175,31 @@ fn applying() -> Vec<DetectedStatus> {
     .collect()
 }
 
+/// The applications of these calls that the juror is conflicted with (declared, or detected and active).
+pub fn conflicted_applications(
+    conn: &mut DbConn,
+    juror_id: Uuid,
+    call_ids: &[Uuid],
+) -> QueryResult<HashSet<Uuid>> {
+    let calls: Vec<Uid> = call_ids.iter().copied().map(Uid).collect();
+    let declared: Vec<Uid> = conflicts::table
+        .filter(conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(conflicts::call_id.eq_any(&calls))
+        .select(conflicts::application_id)
+        .load(conn)?;
+    let detected: Vec<Uid> = detected_conflicts::table
+        .filter(detected_conflicts::juror_id.eq(Uid(juror_id)))
+        .filter(detected_conflicts::status.eq_any(applying()))
+        .filter(detected_conflicts::call_id.eq_any(&calls))
+        .select(detected_conflicts::application_id)
+        .load(conn)?;
+    Ok(declared
+        .into_iter()
+        .chain(detected)
+        .map(|id| id.0)
+        .collect())
+}
+
 /// The applications a conflict keeps the juror away from, as two subqueries of application ids to filter a
 /// list with (`id.ne_all(declared).and(id.ne_all(detected))`): the declared conflicts, and the detected ones
 /// that apply.
