@@ -165,6 +165,35 @@ fn forwarded_client<'a>(
     client
 }
 
+/// What a request says of its body: its media type (lower case, without parameters) and its declared length.
+pub fn body_headers(req: &HttpRequest) -> (Option<String>, Option<usize>) {
+    let media_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let declared_length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    (media_type, declared_length)
+}
+
+/// How long a request body may pause between two pieces (`server.client_body_timeout_ms`).
+pub fn body_timeout(req: &HttpRequest) -> std::time::Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map_or(std::time::Duration::from_secs(10), |state| {
+            std::time::Duration::from_millis(state.settings.server.client_body_timeout_ms)
+        })
+}
+
 /// Reads a whole request body: 413 when it declares or reaches more than `limit` bytes, 408 when it pauses
 /// longer than `idle`.
 pub async fn read_body(

@@ -2,7 +2,6 @@
 //! unknown field, wrongly typed value and failing domain rule is gathered into one 422.
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -33,34 +32,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let (limit, max_depth, idle) = req.app_data::<web::Data<AppState>>().map_or(
-            (256 * 1024, 32, std::time::Duration::from_secs(10)),
-            |state| {
-                let server = &state.settings.server;
-                (
-                    server.json_limit_bytes,
-                    server.json_max_depth,
-                    std::time::Duration::from_millis(server.client_body_timeout_ms),
-                )
-            },
-        );
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let (limit, max_depth) =
+            req.app_data::<web::Data<AppState>>()
+                .map_or((256 * 1024, 32), |state| {
+                    let server = &state.settings.server;
+                    (server.json_limit_bytes, server.json_max_depth)
+                });
+        let idle = crate::api::extract::body_timeout(req);
+        let (media_type, declared_length) = crate::api::extract::body_headers(req);
+        let content_type_ok =
+            media_type.is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {

@@ -3,14 +3,14 @@
 //! [`service::packs`] and [`service::score_sheets`]; the sheet's format in [`crate::domain::score_sheet`].
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{get, put, web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{read_body, Caller};
+use crate::api::extract::{body_headers, body_timeout, read_body, Caller};
 use crate::auth::permissions::Scope;
 use crate::error::{Error, FieldError, Problem};
 use crate::service;
@@ -121,22 +121,8 @@ impl FromRequest for CsvBody {
     type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let idle = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(std::time::Duration::from_secs(10), |state| {
-                std::time::Duration::from_millis(state.settings.server.client_body_timeout_ms)
-            });
-        let media_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            });
+        let idle = body_timeout(req);
+        let (media_type, declared_length) = body_headers(req);
         // What spreadsheets and browsers send a `.csv` file as.
         let is_csv = media_type.as_deref().is_some_and(|t| {
             matches!(
@@ -144,11 +130,6 @@ impl FromRequest for CsvBody {
                 "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel"
             )
         });
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_csv {

@@ -68,6 +68,31 @@ fn fill_in_spreadsheet(sheet: &str, filled: &BTreeMap<&str, ([f64; 5], &str)>) -
     out
 }
 
+/// An Alpes Tourisme Lab call with `eligible` applications and one juror assigned the first `assigned`.
+async fn one_juror_assigned(app: &TestApp, eligible: usize, assigned: usize) -> (Call, Juror) {
+    let (call, [ana]) = Scenario::new(app)
+        .call(Template::Atl)
+        .eligible(eligible)
+        .jurors(1)
+        .build()
+        .await
+        .into_parts();
+    for application in &call.applications[..assigned] {
+        assign(app, &call, application, &ana).await;
+    }
+    (call, ana)
+}
+
+/// The field and code of each error of a 422, in its order.
+fn errors_of(body: &Value) -> Vec<(&str, &str)> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a 422 lists its errors: {body}"))
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect()
+}
+
 /// The caller's own review of `application` (their view of its reviews), without what differs between two
 /// jurors' copies of the same review.
 async fn my_review(app: &TestApp, juror: &Juror, application: &str) -> Value {
@@ -174,16 +199,7 @@ async fn a_sheet_filled_in_a_spreadsheet_saves_the_same_reviews_as_the_api() {
 #[tokio::test]
 async fn a_sheet_with_three_bad_rows_names_all_three_and_saves_nothing() {
     let app = TestApp::spawn().await;
-    let (call, [ana]) = Scenario::new(&app)
-        .call(Template::Atl)
-        .eligible(4)
-        .jurors(1)
-        .build()
-        .await
-        .into_parts();
-    for application in &call.applications[..3] {
-        assign(&app, &call, application, &ana).await;
-    }
+    let (call, ana) = one_juror_assigned(&app, 4, 3).await;
     let r = &call.references;
     let header = SHEET_HEADER.replace(',', ";");
     let sheet = format!(
@@ -194,12 +210,7 @@ async fn a_sheet_with_three_bad_rows_names_all_three_and_saves_nothing() {
     let (status, body) = upload(&app, &ana, &call, sheet, false).await;
 
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
-    let errors: Vec<(&str, &str)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
+    let errors = errors_of(&body);
     assert_eq!(
         errors,
         [
@@ -223,16 +234,7 @@ async fn a_sheet_with_three_bad_rows_names_all_three_and_saves_nothing() {
 #[tokio::test]
 async fn submitting_a_sheet_locks_its_reviews_and_the_same_sheet_again_changes_nothing() {
     let app = TestApp::spawn().await;
-    let (call, [ana]) = Scenario::new(&app)
-        .call(Template::Atl)
-        .eligible(3)
-        .jurors(1)
-        .build()
-        .await
-        .into_parts();
-    for application in &call.applications {
-        assign(&app, &call, application, &ana).await;
-    }
+    let (call, ana) = one_juror_assigned(&app, 3, 3).await;
     let r = &call.references;
     let header = SHEET_HEADER.replace(',', ";");
     // Submitting needs every criterion scored: the third row lacks two; the blank fourth is left alone.
@@ -294,16 +296,7 @@ async fn a_sheet_after_the_stage_deadline_is_refused_row_by_row_and_nothing_is_s
         ..Default::default()
     })
     .await;
-    let (call, [ana]) = Scenario::new(&app)
-        .call(Template::Atl)
-        .eligible(2)
-        .jurors(1)
-        .build()
-        .await
-        .into_parts();
-    for application in &call.applications {
-        assign(&app, &call, application, &ana).await;
-    }
+    let (call, ana) = one_juror_assigned(&app, 2, 2).await;
     let due = (app.clock.now() + Duration::days(2))
         .duration_trunc(Duration::seconds(1))
         .unwrap();
@@ -326,12 +319,7 @@ async fn a_sheet_after_the_stage_deadline_is_refused_row_by_row_and_nothing_is_s
     let (status, body) = upload(&app, &ana, &call, sheet, false).await;
 
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
-    let errors: Vec<(&str, &str)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
+    let errors = errors_of(&body);
     assert_eq!(
         errors,
         [
@@ -345,14 +333,7 @@ async fn a_sheet_after_the_stage_deadline_is_refused_row_by_row_and_nothing_is_s
 #[tokio::test]
 async fn a_sheet_is_for_a_juror_of_the_call_with_a_token_that_writes_reviews() {
     let app = TestApp::spawn().await;
-    let (call, [ana]) = Scenario::new(&app)
-        .call(Template::Atl)
-        .eligible(1)
-        .jurors(1)
-        .build()
-        .await
-        .into_parts();
-    assign(&app, &call, &call.applications[0], &ana).await;
+    let (call, ana) = one_juror_assigned(&app, 1, 1).await;
     let sheet = format!(
         "{SHEET_HEADER}\n{},written,1,1,1,1,1,\n",
         call.references[0]
