@@ -103,7 +103,7 @@ async fn my_review(app: &TestApp, juror: &Juror, application: &str) -> Value {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{reviews}");
-    let mut review = reviews
+    let mut review = reviews["items"]
         .as_array()
         .unwrap()
         .first()
