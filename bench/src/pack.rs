@@ -42,15 +42,21 @@ pub async fn run(client: &Client, server: &Server, plan: &Plan) -> Vec<Phase> {
     let sequential = phase(server, || async {
         let mut outcome = Outcome::new();
         let mut bytes = 0;
+        let started = Instant::now();
         for _ in 0..plan.runs {
             let t0 = Instant::now();
             let result = download(client, &plan.target(), None).await;
             bytes = *result.as_ref().unwrap_or(&0);
             outcome.record(t0, result.map(|_| (200, None)));
         }
+        let rate = (bytes * plan.runs as u64) as f64 / started.elapsed().as_secs_f64().max(1e-9);
         (
             outcome,
-            format!("{} MiB each, one after another", mib(bytes)),
+            format!(
+                "{} MiB each, one after another at {} MiB/s",
+                mib(bytes),
+                mib(rate as u64)
+            ),
         )
     })
     .await;
