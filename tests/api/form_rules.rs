@@ -377,6 +377,7 @@ async fn a_call_with_a_broken_rule_is_refused_with_the_path_of_each_mistake() {
     form["rules"][1]["type"] = json!("before");
     let (status, refused) = app.post("/api/v1/calls", Some(&admin), body(form)).await;
     assert_problem(status, &refused, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(failing_fields(&refused), vec!["form.rules.1.type"]);
     let (_, list) = app.get("/api/v1/calls", Some(&admin)).await;
     assert_eq!(list["items"], json!([]), "no call was created");
 }
