@@ -290,7 +290,8 @@ async fn a_submission_lists_the_rules_its_answers_break_with_every_missing_answe
     expected.sort();
     assert_eq!(errors_of(&refused), expected);
     assert!(
-        message_on(&refused, "answers.test_start").starts_with("L'expérimentation ne peut pas finir"),
+        message_on(&refused, "answers.test_start")
+            .starts_with("L'expérimentation ne peut pas finir"),
         "{refused}"
     );
     let (still, _) = read(&app, &format!("/api/v1/applications/{id}"), Some(&token)).await;
@@ -315,10 +316,7 @@ async fn a_submission_lists_the_rules_its_answers_break_with_every_missing_answe
     assert_eq!(status, StatusCode::CREATED, "{file}");
     let (status, submitted) = app.post(&submit, Some(&token), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
-    assert!(submitted["reference"]
-        .as_str()
-        .unwrap()
-        .starts_with("EXP-"));
+    assert!(submitted["reference"].as_str().unwrap().starts_with("EXP-"));
 }
 
 #[tokio::test]
@@ -346,9 +344,13 @@ async fn a_call_with_a_broken_rule_is_refused_with_the_path_of_each_mistake() {
     rules.push(json!({"type": "at_most", "field": "altitude_min", "other": "altitude_top"}));
     rules.push(json!({"type": "at_most", "field": "support_letter", "other": "budget"}));
     rules.push(json!({"type": "at_most", "field": "budget", "other": "test_end"}));
-    rules.push(json!({"type": "share_at_most", "field": "co_funding", "of": "budget", "max_percent": 120}));
-    rules.push(json!({"type": "sum_at_most", "fields": ["themes"], "other": "budget",
-                      "message": {"fr": "", "en": "Too much"}}));
+    rules.push(
+        json!({"type": "share_at_most", "field": "co_funding", "of": "budget", "max_percent": 120}),
+    );
+    rules.push(
+        json!({"type": "sum_at_most", "fields": ["themes"], "other": "budget",
+                      "message": {"fr": "", "en": "Too much"}}),
+    );
     let (status, refused) = app.post("/api/v1/calls", Some(&admin), body(form)).await;
 
     assert_problem(status, &refused, StatusCode::UNPROCESSABLE_ENTITY);
@@ -422,7 +424,12 @@ async fn anyone_reads_the_rules_and_the_themes_of_an_experiment_call() {
         .find(|f| f["key"] == "themes")
         .unwrap_or_else(|| panic!("a themes field: {call}"));
     assert_eq!(
-        (&themes["type"], &themes["required"], &themes["min_items"], &themes["max_items"]),
+        (
+            &themes["type"],
+            &themes["required"],
+            &themes["min_items"],
+            &themes["max_items"]
+        ),
         (&json!("multi_choice"), &json!(true), &json!(1), &json!(3))
     );
     let options: Vec<(&str, &str, &str)> = themes["options"]
@@ -441,7 +448,11 @@ async fn anyone_reads_the_rules_and_the_themes_of_an_experiment_call() {
         options,
         vec![
             ("mobility", "Mobilité", "Mobility"),
-            ("visitor_flows", "Gestion des flux de visiteurs", "Visitor flow management"),
+            (
+                "visitor_flows",
+                "Gestion des flux de visiteurs",
+                "Visitor flow management"
+            ),
             ("energy", "Énergie", "Energy"),
             (
                 "four_season_diversification",

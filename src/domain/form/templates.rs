@@ -220,7 +220,12 @@ mod tests {
         let exp = builtin_template("experimentation-montagne").unwrap();
         let themes = exp.form.field("themes").unwrap();
         assert_eq!(
-            (themes.kind, themes.required, themes.min_items, themes.max_items),
+            (
+                themes.kind,
+                themes.required,
+                themes.min_items,
+                themes.max_items
+            ),
             (FieldType::MultiChoice, true, Some(1), Some(3))
         );
         let values: Vec<&str> = themes

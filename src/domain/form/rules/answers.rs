@@ -34,10 +34,7 @@ impl Form {
         let field = self.field(key)?;
         let value = answers.get(key)?;
         match Operand::of(field)? {
-            Operand::Number => value
-                .as_f64()
-                .filter(|n| n.is_finite())
-                .map(Answer::Number),
+            Operand::Number => value.as_f64().filter(|n| n.is_finite()).map(Answer::Number),
             Operand::Date => value
                 .as_str()
                 .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())

@@ -171,7 +171,10 @@ mod tests {
             json!({"field": "a", "other": "b"}),
             json!({"type": "at_most", "field": "a"}),
         ] {
-            assert!(serde_json::from_value::<Rule>(raw.clone()).is_err(), "{raw}");
+            assert!(
+                serde_json::from_value::<Rule>(raw.clone()).is_err(),
+                "{raw}"
+            );
         }
     }
 
