@@ -212,7 +212,8 @@ fn applicant_organization(
 }
 
 /// Merges `given` answers (`null` clears one) into an editable application the caller acts for, at the
-/// version the client read (`if_match`).
+/// version the client read (`if_match`). 422 lists every invalid answer given and every rule between answers
+/// the merged answers break (`altitude_min` above the `altitude_max` saved earlier, say).
 pub fn save_answers(
     conn: &mut DbConn,
     caller: &Principal,
@@ -228,17 +229,23 @@ pub fn save_answers(
         return Err(Refusal::NotEditable(before.status).into());
     }
     let call = calls::find(conn, *before.call_id)?.ok_or(Error::NotFound)?;
-    let (normalised, errors) = call.form()?.check_answers(&given);
+    let form = call.form()?;
+    let (normalised, errors) = form.check_answers(&given);
     errors.into_iter().for_each(|e| check.push(e));
-    check.finish()?;
     let mut answers = before.answers.0.as_object().cloned().unwrap_or_default();
+    for key in given.keys() {
+        answers.remove(key);
+    }
     for (key, value) in normalised {
-        if value.is_null() {
-            answers.remove(&key);
-        } else {
+        if !value.is_null() {
             answers.insert(key, value);
         }
     }
+    // The rules between answers relate the answers given to those already held.
+    form.check_rules(&answers)
+        .into_iter()
+        .for_each(|e| check.push(e));
+    check.finish()?;
     let after = Application {
         answers: Json(Value::Object(answers)),
         version: before.version + 1,

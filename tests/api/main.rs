@@ -14,6 +14,7 @@ mod email;
 mod email_templates;
 mod evaluation;
 mod faults;
+mod form_rules;
 mod hardening;
 mod helpers;
 mod instances;

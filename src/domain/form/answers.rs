@@ -79,7 +79,9 @@ impl Form {
     /// non-empty answers only. Returns the normalised valid answers (trimmed text, phone in E.164, SIRET
     /// without spaces, INSEE code upper-case, integers as JSON integers, dates as `YYYY-MM-DD`; invalid
     /// values are left out) and every error in form order then unknown keys, paths `answers.<key>` (or
-    /// `answers.<key>.<index>` for a multi_choice item).
+    /// `answers.<key>.<index>` for a multi_choice item), then the errors of the form's rules between the
+    /// valid answers given ([`Form::check_rules`]; a rule is checked once all the answers it relates are
+    /// given). Submission runs this on every answer held, then [`Form::check_complete`].
     pub fn check_answers(
         &self,
         answers: &Map<String, Value>,
@@ -120,13 +122,14 @@ impl Form {
                 ));
             }
         }
+        errors.extend(self.check_rules(&normalised));
         (normalised, errors)
     }
 
     /// At submission: every required field answered (non-null, non-blank string, non-empty array; a required
     /// boolean must be `true`), and every required `file` field present in `attached` (the keys that have at
     /// least one attachment). Code `required`, paths `answers.<key>`, in form order. Does not repeat the
-    /// well-formedness checks of [`Form::check_answers`].
+    /// well-formedness and rule checks of [`Form::check_answers`], which submission runs first.
     pub fn check_complete(
         &self,
         answers: &Map<String, Value>,

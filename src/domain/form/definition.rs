@@ -307,7 +307,10 @@ impl Form {
     /// keys unique and well-formed, French labels (and help texts) non-empty, constraints only on the types
     /// they apply to (`not_applicable`), min ≤ max for lengths, numbers, dates and items (`invalid_range`),
     /// choices with at least one option and unique, well-formed option values, multi_choice bounds within the
-    /// option count, files with `max_size > 0` and at least one well-formed content type.
+    /// option count, files with `max_size > 0` and at least one well-formed content type. Then the rules
+    /// (paths `<prefix>.rules.<i>.<attribute>`): each key names a field of the form (`unknown_field`) of a
+    /// type the rule compares (`not_comparable`: numbers, or dates for `at_most`; `type_mismatch` for a number
+    /// against a date), distinct within the rule (`same_field`), percentages within 0..=100, French messages.
     pub fn check_definition(&self, prefix: &str) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let base = join(prefix, "fields");
@@ -316,6 +319,10 @@ impl Form {
             let at = format!("{base}.{i}");
             check_key(&field.key, &at, &mut keys, &mut errors);
             field.check_definition(&at, &mut errors);
+        }
+        let base = join(prefix, "rules");
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.check_definition(self, &format!("{base}.{i}"), &mut errors);
         }
         errors
     }
@@ -558,7 +565,7 @@ mod tests {
             fields in prop::collection::vec(arb_field(), 0..6),
             values in prop::collection::vec(arb_json(), 0..6),
         ) {
-            let form = Form { fields };
+            let form = Form { fields, rules: Vec::new() };
             let errors = form.check_definition("form");
             for e in &errors {
                 prop_assert!(e.field.starts_with("form.fields."), "{}", e.field);

@@ -1,6 +1,7 @@
 //! Call forms: the fields a call asks applicants to fill in (this file: the model), the checks on a form's
 //! definition ([`definition`]), the checks on applicants' answers ([`answers`], one parser per field type in
-//! [`values`]), the evaluation grid jurors score ([`grid`]) and the built-in call templates ([`templates`]).
+//! [`values`]), the rules between answers ([`rules`]: a number or date at most another, a sum or share
+//! bounded), the evaluation grid jurors score ([`grid`]) and the built-in call templates ([`templates`]).
 //!
 //! A form is data (it comes from a template or from staff), so it is checked twice: once as a definition
 //! ([`Form::check_definition`], [`check_stages`]) when a call is created or edited, and then against every
@@ -9,12 +10,14 @@
 mod answers;
 mod definition;
 mod grid;
+mod rules;
 mod templates;
 #[cfg(test)]
 mod testing;
 mod values;
 
 pub use grid::{check_stages, Criterion, Stage};
+pub use rules::Rule;
 pub use templates::{builtin_template, builtin_templates, builtin_templates_after, CallTemplate};
 
 use chrono::NaiveDate;
@@ -184,12 +187,17 @@ pub struct Field {
     pub content_types: Option<Vec<String>>,
 }
 
-/// The questions of a call, in the order applicants see them.
+/// The questions of a call, in the order applicants see them, and the rules their answers must meet together.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Form {
     /// The fields, in display order.
     pub fields: Vec<Field>,
+    /// Rules between answers, such as `{"type": "at_most", "field": "altitude_min", "other":
+    /// "altitude_max"}`: each is checked once the answers it relates are all given, with every other error of
+    /// the answers, and reported on its first field. Empty by default.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
 }
 
 impl Field {

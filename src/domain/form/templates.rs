@@ -216,6 +216,56 @@ mod tests {
     }
 
     #[test]
+    fn the_experiment_template_asks_for_themes_and_relates_its_answers() {
+        let exp = builtin_template("experimentation-montagne").unwrap();
+        let themes = exp.form.field("themes").unwrap();
+        assert_eq!(
+            (
+                themes.kind,
+                themes.required,
+                themes.min_items,
+                themes.max_items
+            ),
+            (FieldType::MultiChoice, true, Some(1), Some(3))
+        );
+        let values: Vec<&str> = themes
+            .options
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|o| o.value.as_str())
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                "mobility",
+                "visitor_flows",
+                "energy",
+                "four_season_diversification",
+                "digital",
+                "safety"
+            ]
+        );
+        let sane = answers(json!({
+            "altitude_min": 1035, "altitude_max": 1035, "test_start": "2027-01-15",
+            "test_end": "2027-01-15", "budget": 80000, "co_funding": 80000,
+        }));
+        assert!(exp.form.check_rules(&sane).is_empty());
+        let inverted = answers(json!({
+            "altitude_min": 2500, "altitude_max": 800, "test_start": "2027-04-15",
+            "test_end": "2027-01-15", "budget": 80000, "co_funding": 80001,
+        }));
+        assert_eq!(
+            codes(&exp.form.check_rules(&inverted)),
+            vec![
+                ("answers.altitude_min", "must_not_exceed"),
+                ("answers.test_start", "must_not_exceed"),
+                ("answers.co_funding", "must_not_exceed"),
+            ]
+        );
+    }
+
+    #[test]
     fn a_complete_alpes_tourisme_lab_application_passes() {
         let atl = builtin_template("alpes-tourisme-lab").unwrap();
         let raw = answers(json!({

@@ -31,7 +31,10 @@ pub(super) fn field(key: &str, kind: FieldType) -> Field {
 }
 
 pub(super) fn form(fields: Vec<Field>) -> Form {
-    Form { fields }
+    Form {
+        fields,
+        rules: Vec::new(),
+    }
 }
 
 pub(super) fn answers(value: Value) -> Map<String, Value> {
@@ -196,4 +199,43 @@ pub(super) fn err(f: Field, value: Value) -> String {
     assert_eq!(errors.len(), 1, "{value} gave {errors:?}");
     assert_eq!(out, None, "an invalid value is left out");
     errors.into_iter().next().unwrap()
+}
+
+/// A rule of any type over keys drawn from `a`…`e`, `i`, `j`, `start`, `end` and `zz`, with any percentage.
+pub(super) fn arb_rule() -> impl Strategy<Value = Rule> {
+    let key = || "[a-e]|i|j|start|end|zz".prop_map(String::from);
+    let message = || proptest::option::of(arb_text());
+    prop_oneof![
+        (key(), key(), any::<bool>(), message()).prop_map(|(field, other, strict, message)| {
+            Rule::AtMost {
+                field,
+                other,
+                strict,
+                message,
+            }
+        }),
+        (prop::collection::vec(key(), 0..4), key(), message()).prop_map(
+            |(fields, other, message)| Rule::SumAtMost {
+                fields,
+                other,
+                message
+            }
+        ),
+        (key(), key(), arb_f64(), message()).prop_map(|(field, of, max_percent, message)| {
+            Rule::ShareAtMost {
+                field,
+                of,
+                max_percent: max_percent.unwrap_or(50.0),
+                message,
+            }
+        }),
+        (key(), key(), arb_f64(), message()).prop_map(|(field, of, min_percent, message)| {
+            Rule::ShareAtLeast {
+                field,
+                of,
+                min_percent: min_percent.unwrap_or(50.0),
+                message,
+            }
+        }),
+    ]
 }

@@ -69,6 +69,7 @@ pub fn exp_answers() -> Value {
         "altitude_max": 3842,
         "need": "Réduire la circulation automobile dans la vallée pendant les vacances scolaires d'hiver et d'été.",
         "solution_sought": "Un service de transport à la demande couplé aux remontées mécaniques.",
+        "themes": ["mobility", "visitor_flows"],
         "season": "all_year",
         "test_site": "Vallée de Chamonix, entre Les Houches et Argentière.",
         "test_start": "2027-01-15",
