@@ -471,14 +471,27 @@ mod tests {
     fn a_call_s_figures_are_for_administrators_and_do_not_exist_for_anyone_else() {
         let cases = [
             (principal(Role::Admin, TokenKind::Session, vec![]), true),
-            (principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]), true),
             (
-                principal(Role::Admin, TokenKind::Personal, vec![Scope::ApplicationsRead]),
+                principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]),
+                true,
+            ),
+            (
+                principal(
+                    Role::Admin,
+                    TokenKind::Personal,
+                    vec![Scope::ApplicationsRead],
+                ),
                 false,
             ),
             (principal(Role::User, TokenKind::Session, vec![]), false),
-            (principal(Role::User, TokenKind::Personal, vec![Scope::Admin]), false),
-            (principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]), false),
+            (
+                principal(Role::User, TokenKind::Personal, vec![Scope::Admin]),
+                false,
+            ),
+            (
+                principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]),
+                false,
+            ),
         ];
         for (caller, allowed) in cases {
             match can_read_call_figures(&caller) {

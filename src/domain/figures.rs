@@ -404,7 +404,10 @@ mod tests {
 
     #[test]
     fn every_status_and_kind_shows_with_its_zeros() {
-        let statuses = by_status(&[(ApplicationStatus::Draft, 2), (ApplicationStatus::Eligible, 3)]);
+        let statuses = by_status(&[
+            (ApplicationStatus::Draft, 2),
+            (ApplicationStatus::Eligible, 3),
+        ]);
         assert_eq!(statuses.len(), ApplicationStatus::ALL.len());
         assert_eq!(statuses["draft"], 2);
         assert_eq!(statuses["eligible"], 3);

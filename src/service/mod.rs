@@ -19,6 +19,6 @@ pub mod outbox;
 pub mod packs;
 pub mod pairings;
 pub mod reviews;
-pub mod stats;
 pub mod score_sheets;
+pub mod stats;
 pub mod webhooks;

@@ -12,8 +12,7 @@ use crate::auth::permissions::{can_read_call_figures, FiguresAccess, Principal};
 use crate::db::DbConn;
 use crate::domain::delivery::OutboxStatus;
 use crate::domain::figures::{
-    self, AnswerFigures, ApplicationFigures, CallFigures, CallHeading, EmailFigures,
-    ReviewFigures,
+    self, AnswerFigures, ApplicationFigures, CallFigures, CallHeading, EmailFigures, ReviewFigures,
 };
 use crate::error::Error;
 use crate::service::assignments::call_or_404;
@@ -51,9 +50,9 @@ pub fn call_figures(
         total: by_status.iter().map(|(_, n)| n).sum(),
         anonymised: stats::count_anonymised(conn, call_id)?,
         by_status: figures::by_status(&by_status),
-        by_organization_kind: figures::by_organization_kind(
-            &stats::count_by_organization_kind(conn, call_id)?,
-        ),
+        by_organization_kind: figures::by_organization_kind(&stats::count_by_organization_kind(
+            conn, call_id,
+        )?),
         by_submission_day: figures::by_day(&per_minute, timezone),
     };
 
@@ -79,8 +78,9 @@ pub fn call_figures(
         numbers: figures::number_figures(&form, &numbers),
     };
 
-    let deadlines: BTreeMap<String, DateTime<Utc>> =
-        stats::review_deadlines(conn, call_id)?.into_iter().collect();
+    let deadlines: BTreeMap<String, DateTime<Utc>> = stats::review_deadlines(conn, call_id)?
+        .into_iter()
+        .collect();
     let reviews = ReviewFigures {
         stages: figures::review_progress(
             &stages,

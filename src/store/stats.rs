@@ -275,7 +275,10 @@ pub fn review_deadlines(
         .filter(review_deadlines::call_id.eq(Uid(call_id)))
         .select((review_deadlines::stage, review_deadlines::due_at))
         .load(conn)?;
-    Ok(rows.into_iter().map(|(stage, due)| (stage, due.0)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(stage, due)| (stage, due.0))
+        .collect())
 }
 
 #[derive(QueryableByName)]
@@ -293,7 +296,11 @@ pub fn count_unsent_emails(
     conn: &mut DbConn,
     call_id: Uuid,
 ) -> QueryResult<Vec<(OutboxStatus, i64)>> {
-    let id_text = if is_postgres(conn) { "a.id::text" } else { "a.id" };
+    let id_text = if is_postgres(conn) {
+        "a.id::text"
+    } else {
+        "a.id"
+    };
     let sql = format!(
         "SELECT o.status AS status, COUNT(*) AS n FROM outbox o \
          WHERE o.status IN ({p2}, {p3}, {p4}) AND EXISTS ( \

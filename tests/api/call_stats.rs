@@ -72,10 +72,7 @@ async fn territory_draft(
 ) -> (String, String) {
     let token = match token {
         Some(token) => token,
-        None => {
-            app.applicant(&format!("mairie@commune{i}.example"))
-                .await
-        }
+        None => app.applicant(&format!("mairie@commune{i}.example")).await,
     };
     let org = app
         .organization(&token, "territory", &format!("Commune {i}"))
@@ -160,7 +157,8 @@ async fn a_territory_call_s_figures_count_statuses_days_options_and_amounts_and_
     for (token, id) in &territories[..2] {
         submit(&app, token, id).await;
     }
-    app.clock.set(Utc.with_ymd_and_hms(2026, 12, 3, 23, 30, 0).unwrap());
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 3, 23, 30, 0).unwrap());
     for (token, id) in &territories[2..5] {
         submit(&app, token, id).await;
     }
@@ -371,7 +369,10 @@ async fn the_jury_s_progress_shows_per_stage_and_juror_with_what_is_overdue_afte
         .into_parts();
     let (admin, call_id) = (&call.admin, &call.id);
     let scores = lowest_scores(&app, admin, call_id).await;
-    for (juror, applications) in [(&ana, &call.applications[..]), (&bruno, &call.applications[..2])] {
+    for (juror, applications) in [
+        (&ana, &call.applications[..]),
+        (&bruno, &call.applications[..2]),
+    ] {
         for application in applications {
             let (status, body) = app
                 .post(
@@ -433,7 +434,10 @@ async fn the_jury_s_progress_shows_per_stage_and_juror_with_what_is_overdue_afte
     assert_eq!(due_at, due);
     assert_eq!(progress(written), [5, 1, 1, 3, 0]);
     assert_eq!(progress(juror_progress(written, &ana.id)), [3, 1, 1, 1, 0]);
-    assert_eq!(progress(juror_progress(written, &bruno.id)), [2, 0, 0, 2, 0]);
+    assert_eq!(
+        progress(juror_progress(written, &bruno.id)),
+        [2, 0, 0, 2, 0]
+    );
     assert_eq!(
         juror_progress(written, &ana.id)["display_name"],
         "Test Person",
@@ -470,7 +474,10 @@ async fn the_jury_s_progress_shows_per_stage_and_juror_with_what_is_overdue_afte
     let written = &found["reviews"]["stages"][0];
     assert_eq!(progress(written), [5, 1, 1, 3, 2]);
     assert_eq!(progress(juror_progress(written, &ana.id)), [3, 1, 1, 1, 2]);
-    assert_eq!(progress(juror_progress(written, &bruno.id)), [2, 0, 0, 2, 0]);
+    assert_eq!(
+        progress(juror_progress(written, &bruno.id)),
+        [2, 0, 0, 2, 0]
+    );
 
     // The third start-up withdraws: nobody has to review it any more, its answers still count.
     let (status, body) = app
@@ -650,7 +657,10 @@ async fn a_call_s_figures_run_the_same_few_statements_for_5_or_40_applications()
 
     grow(0, 5).await;
     let few = statements(&app, &call_id, &admin).await;
-    assert_eq!(figures(&app, &call_id, &admin).await["applications"]["total"], 5);
+    assert_eq!(
+        figures(&app, &call_id, &admin).await["applications"]["total"],
+        5
+    );
     grow(5, 40).await;
     let many = statements(&app, &call_id, &admin).await;
     let found = figures(&app, &call_id, &admin).await;
