@@ -29,6 +29,7 @@ pub mod patch;
 pub mod personal;
 pub mod ranking;
 pub mod reviews;
+pub mod stats;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -150,6 +151,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::list)
                 .service(reviews::reopen)
                 .service(ranking::ranking)
+                .service(stats::call_stats)
                 .service(decisions::shortlist)
                 .service(decisions::record)
                 .service(decisions::list)

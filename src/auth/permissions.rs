@@ -387,6 +387,23 @@ pub fn can_read_call(caller: Option<&Principal>, status: crate::domain::call::Ca
     status != crate::domain::call::CallStatus::Draft || caller.is_some_and(Principal::is_admin)
 }
 
+/// What a caller allowed to read a call's figures sees of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiguresAccess {
+    /// Whether jurors are named in the review progress (staff only; anyone else sees their ids).
+    pub juror_names: bool,
+}
+
+/// Reading a call's figures (`GET /calls/{id}/stats`): administrators, jurors named. Anyone else is told
+/// the call's figures do not exist (404), so that a call's size and progress leak to nobody.
+pub fn can_read_call_figures(caller: &Principal) -> Result<FiguresAccess, Error> {
+    if caller.is_admin() {
+        Ok(FiguresAccess { juror_names: true })
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
 /// Who the caller is to a pairing: their role in the territory that applied and in the proposed partner.
 #[derive(Debug, Clone, Copy)]
 pub struct PairingSides {
@@ -447,6 +464,46 @@ mod tests {
                 "{status}"
             );
             assert!(can_read_call(Some(&admin), status), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_call_s_figures_are_for_administrators_and_do_not_exist_for_anyone_else() {
+        let cases = [
+            (principal(Role::Admin, TokenKind::Session, vec![]), true),
+            (
+                principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]),
+                true,
+            ),
+            (
+                principal(
+                    Role::Admin,
+                    TokenKind::Personal,
+                    vec![Scope::ApplicationsRead],
+                ),
+                false,
+            ),
+            (principal(Role::User, TokenKind::Session, vec![]), false),
+            (
+                principal(Role::User, TokenKind::Personal, vec![Scope::Admin]),
+                false,
+            ),
+            (
+                principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]),
+                false,
+            ),
+        ];
+        for (caller, allowed) in cases {
+            match can_read_call_figures(&caller) {
+                Ok(access) => {
+                    assert!(allowed, "{caller:?}");
+                    assert!(access.juror_names, "staff see the jurors' names");
+                }
+                Err(err) => {
+                    assert!(!allowed, "{caller:?}");
+                    assert!(matches!(err, Error::NotFound), "{caller:?}: {err:?}");
+                }
+            }
         }
     }
 

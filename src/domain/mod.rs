@@ -9,6 +9,7 @@ pub mod check;
 pub mod conflict;
 pub mod delivery;
 pub mod email;
+pub mod figures;
 pub mod form;
 pub mod identifiers;
 pub mod message;

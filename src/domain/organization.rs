@@ -16,6 +16,14 @@ pub enum OrganizationKind {
 }
 
 impl OrganizationKind {
+    /// Every kind, in the order of the API contract.
+    pub const ALL: [OrganizationKind; 4] = [
+        OrganizationKind::Startup,
+        OrganizationKind::Company,
+        OrganizationKind::Territory,
+        OrganizationKind::Association,
+    ];
+
     /// Parses `startup`, `company`, `territory` or `association`.
     pub fn parse(raw: &str) -> Result<OrganizationKind, InvalidValue> {
         match raw {

@@ -20,4 +20,5 @@ pub mod packs;
 pub mod pairings;
 pub mod reviews;
 pub mod score_sheets;
+pub mod stats;
 pub mod webhooks;

@@ -130,6 +130,7 @@ PUT    /api/v1/applications/{id}/reviews/mine                         | 401  404
 POST   /api/v1/applications/{id}/reviews/mine/submit                  | 401  404  404  ok   404  404  404  403  403  403  ok   403  | fresh
 GET    /api/v1/applications/{id}/reviews                              | 401  404  404  ok   404  404  ok   403  403  ok   403  403  |
 GET    /api/v1/calls/{id}/ranking                                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
+GET    /api/v1/calls/{id}/stats                                       | 401  404  404  404  404  404  ok   404  404  404  404  ok   |
 POST   /api/v1/applications/{id}/reviews/{review_id}/reopen           | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
 POST   /api/v1/calls/{id}/shortlist                                   | 401  403  403  403  403  403  422  403  403  403  403  422  |
 PUT    /api/v1/calls/{id}/decisions                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |

@@ -94,6 +94,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
     ("GET", "/api/v1/applications/{id}/reviews"),
     ("GET", "/api/v1/calls/{id}/ranking"),
+    ("GET", "/api/v1/calls/{id}/stats"),
     (
         "POST",
         "/api/v1/applications/{id}/reviews/{review_id}/reopen",

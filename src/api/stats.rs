@@ -1,0 +1,36 @@
+//! The figures of a call: how many applied, in which status, from where, what they answered, how far the
+//! jury is, which emails have not gone out. The rules and the counting are in [`service::stats`].
+
+use actix_web::{get, web, HttpResponse};
+use uuid::Uuid;
+
+use crate::api::extract::Caller;
+use crate::domain::figures::CallFigures;
+use crate::error::{Error, Problem};
+use crate::service;
+use crate::state::AppState;
+
+/// The figures of a call (administrators; 404 for anyone else). Anonymised applications are counted
+/// with the others; answers are counted over submitted applications only.
+#[utoipa::path(
+    operation_id = "getCallStats",
+    tag = "calls",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CallFigures), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/calls/{id}/stats")]
+pub async fn call_stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, Error> {
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let Caller(caller) = caller;
+    let figures = state
+        .db
+        .read(move |conn| service::stats::read(conn, &caller, id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(figures))
+}
