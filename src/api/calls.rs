@@ -1,8 +1,9 @@
-//! Calls for applications: templates, creation, publication, reading. The rules of creating, changing and
-//! publishing live in [`crate::service::calls`]; the bodies and how they become a call in [`body`]; what
-//! the API shows in [`views`].
+//! Calls for applications: templates, creation, publication, reading, next editions ([`editions`]). The rules
+//! of creating, changing and publishing live in [`crate::service::calls`]; the bodies and how they become a
+//! call in [`body`]; what the API shows in [`views`].
 
 mod body;
+mod editions;
 mod views;
 
 use actix_web::http::{header, StatusCode};
@@ -14,8 +15,9 @@ use uuid::Uuid;
 
 use crate::api::etag;
 use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
+use crate::api::idempotency::{self, Reply};
 use crate::api::input::Input;
-use crate::auth::permissions::can_read_call;
+use crate::auth::permissions::{can_read_call, Principal};
 use crate::domain::call::CallStatus;
 use crate::domain::form::{builtin_templates_after, CallTemplate};
 use crate::error::{Error, Problem};
@@ -24,6 +26,7 @@ use crate::state::AppState;
 use crate::store::calls::{self, Call};
 
 pub use body::{CreateCall, UpdateCall};
+pub use editions::{create as create_edition, CreateEdition};
 pub use views::{CallSummary, CallView};
 
 /// A call as an answer: its view at `now` with its `ETag`.
@@ -51,9 +54,11 @@ pub async fn templates(query: web::Query<PageQuery>) -> Result<HttpResponse, Err
 #[utoipa::path(
     operation_id = "createCall",
     tag = "calls",
+    params(("Idempotency-Key" = Option<String>, Header)),
     request_body = CreateCall,
     responses(
         (status = 201, body = CallView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, description = "Another call has this reference prefix and edition (`edition_taken`)", body = Problem),
         (status = 422, body = Problem),
     ),
     security(("bearer" = []))
@@ -62,8 +67,22 @@ pub async fn templates(query: web::Query<PageQuery>) -> Result<HttpResponse, Err
 pub async fn create(
     state: web::Data<AppState>,
     Admin(caller): Admin,
+    req: HttpRequest,
     input: Input<CreateCall>,
 ) -> Result<HttpResponse, Error> {
+    let body_hash = input.body_hash.clone();
+    let user_id = caller.user_id;
+    idempotency::once(&state, &req, user_id, &body_hash, || {
+        create_call(&state, caller, input)
+    })
+    .await
+}
+
+async fn create_call(
+    state: &AppState,
+    caller: Principal,
+    input: Input<CreateCall>,
+) -> Result<Reply, Error> {
     let (body, check) = input.into_parts();
     let now = state.clock.now();
     let call = body.into_call(check, caller.user_id, now)?;
@@ -71,7 +90,9 @@ pub async fn create(
         .db
         .write(move |conn| use_case::create(conn, &caller, call, now))
         .await?;
-    with_etag(StatusCode::CREATED, &call, now)
+    let view = CallView::new(&call, now)?;
+    let etag = etag::of_version(view.version);
+    Ok(Reply::json(StatusCode::CREATED, view)?.with_etag(etag))
 }
 
 /// `?status=` of the call list.

@@ -121,6 +121,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(calls::get_one)
                 .service(calls::update)
                 .service(calls::publish)
+                .service(calls::create_edition)
                 .service(applications::create)
                 .service(applications::list)
                 .service(applications::get_one)

@@ -404,6 +404,19 @@ pub fn can_read_call_figures(caller: &Principal) -> Result<FiguresAccess, Error>
     }
 }
 
+/// Starting the next edition of a call (a draft that copies its form, criteria, email templates, jury and
+/// review deadlines): administrators only.
+pub fn can_create_edition(caller: &Principal) -> Result<(), Error> {
+    caller.require_admin()
+}
+
+/// Prefilling a new draft from an application to the previous edition: only from the application of an
+/// organization the caller is a member of (`membership`: their role in the organization that applied then),
+/// never another organization's.
+pub fn can_prefill_from(membership: Option<MemberRole>) -> bool {
+    membership.is_some()
+}
+
 /// Who the caller is to a pairing: their role in the territory that applied and in the proposed partner.
 #[derive(Debug, Clone, Copy)]
 pub struct PairingSides {
@@ -447,6 +460,32 @@ pub fn visible_pairings(caller: &Principal, reads_application: bool) -> VisibleP
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn editions_are_started_by_administrators_acting_as_such() {
+        for (role, kind, scopes, allowed) in [
+            (Role::Admin, TokenKind::Session, vec![], true),
+            (Role::Admin, TokenKind::Personal, vec![Scope::Admin], true),
+            (
+                Role::Admin,
+                TokenKind::Personal,
+                vec![Scope::ApplicationsWrite],
+                false,
+            ),
+            (Role::User, TokenKind::Session, vec![], false),
+            (Role::User, TokenKind::Personal, vec![Scope::Admin], false),
+        ] {
+            let caller = principal(role, kind, scopes);
+            assert_eq!(can_create_edition(&caller).is_ok(), allowed, "{caller:?}");
+        }
+    }
+
+    #[test]
+    fn a_draft_is_prefilled_only_from_an_application_of_the_callers_organization() {
+        assert!(can_prefill_from(Some(MemberRole::Owner)));
+        assert!(can_prefill_from(Some(MemberRole::Member)));
+        assert!(!can_prefill_from(None));
+    }
 
     #[test]
     fn a_draft_call_is_read_by_administrators_only() {

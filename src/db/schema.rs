@@ -189,6 +189,8 @@ diesel::table! {
         created_by -> Nullable<DbUuid>,
         created_at -> DbTime,
         updated_at -> DbTime,
+        edition -> Integer,
+        previous_edition_id -> Nullable<DbUuid>,
     }
 }
 

@@ -40,6 +40,8 @@ actions! {
     AttachmentDeleted => "attachment.deleted",
     AttachmentUploaded => "attachment.uploaded",
     CallCreated => "call.created",
+    /// The next edition of a call was started from it (a draft call linked to the previous one).
+    CallEditionCreated => "call.edition_created",
     CallPublished => "call.published",
     CallShortlisted => "call.shortlisted",
     CallUpdated => "call.updated",

@@ -67,6 +67,12 @@ pub enum Refusal {
     FilesLocked(ApplicationStatus),
     /// Answering a pairing that is already confirmed or declined.
     PairingSettled(PairingStatus),
+    /// Another call (`other`, its slug) already has this reference prefix and edition: references would repeat.
+    EditionTaken {
+        prefix: String,
+        edition: i32,
+        other: String,
+    },
 }
 
 impl Refusal {
@@ -97,6 +103,7 @@ impl Refusal {
             Refusal::AlreadyApplied => "already_applied",
             Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
             Refusal::PairingSettled(_) => "pairing_settled",
+            Refusal::EditionTaken { .. } => "edition_taken",
         }
     }
 
@@ -157,6 +164,13 @@ impl Refusal {
                 format!("the application is {status}: files can no longer change")
             }
             Refusal::PairingSettled(status) => format!("this pairing is already {status}"),
+            Refusal::EditionTaken {
+                prefix,
+                edition,
+                other,
+            } => format!(
+                "the call {other} already is the {edition} edition with the reference prefix {prefix}: choose another edition or prefix"
+            ),
         }
     }
 }

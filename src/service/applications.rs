@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use anyhow::Context;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -20,10 +20,12 @@ use crate::domain::action::Action;
 use crate::domain::application::{ApplicationStatus, ScreeningOutcome, SubmitWindow};
 use crate::domain::call::{self, CallStatus, Phase};
 use crate::domain::check::Check;
+use crate::domain::prefill::Prefill;
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::{answers_summary, format_instant, About};
 use crate::notify::emails;
+use crate::service::editions;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls::{self, Call};
@@ -99,21 +101,26 @@ pub struct NewDraft {
     pub call_id: Uuid,
     pub organization_id: Option<Uuid>,
     pub answers: Map<String, Value>,
+    /// Whether to copy what still fits of the organization's application to the previous edition.
+    pub prefill_from_previous: bool,
     pub check: Check,
 }
 
 /// Starts a draft of an organization the caller belongs to, for an open call its kind may apply to (422
 /// lists every invalid answer and field; 409 when the call is not open or the organization already applied).
+/// When asked, the draft is prefilled from the organization's application to the previous edition
+/// ([`editions::prefill_draft`]; the answers given win), and what was copied and left out is returned.
 pub fn create_draft(
     conn: &mut DbConn,
     caller: &Principal,
     draft: NewDraft,
     now: DateTime<Utc>,
-) -> Result<Application, Error> {
+) -> Result<(Application, Option<Prefill>), Error> {
     let NewDraft {
         call_id,
         organization_id,
         answers,
+        prefill_from_previous,
         mut check,
     } = draft;
     let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
@@ -138,7 +145,16 @@ pub fn create_draft(
     if applications::exists_for(conn, call_id, *organization.id)? {
         return Err(Refusal::AlreadyApplied.into());
     }
-    let answers = answers.into_iter().filter(|(_, v)| !v.is_null()).collect();
+    let mut answers: Map<String, Value> =
+        answers.into_iter().filter(|(_, v)| !v.is_null()).collect();
+    let prefill = if prefill_from_previous {
+        let given = answers.keys().cloned().collect();
+        let prefill = editions::prefill_draft(conn, caller, &call, *organization.id, &given)?;
+        answers.extend(prefill.answers.clone());
+        Some(prefill)
+    } else {
+        None
+    };
     let app = Application {
         id: Uid(Uuid::now_v7()),
         call_id: call.id,
@@ -172,7 +188,7 @@ pub fn create_draft(
     ))
     .record(conn, now)
     .context("recording the new draft")?;
-    Ok(app)
+    Ok((app, prefill))
 }
 
 /// The organization `id` if the caller is a member and its kind may apply to `call`; otherwise notes why
@@ -345,15 +361,14 @@ pub fn submit(
     })
 }
 
-/// The call's next application reference, such as `ATL-2026-0007` (the year the call opened, in its time
-/// zone).
+/// The call's next application reference, such as `ATL-2027-0007` (the call's edition, whenever it opens:
+/// no other call has the same prefix and edition, so references are unique across calls).
 fn next_reference(conn: &mut DbConn, call: &Call, now: DateTime<Utc>) -> Result<String, Error> {
     let number = calls::take_reference_number(conn, *call.id, now)
         .context("taking the call's next reference number")?;
-    let tz: chrono_tz::Tz = call.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
     Ok(call::reference(
         &call.reference_prefix,
-        call.opens_at.0.with_timezone(&tz).year(),
+        call.edition,
         number,
     ))
 }

@@ -19,14 +19,34 @@ use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Feed, Happened};
 
 /// 422 when another call than `except` already uses `slug`.
-fn slug_is_free(conn: &mut DbConn, slug: &str, except: Option<Uuid>) -> Result<(), Error> {
+pub fn slug_is_free(conn: &mut DbConn, slug: &str, except: Option<Uuid>) -> Result<(), Error> {
     if calls::slug_taken(conn, slug, except)? {
         return Err(Error::field("slug", "taken", "another call uses this slug"));
     }
     Ok(())
 }
 
-/// Stores a new draft call built by the caller, unless its slug is taken, and returns it.
+/// 409 `edition_taken` when another call than `except` already has this reference prefix and edition (their
+/// references would repeat), naming that call.
+pub fn edition_is_free(
+    conn: &mut DbConn,
+    prefix: &str,
+    edition: i32,
+    except: Option<Uuid>,
+) -> Result<(), Error> {
+    match calls::edition_holder(conn, prefix, edition, except)? {
+        Some(other) => Err(Refusal::EditionTaken {
+            prefix: prefix.to_owned(),
+            edition,
+            other,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Stores a new draft call built by the caller, unless its slug (422) or its reference prefix and edition
+/// (409) are taken, and returns it.
 pub fn create(
     conn: &mut DbConn,
     actor: &Principal,
@@ -34,9 +54,10 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Call, Error> {
     slug_is_free(conn, &call.slug, None)?;
+    edition_is_free(conn, &call.reference_prefix, call.edition, None)?;
     calls::insert(conn, &call)?;
     Happened::new(Action::CallCreated, Some(actor.user_id), Entity::Call(*call.id))
-        .after(json!({"slug": call.slug, "template": call.template, "opens_at": call.opens_at, "closes_at": call.closes_at}))
+        .after(json!({"slug": call.slug, "template": call.template, "edition": call.edition, "opens_at": call.opens_at, "closes_at": call.closes_at}))
         .on_feed(Feed::call(*call.id, json!({"slug": call.slug, "status": call.status})))
         .record(conn, now)?;
     Ok(call)
@@ -53,7 +74,8 @@ pub struct CallEdit<F> {
 }
 
 /// Changes call `id`: 404 when there is none, 412 when it changed since the client read it, 409
-/// `form_frozen` when the change touches a frozen definition, 422 when the slug is taken.
+/// `form_frozen` when the change touches a frozen definition, 422 when the slug is taken, 409 `edition_taken`
+/// when another call has the new reference prefix and edition.
 pub fn update<F>(
     conn: &mut DbConn,
     actor: &Principal,
@@ -74,6 +96,9 @@ where
     let after = (edit.apply)(&before)?;
     if after.slug != before.slug {
         slug_is_free(conn, &after.slug, Some(id))?;
+    }
+    if (&after.reference_prefix, after.edition) != (&before.reference_prefix, before.edition) {
+        edition_is_free(conn, &after.reference_prefix, after.edition, Some(id))?;
     }
     if !calls::update(conn, &after, before.version)? {
         return Err(Error::PreconditionFailed);

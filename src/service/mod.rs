@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod calls;
 pub mod conflicts;
 pub mod decisions;
+pub mod editions;
 pub mod email_templates;
 pub mod exports;
 pub mod invitations;

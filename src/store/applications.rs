@@ -119,6 +119,21 @@ pub fn exists_for(conn: &mut DbConn, call_id: Uuid, organization_id: Uuid) -> Qu
     Ok(found.is_some())
 }
 
+/// The organization's application to the call, unless it was anonymised (its answers are gone).
+pub fn of_organization_in_call(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    organization_id: Uuid,
+) -> QueryResult<Option<Application>> {
+    applications::table
+        .filter(applications::call_id.eq(Uid(call_id)))
+        .filter(applications::organization_id.eq(Uid(organization_id)))
+        .filter(applications::anonymised_at.is_null())
+        .select(Application::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Writes every field of `application` if its version is still `expected_version`; false when it changed.
 pub fn update(
     conn: &mut DbConn,

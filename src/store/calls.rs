@@ -34,6 +34,10 @@ pub struct Call {
     pub created_by: Option<Uid>,
     pub created_at: Ts,
     pub updated_at: Ts,
+    /// The edition's year, in its references (`ATL-2027-0001`).
+    pub edition: i32,
+    /// The call this one is the next edition of.
+    pub previous_edition_id: Option<Uid>,
 }
 
 /// Stores a new call.
@@ -75,6 +79,24 @@ pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<Uuid>) -> QueryR
         query = query.filter(calls::id.ne(Uid(id)));
     }
     Ok(query.first::<Uid>(conn).optional()?.is_some())
+}
+
+/// The slug of the call other than `except` that already uses this reference prefix and edition, if any.
+pub fn edition_holder(
+    conn: &mut DbConn,
+    prefix: &str,
+    edition: i32,
+    except: Option<Uuid>,
+) -> QueryResult<Option<String>> {
+    let mut query = calls::table
+        .filter(calls::reference_prefix.eq(prefix))
+        .filter(calls::edition.eq(edition))
+        .select(calls::slug)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(calls::id.ne(Uid(id)));
+    }
+    query.first(conn).optional()
 }
 
 /// Writes every field of `call` if its version is still `expected_version`; false when it changed.
@@ -174,6 +196,10 @@ impl Call {
         now: DateTime<Utc>,
     ) -> Result<Call, Error> {
         use serde_json::json;
+        let timezone: chrono_tz::Tz = template
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Paris);
         Ok(Call {
             id: Uid(Uuid::now_v7()),
             slug: slug.to_owned(),
@@ -195,6 +221,8 @@ impl Call {
             created_by: created_by.map(Uid),
             created_at: Ts(now),
             updated_at: Ts(now),
+            edition: crate::domain::edition::edition_of(opens_at, timezone),
+            previous_edition_id: None,
         })
     }
 }

@@ -77,3 +77,12 @@ pub fn delete(conn: &mut DbConn, call_id: Uuid, event: &str, locale: &str) -> Qu
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// Every template staff wrote for the call, by event and locale.
+pub fn of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<EmailTemplate>> {
+    email_templates::table
+        .filter(email_templates::call_id.eq(Uid(call_id)))
+        .order((email_templates::event.asc(), email_templates::locale.asc()))
+        .select(EmailTemplate::as_select())
+        .load(conn)
+}

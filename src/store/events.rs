@@ -14,6 +14,7 @@ use crate::store::webhooks;
 /// Every type of domain event, as webhooks subscribe to them.
 pub const TYPES: &[&str] = &[
     "call.created",
+    "call.edition_created",
     "call.published",
     "application.created",
     "application.submitted",

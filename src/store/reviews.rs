@@ -183,6 +183,23 @@ pub fn set_review_deadline(
         .map(|_| ())
 }
 
+/// The review deadlines staff set on a call: (stage, due), in stage order.
+pub fn review_deadlines_of(
+    conn: &mut DbConn,
+    call_id: Uuid,
+) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
+    use crate::db::schema::review_deadlines;
+    let rows: Vec<(String, Ts)> = review_deadlines::table
+        .filter(review_deadlines::call_id.eq(Uid(call_id)))
+        .order(review_deadlines::stage.asc())
+        .select((review_deadlines::stage, review_deadlines::due_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(stage, due)| (stage, due.0))
+        .collect())
+}
+
 /// Review deadlines falling within (`now`, `until`]: (call, stage, due).
 pub fn deadlines_between(
     conn: &mut DbConn,

@@ -349,6 +349,7 @@ async fn applications_start_only_while_the_call_is_open() {
             json!({
                 "template": "alpes-tourisme-lab",
                 "slug": "atl-2027",
+                "edition": next_spare_edition(),
                 "opens_at": (now + chrono::Duration::days(2)).to_rfc3339(),
                 "closes_at": (now + chrono::Duration::days(60)).to_rfc3339(),
             }),

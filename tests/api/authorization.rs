@@ -101,6 +101,7 @@ POST   /api/v1/calls                                                  | 401  403
 GET    /api/v1/calls/{id}                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
 PATCH  /api/v1/calls/{id}                                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/calls/{id}/publish                                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
+POST   /api/v1/calls/{id}/editions                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/calls/{id}/applications                                | 401  409  422  422  422  422  422  403  409  403  403  403  |
 GET    /api/v1/applications                                           | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  |
 GET    /api/v1/applications/{id}                                      | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
@@ -600,6 +601,7 @@ impl World {
                 "slug": format!("authz-draft-{n}"),
                 "opens_at": (now + chrono::Duration::days(1)).to_rfc3339(),
                 "closes_at": (now + chrono::Duration::days(40)).to_rfc3339(),
+                "edition": next_spare_edition(),
             }),
         )
         .await;
@@ -831,7 +833,10 @@ fn request(method: &str, path: &str) -> Request {
         ),
         ("POST", "/api/v1/calls/{id}/email-templates/{event}/{locale}/preview") => json("{}"),
         ("POST", "/api/v1/calls") => json(
-            r#"{"template": "experimentation-montagne", "slug": "authz-new-{n}", "opens_at": "{soon}", "closes_at": "{later}"}"#,
+            r#"{"template": "experimentation-montagne", "slug": "authz-new-{n}", "opens_at": "{soon}", "closes_at": "{later}", "edition": {edition_n}}"#,
+        ),
+        ("POST", "/api/v1/calls/{id}/editions") => json(
+            r#"{"slug": "authz-edition-{n}", "edition": {edition_n}, "copy": ["form", "stages", "jury"]}"#,
         ),
         ("PATCH", "/api/v1/calls/{id}") => json(r#"{"summary": {"fr": "Résumé {n}"}}"#),
         ("POST", "/api/v1/calls/{id}/applications") => {
@@ -945,6 +950,7 @@ fn fill_body(template: &str, app: &TestApp, cast: &Cast, world: &World, caller: 
     let now = app.clock.now();
     template
         .replace("{n}", &n.to_string())
+        .replace("{edition_n}", &(4000 + n).to_string())
         .replace("{me}", cast.user_id(caller))
         .replace("{me_email}", cast.email(caller))
         .replace("{a_email}", &cast.a.email)

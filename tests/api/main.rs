@@ -11,6 +11,7 @@ mod calls;
 mod contract;
 mod crash;
 mod deliberation;
+mod editions;
 mod email;
 mod email_templates;
 mod evaluation;

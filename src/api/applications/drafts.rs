@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::views::{ok_with_etag, ApplicationSummary, ApplicationView, PartnerView};
+use super::views::{
+    ok_with_etag, ApplicationSummary, ApplicationView, NewDraftView, PartnerView, PrefillView,
+};
 use crate::api::etag;
 use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::idempotency::{self, Reply};
@@ -29,6 +31,10 @@ pub struct CreateApplication {
     /// Answers so far, keyed by the form's field keys; each must be well-formed.
     #[schema(value_type = Option<Object>)]
     pub answers: Option<Value>,
+    /// Copy the answers of the organization's application to the previous edition of the call that still
+    /// fit the form (same key and type, still valid; never files); the answers given here win. The answer
+    /// lists what was copied and left out (`prefill`).
+    pub prefill_from_previous: Option<bool>,
 }
 
 /// Starts a draft application of an organization to an open call.
@@ -38,7 +44,7 @@ pub struct CreateApplication {
     params(("id" = Uuid, Path, description = "The call"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = CreateApplication,
     responses(
-        (status = 201, body = ApplicationView), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 201, body = NewDraftView), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "The call is not open, or the organization already applied", body = Problem),
         (status = 422, body = Problem),
     ),
@@ -76,15 +82,20 @@ async fn create_application(
         call_id,
         organization_id,
         answers,
+        prefill_from_previous: body.prefill_from_previous.unwrap_or(false),
         check,
     };
     let now = state.clock.now();
-    let app = state
+    let (app, prefill) = state
         .db
         .write(move |conn| use_case::create_draft(conn, &caller, draft, now))
         .await?;
     let etag = etag::of_version(app.version);
-    Ok(Reply::json(StatusCode::CREATED, ApplicationView::new(&app, &[]))?.with_etag(etag))
+    let view = NewDraftView {
+        application: ApplicationView::new(&app, &[]),
+        prefill: prefill.as_ref().map(PrefillView::new),
+    };
+    Ok(Reply::json(StatusCode::CREATED, view)?.with_etag(etag))
 }
 
 /// Filters of the application list.

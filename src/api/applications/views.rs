@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::api::etag;
 use crate::domain::application::ApplicationStatus;
+use crate::domain::prefill::{LeftOut, Prefill};
 use crate::store::applications::{Application, Attachment, Summary};
 
 /// A file attached to an application.
@@ -66,6 +67,39 @@ pub struct ApplicationView {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A new draft, with what was copied from the organization's application to the previous edition when the
+/// request asked for it (`prefill_from_previous`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewDraftView {
+    #[serde(flatten)]
+    pub application: ApplicationView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<PrefillView>,
+}
+
+/// What a prefill copied and left out. Without a previous edition, or without an application of the
+/// organization to it, nothing is copied and `previous_application_id` is `null`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrefillView {
+    /// The organization's application to the previous edition the answers come from.
+    pub previous_application_id: Option<Uuid>,
+    /// The keys of the answers copied.
+    pub copied: Vec<String>,
+    /// The answers not copied, and why (files are never copied).
+    pub left_out: Vec<LeftOut>,
+}
+
+impl PrefillView {
+    /// The view of a prefill.
+    pub fn new(prefill: &Prefill) -> PrefillView {
+        PrefillView {
+            previous_application_id: prefill.previous_application_id,
+            copied: prefill.copied(),
+            left_out: prefill.left_out.clone(),
+        }
+    }
 }
 
 /// A confirmed partner of a territory's experiment.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::api::input::{nested, Check, Patch};
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::call::{self, CallKind, CallStatus, Definition};
+use crate::domain::edition;
 use crate::domain::form::{builtin_template, CallTemplate, Form, Stage, Text};
 use crate::error::{Error, FieldError};
 use crate::store::calls::{stored, template_kind, Call};
@@ -40,6 +41,10 @@ pub struct CreateCall {
     pub form: Option<Value>,
     #[schema(value_type = Option<Vec<Stage>>)]
     pub stages: Option<Value>,
+    /// The edition's year, in references (`ATL-2027-0001`); by default the year the call opens, in its time
+    /// zone. No other call may have the same reference prefix and edition (409 `edition_taken`).
+    #[schema(minimum = 1000, maximum = 9999)]
+    pub edition: Option<i64>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -48,6 +53,9 @@ pub struct CreateCall {
 pub struct UpdateCall {
     pub slug: Option<String>,
     pub reference_prefix: Option<String>,
+    /// The edition's year; frozen, like the prefix, once references were given.
+    #[schema(minimum = 1000, maximum = 9999)]
+    pub edition: Option<i64>,
     #[serde(default)]
     #[schema(value_type = Option<Text>)]
     pub title: Patch<Value>,
@@ -148,6 +156,7 @@ impl CreateCall {
                 .map(|t| t.reference_prefix.clone())
                 .or_else(|| slug.as_deref().map(default_prefix)),
         };
+        let edition = check.optional("edition", self.edition, edition::parse_edition);
         let definition = parts.definition(&mut check, self.eligible_kinds, t);
         let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
             (slug, parts.kind, parts.timezone, prefix, definition)
@@ -155,6 +164,8 @@ impl CreateCall {
             return Err(check.into_error());
         };
         check.finish()?;
+        let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+        let edition = edition.unwrap_or_else(|| edition::edition_of(definition.opens_at, tz));
         Ok(Call {
             id: Uid(Uuid::now_v7()),
             slug,
@@ -176,6 +187,8 @@ impl CreateCall {
             created_by: Some(Uid(created_by)),
             created_at: Ts(now),
             updated_at: Ts(now),
+            edition,
+            previous_edition_id: None,
         })
     }
 
@@ -305,6 +318,14 @@ impl UpdateCall {
                 "references were already given with the current prefix",
             ));
         }
+        let edition = check.optional("edition", self.edition, edition::parse_edition);
+        if edition.is_some_and(|e| e != before.edition) && before.next_reference > 1 {
+            check.push(FieldError::new(
+                "edition",
+                "frozen",
+                "references were already given with the current edition",
+            ));
+        }
         let title: Option<Text> = kept(&mut check, "title", self.title);
         let summary: Option<Option<Text>> = match self.summary {
             Patch::Keep => None,
@@ -333,6 +354,7 @@ impl UpdateCall {
         Ok(Call {
             slug: slug.unwrap_or_else(|| before.slug.clone()),
             reference_prefix: prefix.unwrap_or_else(|| before.reference_prefix.clone()),
+            edition: edition.unwrap_or(before.edition),
             title: Json(json!(definition.title)),
             summary: definition.summary.as_ref().map(|s| Json(json!(s))),
             opens_at: Ts(definition.opens_at),

@@ -21,6 +21,10 @@ pub struct CallView {
     #[schema(value_type = String)]
     pub kind: CallKind,
     pub reference_prefix: String,
+    /// The edition's year, in its references (`ATL-2027-0001`).
+    pub edition: i32,
+    /// The call this one is the next edition of (`POST /calls/{id}/editions`).
+    pub previous_edition_id: Option<Uuid>,
     pub title: Text,
     pub summary: Option<Text>,
     pub opens_at: DateTime<Utc>,
@@ -45,6 +49,10 @@ pub struct CallSummary {
     pub slug: String,
     #[schema(value_type = String)]
     pub kind: CallKind,
+    /// The edition's year.
+    pub edition: i32,
+    /// The call this one is the next edition of.
+    pub previous_edition_id: Option<Uuid>,
     pub title: Text,
     pub summary: Option<Text>,
     pub opens_at: DateTime<Utc>,
@@ -64,6 +72,8 @@ impl CallView {
             template: call.template.clone(),
             kind: call.kind,
             reference_prefix: call.reference_prefix.clone(),
+            edition: call.edition,
+            previous_edition_id: call.previous_edition_id.map(|id| *id),
             title: stored(&call.title)?,
             summary: call.summary.as_ref().map(stored).transpose()?,
             opens_at: call.opens_at.0,
@@ -89,6 +99,8 @@ impl CallSummary {
             id: *call.id,
             slug: call.slug.clone(),
             kind: call.kind,
+            edition: call.edition,
+            previous_edition_id: call.previous_edition_id.map(|id| *id),
             title: stored(&call.title)?,
             summary: call.summary.as_ref().map(stored).transpose()?,
             opens_at: call.opens_at.0,

@@ -37,6 +37,13 @@ fn luhn_valid(digits: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// An edition year not given out before in this run, for a second call of a template in one test (the first
+/// keeps the year it opens, so its references read as usual).
+pub fn next_spare_edition() -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(3000);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A minimal but real PDF document (its magic bytes say PDF).
 pub fn pdf_bytes() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec()
@@ -100,18 +107,18 @@ impl TestApp {
         closes_in: chrono::Duration,
     ) -> Value {
         let now = self.clock.now();
-        let (status, call) = self
-            .post(
-                "/api/v1/calls",
-                Some(admin),
-                json!({
-                    "template": template,
-                    "slug": slug,
-                    "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
-                    "closes_at": (now + closes_in).to_rfc3339(),
-                }),
-            )
-            .await;
+        let mut body = json!({
+            "template": template,
+            "slug": slug,
+            "opens_at": (now - chrono::Duration::days(1)).to_rfc3339(),
+            "closes_at": (now + closes_in).to_rfc3339(),
+        });
+        let (mut status, mut call) = self.post("/api/v1/calls", Some(admin), body.clone()).await;
+        // A second call of a template in one test takes another edition: references are unique across calls.
+        while status == StatusCode::CONFLICT && call["code"] == "edition_taken" {
+            body["edition"] = json!(next_spare_edition());
+            (status, call) = self.post("/api/v1/calls", Some(admin), body.clone()).await;
+        }
         assert_eq!(status, StatusCode::CREATED, "{call}");
         let id = call["id"].as_str().unwrap();
         let (status, call) = self

@@ -59,6 +59,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/calls/{id}"),
     ("PATCH", "/api/v1/calls/{id}"),
     ("POST", "/api/v1/calls/{id}/publish"),
+    ("POST", "/api/v1/calls/{id}/editions"),
     ("POST", "/api/v1/calls/{id}/applications"),
     ("GET", "/api/v1/applications"),
     ("GET", "/api/v1/applications/{id}"),
