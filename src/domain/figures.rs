@@ -495,6 +495,7 @@ mod tests {
                 season,
                 Field::new("budget", FieldType::Integer, Text::french("Budget")),
             ],
+            rules: Vec::new(),
         };
         let choices = choice_figures(&form, &[("season".into(), "winter".into(), 3)]);
         assert_eq!(choices.len(), 1);

@@ -139,7 +139,10 @@ mod tests {
     }
 
     fn form(fields: Vec<Field>) -> Form {
-        Form { fields }
+        Form {
+            fields,
+            rules: Vec::new(),
+        }
     }
 
     fn answers(value: Value) -> Map<String, Value> {
