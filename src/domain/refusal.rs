@@ -67,6 +67,12 @@ pub enum Refusal {
     FilesLocked(ApplicationStatus),
     /// Answering a pairing that is already confirmed or declined.
     PairingSettled(PairingStatus),
+    /// Jury work (jurors, assignments, reviews, ranking, shortlist) on a call without jury scoring.
+    NoJuryScoring,
+    /// Consent or publication for the catalogue of a call that has none.
+    NoCatalogue,
+    /// Publishing in the catalogue an application that was not retained.
+    NotRetained(ApplicationStatus),
 }
 
 impl Refusal {
@@ -97,6 +103,9 @@ impl Refusal {
             Refusal::AlreadyApplied => "already_applied",
             Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
             Refusal::PairingSettled(_) => "pairing_settled",
+            Refusal::NoJuryScoring => "no_jury_scoring",
+            Refusal::NoCatalogue => "no_catalogue",
+            Refusal::NotRetained(_) => "not_retained",
         }
     }
 
@@ -157,6 +166,11 @@ impl Refusal {
                 format!("the application is {status}: files can no longer change")
             }
             Refusal::PairingSettled(status) => format!("this pairing is already {status}"),
+            Refusal::NoJuryScoring => "this call has no jury scoring: staff triage its applications (decisions retained or not_retained)".into(),
+            Refusal::NoCatalogue => "this call has no catalogue".into(),
+            Refusal::NotRetained(status) => {
+                format!("the application is {status}: only retained applications are published in the catalogue")
+            }
         }
     }
 }

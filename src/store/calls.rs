@@ -34,6 +34,8 @@ pub struct Call {
     pub created_by: Option<Uid>,
     pub created_at: Ts,
     pub updated_at: Ts,
+    /// What the call may publish in its catalogue (`domain::catalogue::Catalogue`), if it has one.
+    pub catalogue: Option<Json>,
 }
 
 /// Stores a new call.
@@ -195,7 +197,15 @@ impl Call {
             created_by: created_by.map(Uid),
             created_at: Ts(now),
             updated_at: Ts(now),
+            catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
         })
+    }
+}
+
+impl Call {
+    /// What the call publishes in its catalogue; `None` when it has none.
+    pub fn catalogue(&self) -> Result<Option<crate::domain::catalogue::Catalogue>, Error> {
+        self.catalogue.as_ref().map(stored).transpose()
     }
 }
 

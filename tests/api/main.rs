@@ -13,6 +13,7 @@ mod deliberation;
 mod email;
 mod email_templates;
 mod evaluation;
+mod expressions_of_interest;
 mod faults;
 mod hardening;
 mod helpers;
