@@ -239,7 +239,12 @@ fn language(lang: Option<&str>, headers: &HeaderMap) -> Result<&'static str, Err
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.split(',')
-                    .map(|part| part.trim().get(..2).unwrap_or_default().to_ascii_lowercase())
+                    .map(|part| {
+                        part.trim()
+                            .get(..2)
+                            .unwrap_or_default()
+                            .to_ascii_lowercase()
+                    })
                     .find(|code| code == "fr" || code == "en")
             })
             .map_or("fr", |code| if code == "en" { "en" } else { "fr" })),
@@ -293,6 +298,10 @@ pub async fn catalogue(
         return Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CONTENT_LANGUAGE, lang))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                page::CONTENT_SECURITY_POLICY.as_str(),
+            ))
             .body(body));
     }
     Ok(HttpResponse::Ok().json(Paginated {

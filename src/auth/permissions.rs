@@ -475,7 +475,11 @@ mod tests {
     fn only_members_consent_to_the_catalogue_and_only_staff_publish_in_it() {
         use crate::domain::call::CallStatus;
         let member = principal(Role::User, TokenKind::Session, vec![]);
-        let read_only = principal(Role::User, TokenKind::Personal, vec![Scope::ApplicationsRead]);
+        let read_only = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
         let admin = principal(Role::Admin, TokenKind::Session, vec![]);
         use actix_web::ResponseError;
         let status = |r: Result<(), Error>| r.map_err(|e| e.status_code().as_u16());
@@ -498,7 +502,11 @@ mod tests {
         assert!(can_publish_in_catalogue(&admin).is_ok());
         assert_eq!(status(can_publish_in_catalogue(&member)), Err(403));
         for call in CallStatus::ALL {
-            assert_eq!(can_read_catalogue(call), call != CallStatus::Draft, "{call}");
+            assert_eq!(
+                can_read_catalogue(call),
+                call != CallStatus::Draft,
+                "{call}"
+            );
         }
     }
 

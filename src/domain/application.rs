@@ -308,7 +308,10 @@ impl DecisionOutcome {
     /// Whether this outcome ends an expression of interest (retained, not retained) rather than a call
     /// with a jury (selected, waitlisted, rejected).
     pub fn is_triage(self) -> bool {
-        matches!(self, DecisionOutcome::Retained | DecisionOutcome::NotRetained)
+        matches!(
+            self,
+            DecisionOutcome::Retained | DecisionOutcome::NotRetained
+        )
     }
 
     /// The application's status once the decision is published.
@@ -456,7 +459,10 @@ mod tests {
         assert!(DecisionOutcome::Retained.is_triage() && DecisionOutcome::NotRetained.is_triage());
         assert!(!DecisionOutcome::Selected.is_triage());
         assert_eq!(Retained.withdraw(), Err(Refusal::NotWithdrawable(Retained)));
-        assert_eq!(NotRetained.withdraw(), Err(Refusal::NotWithdrawable(NotRetained)));
+        assert_eq!(
+            NotRetained.withdraw(),
+            Err(Refusal::NotWithdrawable(NotRetained))
+        );
         for status in ApplicationStatus::ALL {
             let expected = if status == Retained {
                 Ok(())

@@ -201,13 +201,12 @@ named_in_the_database!(CallKind, "call kind");
 
 /// What sort of call this is.
 pub fn parse_kind(raw: &str) -> Result<CallKind, InvalidValue> {
-    raw.parse()
-        .map_err(|_| {
-            InvalidValue::new(
-                "invalid_kind",
-                "startup_lab, territory_experiment or expression_of_interest",
-            )
-        })
+    raw.parse().map_err(|_| {
+        InvalidValue::new(
+            "invalid_kind",
+            "startup_lab, territory_experiment or expression_of_interest",
+        )
+    })
 }
 
 /// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
@@ -398,10 +397,7 @@ mod tests {
             assert_eq!(CallKind::TerritoryExperiment.decides_with(outcome), !triage);
         }
         assert!(stage_errors(eoi, &[]).is_empty());
-        assert_eq!(
-            stage_errors(CallKind::StartupLab, &[])[0].code,
-            "required"
-        );
+        assert_eq!(stage_errors(CallKind::StartupLab, &[])[0].code, "required");
         let written: Vec<Stage> = serde_json::from_value(serde_json::json!([{
             "key": "written", "label": {"fr": "Écrit"},
             "criteria": [{"key": "a", "label": {"fr": "A"}, "weight": 100, "min": 0, "max": 5}]

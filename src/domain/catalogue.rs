@@ -77,7 +77,11 @@ impl Catalogue {
         for (i, name) in self.fields.iter().enumerate() {
             let path = format!("{at}.fields.{i}");
             if !seen.insert(name.as_str()) {
-                errors.push(FieldError::new(path, "duplicate", "this field is listed twice"));
+                errors.push(FieldError::new(
+                    path,
+                    "duplicate",
+                    "this field is listed twice",
+                ));
                 continue;
             }
             match CatalogueField::parse(name) {
@@ -266,8 +270,13 @@ mod tests {
 
     #[test]
     fn an_entry_shows_exactly_the_consented_fields_the_call_still_publishes() {
-        let c = catalogue(&["organization.legal_name", "organization.website", "solution_name"]);
-        let answers = json!({"solution_name": "Navette", "budget_range": "small", "contact_email": "a@b.fr"});
+        let c = catalogue(&[
+            "organization.legal_name",
+            "organization.website",
+            "solution_name",
+        ]);
+        let answers =
+            json!({"solution_name": "Navette", "budget_range": "small", "contact_email": "a@b.fr"});
         let org = OrganizationFacts {
             legal_name: "Navette SAS".into(),
             city: "Annecy".into(),

@@ -78,7 +78,11 @@ pub fn give_consent(
     )
     .before(json!({ "fields": before }))
     .after(json!({ "fields": fields }))
-    .on_feed(Feed::application(*app.call_id, id, json!({ "fields": fields })))
+    .on_feed(Feed::application(
+        *app.call_id,
+        id,
+        json!({ "fields": fields }),
+    ))
     .record(conn, now)?;
     Ok(ConsentRecord {
         application_id: id,
@@ -109,7 +113,11 @@ pub fn withdraw_consent(
         Entity::Application(id),
     )
     .before(json!({ "fields": field_names(&before.fields)? }))
-    .on_feed(Feed::application(*app.call_id, id, json!({ "fields": null })))
+    .on_feed(Feed::application(
+        *app.call_id,
+        id,
+        json!({ "fields": null }),
+    ))
     .record(conn, now)?;
     Ok(())
 }
@@ -165,7 +173,11 @@ pub fn publish(
             Some(actor.user_id),
             Entity::Application(application_id),
         )
-        .on_feed(Feed::application(call_id, application_id, json!({"published": true})))
+        .on_feed(Feed::application(
+            call_id,
+            application_id,
+            json!({"published": true}),
+        ))
         .record(conn, now)?;
     }
     let published_at = catalogue::published_at(conn, application_id)?.ok_or(Error::NotFound)?;
@@ -192,7 +204,11 @@ pub fn unpublish(
             Some(actor.user_id),
             Entity::Application(application_id),
         )
-        .on_feed(Feed::application(call_id, application_id, json!({"published": false})))
+        .on_feed(Feed::application(
+            call_id,
+            application_id,
+            json!({"published": false}),
+        ))
         .record(conn, now)?;
     }
     Ok(())

@@ -4,9 +4,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::{
-    applications, catalogue_consents, catalogue_publications, organizations,
-};
+use crate::db::schema::{applications, catalogue_consents, catalogue_publications, organizations};
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::application::ApplicationStatus;

@@ -240,22 +240,40 @@ mod tests {
             ("expression_of_interest", "JOP")
         );
         assert!(jop.stages.is_empty());
-        assert_eq!(jop.eligible_kinds, vec!["startup", "company", "association"]);
+        assert_eq!(
+            jop.eligible_kinds,
+            vec!["startup", "company", "association"]
+        );
         let options = |key: &str| -> Vec<String> {
             let field = jop.form.field(key).unwrap();
             assert_eq!(field.kind, FieldType::MultiChoice, "{key}");
-            field.options.as_ref().unwrap().iter().map(|o| o.value.clone()).collect()
+            field
+                .options
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|o| o.value.clone())
+                .collect()
         };
         assert_eq!(
             options("themes"),
-            vec!["mobility", "visitor_flows", "energy", "four_season", "digital", "safety"]
+            vec![
+                "mobility",
+                "visitor_flows",
+                "energy",
+                "four_season",
+                "digital",
+                "safety"
+            ]
         );
         assert_eq!(
             options("programmes"),
             vec!["low_carbon", "circular_economy", "zero_litter"]
         );
         let catalogue = jop.catalogue.as_ref().unwrap();
-        assert!(catalogue.fields.contains(&"organization.legal_name".to_owned()));
+        assert!(catalogue
+            .fields
+            .contains(&"organization.legal_name".to_owned()));
         assert!(catalogue.fields.contains(&"public_summary".to_owned()));
         assert!(!catalogue.fields.contains(&"contact_email".to_owned()));
         assert!(!catalogue.fields.contains(&"presentation".to_owned()));

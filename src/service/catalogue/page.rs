@@ -1,8 +1,13 @@
 //! The printable page of a call's catalogue: server-rendered HTML, no script, every value escaped (the
 //! template's `.html` name turns minijinja's HTML escaping on), in French or English, with a print style.
 
+use std::sync::LazyLock;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::CataloguePage;
 use crate::domain::catalogue::{CatalogueField, OrganizationFact};
@@ -14,6 +19,20 @@ use crate::store::calls::stored;
 
 const PAGE_NAME: &str = "catalogue.html";
 const PAGE_TEMPLATE: &str = include_str!("../../../templates/catalogue/catalogue.html");
+
+/// The content security policy of the page: nothing loads, nothing runs, only the page's own style block
+/// (allowed by its hash) applies, so that even a value escaping failed to neutralise could not act.
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
+    let style = PAGE_TEMPLATE
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map_or("", |(style, _)| style);
+    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'none'"
+    )
+});
 
 #[derive(Serialize)]
 struct PageContext {
@@ -71,7 +90,11 @@ fn line(form: &Form, field: &CatalogueField, value: &Value, lang: &str) -> Answe
 }
 
 /// The HTML page of `page` in `lang` (`fr` or `en`), with a link to the next page when there is one.
-pub fn render(page: &CataloguePage, lang: &'static str, next_href: Option<String>) -> Result<String, Error> {
+pub fn render(
+    page: &CataloguePage,
+    lang: &'static str,
+    next_href: Option<String>,
+) -> Result<String, Error> {
     let form: Form = stored(&page.call.form)?;
     let title: Text = stored(&page.call.title)?;
     let summary: Option<Text> = page.call.summary.as_ref().map(stored).transpose()?;

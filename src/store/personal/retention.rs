@@ -57,10 +57,10 @@ pub fn due(
             .select(decisions::call_id);
         let ids: Vec<Uid> = applications::table
             .filter(applications::anonymised_at.is_null())
-            .filter(applications::status.ne_all([
-                ApplicationStatus::Selected,
-                ApplicationStatus::Retained,
-            ]))
+            .filter(
+                applications::status
+                    .ne_all([ApplicationStatus::Selected, ApplicationStatus::Retained]),
+            )
             .filter(applications::retention_consent.eq(consented))
             .filter(applications::call_id.eq_any(published_by_then))
             .filter(applications::call_id.ne_all(published_since))
