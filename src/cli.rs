@@ -175,6 +175,13 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             paris(2026, 9, 7, 9)?,
             paris(2026, 10, 30, 12)?,
         ),
+        // The joint call for the 2030 Winter Games; the plan gives no dates yet: these are placeholders.
+        (
+            "ami-jeux-2030",
+            "ami-jeux-2030",
+            paris(2026, 12, 15, 9)?,
+            paris(2027, 3, 31, 12)?,
+        ),
     ];
     let mut conn = db.write_connection()?;
     write_tx(&mut conn, |conn| -> Result<(), Error> {

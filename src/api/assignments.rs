@@ -14,7 +14,7 @@ use crate::auth::permissions::{Principal, Scope};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service;
-use crate::service::assignments::{call_or_404, AutoAssigned, Spread};
+use crate::service::assignments::{jury_call_or_404, AutoAssigned, Spread};
 use crate::state::AppState;
 use crate::store;
 use crate::store::assignments::{Assignment, MyAssignment};
@@ -70,7 +70,7 @@ pub async fn list_assignments(
     let rows = state
         .db
         .read(move |conn| {
-            call_or_404(conn, id)?;
+            jury_call_or_404(conn, id)?;
             Ok(store::assignments::page_of_call(
                 conn,
                 id,

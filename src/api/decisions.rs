@@ -83,7 +83,8 @@ impl From<ShortlistCounts> for ShortlistResult {
 pub struct DecisionItem {
     #[schema(required = true)]
     pub application_id: Option<Uuid>,
-    /// `selected`, `waitlisted` or `rejected`.
+    /// `selected`, `waitlisted` or `rejected`; `retained` or `not_retained` on an expression of interest
+    /// (and only there).
     #[schema(required = true)]
     pub outcome: Option<String>,
     /// Why: the applicant reads it once decisions are published.
@@ -114,7 +115,8 @@ impl From<&Decision> for DecisionView {
 }
 
 /// Records pending decisions (invisible to applicants until published) for the eligible applications of a
-/// single-stage call, or the shortlisted ones of the last stage.
+/// single-stage call, or the shortlisted ones of the last stage. An expression of interest (no jury) is
+/// triaged: its eligible applications are `retained` or `not_retained`, outcomes no other call takes (422).
 #[utoipa::path(
     operation_id = "recordDecisions",
     tag = "evaluation",
@@ -151,7 +153,10 @@ fn parse_decisions(items: &[DecisionItem], check: &mut Check) -> Vec<NewDecision
         let app = check.required(&format!("{i}.application_id"), item.application_id, Ok);
         let outcome = check.required(&format!("{i}.outcome"), item.outcome.as_deref(), |o| {
             o.parse::<DecisionOutcome>().map_err(|_| {
-                InvalidValue::new("invalid_outcome", "selected, waitlisted or rejected")
+                InvalidValue::new(
+                    "invalid_outcome",
+                    "selected, waitlisted, rejected, retained or not_retained",
+                )
             })
         });
         let motivation = check.required(

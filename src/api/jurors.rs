@@ -13,7 +13,7 @@ pub use crate::domain::conflict::{affiliations_of, Affiliation};
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
 use crate::error::{Error, FieldError, Problem};
 use crate::service;
-use crate::service::assignments::call_or_404;
+use crate::service::assignments::jury_call_or_404;
 use crate::state::AppState;
 use crate::store;
 
@@ -47,7 +47,7 @@ pub async fn list_jurors(
     let jurors = state
         .db
         .read(move |conn| {
-            call_or_404(conn, id)?;
+            jury_call_or_404(conn, id)?;
             Ok(store::jurors::page_of_jurors(
                 conn,
                 id,

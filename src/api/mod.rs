@@ -7,6 +7,7 @@ pub mod applications;
 pub mod assignments;
 pub mod attachments;
 pub mod calls;
+pub mod catalogue;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;
@@ -157,6 +158,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(decisions::record)
                 .service(decisions::list)
                 .service(decisions::publish)
+                .service(catalogue::give_consent)
+                .service(catalogue::withdraw_consent)
+                .service(catalogue::publish_entry)
+                .service(catalogue::unpublish_entry)
+                .service(catalogue::catalogue)
                 .service(pairings::propose)
                 .service(pairings::respond)
                 .service(pairings::list)

@@ -417,6 +417,27 @@ pub fn can_prefill_from(membership: Option<MemberRole>) -> bool {
     membership.is_some()
 }
 
+/// Giving or withdrawing consent to show an application in its call's public catalogue: the members of the
+/// applicant organization only, as for any act in the applicant's name ([`can_act_for_applicant`]): staff
+/// may not consent for them (403), anyone else is told the application does not exist (404).
+pub fn can_consent_to_catalogue(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    can_act_for_applicant(caller, membership)
+}
+
+/// Publishing a retained application in (or taking it out of) its call's catalogue: administrators.
+pub fn can_publish_in_catalogue(caller: &Principal) -> Result<(), Error> {
+    caller.require_admin()
+}
+
+/// Reading a call's catalogue: anyone, without signing in, once the call is published; nobody while it is a
+/// draft (not even staff: the catalogue is a public page).
+pub fn can_read_catalogue(status: crate::domain::call::CallStatus) -> bool {
+    status != crate::domain::call::CallStatus::Draft
+}
+
 /// Who the caller is to a pairing: their role in the territory that applied and in the proposed partner.
 #[derive(Debug, Clone, Copy)]
 pub struct PairingSides {
@@ -543,6 +564,45 @@ mod tests {
                     assert!(matches!(err, Error::NotFound), "{caller:?}: {err:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn only_members_consent_to_the_catalogue_and_only_staff_publish_in_it() {
+        use crate::domain::call::CallStatus;
+        let member = principal(Role::User, TokenKind::Session, vec![]);
+        let read_only = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        use actix_web::ResponseError;
+        let status = |r: Result<(), Error>| r.map_err(|e| e.status_code().as_u16());
+        // (caller, membership) → Ok, or the status of the refusal.
+        let table: [(&Principal, Option<MemberRole>, Result<(), u16>); 6] = [
+            (&member, Some(MemberRole::Owner), Ok(())),
+            (&member, Some(MemberRole::Member), Ok(())),
+            (&member, None, Err(404)),
+            (&read_only, Some(MemberRole::Owner), Err(403)),
+            (&admin, None, Err(403)),
+            (&admin, Some(MemberRole::Member), Ok(())),
+        ];
+        for (caller, membership, expected) in table {
+            assert_eq!(
+                status(can_consent_to_catalogue(caller, membership)),
+                expected,
+                "{caller:?} {membership:?}"
+            );
+        }
+        assert!(can_publish_in_catalogue(&admin).is_ok());
+        assert_eq!(status(can_publish_in_catalogue(&member)), Err(403));
+        for call in CallStatus::ALL {
+            assert_eq!(
+                can_read_catalogue(call),
+                call != CallStatus::Draft,
+                "{call}"
+            );
         }
     }
 

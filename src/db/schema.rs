@@ -191,6 +191,7 @@ diesel::table! {
         updated_at -> DbTime,
         edition -> Integer,
         previous_edition_id -> Nullable<DbUuid>,
+        catalogue -> Nullable<DbJson>,
     }
 }
 
@@ -505,6 +506,33 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(email_templates -> calls (call_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    catalogue_consents (application_id) {
+        application_id -> DbUuid,
+        fields -> DbJson,
+        given_by -> Nullable<DbUuid>,
+        given_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    catalogue_publications (application_id) {
+        application_id -> DbUuid,
+        call_id -> DbUuid,
+        published_by -> Nullable<DbUuid>,
+        published_at -> DbTime,
+    }
+}
+
+diesel::joinable!(catalogue_consents -> applications (application_id));
+diesel::joinable!(catalogue_publications -> applications (application_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -534,4 +562,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     email_templates,
     detected_conflicts,
+    catalogue_consents,
+    catalogue_publications,
 );

@@ -5,6 +5,7 @@
 //! draft → submitted ⇄ changes_requested
 //! submitted → eligible | ineligible
 //! eligible → shortlisted | not_shortlisted (multi-stage calls) → selected | waitlisted | rejected
+//! eligible → retained | not_retained (expressions of interest: staff triage, no jury)
 //! withdrawn from any state before a published decision
 //! ```
 
@@ -42,11 +43,15 @@ pub enum ApplicationStatus {
     Waitlisted,
     Rejected,
     Withdrawn,
+    /// Retained by staff's triage of an expression of interest (final).
+    Retained,
+    /// Not retained by staff's triage of an expression of interest (final).
+    NotRetained,
 }
 
 impl ApplicationStatus {
     /// Every status, for filters.
-    pub const ALL: [ApplicationStatus; 11] = [
+    pub const ALL: [ApplicationStatus; 13] = [
         ApplicationStatus::Draft,
         ApplicationStatus::Submitted,
         ApplicationStatus::ChangesRequested,
@@ -58,6 +63,8 @@ impl ApplicationStatus {
         ApplicationStatus::Waitlisted,
         ApplicationStatus::Rejected,
         ApplicationStatus::Withdrawn,
+        ApplicationStatus::Retained,
+        ApplicationStatus::NotRetained,
     ];
 
     /// The status's name in the API and the database.
@@ -74,6 +81,8 @@ impl ApplicationStatus {
             ApplicationStatus::Waitlisted => "waitlisted",
             ApplicationStatus::Rejected => "rejected",
             ApplicationStatus::Withdrawn => "withdrawn",
+            ApplicationStatus::Retained => "retained",
+            ApplicationStatus::NotRetained => "not_retained",
         }
     }
 
@@ -93,7 +102,17 @@ impl ApplicationStatus {
                 | ApplicationStatus::Waitlisted
                 | ApplicationStatus::Rejected
                 | ApplicationStatus::Withdrawn
+                | ApplicationStatus::Retained
+                | ApplicationStatus::NotRetained
         )
+    }
+
+    /// Whether staff may show the application in its call's catalogue: only a retained one.
+    pub fn may_be_catalogued(self) -> Result<(), Refusal> {
+        match self {
+            ApplicationStatus::Retained => Ok(()),
+            other => Err(Refusal::NotRetained(other)),
+        }
     }
 
     /// Whether the application was withdrawn (it is no longer reviewed, ranked or decided).
@@ -240,7 +259,8 @@ impl std::str::FromStr for ScreeningOutcome {
     }
 }
 
-/// The jury's decision on an application, final once published.
+/// The decision on an application, final once published: the jury's (selected, waitlisted, rejected), or
+/// staff's triage of an expression of interest (retained, not retained).
 #[derive(
     Debug,
     Clone,
@@ -260,16 +280,38 @@ pub enum DecisionOutcome {
     Selected,
     Waitlisted,
     Rejected,
+    Retained,
+    NotRetained,
 }
 
 impl DecisionOutcome {
+    /// Every outcome.
+    pub const ALL: [DecisionOutcome; 5] = [
+        DecisionOutcome::Selected,
+        DecisionOutcome::Waitlisted,
+        DecisionOutcome::Rejected,
+        DecisionOutcome::Retained,
+        DecisionOutcome::NotRetained,
+    ];
+
     /// The outcome's name in the API and the database.
     pub fn as_str(self) -> &'static str {
         match self {
             DecisionOutcome::Selected => "selected",
             DecisionOutcome::Waitlisted => "waitlisted",
             DecisionOutcome::Rejected => "rejected",
+            DecisionOutcome::Retained => "retained",
+            DecisionOutcome::NotRetained => "not_retained",
         }
+    }
+
+    /// Whether this outcome ends an expression of interest (retained, not retained) rather than a call
+    /// with a jury (selected, waitlisted, rejected).
+    pub fn is_triage(self) -> bool {
+        matches!(
+            self,
+            DecisionOutcome::Retained | DecisionOutcome::NotRetained
+        )
     }
 
     /// The application's status once the decision is published.
@@ -278,6 +320,8 @@ impl DecisionOutcome {
             DecisionOutcome::Selected => ApplicationStatus::Selected,
             DecisionOutcome::Waitlisted => ApplicationStatus::Waitlisted,
             DecisionOutcome::Rejected => ApplicationStatus::Rejected,
+            DecisionOutcome::Retained => ApplicationStatus::Retained,
+            DecisionOutcome::NotRetained => ApplicationStatus::NotRetained,
         }
     }
 }
@@ -292,12 +336,10 @@ impl std::str::FromStr for DecisionOutcome {
     type Err = String;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        match name {
-            "selected" => Ok(DecisionOutcome::Selected),
-            "waitlisted" => Ok(DecisionOutcome::Waitlisted),
-            "rejected" => Ok(DecisionOutcome::Rejected),
-            other => Err(format!("unknown decision outcome `{other}`")),
-        }
+        DecisionOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == name)
+            .ok_or_else(|| format!("unknown decision outcome `{name}`"))
     }
 }
 
@@ -404,14 +446,30 @@ mod tests {
 
     #[test]
     fn a_decision_sets_its_final_status() {
-        for outcome in [
-            DecisionOutcome::Selected,
-            DecisionOutcome::Waitlisted,
-            DecisionOutcome::Rejected,
-        ] {
+        for outcome in DecisionOutcome::ALL {
             assert!(outcome.status().is_final());
             assert_eq!(outcome.as_str().parse::<DecisionOutcome>(), Ok(outcome));
             assert_eq!(outcome.status().as_str(), outcome.as_str());
+        }
+        assert!("Retained".parse::<DecisionOutcome>().is_err());
+    }
+
+    #[test]
+    fn a_triage_outcome_is_final_and_only_a_retained_application_is_catalogued() {
+        assert!(DecisionOutcome::Retained.is_triage() && DecisionOutcome::NotRetained.is_triage());
+        assert!(!DecisionOutcome::Selected.is_triage());
+        assert_eq!(Retained.withdraw(), Err(Refusal::NotWithdrawable(Retained)));
+        assert_eq!(
+            NotRetained.withdraw(),
+            Err(Refusal::NotWithdrawable(NotRetained))
+        );
+        for status in ApplicationStatus::ALL {
+            let expected = if status == Retained {
+                Ok(())
+            } else {
+                Err(Refusal::NotRetained(status))
+            };
+            assert_eq!(status.may_be_catalogued(), expected, "{status}");
         }
     }
 }

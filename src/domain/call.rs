@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::application::DecisionOutcome;
+use super::catalogue::Catalogue;
 use super::form::{check_stages, Form, Stage, Text};
 use super::identifiers::InvalidValue;
 use super::organization::OrganizationKind;
@@ -125,7 +127,8 @@ pub fn phase(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>, now: DateTime<Ut
     }
 }
 
-/// What sort of call this is: start-ups apply to a lab, territories to an experiment (with pairings).
+/// What sort of call this is: start-ups apply to a lab, territories to an experiment (with pairings), and
+/// companies express their interest (no jury: staff triage, and retained solutions may join a catalogue).
 #[derive(
     Debug,
     Clone,
@@ -143,18 +146,45 @@ pub fn phase(opens_at: DateTime<Utc>, closes_at: DateTime<Utc>, now: DateTime<Ut
 pub enum CallKind {
     StartupLab,
     TerritoryExperiment,
+    ExpressionOfInterest,
 }
 
 impl CallKind {
     /// Every kind.
-    pub const ALL: [CallKind; 2] = [CallKind::StartupLab, CallKind::TerritoryExperiment];
+    pub const ALL: [CallKind; 3] = [
+        CallKind::StartupLab,
+        CallKind::TerritoryExperiment,
+        CallKind::ExpressionOfInterest,
+    ];
 
     /// The kind's name in the API and the database.
     pub fn as_str(self) -> &'static str {
         match self {
             CallKind::StartupLab => "startup_lab",
             CallKind::TerritoryExperiment => "territory_experiment",
+            CallKind::ExpressionOfInterest => "expression_of_interest",
         }
+    }
+
+    /// Whether a jury scores the applications against weighted criteria in stages; an expression of
+    /// interest has no stages: staff triage it.
+    pub fn has_jury_scoring(self) -> bool {
+        self != CallKind::ExpressionOfInterest
+    }
+
+    /// Jury work (jurors, assignments, reviews, ranking, shortlist): refused on a call without jury scoring.
+    pub fn allows_jury_work(self) -> Result<(), Refusal> {
+        if self.has_jury_scoring() {
+            Ok(())
+        } else {
+            Err(Refusal::NoJuryScoring)
+        }
+    }
+
+    /// Whether a decision with this outcome ends a call of this kind: the jury's outcomes (selected,
+    /// waitlisted, rejected) where a jury scores, the triage's (retained, not retained) elsewhere.
+    pub fn decides_with(self, outcome: DecisionOutcome) -> bool {
+        outcome.is_triage() != self.has_jury_scoring()
     }
 
     /// The organization kinds that may apply when the call does not say.
@@ -162,6 +192,7 @@ impl CallKind {
         match self {
             CallKind::TerritoryExperiment => vec!["territory".into()],
             CallKind::StartupLab => vec!["startup".into()],
+            CallKind::ExpressionOfInterest => vec!["startup".into(), "company".into()],
         }
     }
 }
@@ -170,8 +201,12 @@ named_in_the_database!(CallKind, "call kind");
 
 /// What sort of call this is.
 pub fn parse_kind(raw: &str) -> Result<CallKind, InvalidValue> {
-    raw.parse()
-        .map_err(|_| InvalidValue::new("invalid_kind", "startup_lab or territory_experiment"))
+    raw.parse().map_err(|_| {
+        InvalidValue::new(
+            "invalid_kind",
+            "startup_lab, territory_experiment or expression_of_interest",
+        )
+    })
 }
 
 /// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
@@ -236,6 +271,7 @@ pub fn reference(prefix: &str, year: i32, number: i32) -> String {
 /// Everything that defines a call, checked as a whole.
 #[derive(Debug, Clone)]
 pub struct Definition {
+    pub kind: CallKind,
     pub title: Text,
     pub summary: Option<Text>,
     pub opens_at: DateTime<Utc>,
@@ -243,11 +279,14 @@ pub struct Definition {
     pub eligible_kinds: Vec<String>,
     pub form: Form,
     pub stages: Vec<Stage>,
+    /// What the call may publish of retained applications, when it has a catalogue.
+    pub catalogue: Option<Catalogue>,
 }
 
 impl Definition {
     /// Every rule the definition breaks: a French title, opening before closing, known eligible kinds, a
-    /// valid form, stages whose weights sum to 100.
+    /// valid form, stages whose weights sum to 100 (no stages at all for a call without jury scoring), a
+    /// catalogue naming publishable fields of the form.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if self.title.fr.trim().is_empty() {
@@ -281,8 +320,26 @@ impl Definition {
             }
         }
         errors.extend(self.form.check_definition("form"));
-        errors.extend(check_stages(&self.stages));
+        errors.extend(stage_errors(self.kind, &self.stages));
+        if let Some(catalogue) = &self.catalogue {
+            errors.extend(catalogue.check(&self.form, "catalogue"));
+        }
         errors
+    }
+}
+
+/// The problems of a call's stages for its kind: weighted stages where a jury scores, none otherwise.
+pub fn stage_errors(kind: CallKind, stages: &[Stage]) -> Vec<FieldError> {
+    if kind.has_jury_scoring() {
+        check_stages(stages)
+    } else if stages.is_empty() {
+        Vec::new()
+    } else {
+        vec![FieldError::new(
+            "stages",
+            "no_jury_scoring",
+            "an expression of interest has no stages of weighted criteria: give `stages: []`",
+        )]
     }
 }
 
@@ -325,6 +382,29 @@ mod tests {
             CallKind::StartupLab.default_eligible(),
             vec!["startup".to_owned()]
         );
+    }
+
+    #[test]
+    fn an_expression_of_interest_has_no_jury_and_decides_by_triage() {
+        use DecisionOutcome::*;
+        let eoi = CallKind::ExpressionOfInterest;
+        assert_eq!(eoi.allows_jury_work(), Err(Refusal::NoJuryScoring));
+        assert_eq!(CallKind::StartupLab.allows_jury_work(), Ok(()));
+        for outcome in DecisionOutcome::ALL {
+            let triage = matches!(outcome, Retained | NotRetained);
+            assert_eq!(eoi.decides_with(outcome), triage, "{outcome}");
+            assert_eq!(CallKind::StartupLab.decides_with(outcome), !triage);
+            assert_eq!(CallKind::TerritoryExperiment.decides_with(outcome), !triage);
+        }
+        assert!(stage_errors(eoi, &[]).is_empty());
+        assert_eq!(stage_errors(CallKind::StartupLab, &[])[0].code, "required");
+        let written: Vec<Stage> = serde_json::from_value(serde_json::json!([{
+            "key": "written", "label": {"fr": "Écrit"},
+            "criteria": [{"key": "a", "label": {"fr": "A"}, "weight": 100, "min": 0, "max": 5}]
+        }]))
+        .unwrap();
+        assert!(stage_errors(CallKind::StartupLab, &written).is_empty());
+        assert_eq!(stage_errors(eoi, &written)[0].code, "no_jury_scoring");
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod action;
 pub mod application;
 pub mod assignment;
 pub mod call;
+pub mod catalogue;
 pub mod check;
 pub mod conflict;
 pub mod delivery;

@@ -73,6 +73,12 @@ pub enum Refusal {
         edition: i32,
         other: String,
     },
+    /// Jury work (jurors, assignments, reviews, ranking, shortlist) on a call without jury scoring.
+    NoJuryScoring,
+    /// Consent or publication for the catalogue of a call that has none.
+    NoCatalogue,
+    /// Publishing in the catalogue an application that was not retained.
+    NotRetained(ApplicationStatus),
 }
 
 impl Refusal {
@@ -104,6 +110,9 @@ impl Refusal {
             Refusal::NotEditable(_) | Refusal::FilesLocked(_) => "not_editable",
             Refusal::PairingSettled(_) => "pairing_settled",
             Refusal::EditionTaken { .. } => "edition_taken",
+            Refusal::NoJuryScoring => "no_jury_scoring",
+            Refusal::NoCatalogue => "no_catalogue",
+            Refusal::NotRetained(_) => "not_retained",
         }
     }
 
@@ -171,6 +180,11 @@ impl Refusal {
             } => format!(
                 "the call {other} already is the {edition} edition with the reference prefix {prefix}: choose another edition or prefix"
             ),
+            Refusal::NoJuryScoring => "this call has no jury scoring: staff triage its applications (decisions retained or not_retained)".into(),
+            Refusal::NoCatalogue => "this call has no catalogue".into(),
+            Refusal::NotRetained(status) => {
+                format!("the application is {status}: only retained applications are published in the catalogue")
+            }
         }
     }
 }

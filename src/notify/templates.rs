@@ -1204,6 +1204,33 @@ mod tests {
             .text
             .contains("your application has not been selected this time."));
 
+        // An expression of interest is triaged: the email speaks of it, and of the catalogue when retained.
+        ctx["outcome"] = json!("retained");
+        let fr = render(Event::DecisionPublished, "fr", &ctx);
+        assert!(fr.text.contains("à l'appel à manifestation d'intérêt"));
+        assert!(fr
+            .text
+            .contains("votre manifestation d'intérêt a été retenue"));
+        assert!(fr.text.contains("catalogue public de l'appel"));
+        assert!(fr.html.contains("a été <strong>retenue</strong>"));
+        assert!(!fr.text.contains("appel à candidatures"));
+        let en = render(Event::DecisionPublished, "en", &ctx);
+        assert!(en.text.contains("to the call for expressions of interest"));
+        assert!(en
+            .text
+            .contains("your expression of interest has been retained"));
+        assert!(en.html.contains("public catalogue"));
+        ctx["outcome"] = json!("not_retained");
+        let fr = render(Event::DecisionPublished, "fr", &ctx);
+        assert!(fr
+            .text
+            .contains("votre manifestation d'intérêt n'a pas été retenue."));
+        assert!(!fr.text.contains("catalogue"));
+        let en = render(Event::DecisionPublished, "en", &ctx);
+        assert!(en
+            .html
+            .contains("your expression of interest <strong>has not been retained</strong>."));
+
         for outcome in [json!("pending"), json!("Selected"), json!(null)] {
             ctx["outcome"] = outcome;
             for locale in ["fr", "en"] {

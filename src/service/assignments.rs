@@ -50,6 +50,14 @@ pub fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
     calls::find(conn, id)?.ok_or(Error::NotFound)
 }
 
+/// The call, or 404; 409 `no_jury_scoring` for a call without jury (an expression of interest), whose
+/// jurors, assignments, reviews, ranking and shortlist do not exist.
+pub fn jury_call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
+    let call = call_or_404(conn, id)?;
+    call.kind.allows_jury_work()?;
+    Ok(call)
+}
+
 /// The status an application needs to be reviewed at `stage` (422 for a stage the call does not have).
 fn status_for_stage(stages: &[Stage], stage: &str) -> Result<ApplicationStatus, Error> {
     match stages.iter().position(|s| s.key == stage) {
@@ -103,7 +111,7 @@ pub fn assign(
     stage: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<Assignment, Error>, Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = jury_call_or_404(conn, call_id)?;
     let needed = status_for_stage(&call.stages()?, stage)?;
     let app = juror_and_application(conn, call_id, juror_id, application_id)?;
     if app.status != needed {
@@ -152,7 +160,7 @@ pub fn auto_assign(
     spread: Spread,
     now: DateTime<Utc>,
 ) -> Result<AutoAssigned, Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = jury_call_or_404(conn, call_id)?;
     let needed = status_for_stage(&call.stages()?, stage)?;
     let apps: Vec<Uuid> = applications::ids_with_status(conn, call_id, needed)
         .context("loading the stage's applications")?;

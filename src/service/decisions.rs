@@ -85,6 +85,7 @@ pub fn shortlist(
     now: DateTime<Utc>,
 ) -> Result<ShortlistCounts, Error> {
     let call = call_or_404(conn, call_id)?;
+    call.kind.allows_jury_work()?;
     let from_status = candidates_status(&call.stages()?, next_stage, &mut check);
     let candidates = applications::ids_with_status(conn, call_id, from_status)
         .context("loading the shortlist's candidates")?;
@@ -161,6 +162,19 @@ pub fn record(
     let decidable = ApplicationStatus::decidable(call.stages()?.len());
     let candidates = applications::ids_with_status(conn, call_id, decidable)
         .context("loading the decidable applications")?;
+    for d in decisions {
+        if !call.kind.decides_with(d.outcome) {
+            check.push(FieldError::new(
+                format!("{}.outcome", d.index),
+                "outcome_not_for_call",
+                if d.outcome.is_triage() {
+                    "retained and not_retained decide an expression of interest only"
+                } else {
+                    "an expression of interest is decided retained or not_retained"
+                },
+            ));
+        }
+    }
     let decided: Vec<Uuid> = decisions::decisions_of_call(conn, call_id)
         .context("loading the call's decisions")?
         .iter()

@@ -16,6 +16,7 @@ use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::call::{CallStatus, Definition};
+use crate::domain::catalogue::Catalogue;
 use crate::domain::edition::{a_year_later, EditionPart};
 use crate::domain::form::{builtin_template, CallTemplate, Form, Stage};
 use crate::domain::prefill::{prefill, Prefill};
@@ -100,10 +101,12 @@ fn next_edition(
     now: DateTime<Utc>,
 ) -> Result<Call, Error> {
     let tz: chrono_tz::Tz = source.timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
-    let form: Form = if new.copy.contains(&EditionPart::Form) {
-        source.form()?
+    // The catalogue names fields of the form, so it comes from where the form comes from.
+    let (form, catalogue): (Form, Option<Catalogue>) = if new.copy.contains(&EditionPart::Form) {
+        (source.form()?, source.catalogue()?)
     } else {
-        template_for(source, EditionPart::Form)?.form
+        let template = template_for(source, EditionPart::Form)?;
+        (template.form, template.catalogue)
     };
     let stages: Vec<Stage> = if new.copy.contains(&EditionPart::Stages) {
         source.stages()?
@@ -111,6 +114,7 @@ fn next_edition(
         template_for(source, EditionPart::Stages)?.stages
     };
     let definition = Definition {
+        kind: source.kind,
         title: stored(&source.title)?,
         summary: source.summary.as_ref().map(stored).transpose()?,
         opens_at: new
@@ -122,6 +126,7 @@ fn next_edition(
         eligible_kinds: stored(&source.eligible_kinds)?,
         form,
         stages,
+        catalogue,
     };
     let errors: Vec<FieldError> = definition.check();
     if !errors.is_empty() {
@@ -150,6 +155,7 @@ fn next_edition(
         updated_at: Ts(now),
         edition: new.edition.unwrap_or(source.edition + 1),
         previous_edition_id: Some(source.id),
+        catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
     })
 }
 

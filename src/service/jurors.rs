@@ -10,7 +10,7 @@ use crate::domain::action::Action;
 use crate::domain::conflict::Affiliation;
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
-use crate::service::assignments::call_or_404;
+use crate::service::assignments::jury_call_or_404;
 use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::users::{self, User};
 use crate::store::{jurors, reviews};
@@ -25,7 +25,7 @@ pub fn add(
     affiliations: &[Affiliation],
     now: DateTime<Utc>,
 ) -> Result<User, Error> {
-    call_or_404(conn, call_id)?;
+    jury_call_or_404(conn, call_id)?;
     let user = users::find(conn, user_id)?
         .ok_or_else(|| Error::field("user_id", "unknown_user", "no account has this id"))?;
     // A seat on a jury goes only to someone who proved they read the account's mailbox.
@@ -74,7 +74,7 @@ pub fn set_review_deadline(
     due_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = jury_call_or_404(conn, call_id)?;
     if !call.stages()?.iter().any(|s| s.key == stage) {
         return Err(Error::NotFound);
     }

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod assignments;
 pub mod attachments;
 pub mod calls;
+pub mod catalogue;
 pub mod conflicts;
 pub mod decisions;
 pub mod editions;

@@ -66,6 +66,7 @@ fn as_assigned_juror(
         return Err(Error::NotFound);
     }
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+    call.kind.allows_jury_work()?;
     let stage = call
         .stages()?
         .into_iter()
@@ -257,6 +258,8 @@ pub fn list(
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
     let facts = juror_facts(conn, caller, &app, None)?;
     let only = can_read_reviews(caller, facts)?;
+    let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+    call.kind.allows_jury_work()?;
     Ok(reviews::reviews_of_application(
         conn,
         application_id,
@@ -320,6 +323,7 @@ pub fn rank_stage(
     stage: Option<&str>,
 ) -> Result<Vec<(RankedApplication, Option<String>)>, Error> {
     let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
+    call.kind.allows_jury_work()?;
     let stages = call.stages()?;
     let stage = match stage {
         None => stages.first(),

@@ -38,6 +38,8 @@ pub struct Call {
     pub edition: i32,
     /// The call this one is the next edition of.
     pub previous_edition_id: Option<Uid>,
+    /// What the call may publish in its catalogue (`domain::catalogue::Catalogue`), if it has one.
+    pub catalogue: Option<Json>,
 }
 
 /// Stores a new call.
@@ -223,7 +225,15 @@ impl Call {
             updated_at: Ts(now),
             edition: crate::domain::edition::edition_of(opens_at, timezone),
             previous_edition_id: None,
+            catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
         })
+    }
+}
+
+impl Call {
+    /// What the call publishes in its catalogue; `None` when it has none.
+    pub fn catalogue(&self) -> Result<Option<crate::domain::catalogue::Catalogue>, Error> {
+        self.catalogue.as_ref().map(stored).transpose()
     }
 }
 

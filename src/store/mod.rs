@@ -4,6 +4,7 @@ pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod calls;
+pub mod catalogue;
 pub mod conflicts;
 pub mod decisions;
 pub mod email_templates;

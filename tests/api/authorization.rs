@@ -42,8 +42,9 @@ const CALLERS: [&str; 12] = [
 /// outbox email (already sent: retrying it is 409); `{attachment_id}` A's letter of support;
 /// `{review_id}` the submitted review of A's application by another juror; `{conflict_id}` the conflict
 /// flagged when A's territory took the website of that juror's firm after the review; `{pairing_id}` a company
-/// proposed for A's application; `{user_id}` a juror of the call who is no column here (a member of A's
-/// organization, who joined by invitation, in `/organizations/{id}/members/{user_id}`).
+/// proposed for A's application; `{application_id}` A's application (this call has no catalogue: consent
+/// and publication are 409, its catalogue 404 to everyone); `{user_id}` a juror of the call who is no column
+/// here (a member of A's organization, who joined by invitation, in `/organizations/{id}/members/{user_id}`).
 ///
 /// The last column says how the row runs: empty, every caller in turn on one shared world (the call
 /// succeeds without spoiling what the next rows need); `fresh`, each caller expected `ok` gets a world of
@@ -137,6 +138,11 @@ POST   /api/v1/calls/{id}/shortlist                                   | 401  403
 PUT    /api/v1/calls/{id}/decisions                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/calls/{id}/decisions                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 POST   /api/v1/calls/{id}/decisions/publish                           | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
+PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  |
+DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  |
+PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  403  403  403  403  403  409  403  403  403  403  409  |
+DELETE /api/v1/calls/{id}/catalogue/{application_id}                  | 401  403  403  403  403  403  409  403  403  403  403  409  |
+GET    /api/v1/calls/{id}/catalogue                                   | 404  404  404  404  404  404  404  404  404  404  404  404  |
 GET    /api/v1/calls/{id}/export/applications.csv                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/calls/{id}/export/ranking.csv                          | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
 GET    /api/v1/me/assignments.csv                                     | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  |
@@ -891,6 +897,9 @@ fn request(method: &str, path: &str) -> Request {
         ("PUT", "/api/v1/calls/{id}/decisions") => json(
             r#"[{"application_id": "{app_a}", "outcome": "selected", "motivation": "Un besoin clair"}]"#,
         ),
+        ("PUT", "/api/v1/applications/{id}/catalogue-consent") => {
+            json(r#"{"fields": ["need"]}"#)
+        }
         ("POST", "/api/v1/applications/{id}/pairings") => {
             json(r#"{"partner_organization_id": "{org_partner2}"}"#)
         }
@@ -939,6 +948,7 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
         .replace("{review_id}", &world.peer_review)
         .replace("{conflict_id}", &world.conflict)
         .replace("{pairing_id}", &world.pairing)
+        .replace("{application_id}", &world.app_a)
         .replace("{event}", "submission_receipt")
         .replace("{locale}", "fr")
         .replace("{stage}", "written")

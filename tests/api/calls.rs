@@ -100,7 +100,7 @@ fn is_bilingual(text: &Value) -> bool {
 }
 
 #[tokio::test]
-async fn anyone_can_list_the_two_builtin_call_templates_with_their_forms_and_weighted_stages() {
+async fn anyone_can_list_the_builtin_call_templates_with_their_forms_and_weighted_stages() {
     let app = TestApp::spawn().await;
 
     let (status, templates) = app.get("/api/v1/call-templates", None).await;
@@ -114,6 +114,14 @@ async fn anyone_can_list_the_two_builtin_call_templates_with_their_forms_and_wei
             .find(|t| t["template"] == name)
             .unwrap_or_else(|| panic!("{name} is listed"))
     };
+    assert_eq!(templates.len(), 3);
+    let jop = find("ami-jeux-2030");
+    assert_eq!(jop["kind"], "expression_of_interest");
+    assert_eq!(jop["stages"], json!([]));
+    assert!(jop["catalogue"]["fields"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("public_summary")));
     let atl = find("alpes-tourisme-lab");
     assert_eq!(atl["kind"], "startup_lab");
     assert_eq!(atl["eligible_kinds"], json!(["startup"]));

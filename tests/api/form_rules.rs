@@ -455,7 +455,7 @@ async fn anyone_reads_the_rules_and_the_themes_of_an_experiment_call() {
             ),
             ("energy", "Énergie", "Energy"),
             (
-                "four_season_diversification",
+                "four_season",
                 "Diversification quatre saisons",
                 "Four-season diversification"
             ),

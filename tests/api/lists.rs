@@ -29,10 +29,14 @@ async fn the_call_templates_come_one_page_at_a_time_in_name_order() {
 
     let pages = app.pages("/api/v1/call-templates", None, 1).await;
 
-    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert_eq!(pages.len(), 3, "{pages:?}");
     assert_eq!(
         keys_of(&pages, "template"),
-        ["alpes-tourisme-lab", "experimentation-montagne"]
+        [
+            "alpes-tourisme-lab",
+            "ami-jeux-2030",
+            "experimentation-montagne"
+        ]
     );
     app.assert_rejects_bad_pages("/api/v1/call-templates", None)
         .await;

@@ -15,6 +15,7 @@ mod editions;
 mod email;
 mod email_templates;
 mod evaluation;
+mod expressions_of_interest;
 mod faults;
 mod form_rules;
 mod hardening;

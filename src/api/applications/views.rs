@@ -48,7 +48,8 @@ pub struct ApplicationView {
     pub call_id: Uuid,
     pub organization_id: Uuid,
     /// `draft`, `submitted`, `changes_requested`, `eligible`, `ineligible`, `shortlisted`, `not_shortlisted`,
-    /// `selected`, `waitlisted`, `rejected` or `withdrawn`.
+    /// `selected`, `waitlisted`, `rejected`, `withdrawn`, `retained` or `not_retained` (an expression of
+    /// interest, triaged by staff).
     pub status: ApplicationStatus,
     /// Given at the first submission, such as `ATL-2026-0007`.
     pub reference: Option<String>,

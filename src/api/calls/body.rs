@@ -12,6 +12,7 @@ use crate::api::input::{nested, Check, Patch};
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::call::{self, CallKind, CallStatus, Definition};
 use crate::domain::edition;
+use crate::domain::catalogue::Catalogue;
 use crate::domain::form::{builtin_template, CallTemplate, Form, Stage, Text};
 use crate::error::{Error, FieldError};
 use crate::store::calls::{stored, template_kind, Call};
@@ -20,7 +21,7 @@ use crate::store::calls::{stored, template_kind, Call};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCall {
-    /// `alpes-tourisme-lab` or `experimentation-montagne`.
+    /// `alpes-tourisme-lab`, `experimentation-montagne` or `ami-jeux-2030`.
     pub template: Option<String>,
     #[schema(required = true)]
     pub slug: Option<String>,
@@ -39,12 +40,16 @@ pub struct CreateCall {
     pub eligible_kinds: Option<Vec<String>>,
     #[schema(value_type = Option<Form>)]
     pub form: Option<Value>,
+    /// The stages of weighted criteria; `[]` for an expression of interest (no jury scoring).
     #[schema(value_type = Option<Vec<Stage>>)]
     pub stages: Option<Value>,
     /// The edition's year, in references (`ATL-2027-0001`); by default the year the call opens, in its time
     /// zone. No other call may have the same reference prefix and edition (409 `edition_taken`).
     #[schema(minimum = 1000, maximum = 9999)]
     pub edition: Option<i64>,
+    /// What the call may publish of retained applications in its public catalogue.
+    #[schema(value_type = Option<Catalogue>)]
+    pub catalogue: Option<Value>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -134,6 +139,7 @@ struct Parts {
     timezone: Option<String>,
     form: Option<Form>,
     stages: Option<Vec<Stage>>,
+    catalogue: Option<Catalogue>,
 }
 
 impl CreateCall {
@@ -189,6 +195,7 @@ impl CreateCall {
             updated_at: Ts(now),
             edition,
             previous_edition_id: None,
+            catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
         })
     }
 
@@ -217,6 +224,8 @@ impl CreateCall {
         let form = from_body_or(check, "form", self.form.take(), form, needs);
         let stages = t.map(|t| t.stages.clone());
         let stages = from_body_or(check, "stages", self.stages.take(), stages, needs);
+        let catalogue = t.and_then(|t| t.catalogue.clone());
+        let catalogue = from_body_or(check, "catalogue", self.catalogue.take(), catalogue, false);
         Ok(Parts {
             kind,
             title,
@@ -226,6 +235,7 @@ impl CreateCall {
             timezone,
             form,
             stages,
+            catalogue,
         })
     }
 }
@@ -250,6 +260,7 @@ impl Parts {
             return None;
         };
         let definition = Definition {
+            kind,
             title: title.clone(),
             summary: self.summary.clone(),
             opens_at,
@@ -259,6 +270,7 @@ impl Parts {
                 .unwrap_or_else(|| kind.default_eligible()),
             form: form.clone(),
             stages: stages.clone(),
+            catalogue: self.catalogue.clone(),
         };
         definition.check().into_iter().for_each(|e| check.push(e));
         Some(definition)
@@ -338,6 +350,7 @@ impl UpdateCall {
         let form: Option<Form> = kept(&mut check, "form", self.form);
         let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
         let definition = Definition {
+            kind: before.kind,
             title: or_stored(title, &before.title)?,
             summary: match summary {
                 Some(s) => s,
@@ -348,6 +361,7 @@ impl UpdateCall {
             eligible_kinds: or_stored(self.eligible_kinds, &before.eligible_kinds)?,
             form: or_stored(form, &before.form)?,
             stages: or_stored(stages, &before.stages)?,
+            catalogue: before.catalogue()?,
         };
         definition.check().into_iter().for_each(|e| check.push(e));
         check.finish()?;

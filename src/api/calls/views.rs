@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::call::{self, CallKind, CallStatus, Phase};
+use crate::domain::catalogue::Catalogue;
 use crate::domain::form::{Form, Stage, Text};
 use crate::error::Error;
 use crate::store::calls::{stored, Call};
@@ -17,7 +18,7 @@ pub struct CallView {
     pub id: Uuid,
     pub slug: String,
     pub template: Option<String>,
-    /// `startup_lab` or `territory_experiment`.
+    /// `startup_lab`, `territory_experiment` or `expression_of_interest` (no jury: staff triage).
     #[schema(value_type = String)]
     pub kind: CallKind,
     pub reference_prefix: String,
@@ -33,6 +34,9 @@ pub struct CallView {
     pub eligible_kinds: Vec<String>,
     pub form: Form,
     pub stages: Vec<Stage>,
+    /// The fields the call may publish of retained applications in its public catalogue (each applicant
+    /// chooses among them), when it has one.
+    pub catalogue: Option<Catalogue>,
     pub status: CallStatus,
     pub phase: Phase,
     /// True once an application has been submitted: the form and criteria can no longer change.
@@ -82,6 +86,7 @@ impl CallView {
             eligible_kinds: stored(&call.eligible_kinds)?,
             form: stored(&call.form)?,
             stages: stored(&call.stages)?,
+            catalogue: call.catalogue()?,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),

@@ -86,7 +86,7 @@ pub struct ExportedMessage {
 /// A published decision on an application.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedDecision {
-    /// `selected`, `waitlisted` or `rejected`.
+    /// `selected`, `waitlisted` or `rejected` (`retained` or `not_retained` for an expression of interest).
     pub outcome: String,
     pub motivation: String,
     pub published_at: Option<DateTime<Utc>>,

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::definition::check_text;
-use super::{check_stages, Form, Stage, Text};
+use super::{Form, Stage, Text};
+use crate::domain::call::{stage_errors, CallKind};
+use crate::domain::catalogue::Catalogue;
 use crate::error::FieldError;
 
 /// A ready-made call: its form, its stages and its defaults.
@@ -13,7 +15,7 @@ use crate::error::FieldError;
 pub struct CallTemplate {
     /// The template's name, such as `alpes-tourisme-lab`.
     pub template: String,
-    /// The kind of call: `startup_lab` or `territory_experiment`.
+    /// The kind of call: `startup_lab`, `territory_experiment` or `expression_of_interest`.
     pub kind: String,
     /// Start of application references, such as `ATL` in `ATL-2026-0007`.
     pub reference_prefix: String,
@@ -27,15 +29,20 @@ pub struct CallTemplate {
     pub eligible_kinds: Vec<String>,
     /// The application form.
     pub form: Form,
-    /// The evaluation stages, in order.
+    /// The evaluation stages, in order (none for an expression of interest).
     pub stages: Vec<Stage>,
+    /// What the call may publish of retained applications in its public catalogue, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue: Option<Catalogue>,
 }
 
 const ALPES_TOURISME_LAB: &str = include_str!("../../../templates/calls/alpes-tourisme-lab.json");
 const EXPERIMENTATION_MONTAGNE: &str =
     include_str!("../../../templates/calls/experimentation-montagne.json");
+const JEUX_2030: &str = include_str!("../../../templates/calls/jeux-2030.json");
 
-/// The call templates shipped with Cordée: `alpes-tourisme-lab` and `experimentation-montagne`.
+/// The call templates shipped with Cordée: `alpes-tourisme-lab`, `experimentation-montagne` and
+/// `ami-jeux-2030` (the expression of interest for the 2030 Winter Games).
 ///
 /// They are embedded at compile time and a unit test parses and checks them, so a failure here is a
 /// build defect: this panics with the template's name and the parse error rather than returning a `Result`.
@@ -43,6 +50,7 @@ pub fn builtin_templates() -> Vec<CallTemplate> {
     [
         ("alpes-tourisme-lab", ALPES_TOURISME_LAB),
         ("experimentation-montagne", EXPERIMENTATION_MONTAGNE),
+        ("ami-jeux-2030", JEUX_2030),
     ]
     .into_iter()
     .map(|(name, json)| {
@@ -69,14 +77,20 @@ pub fn builtin_template(name: &str) -> Option<CallTemplate> {
 }
 
 impl CallTemplate {
-    /// Errors in the template: its title and summary, its form (paths under `form`) and its stages (paths
-    /// under `stages`).
+    /// Errors in the template: its kind, title and summary, its form (paths under `form`), its stages
+    /// (paths under `stages`, none for a call without jury scoring) and its catalogue.
     pub fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         check_text(&self.title, "title", &mut errors);
         check_text(&self.summary, "summary", &mut errors);
         errors.extend(self.form.check_definition("form"));
-        errors.extend(check_stages(&self.stages));
+        match self.kind.parse::<CallKind>() {
+            Ok(kind) => errors.extend(stage_errors(kind, &self.stages)),
+            Err(message) => errors.push(FieldError::new("kind", "invalid_kind", message)),
+        }
+        if let Some(catalogue) = &self.catalogue {
+            errors.extend(catalogue.check(&self.form, "catalogue"));
+        }
         errors
     }
 }
@@ -100,15 +114,18 @@ mod tests {
                 "experimentation-montagne",
                 include_str!("../../../templates/calls/experimentation-montagne.json"),
             ),
+            (
+                "ami-jeux-2030",
+                include_str!("../../../templates/calls/jeux-2030.json"),
+            ),
         ] {
             let template: CallTemplate =
                 serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(template.template, name);
             let definition = template.form.check_definition("form");
             assert!(definition.is_empty(), "{name}: {definition:#?}");
-            let stages = check_stages(&template.stages);
-            assert!(stages.is_empty(), "{name}: {stages:#?}");
-            assert!(template.check().is_empty(), "{name}");
+            let errors = template.check();
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
             // Every text a user sees is translated.
             let json: Value = serde_json::from_str(json).unwrap();
             assert_every_text_is_bilingual(&json, name);
@@ -139,7 +156,7 @@ mod tests {
     #[test]
     fn builtin_templates_have_their_call_settings() {
         let templates = builtin_templates();
-        assert_eq!(templates.len(), 2);
+        assert_eq!(templates.len(), 3);
 
         let atl = builtin_template("alpes-tourisme-lab").unwrap();
         assert_eq!(
@@ -241,7 +258,7 @@ mod tests {
                 "mobility",
                 "visitor_flows",
                 "energy",
-                "four_season_diversification",
+                "four_season",
                 "digital",
                 "safety"
             ]
@@ -263,6 +280,53 @@ mod tests {
                 ("answers.co_funding", "must_not_exceed"),
             ]
         );
+    }
+
+    #[test]
+    fn the_2030_games_call_is_an_expression_of_interest_with_a_catalogue() {
+        let jop = builtin_template("ami-jeux-2030").unwrap();
+        assert_eq!(
+            (jop.kind.as_str(), jop.reference_prefix.as_str()),
+            ("expression_of_interest", "JOP")
+        );
+        assert!(jop.stages.is_empty());
+        assert_eq!(
+            jop.eligible_kinds,
+            vec!["startup", "company", "association"]
+        );
+        let options = |key: &str| -> Vec<String> {
+            let field = jop.form.field(key).unwrap();
+            assert_eq!(field.kind, FieldType::MultiChoice, "{key}");
+            field
+                .options
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|o| o.value.clone())
+                .collect()
+        };
+        assert_eq!(
+            options("themes"),
+            vec![
+                "mobility",
+                "visitor_flows",
+                "energy",
+                "four_season",
+                "digital",
+                "safety"
+            ]
+        );
+        assert_eq!(
+            options("programmes"),
+            vec!["low_carbon", "circular_economy", "zero_litter"]
+        );
+        let catalogue = jop.catalogue.as_ref().unwrap();
+        assert!(catalogue
+            .fields
+            .contains(&"organization.legal_name".to_owned()));
+        assert!(catalogue.fields.contains(&"public_summary".to_owned()));
+        assert!(!catalogue.fields.contains(&"contact_email".to_owned()));
+        assert!(!catalogue.fields.contains(&"presentation".to_owned()));
     }
 
     #[test]

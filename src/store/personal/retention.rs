@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::application::ApplicationStatus;
 use crate::domain::delivery::OutboxStatus;
 
 /// An application just anonymised.
@@ -56,7 +57,10 @@ pub fn due(
             .select(decisions::call_id);
         let ids: Vec<Uid> = applications::table
             .filter(applications::anonymised_at.is_null())
-            .filter(applications::status.ne("selected"))
+            .filter(
+                applications::status
+                    .ne_all([ApplicationStatus::Selected, ApplicationStatus::Retained]),
+            )
             .filter(applications::retention_consent.eq(consented))
             .filter(applications::call_id.eq_any(published_by_then))
             .filter(applications::call_id.ne_all(published_since))

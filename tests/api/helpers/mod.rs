@@ -3,6 +3,7 @@
 //! test file says `use crate::helpers::*;`.
 
 mod app;
+pub mod browser;
 mod fixtures;
 mod http;
 mod mailbox;
