@@ -13,13 +13,14 @@ use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Role, Scope};
 use crate::auth::token;
 use crate::db::types::{Json, Ts, Uid};
+use crate::domain::account::CallRole;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
 use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::{tokens, users};
 
-/// The caller, with the calls they sit on the jury of.
+/// The caller, with the calls they sit on the jury of and the calls where they are staff.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
     pub id: Uuid,
@@ -30,6 +31,15 @@ pub struct MeView {
     pub email_verified: bool,
     /// Ids of the calls whose jury the caller sits on.
     pub juries: Vec<Uuid>,
+    /// The calls where the caller has a staff role (manager or observer), with that role.
+    pub staff: Vec<StaffSeat>,
+}
+
+/// A call where the caller has a staff role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffSeat {
+    pub call_id: Uuid,
+    pub role: CallRole,
 }
 
 /// Who am I?
@@ -42,11 +52,12 @@ pub struct MeView {
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
     let user_id = caller.0.user_id;
-    let (user, juries) = state
+    let (user, juries, staff) = state
         .db
         .read(move |conn| {
             let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
-            Ok((user, crate::store::jurors::juries_of(conn, user_id)?))
+            let juries = crate::store::jurors::juries_of(conn, user_id)?;
+            Ok((user, juries, crate::store::staff::roles_of(conn, user_id)?))
         })
         .await?;
     let view = UserView::from(&user);
@@ -58,6 +69,10 @@ pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResp
         role: view.role,
         email_verified: view.email_verified,
         juries,
+        staff: staff
+            .into_iter()
+            .map(|(call_id, role)| StaffSeat { call_id, role })
+            .collect(),
     }))
 }
 

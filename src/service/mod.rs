@@ -20,4 +20,5 @@ pub mod packs;
 pub mod pairings;
 pub mod reviews;
 pub mod score_sheets;
+pub mod staff;
 pub mod webhooks;

@@ -19,6 +19,7 @@ pub mod packs;
 pub mod pairings;
 pub mod personal;
 pub mod reviews;
+pub mod staff;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
