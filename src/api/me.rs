@@ -178,8 +178,16 @@ pub async fn create_token(
     caller.require_session()?;
     let now = state.clock.now();
     let (body, mut check) = input.into_parts();
+    let user_id = caller.user_id;
+    // The `admin` scope is for those who act as staff: administrators, and a call's managers and observers
+    // (for them it reaches only their calls' staff routes).
+    let may_act_as_staff = caller.role == Role::Admin
+        || state
+            .db
+            .read(move |conn| Ok(!crate::store::staff::roles_of(conn, user_id)?.is_empty()))
+            .await?;
     let name = check.required("name", body.name.as_deref(), token_name);
-    let scopes = token_scopes(&mut check, body.scopes, caller.role);
+    let scopes = token_scopes(&mut check, body.scopes, may_act_as_staff);
     let expires_at = check.optional("expires_at", body.expires_at.as_deref(), |raw| {
         token_expiry(raw, now)
     });
@@ -234,8 +242,12 @@ fn token_name(raw: &str) -> Result<String, InvalidValue> {
     }
 }
 
-/// A token's scopes, without repeats: at least one, known, and `admin` only for an administrator.
-fn token_scopes(check: &mut Check, names: Option<Vec<String>>, role: Role) -> Option<Vec<Scope>> {
+/// A token's scopes, without repeats: at least one, known, and `admin` only for who may act as staff.
+fn token_scopes(
+    check: &mut Check,
+    names: Option<Vec<String>>,
+    may_act_as_staff: bool,
+) -> Option<Vec<Scope>> {
     let names = match names {
         None => {
             check.push(FieldError::new(
@@ -258,10 +270,10 @@ fn token_scopes(check: &mut Check, names: Option<Vec<String>>, role: Role) -> Op
     let mut scopes = Vec::new();
     for (i, name) in names.iter().enumerate() {
         match Scope::parse(name) {
-            Some(Scope::Admin) if role != Role::Admin => check.push(FieldError::new(
+            Some(Scope::Admin) if !may_act_as_staff => check.push(FieldError::new(
                 format!("scopes.{i}"),
                 "not_allowed",
-                "only administrators may create tokens with the admin scope",
+                "only administrators and a call's staff may create tokens with the admin scope",
             )),
             Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
             Some(_) => {}

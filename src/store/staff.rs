@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::db::schema::{call_staff, users};
 use crate::db::types::{Ts, Uid};
+use crate::store::users::User;
 use crate::db::DbConn;
 use crate::domain::account::CallRole;
 
@@ -93,4 +94,15 @@ pub fn roles_of(conn: &mut DbConn, user_id: Uuid) -> QueryResult<Vec<(Uuid, Call
         .select((call_staff::call_id, call_staff::role))
         .load(conn)?;
     Ok(rows.into_iter().map(|(id, role)| (id.0, role)).collect())
+}
+
+/// The accounts of the call's managers, in id order (who is told what the call's staff is told).
+pub fn managers_of(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<User>> {
+    call_staff::table
+        .inner_join(users::table)
+        .filter(call_staff::call_id.eq(Uid(call_id)))
+        .filter(call_staff::role.eq(CallRole::Manager))
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(conn)
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod applications;
 mod authorization;
 mod backup;
+mod call_staff;
 mod calls;
 mod contract;
 mod crash;
