@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use crate::db::schema::{call_staff, users};
 use crate::db::types::{Ts, Uid};
-use crate::store::users::User;
 use crate::db::DbConn;
 use crate::domain::account::CallRole;
+use crate::store::users::User;
 
 /// A member of a call's staff, with the account's public facts.
 #[derive(Debug, Clone, Queryable)]

@@ -100,12 +100,19 @@ async fn two_calls(app: &TestApp) -> Calls {
 }
 
 #[tokio::test]
-async fn a_partner_invited_as_manager_runs_their_call_from_screening_to_decisions_and_sees_no_other() {
+async fn a_partner_invited_as_manager_runs_their_call_from_screening_to_decisions_and_sees_no_other(
+) {
     let app = TestApp::spawn().await;
     let calls = two_calls(&app).await;
     let cojop = someone(&app, "appels@cojop.example").await;
-    app.staff_role(&calls.admin, &cojop.token, &cojop.email, &calls.joint, "manager")
-        .await;
+    app.staff_role(
+        &calls.admin,
+        &cojop.token,
+        &cojop.email,
+        &calls.joint,
+        "manager",
+    )
+    .await;
     let (status, me) = app.get("/api/v1/me", Some(&cojop.token)).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(
@@ -117,7 +124,11 @@ async fn a_partner_invited_as_manager_runs_their_call_from_screening_to_decision
     // An applicant's message reaches the call's managers, who answer it.
     let thread = format!("/api/v1/applications/{}/messages", calls.applications[0]);
     let (status, body) = app
-        .post(&thread, Some(&calls.founders[0]), json!({"body": "Une question sur le budget"}))
+        .post(
+            &thread,
+            Some(&calls.founders[0]),
+            json!({"body": "Une question sur le budget"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     app.mailbox
@@ -201,7 +212,11 @@ async fn a_partner_invited_as_manager_runs_their_call_from_screening_to_decision
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .post(&format!("/api/v1/calls/{joint}/decisions/publish"), m, json!({}))
+        .post(
+            &format!("/api/v1/calls/{joint}/decisions/publish"),
+            m,
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.mailbox
@@ -227,14 +242,23 @@ async fn a_partner_invited_as_manager_runs_their_call_from_screening_to_decision
     let other_app = &calls.other_application;
     for (method, path) in [
         (Method::GET, format!("/api/v1/applications/{other_app}")),
-        (Method::GET, format!("/api/v1/applications/{other_app}/messages")),
+        (
+            Method::GET,
+            format!("/api/v1/applications/{other_app}/messages"),
+        ),
         (Method::GET, format!("/api/v1/calls/{other}/ranking")),
         (Method::GET, format!("/api/v1/calls/{other}/jurors")),
         (Method::GET, format!("/api/v1/calls/{other}/staff")),
         (Method::GET, format!("/api/v1/calls/{other}/decisions")),
-        (Method::GET, format!("/api/v1/calls/{other}/export/applications.csv")),
+        (
+            Method::GET,
+            format!("/api/v1/calls/{other}/export/applications.csv"),
+        ),
         (Method::GET, format!("/api/v1/calls/{}", calls.other_draft)),
-        (Method::GET, format!("/api/v1/calls/{}/jurors", calls.other_draft)),
+        (
+            Method::GET,
+            format!("/api/v1/calls/{}/jurors", calls.other_draft),
+        ),
     ] {
         let (status, body) = app.send(method.clone(), &path, m, None).await;
         assert_problem(status, &body, StatusCode::NOT_FOUND);
@@ -279,8 +303,14 @@ async fn an_observer_reads_the_call_changes_nothing_and_loses_access_when_remove
     let app = TestApp::spawn().await;
     let calls = two_calls(&app).await;
     let solideo = someone(&app, "suivi@solideo.example").await;
-    app.staff_role(&calls.admin, &solideo.token, &solideo.email, &calls.joint, "observer")
-        .await;
+    app.staff_role(
+        &calls.admin,
+        &solideo.token,
+        &solideo.email,
+        &calls.joint,
+        "observer",
+    )
+    .await;
     let o = Some(solideo.token.as_str());
     let joint = &calls.joint;
     let [first, second] = &calls.applications;
@@ -339,7 +369,10 @@ async fn an_observer_reads_the_call_changes_nothing_and_loses_access_when_remove
         .get(&format!("/api/v1/applications/{first}/messages"), o)
         .await;
     assert_eq!(status, StatusCode::OK, "{thread}");
-    assert!(thread.to_string().contains("Notre délibération"), "{thread}");
+    assert!(
+        thread.to_string().contains("Notre délibération"),
+        "{thread}"
+    );
     for path in [
         format!("/api/v1/applications/{first}/reviews"),
         format!("/api/v1/calls/{joint}/ranking?stage=written"),
@@ -431,8 +464,14 @@ async fn only_administrators_grant_and_remove_roles_and_a_call_role_names_its_ca
     let manager = someone(&app, "appels@cojop.example").await;
     let observer = someone(&app, "suivi@solideo.example").await;
     let joint = &calls.joint;
-    app.staff_role(&calls.admin, &manager.token, &manager.email, joint, "manager")
-        .await;
+    app.staff_role(
+        &calls.admin,
+        &manager.token,
+        &manager.email,
+        joint,
+        "manager",
+    )
+    .await;
     let invitation = app
         .mailbox
         .wait_for_match(&manager.email, "with an invitation", |e| {
@@ -446,8 +485,14 @@ async fn only_administrators_grant_and_remove_roles_and_a_call_role_names_its_ca
         "the invitation names the role and the call: {}",
         invitation.text()
     );
-    app.staff_role(&calls.admin, &observer.token, &observer.email, joint, "observer")
-        .await;
+    app.staff_role(
+        &calls.admin,
+        &observer.token,
+        &observer.email,
+        joint,
+        "observer",
+    )
+    .await;
 
     // A manager lists the staff, grants nothing and removes nobody.
     let (status, staff) = app
@@ -464,8 +509,14 @@ async fn only_administrators_grant_and_remove_roles_and_a_call_role_names_its_ca
         .map(|s| (s["email"].as_str().unwrap(), s["role"].as_str().unwrap()))
         .collect();
     assert_eq!(roles.len(), 2, "{staff}");
-    assert!(roles.contains(&(manager.email.as_str(), "manager")), "{staff}");
-    assert!(roles.contains(&(observer.email.as_str(), "observer")), "{staff}");
+    assert!(
+        roles.contains(&(manager.email.as_str(), "manager")),
+        "{staff}"
+    );
+    assert!(
+        roles.contains(&(observer.email.as_str(), "observer")),
+        "{staff}"
+    );
     let (status, body) = app
         .post(
             "/api/v1/invitations",
@@ -516,7 +567,10 @@ async fn only_administrators_grant_and_remove_roles_and_a_call_role_names_its_ca
                     json!({"name": "script", "scopes": scopes}),
                 )
                 .await;
-            (status, created["token"].as_str().unwrap_or_default().to_owned())
+            (
+                status,
+                created["token"].as_str().unwrap_or_default().to_owned(),
+            )
         }
     };
     let ranking = format!("/api/v1/calls/{joint}/ranking?stage=written");

@@ -127,7 +127,14 @@ impl TestApp {
     /// Gives the signed-in person `session` (whose address is `email`) the staff `role` (`manager` or
     /// `observer`) on `call` the way partners get it: an administrator's invitation, accepted through the
     /// emailed link while signed in.
-    pub async fn staff_role(&self, admin: &str, session: &str, email: &str, call: &str, role: &str) {
+    pub async fn staff_role(
+        &self,
+        admin: &str,
+        session: &str,
+        email: &str,
+        call: &str,
+        role: &str,
+    ) {
         let earlier: Vec<String> = self
             .mailbox
             .emails_to(email)
@@ -145,7 +152,8 @@ impl TestApp {
         let token = self
             .mailbox
             .wait_for_match(email, "with a staff invitation", |e| {
-                !earlier.contains(&e.message_id()) && e.text().contains("/invitations/accept?token=")
+                !earlier.contains(&e.message_id())
+                    && e.text().contains("/invitations/accept?token=")
             })
             .await
             .token();
