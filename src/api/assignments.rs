@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Principal, Scope};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
 use crate::service;
-use crate::service::assignments::{jury_call_or_404, AutoAssigned, Spread};
+use crate::service::assignments::{AutoAssigned, Spread};
 use crate::state::AppState;
 use crate::store;
 use crate::store::assignments::{Assignment, MyAssignment};
@@ -48,7 +48,7 @@ pub struct StageQuery {
     pub stage: Option<String>,
 }
 
-/// The assignments of a call, oldest first (administrators).
+/// The assignments of a call, oldest first (administrators and the call's managers).
 #[utoipa::path(
     operation_id = "listCallAssignments",
     tag = "evaluation",
@@ -59,7 +59,7 @@ pub struct StageQuery {
 #[get("/calls/{id}/assignments")]
 pub async fn list_assignments(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<StageQuery>,
     page: web::Query<PageQuery>,
@@ -70,7 +70,9 @@ pub async fn list_assignments(
     let rows = state
         .db
         .read(move |conn| {
-            jury_call_or_404(conn, id)?;
+            service::staff::managed_call(conn, &caller, id)?
+                .kind
+                .allows_jury_work()?;
             Ok(store::assignments::page_of_call(
                 conn,
                 id,
@@ -96,7 +98,7 @@ pub struct CreateAssignment {
     pub stage: Option<String>,
 }
 
-/// Assigns an application to a juror for a stage (administrators); 409 when the juror is conflicted.
+/// Assigns an application to a juror for a stage (administrators and the call's managers); 409 when the juror is conflicted.
 #[utoipa::path(
     operation_id = "createAssignment",
     tag = "evaluation",
@@ -112,7 +114,7 @@ pub struct CreateAssignment {
 #[post("/calls/{id}/assignments")]
 pub async fn create_assignment(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<CreateAssignment>,
 ) -> Result<HttpResponse, Error> {
@@ -131,10 +133,11 @@ pub async fn create_assignment(
     let row = state
         .db
         .write(move |conn| {
+            service::staff::managed_call(conn, &caller, id)?;
             service::assignments::assign(
                 conn,
                 &state_for_tx,
-                admin.user_id,
+                caller.user_id,
                 id,
                 application_id,
                 juror_id,
@@ -189,7 +192,7 @@ pub struct ShortApplication {
 #[post("/calls/{id}/assignments/auto")]
 pub async fn auto_assign(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<AutoAssign>,
 ) -> Result<HttpResponse, Error> {
@@ -201,10 +204,11 @@ pub async fn auto_assign(
     let done = state
         .db
         .write(move |conn| {
+            service::staff::managed_call(conn, &caller, id)?;
             service::assignments::auto_assign(
                 conn,
                 &state_for_tx,
-                admin.user_id,
+                caller.user_id,
                 id,
                 &stage,
                 spread,

@@ -17,8 +17,7 @@ use crate::api::etag;
 use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::idempotency::{self, Reply};
 use crate::api::input::Input;
-use crate::auth::permissions::{can_read_call, Principal};
-use crate::domain::call::CallStatus;
+use crate::auth::permissions::visible_drafts;
 use crate::domain::form::{builtin_templates_after, CallTemplate};
 use crate::error::{Error, Problem};
 use crate::service::calls::{self as use_case, CallEdit};
@@ -106,7 +105,8 @@ pub struct CallQuery {
     pub cursor: Option<String>,
 }
 
-/// The calls, with their phase on the server clock; drafts only for administrators.
+/// The calls, with their phase on the server clock; drafts only for administrators and their own managers
+/// and observers.
 #[utoipa::path(operation_id = "listCalls", tag = "calls", params(CallQuery), responses((status = 200, body = Paginated<CallSummary>), (status = 422, body = Problem)))]
 #[get("/calls")]
 pub async fn list(
@@ -120,10 +120,10 @@ pub async fn list(
         cursor: query.cursor,
     }
     .page()?;
-    let with_drafts = can_read_call(caller.as_ref().map(|c| &c.0), CallStatus::Draft);
+    let drafts = visible_drafts(caller.as_ref().map(|c| &c.0));
     let rows = state
         .db
-        .read(move |conn| Ok(calls::list(conn, with_drafts, page.after, page.limit + 1)?))
+        .read(move |conn| Ok(calls::list(conn, drafts, page.after, page.limit + 1)?))
         .await?;
     let now = state.clock.now();
     let items = rows
@@ -133,7 +133,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Paginated::from_rows(items, page, |c| c.id)))
 }
 
-/// A call with its form and criteria, by id or slug (a draft only for administrators).
+/// A call with its form and criteria, by id or slug (a draft only for administrators and its own managers
+/// and observers).
 #[utoipa::path(
     operation_id = "getCall",
     tag = "calls",
@@ -147,13 +148,11 @@ pub async fn get_one(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
+    let caller = caller.map(|c| c.0);
     let call = state
         .db
-        .read(move |conn| calls::find_by_id_or_slug(conn, &id)?.ok_or(Error::NotFound))
+        .read(move |conn| crate::service::staff::readable_call(conn, caller.as_ref(), &id))
         .await?;
-    if !can_read_call(caller.as_ref().map(|c| &c.0), call.status) {
-        return Err(Error::NotFound);
-    }
     with_etag(StatusCode::OK, &call, state.clock.now())
 }
 

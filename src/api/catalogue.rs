@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller, PageQuery, Paginated};
+use crate::api::extract::{Caller, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::domain::catalogue::as_object;
 use crate::error::{Error, Problem};
@@ -147,7 +147,7 @@ impl From<PublicationRecord> for PublicationView {
 #[put("/calls/{id}/catalogue/{application_id}")]
 pub async fn publish_entry(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
     let (call_id, application_id) = path.into_inner();
@@ -159,7 +159,7 @@ pub async fn publish_entry(
     Ok(HttpResponse::Ok().json(PublicationView::from(published)))
 }
 
-/// Takes an application out of the call's catalogue (administrators).
+/// Takes an application out of the call's catalogue (administrators and the call's managers).
 #[utoipa::path(
     operation_id = "unpublishCatalogueEntry",
     tag = "calls",
@@ -174,7 +174,7 @@ pub async fn publish_entry(
 #[delete("/calls/{id}/catalogue/{application_id}")]
 pub async fn unpublish_entry(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
     let (call_id, application_id) = path.into_inner();

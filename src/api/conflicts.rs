@@ -8,13 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
-use crate::auth::permissions::can_declare_conflict_for;
 use crate::domain::conflict::DetectedStatus;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
-use crate::service::assignments::call_or_404;
 use crate::service::conflicts as conflict_service;
 use crate::state::AppState;
 use crate::store::conflicts::{self, Conflict, DetectedConflict, RecordedConflict};
@@ -68,7 +66,7 @@ impl ConflictView {
     }
 }
 
-/// Every conflict recorded for a call (administrators), declared and detected (with their status) in the
+/// Every conflict recorded for a call (administrators and the call's managers), declared and detected (with their status) in the
 /// order they were recorded. Nothing is detected by reading this list: detection runs when a juror is
 /// assigned, when staff ask (`POST /calls/{id}/conflicts/detect`), and after an applicant's change for jurors
 /// already assigned.
@@ -82,7 +80,7 @@ impl ConflictView {
 #[get("/calls/{id}/conflicts")]
 pub async fn list_conflicts(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
@@ -91,7 +89,7 @@ pub async fn list_conflicts(
     let records = state
         .db
         .read(move |conn| {
-            call_or_404(conn, id)?;
+            crate::service::staff::managed_call(conn, &caller, id)?;
             Ok(conflicts::page_of_call(conn, id, page.after, page.fetch())?)
         })
         .await?;
@@ -106,7 +104,7 @@ pub async fn list_conflicts(
 }
 
 /// Detects the conflicts of every juror of the call with every application past its draft, from the facts as
-/// they are now, and records the new ones (administrators): `active` for a pair not assigned, `flagged` for a
+/// they are now, and records the new ones (administrators and the call's managers): `active` for a pair not assigned, `flagged` for a
 /// pair already assigned (staff then confirm or dismiss it; the administrators are emailed). Returns the new
 /// records; running it again records nothing new.
 #[utoipa::path(
@@ -119,7 +117,7 @@ pub async fn list_conflicts(
 #[post("/calls/{id}/conflicts/detect")]
 pub async fn detect_conflicts(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
@@ -128,10 +126,10 @@ pub async fn detect_conflicts(
     let views = state
         .db
         .write(move |conn| {
-            call_or_404(conn, id)?;
+            crate::service::staff::managed_call(conn, &caller, id)?;
             let new =
                 conflict_service::detect(conn, id, conflict_service::Scope::whole_call(), now)?;
-            conflict_service::report(conn, &state_for_tx, Some(admin.user_id), id, &new, now)?;
+            conflict_service::report(conn, &state_for_tx, Some(caller.user_id), id, &new, now)?;
             Ok(new.iter().map(ConflictView::detected).collect::<Vec<_>>())
         })
         .await?;
@@ -139,7 +137,7 @@ pub async fn detect_conflicts(
     Ok(HttpResponse::Ok().json(views))
 }
 
-/// Confirms a flagged conflict (administrators): it applies from now on, the juror's assignments to the
+/// Confirms a flagged conflict (administrators and the call's managers): it applies from now on, the juror's assignments to the
 /// application are withdrawn and their reviews of it no longer count. 409 (`not_flagged`) when it was already
 /// decided.
 #[utoipa::path(
@@ -155,13 +153,13 @@ pub async fn detect_conflicts(
 #[post("/calls/{id}/conflicts/{conflict_id}/confirm")]
 pub async fn confirm_conflict(
     state: web::Data<AppState>,
-    admin: Admin,
+    caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
-    decide(state, admin, path.into_inner(), true).await
+    decide(state, caller, path.into_inner(), true).await
 }
 
-/// Dismisses a flagged conflict (administrators): it does not apply, and the same fact does not raise it
+/// Dismisses a flagged conflict (administrators and the call's managers): it does not apply, and the same fact does not raise it
 /// again. 409 (`not_flagged`) when it was already decided.
 #[utoipa::path(
     operation_id = "dismissConflict",
@@ -176,15 +174,15 @@ pub async fn confirm_conflict(
 #[post("/calls/{id}/conflicts/{conflict_id}/dismiss")]
 pub async fn dismiss_conflict(
     state: web::Data<AppState>,
-    admin: Admin,
+    caller: Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
-    decide(state, admin, path.into_inner(), false).await
+    decide(state, caller, path.into_inner(), false).await
 }
 
 async fn decide(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     (call_id, conflict_id): (Uuid, Uuid),
     confirm: bool,
 ) -> Result<HttpResponse, Error> {
@@ -192,7 +190,8 @@ async fn decide(
     let record = state
         .db
         .write(move |conn| {
-            conflict_service::decide(conn, admin.user_id, call_id, conflict_id, confirm, now)
+            crate::service::staff::managed_call(conn, &caller, call_id)?;
+            conflict_service::decide(conn, caller.user_id, call_id, conflict_id, confirm, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ConflictView::detected(&record)))
@@ -210,7 +209,7 @@ pub struct DeclareConflict {
     pub reason: Option<String>,
 }
 
-/// Declares a conflict of interest: a juror for themself, or an administrator for any juror. It applies at
+/// Declares a conflict of interest: a juror for themself, or staff (administrators, the call's managers) for any juror. It applies at
 /// once; the juror's assignments to that application are withdrawn.
 #[utoipa::path(
     operation_id = "declareConflict",
@@ -245,7 +244,6 @@ pub async fn declare_conflict(
         return Err(check.into_error());
     };
     check.finish()?;
-    can_declare_conflict_for(&caller, juror_id)?;
     let now = state.clock.now();
     let conflict = state
         .db

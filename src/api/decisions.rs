@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Page, PageQuery, Paginated};
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 use crate::domain::application::DecisionOutcome;
 use crate::domain::identifiers::InvalidValue;
@@ -49,7 +49,7 @@ pub struct ShortlistResult {
 #[post("/calls/{id}/shortlist")]
 pub async fn shortlist(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<Shortlist>,
 ) -> Result<HttpResponse, Error> {
@@ -131,7 +131,7 @@ impl From<&Decision> for DecisionView {
 #[put("/calls/{id}/decisions")]
 pub async fn record(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<Vec<DecisionItem>>,
 ) -> Result<HttpResponse, Error> {
@@ -189,7 +189,7 @@ fn views(decisions: &[Decision]) -> Vec<DecisionView> {
     decisions.iter().map(DecisionView::from).collect()
 }
 
-/// The decisions of a call, published or not, in application-id order (administrators).
+/// The decisions of a call, published or not, in application-id order (administrators, the call's managers and observers).
 #[utoipa::path(
     operation_id = "listCallDecisions",
     tag = "evaluation",
@@ -200,7 +200,7 @@ fn views(decisions: &[Decision]) -> Vec<DecisionView> {
 #[get("/calls/{id}/decisions")]
 pub async fn list(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
@@ -208,7 +208,7 @@ pub async fn list(
     let page: Page = query.page()?;
     let decisions = state
         .db
-        .read(move |conn| use_case::of_call(conn, id, page.after, page.fetch()))
+        .read(move |conn| use_case::of_call(conn, &caller, id, page.after, page.fetch()))
         .await?;
     Ok(
         HttpResponse::Ok().json(Paginated::from_rows(views(&decisions), page, |d| {
@@ -240,7 +240,7 @@ pub struct Published {
 #[post("/calls/{id}/decisions/publish")]
 pub async fn publish(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::Admin;
+use crate::api::extract::Caller;
 use crate::api::input::{Check, Input};
+use crate::auth::permissions::Principal;
 use crate::db::types::{Ts, Uid};
 use crate::error::{Error, FieldError, Problem};
 use crate::notify::templates::{
@@ -93,13 +94,14 @@ fn target(event: &str, locale: &str) -> Result<(Event, &'static str), Error> {
 /// The call's template for `event` in `locale` if it has one (404 for an unknown call).
 async fn stored(
     state: &AppState,
+    caller: Principal,
     call_id: Uuid,
     event: Event,
     locale: &'static str,
 ) -> Result<Option<EmailTemplate>, Error> {
     state
         .db
-        .read(move |conn| use_case::find(conn, call_id, event.as_str(), locale))
+        .read(move |conn| use_case::find(conn, &caller, call_id, event.as_str(), locale))
         .await
 }
 
@@ -196,12 +198,12 @@ fn decoding_errors(check: Check) -> Result<Vec<FieldError>, Error> {
 #[get("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, String, String)>,
 ) -> Result<HttpResponse, Error> {
     let (call_id, event, locale) = path.into_inner();
     let (event, locale) = target(&event, &locale)?;
-    let found = stored(&state, call_id, event, locale).await?;
+    let found = stored(&state, caller, call_id, event, locale).await?;
     Ok(HttpResponse::Ok().json(view(&state.templates, event, locale, found)?))
 }
 
@@ -226,7 +228,7 @@ pub async fn get_one(
 #[put("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn update(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, String, String)>,
     input: Input<TemplateBody>,
 ) -> Result<HttpResponse, Error> {
@@ -298,7 +300,7 @@ impl TemplateBody {
 #[delete("/calls/{id}/email-templates/{event}/{locale}")]
 pub async fn reset(
     state: web::Data<AppState>,
-    Admin(caller): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, String, String)>,
 ) -> Result<HttpResponse, Error> {
     let (call_id, event, locale) = path.into_inner();
@@ -331,7 +333,7 @@ pub async fn reset(
 #[post("/calls/{id}/email-templates/{event}/{locale}/preview")]
 pub async fn preview(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, String, String)>,
     req: HttpRequest,
     payload: web::Payload,
@@ -345,7 +347,7 @@ pub async fn preview(
         let (draft, check) = input.into_parts();
         (draft, decoding_errors(check)?)
     };
-    let found = stored(&state, call_id, event, locale).await?;
+    let found = stored(&state, caller, call_id, event, locale).await?;
     let current = in_use(&state.templates, event, locale, found.as_ref())?;
     let sources = TemplateSources {
         subject: draft.subject.unwrap_or(current.subject),

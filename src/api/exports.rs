@@ -5,14 +5,13 @@ use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionT
 use actix_web::{get, web, HttpResponse};
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller};
+use crate::api::extract::Caller;
 use crate::api::ranking::{rank_stage, RankingOrder, RankingQuery};
 use crate::auth::permissions::Scope;
 use crate::domain::spreadsheet::Cell;
 use crate::error::{Error, Problem};
 use crate::service::exports;
 use crate::state::AppState;
-use crate::store::calls;
 
 /// The byte-order mark that tells spreadsheets the file is UTF-8.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -39,7 +38,8 @@ fn csv_response(filename: &str, rows: Vec<Vec<Cell>>) -> Result<HttpResponse, Er
 }
 
 /// Every application of a call, one row each, the answers flattened to one column per form field and the
-/// attachments' file names in their field's column (administrators).
+/// attachments' file names in their field's column (administrators and the call's managers: personal data,
+/// never for observers).
 #[utoipa::path(
     operation_id = "exportApplicationsCsv",
     tag = "evaluation",
@@ -50,18 +50,22 @@ fn csv_response(filename: &str, rows: Vec<Vec<Cell>>) -> Result<HttpResponse, Er
 #[get("/calls/{id}/export/applications.csv")]
 pub async fn applications_csv(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Error> {
     let id = id.into_inner();
     let (slug, table) = state
         .db
-        .read(move |conn| exports::applications_table(conn, id))
+        .read(move |conn| {
+            crate::service::staff::managed_call(conn, &caller, id)?;
+            exports::applications_table(conn, id)
+        })
         .await?;
     csv_response(&format!("{slug}-applications.csv"), table)
 }
 
-/// The ranking of a stage as CSV (administrators), in the order `normalize` asks for.
+/// The ranking of a stage as CSV, in the order `normalize` asks for: what the ranking shows (references and
+/// scores, no personal data), for whoever reads the ranking (administrators, the call's managers and observers).
 #[utoipa::path(
     operation_id = "exportRankingCsv",
     tag = "evaluation",
@@ -72,7 +76,7 @@ pub async fn applications_csv(
 #[get("/calls/{id}/export/ranking.csv")]
 pub async fn ranking_csv(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<RankingQuery>,
 ) -> Result<HttpResponse, Error> {
@@ -83,7 +87,7 @@ pub async fn ranking_csv(
     let (slug, entries) = state
         .db
         .read(move |conn| {
-            let call = calls::find(conn, id)?.ok_or(Error::NotFound)?;
+            let call = crate::service::staff::observed_call(conn, &caller, id)?;
             Ok((call.slug, rank_stage(conn, id, stage.as_deref())?))
         })
         .await?;

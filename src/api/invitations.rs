@@ -1,4 +1,5 @@
-//! Invitations: administrators invite other administrators and jurors by email.
+//! Invitations: administrators invite other administrators, jurors and a call's managers and observers by
+//! email.
 
 use actix_web::{post, web, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
@@ -26,10 +27,10 @@ use crate::store::users::User;
 pub struct CreateInvitation {
     #[schema(required = true)]
     pub email: Option<String>,
-    /// `admin` or `juror`.
+    /// `admin`, `juror`, `manager` or `observer`.
     #[schema(required = true)]
     pub role: Option<String>,
-    /// The call whose jury a juror joins.
+    /// The call whose jury a juror joins, or whose staff a manager or an observer joins (required for them).
     pub call_id: Option<Uuid>,
     /// Language of the invitation email when the address has no account yet: `fr` (default) or `en`.
     pub locale: Option<String>,
@@ -93,7 +94,8 @@ impl<R: std::str::FromStr> Invitee<R> {
     }
 }
 
-/// Invites someone to become an administrator or a juror; emails them a one-time link.
+/// Invites someone to become an administrator, a juror, or a manager or observer of one call (`call_id`
+/// required for these two); emails them a one-time link.
 #[utoipa::path(
     operation_id = "createInvitation",
     tag = "accounts",
@@ -110,7 +112,18 @@ pub async fn create(
     Admin(caller): Admin,
     input: Input<CreateInvitation>,
 ) -> Result<HttpResponse, Error> {
-    let (body, check) = input.into_parts();
+    let (body, mut check) = input.into_parts();
+    let on_a_call = body
+        .role
+        .as_deref()
+        .and_then(|r| r.parse::<StaffRole>().ok());
+    if on_a_call.and_then(StaffRole::call_role).is_some() && body.call_id.is_none() {
+        check.push(FieldError::new(
+            "call_id",
+            "required",
+            "a manager or an observer is invited to one call: name it",
+        ));
+    }
     let fields = (
         body.email.as_deref(),
         body.role.as_deref(),
@@ -120,7 +133,7 @@ pub async fn create(
         email,
         role,
         locale,
-    } = Invitee::<StaffRole>::parse(check, fields, "admin or juror")?;
+    } = Invitee::<StaffRole>::parse(check, fields, "admin, juror, manager or observer")?;
     let now = state.clock.now();
     let days = state.settings.auth.invitation_ttl_days;
     let secret = token::generate();

@@ -7,13 +7,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Page, PageQuery, Paginated};
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::{Check, Input};
 pub use crate::domain::conflict::{affiliations_of, Affiliation};
 use crate::domain::identifiers::{InvalidValue, Siren, Siret};
 use crate::error::{Error, FieldError, Problem};
 use crate::service;
-use crate::service::assignments::jury_call_or_404;
 use crate::state::AppState;
 use crate::store;
 
@@ -27,7 +26,7 @@ pub struct JurorView {
     pub added_at: DateTime<Utc>,
 }
 
-/// The jurors of a call, in user-id order (administrators).
+/// The jurors of a call, in user-id order (administrators and the call's managers).
 #[utoipa::path(
     operation_id = "listCallJurors",
     tag = "evaluation",
@@ -38,7 +37,7 @@ pub struct JurorView {
 #[get("/calls/{id}/jurors")]
 pub async fn list_jurors(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, Error> {
@@ -47,7 +46,9 @@ pub async fn list_jurors(
     let jurors = state
         .db
         .read(move |conn| {
-            jury_call_or_404(conn, id)?;
+            service::staff::managed_call(conn, &caller, id)?
+                .kind
+                .allows_jury_work()?;
             Ok(store::jurors::page_of_jurors(
                 conn,
                 id,
@@ -116,7 +117,7 @@ fn check_affiliations(check: &mut Check, affiliations: &[Affiliation]) -> Vec<Af
     clean
 }
 
-/// Adds an existing account to the jury of a call (administrators).
+/// Adds an existing account to the jury of a call (administrators and the call's managers).
 #[utoipa::path(
     operation_id = "addCallJuror",
     tag = "evaluation",
@@ -131,7 +132,7 @@ fn check_affiliations(check: &mut Check, affiliations: &[Affiliation]) -> Vec<Af
 #[post("/calls/{id}/jurors")]
 pub async fn add_juror(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<AddJuror>,
 ) -> Result<HttpResponse, Error> {
@@ -148,7 +149,8 @@ pub async fn add_juror(
     let user = state
         .db
         .write(move |conn| {
-            service::jurors::add(conn, admin.user_id, id, user_id, &affiliations, now)
+            service::staff::managed_call(conn, &caller, id)?;
+            service::jurors::add(conn, caller.user_id, id, user_id, &affiliations, now)
                 .map(|user| (user, affiliations))
         })
         .await?;
@@ -162,7 +164,7 @@ pub async fn add_juror(
     }))
 }
 
-/// Removes a juror from the jury of a call (administrators).
+/// Removes a juror from the jury of a call (administrators and the call's managers).
 #[utoipa::path(
     operation_id = "removeCallJuror",
     tag = "evaluation",
@@ -173,14 +175,17 @@ pub async fn add_juror(
 #[delete("/calls/{id}/jurors/{user_id}")]
 pub async fn remove_juror(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
     let (id, user_id) = path.into_inner();
     let now = state.clock.now();
     state
         .db
-        .write(move |conn| service::jurors::remove(conn, admin.user_id, id, user_id, now))
+        .write(move |conn| {
+            service::staff::managed_call(conn, &caller, id)?;
+            service::jurors::remove(conn, caller.user_id, id, user_id, now)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -201,7 +206,7 @@ pub struct ReviewDeadlineView {
     pub due_at: DateTime<Utc>,
 }
 
-/// Sets the review deadline of a stage (administrators): 48 hours before it, every juror with reviews still
+/// Sets the review deadline of a stage (administrators and the call's managers): 48 hours before it, every juror with reviews still
 /// pending gets one reminder.
 #[utoipa::path(
     operation_id = "setReviewDeadline",
@@ -214,7 +219,7 @@ pub struct ReviewDeadlineView {
 #[put("/calls/{id}/stages/{stage}/deadline")]
 pub async fn set_review_deadline(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, String)>,
     input: Input<ReviewDeadline>,
 ) -> Result<HttpResponse, Error> {
@@ -239,7 +244,8 @@ pub async fn set_review_deadline(
     state
         .db
         .write(move |conn| {
-            service::jurors::set_review_deadline(conn, admin.user_id, id, &stage_key, due_at, now)
+            service::staff::managed_call(conn, &caller, id)?;
+            service::jurors::set_review_deadline(conn, caller.user_id, id, &stage_key, due_at, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ReviewDeadlineView { stage, due_at }))

@@ -13,13 +13,14 @@ use crate::api::input::{Check, Input};
 use crate::auth::permissions::{Role, Scope};
 use crate::auth::token;
 use crate::db::types::{Json, Ts, Uid};
+use crate::domain::account::CallRole;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, FieldError, Problem};
 use crate::service::accounts;
 use crate::state::AppState;
 use crate::store::{tokens, users};
 
-/// The caller, with the calls they sit on the jury of.
+/// The caller, with the calls they sit on the jury of and the calls where they are staff.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeView {
     pub id: Uuid,
@@ -30,6 +31,15 @@ pub struct MeView {
     pub email_verified: bool,
     /// Ids of the calls whose jury the caller sits on.
     pub juries: Vec<Uuid>,
+    /// The calls where the caller has a staff role (manager or observer), with that role.
+    pub staff: Vec<StaffSeat>,
+}
+
+/// A call where the caller has a staff role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StaffSeat {
+    pub call_id: Uuid,
+    pub role: CallRole,
 }
 
 /// Who am I?
@@ -42,11 +52,12 @@ pub struct MeView {
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
     let user_id = caller.0.user_id;
-    let (user, juries) = state
+    let (user, juries, staff) = state
         .db
         .read(move |conn| {
             let user = users::find(conn, user_id)?.ok_or(Error::NotFound)?;
-            Ok((user, crate::store::jurors::juries_of(conn, user_id)?))
+            let juries = crate::store::jurors::juries_of(conn, user_id)?;
+            Ok((user, juries, crate::store::staff::roles_of(conn, user_id)?))
         })
         .await?;
     let view = UserView::from(&user);
@@ -58,6 +69,10 @@ pub async fn me(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResp
         role: view.role,
         email_verified: view.email_verified,
         juries,
+        staff: staff
+            .into_iter()
+            .map(|(call_id, role)| StaffSeat { call_id, role })
+            .collect(),
     }))
 }
 
@@ -163,8 +178,16 @@ pub async fn create_token(
     caller.require_session()?;
     let now = state.clock.now();
     let (body, mut check) = input.into_parts();
+    let user_id = caller.user_id;
+    // The `admin` scope is for those who act as staff: administrators, and a call's managers and observers
+    // (for them it reaches only their calls' staff routes).
+    let may_act_as_staff = caller.role == Role::Admin
+        || state
+            .db
+            .read(move |conn| Ok(!crate::store::staff::roles_of(conn, user_id)?.is_empty()))
+            .await?;
     let name = check.required("name", body.name.as_deref(), token_name);
-    let scopes = token_scopes(&mut check, body.scopes, caller.role);
+    let scopes = token_scopes(&mut check, body.scopes, may_act_as_staff);
     let expires_at = check.optional("expires_at", body.expires_at.as_deref(), |raw| {
         token_expiry(raw, now)
     });
@@ -219,8 +242,12 @@ fn token_name(raw: &str) -> Result<String, InvalidValue> {
     }
 }
 
-/// A token's scopes, without repeats: at least one, known, and `admin` only for an administrator.
-fn token_scopes(check: &mut Check, names: Option<Vec<String>>, role: Role) -> Option<Vec<Scope>> {
+/// A token's scopes, without repeats: at least one, known, and `admin` only for who may act as staff.
+fn token_scopes(
+    check: &mut Check,
+    names: Option<Vec<String>>,
+    may_act_as_staff: bool,
+) -> Option<Vec<Scope>> {
     let names = match names {
         None => {
             check.push(FieldError::new(
@@ -243,10 +270,10 @@ fn token_scopes(check: &mut Check, names: Option<Vec<String>>, role: Role) -> Op
     let mut scopes = Vec::new();
     for (i, name) in names.iter().enumerate() {
         match Scope::parse(name) {
-            Some(Scope::Admin) if role != Role::Admin => check.push(FieldError::new(
+            Some(Scope::Admin) if !may_act_as_staff => check.push(FieldError::new(
                 format!("scopes.{i}"),
                 "not_allowed",
-                "only administrators may create tokens with the admin scope",
+                "only administrators and a call's staff may create tokens with the admin scope",
             )),
             Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
             Some(_) => {}

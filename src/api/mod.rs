@@ -31,6 +31,7 @@ pub mod personal;
 pub mod ranking;
 pub mod reviews;
 pub mod stats;
+pub mod staff;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -138,6 +139,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(jurors::list_jurors)
                 .service(jurors::add_juror)
                 .service(jurors::remove_juror)
+                .service(staff::list_staff)
+                .service(staff::remove_staff)
                 .service(conflicts::list_conflicts)
                 .service(conflicts::declare_conflict)
                 .service(conflicts::detect_conflicts)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::extract::Admin;
+use crate::api::extract::Caller;
 use crate::db::DbConn;
 use crate::error::{Error, Problem};
 use crate::service;
@@ -42,7 +42,8 @@ pub struct RankingEntry {
     pub disagreement: bool,
 }
 
-/// The ranking of a stage, best first; conflicted jurors' scores never count.
+/// The ranking of a stage, best first; conflicted jurors' scores never count (administrators, the call's
+/// managers and observers).
 #[utoipa::path(
     operation_id = "getCallRanking",
     tag = "evaluation",
@@ -53,7 +54,7 @@ pub struct RankingEntry {
 #[get("/calls/{id}/ranking")]
 pub async fn ranking(
     state: web::Data<AppState>,
-    _admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     query: web::Query<RankingQuery>,
 ) -> Result<HttpResponse, Error> {
@@ -62,7 +63,10 @@ pub async fn ranking(
     let order = RankingOrder::parse(query.normalize.as_deref())?;
     let entries = state
         .db
-        .read(move |conn| rank_stage(conn, id, query.stage.as_deref()))
+        .read(move |conn| {
+            service::staff::observed_call(conn, &caller, id)?;
+            rank_stage(conn, id, query.stage.as_deref())
+        })
         .await?;
     let entries = order.apply(entries);
     Ok(HttpResponse::Ok().json(entries))

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
+use crate::api::extract::{Caller, Page, PageQuery, Paginated};
 use crate::api::input::Input;
 use crate::auth::permissions::Scope;
 use crate::domain::identifiers::InvalidValue;
@@ -188,7 +188,7 @@ pub async fn list(
 }
 
 /// Reopens a submitted review so that its juror can change it, even after the stage's review deadline
-/// (administrators; audited). 409 (`review_not_submitted`) when it is not submitted, also for the second of
+/// (administrators and the call's managers; audited). 409 (`review_not_submitted`) when it is not submitted, also for the second of
 /// two reopenings at once.
 #[utoipa::path(
     operation_id = "reopenReview",
@@ -203,14 +203,14 @@ pub async fn list(
 #[post("/applications/{id}/reviews/{review_id}/reopen")]
 pub async fn reopen(
     state: web::Data<AppState>,
-    Admin(admin): Admin,
+    Caller(caller): Caller,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Error> {
     let (id, review_id) = path.into_inner();
     let now = state.clock.now();
     let (review, scores) = state
         .db
-        .write(move |conn| service::reviews::reopen(conn, &admin, id, review_id, now))
+        .write(move |conn| service::reviews::reopen(conn, &caller, id, review_id, now))
         .await?;
     Ok(HttpResponse::Ok().json(view(&review, scores)))
 }

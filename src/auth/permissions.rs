@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use crate::domain::account::CallRole;
 use crate::domain::pairing::Side;
 use crate::error::Error;
 
@@ -102,6 +103,12 @@ impl Principal {
     /// Whether the caller acts as an administrator: an admin, through a token with the `admin` scope.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin && self.has_scope(Scope::Admin)
+    }
+
+    /// Whether the caller's token may act as a call's staff: a session, or a personal token with the `admin`
+    /// scope (the rule for administrators, applied to a call's managers and observers).
+    pub fn has_staff_scope(&self) -> bool {
+        self.has_scope(Scope::Admin)
     }
 
     /// 403 unless the caller acts as an administrator.
@@ -205,6 +212,10 @@ pub struct ApplicationFacts {
     /// What is recorded about the caller as a juror of the application (`None`: not looked up, as for a
     /// thread or a personal export, which jurors never read).
     pub juror: Option<JurorFacts>,
+    /// The caller's role on the staff of the application's call.
+    pub call: CallAccess,
+    /// Whether the application is still a draft (a call's staff never reads drafts).
+    pub draft: bool,
 }
 
 impl ApplicationFacts {
@@ -213,18 +224,89 @@ impl ApplicationFacts {
         ApplicationFacts {
             membership,
             juror: None,
+            call: CallAccess::default(),
+            draft: false,
         }
+    }
+
+    /// Whether the caller reads the application as a manager or observer of its call: never a draft, and
+    /// with a token that may act as staff.
+    fn read_as_call_staff(&self, caller: &Principal) -> bool {
+        self.call.role.is_some() && !self.draft && caller.has_staff_scope()
     }
 }
 
-/// Reading an application: the members of its organization and administrators, and the jurors it is
-/// assigned to who are not conflicted with it ([`can_read_as_juror`]); anyone else is told it does not
-/// exist (or, with a token lacking `applications:read`, 403).
+/// What is known about the caller and one call: their role on its staff, if any. Loaded once per request by
+/// the use case (`service::staff::load_call_access`); administrators need no role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallAccess {
+    pub role: Option<CallRole>,
+}
+
+impl CallAccess {
+    /// The access of someone with this role (or none) on the call.
+    pub fn of(role: Option<CallRole>) -> CallAccess {
+        CallAccess { role }
+    }
+}
+
+/// Acting on a call as its staff (screening, messages to applicants, the jury and its conflicts,
+/// assignments, review deadlines and reopening, shortlist, decisions and their publication, exports, email
+/// templates, other jurors' review packs): administrators and the call's managers. An observer knows the
+/// call and is refused (403 `managers_only`); anyone else is told its staff side does not exist (404). A
+/// personal token needs the `admin` scope (403 `missing_scope`), as an administrator's does.
+pub fn can_manage_call(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    caller.require_scope(Scope::Admin)?;
+    if caller.role == Role::Admin {
+        return Ok(());
+    }
+    match access.role {
+        Some(CallRole::Manager) => Ok(()),
+        Some(CallRole::Observer) => Err(Error::forbidden(
+            "managers_only",
+            "observers of a call read it; its managers and administrators act on it",
+        )),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// Reading a call as its staff (the ranking, every review, the decisions): administrators, the call's
+/// managers and observers; anyone else is told it does not exist (404). A personal token needs the `admin`
+/// scope (403 `missing_scope`).
+pub fn can_observe_call(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    caller.require_scope(Scope::Admin)?;
+    if caller.role == Role::Admin || access.role.is_some() {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Acting on an application as its call's staff (screening, reopening a review, writing to the applicant):
+/// [`can_manage_call`] on its call; a draft is for its applicant only (404 to anyone but administrators).
+pub fn can_manage_application(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    if facts.draft && caller.role != Role::Admin {
+        caller.require_scope(Scope::Admin)?;
+        return Err(Error::NotFound);
+    }
+    can_manage_call(caller, &facts.call)
+}
+
+/// Listing a call's staff: administrators and the call's managers (an observer: 403; anyone else 404).
+/// Granting and removing roles stays with administrators (`require_admin`).
+pub fn can_list_call_staff(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    can_manage_call(caller, access)
+}
+
+/// Reading an application: the members of its organization and administrators, the managers and observers
+/// of its call once it is no longer a draft, and the jurors it is assigned to who are not conflicted with it
+/// ([`can_read_as_juror`]); anyone else is told it does not exist (or, with a token lacking
+/// `applications:read`, 403).
 pub fn can_read_application(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
     let as_applicant_or_staff = caller
         .require_scope(Scope::ApplicationsRead)
         .and_then(|()| {
-            if facts.membership.is_some() || caller.is_admin() {
+            if facts.membership.is_some() || caller.is_admin() || facts.read_as_call_staff(caller) {
                 Ok(())
             } else {
                 Err(Error::NotFound)
@@ -280,10 +362,15 @@ pub fn can_review_as_juror(caller: &Principal, facts: JurorFacts) -> bool {
     caller.has_scope(Scope::ReviewsWrite) && facts.assigned && !facts.conflicted
 }
 
-/// Whose reviews of an application the caller may read: everyone's for staff (`None`), only their own for an
-/// assigned, unconflicted juror (blind review: `Some(their id)`); anyone else is told it does not exist.
-pub fn can_read_reviews(caller: &Principal, facts: JurorFacts) -> Result<Option<Uuid>, Error> {
-    if caller.is_admin() {
+/// Whose reviews of an application the caller may read: everyone's for staff (`None`: administrators, the
+/// call's managers and observers), only their own for an assigned, unconflicted juror (blind review:
+/// `Some(their id)`); anyone else is told it does not exist.
+pub fn can_read_reviews(
+    caller: &Principal,
+    facts: JurorFacts,
+    call: &CallAccess,
+) -> Result<Option<Uuid>, Error> {
+    if caller.is_admin() || (call.role.is_some() && caller.has_staff_scope()) {
         Ok(None)
     } else if can_read_as_juror(caller, facts) {
         Ok(Some(caller.user_id))
@@ -293,12 +380,21 @@ pub fn can_read_reviews(caller: &Principal, facts: JurorFacts) -> Result<Option<
 }
 
 /// Whose review pack the caller downloads: their own as a juror (with a token that may read reviews), or,
-/// for staff only, the pack of the juror they name (403 `admin_only` for anyone else naming another juror).
-/// Which applications it holds is [`can_read_as_juror`]'s rule, applied to that juror.
-pub fn can_download_review_pack(caller: &Principal, juror: Option<Uuid>) -> Result<Uuid, Error> {
+/// for staff only (administrators, the call's managers), the pack of the juror they name (403 `admin_only`
+/// for anyone else naming another juror). Which applications it holds is [`can_read_as_juror`]'s rule,
+/// applied to that juror.
+pub fn can_download_review_pack(
+    caller: &Principal,
+    juror: Option<Uuid>,
+    call: &CallAccess,
+) -> Result<Uuid, Error> {
     match juror {
         Some(juror) if juror != caller.user_id => {
-            caller.require_admin()?;
+            if call.role == Some(CallRole::Manager) {
+                caller.require_scope(Scope::Admin)?;
+            } else {
+                caller.require_admin()?;
+            }
             Ok(juror)
         }
         _ => {
@@ -308,10 +404,14 @@ pub fn can_download_review_pack(caller: &Principal, juror: Option<Uuid>) -> Resu
     }
 }
 
-/// Declaring a conflict of interest for `juror`: staff for any juror, a juror (with a token that may write
-/// reviews) for themself only.
-pub fn can_declare_conflict_for(caller: &Principal, juror: Uuid) -> Result<(), Error> {
-    if caller.is_admin() {
+/// Declaring a conflict of interest for `juror`: staff (administrators, the call's managers) for any juror,
+/// a juror (with a token that may write reviews) for themself only.
+pub fn can_declare_conflict_for(
+    caller: &Principal,
+    juror: Uuid,
+    call: &CallAccess,
+) -> Result<(), Error> {
+    if can_manage_call(caller, call).is_ok() {
         return Ok(());
     }
     caller.require_scope(Scope::ReviewsWrite)?;
@@ -325,10 +425,14 @@ pub fn can_declare_conflict_for(caller: &Principal, juror: Uuid) -> Result<(), E
     }
 }
 
-/// Declaring a conflict in a call: staff, or a member of its jury; anyone else is told the call does not
-/// exist.
-pub fn can_declare_conflict_in_call(caller: &Principal, on_jury: bool) -> Result<(), Error> {
-    if on_jury || caller.is_admin() {
+/// Declaring a conflict in a call: staff (administrators, its managers), or a member of its jury; anyone
+/// else is told the call does not exist (an observer too: they act on nothing).
+pub fn can_declare_conflict_in_call(
+    caller: &Principal,
+    on_jury: bool,
+    call: &CallAccess,
+) -> Result<(), Error> {
+    if on_jury || can_manage_call(caller, call).is_ok() {
         Ok(())
     } else {
         Err(Error::NotFound)
@@ -344,6 +448,8 @@ pub struct PairingProposal {
     pub reads_application: bool,
     /// Whether the application can be paired now (`domain::pairing::is_open`).
     pub open: bool,
+    /// Whether the caller may act on the application's call as staff ([`can_manage_call`]).
+    pub manages_call: bool,
 }
 
 /// How a permitted proposal is made.
@@ -361,7 +467,7 @@ pub enum Proposer {
 /// A member of the territory, who knows the application, is told to ask staff (403).
 pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result<Proposer, Error> {
     caller.require_scope(Scope::ApplicationsWrite)?;
-    if caller.is_admin() {
+    if facts.manages_call {
         return if facts.open {
             Ok(Proposer::Staff)
         } else {
@@ -382,9 +488,36 @@ pub fn can_propose_pairing(caller: &Principal, facts: PairingProposal) -> Result
 }
 
 /// Reading a call (in a list or alone): anyone, signed in or not, once it is published; a draft only
-/// administrators (others are told it does not exist).
-pub fn can_read_call(caller: Option<&Principal>, status: crate::domain::call::CallStatus) -> bool {
-    status != crate::domain::call::CallStatus::Draft || caller.is_some_and(Principal::is_admin)
+/// administrators and its own managers and observers (others are told it does not exist).
+pub fn can_read_call(
+    caller: Option<&Principal>,
+    status: crate::domain::call::CallStatus,
+    access: &CallAccess,
+) -> bool {
+    status != crate::domain::call::CallStatus::Draft
+        || caller.is_some_and(|c| c.is_admin() || (access.role.is_some() && c.has_staff_scope()))
+}
+
+/// Which draft calls a list of calls shows its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibleDrafts {
+    /// Every draft (administrators).
+    All,
+    /// The drafts where this user has a staff role.
+    OfStaff(Uuid),
+    /// None.
+    None,
+}
+
+/// The drafts a caller sees in the list of calls ([`can_read_call`]'s rule for a list): administrators all
+/// of them, a signed-in caller whose token may act as staff those of the calls where they have a role,
+/// anyone else none.
+pub fn visible_drafts(caller: Option<&Principal>) -> VisibleDrafts {
+    match caller {
+        Some(c) if c.is_admin() => VisibleDrafts::All,
+        Some(c) if c.has_staff_scope() => VisibleDrafts::OfStaff(c.user_id),
+        _ => VisibleDrafts::None,
+    }
 }
 
 /// What a caller allowed to read a call's figures sees of them.
@@ -394,14 +527,18 @@ pub struct FiguresAccess {
     pub juror_names: bool,
 }
 
-/// Reading a call's figures (`GET /calls/{id}/stats`): administrators, jurors named. Anyone else is told
-/// the call's figures do not exist (404), so that a call's size and progress leak to nobody.
-pub fn can_read_call_figures(caller: &Principal) -> Result<FiguresAccess, Error> {
-    if caller.is_admin() {
-        Ok(FiguresAccess { juror_names: true })
-    } else {
-        Err(Error::NotFound)
-    }
+/// Reading a call's figures (`GET /calls/{id}/stats`): whoever may observe the call ([`can_observe_call`]:
+/// administrators, its managers and observers); jurors are named for administrators and managers only (an
+/// observer, a partner, sees their ids). Anyone else is told the call's figures do not exist (404), so that a
+/// call's size and progress leak to nobody.
+pub fn can_read_call_figures(
+    caller: &Principal,
+    access: &CallAccess,
+) -> Result<FiguresAccess, Error> {
+    can_observe_call(caller, access)?;
+    Ok(FiguresAccess {
+        juror_names: caller.role == Role::Admin || access.role == Some(CallRole::Manager),
+    })
 }
 
 /// Starting the next edition of a call (a draft that copies its form, criteria, email templates, jury and
@@ -427,9 +564,10 @@ pub fn can_consent_to_catalogue(
     can_act_for_applicant(caller, membership)
 }
 
-/// Publishing a retained application in (or taking it out of) its call's catalogue: administrators.
-pub fn can_publish_in_catalogue(caller: &Principal) -> Result<(), Error> {
-    caller.require_admin()
+/// Publishing a retained application in (or taking it out of) its call's catalogue: whoever manages the call
+/// ([`can_manage_call`]: administrators and its managers).
+pub fn can_publish_in_catalogue(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    can_manage_call(caller, access)
 }
 
 /// Reading a call's catalogue: anyone, without signing in, once the call is published; nobody while it is a
@@ -516,14 +654,19 @@ mod tests {
         let admin_token = principal(Role::Admin, TokenKind::Personal, vec![Scope::ReviewsRead]);
         for status in CallStatus::ALL {
             let published = status != CallStatus::Draft;
-            assert_eq!(can_read_call(None, status), published, "{status}");
-            assert_eq!(can_read_call(Some(&user), status), published, "{status}");
+            let none = CallAccess::default();
+            assert_eq!(can_read_call(None, status, &none), published, "{status}");
             assert_eq!(
-                can_read_call(Some(&admin_token), status),
+                can_read_call(Some(&user), status, &none),
                 published,
                 "{status}"
             );
-            assert!(can_read_call(Some(&admin), status), "{status}");
+            assert_eq!(
+                can_read_call(Some(&admin_token), status, &none),
+                published,
+                "{status}"
+            );
+            assert!(can_read_call(Some(&admin), status, &none), "{status}");
         }
     }
 
@@ -554,7 +697,7 @@ mod tests {
             ),
         ];
         for (caller, allowed) in cases {
-            match can_read_call_figures(&caller) {
+            match can_read_call_figures(&caller, &CallAccess::default()) {
                 Ok(access) => {
                     assert!(allowed, "{caller:?}");
                     assert!(access.juror_names, "staff see the jurors' names");
@@ -595,8 +738,15 @@ mod tests {
                 "{caller:?} {membership:?}"
             );
         }
-        assert!(can_publish_in_catalogue(&admin).is_ok());
-        assert_eq!(status(can_publish_in_catalogue(&member)), Err(403));
+        assert!(can_publish_in_catalogue(&admin, &CallAccess::default()).is_ok());
+        assert_eq!(
+            status(can_publish_in_catalogue(&member, &CallAccess::default())),
+            Err(404)
+        );
+        let manager = CallAccess::of(Some(CallRole::Manager));
+        let observer = CallAccess::of(Some(CallRole::Observer));
+        assert!(can_publish_in_catalogue(&member, &manager).is_ok());
+        assert_eq!(status(can_publish_in_catalogue(&member, &observer)), Err(403));
         for call in CallStatus::ALL {
             assert_eq!(
                 can_read_catalogue(call),
@@ -649,7 +799,7 @@ mod tests {
             (&write_only, false, true, None),
         ];
         for (caller, assigned, conflicted, expected) in table {
-            let got = can_read_reviews(caller, facts(assigned, conflicted));
+            let got = can_read_reviews(caller, facts(assigned, conflicted), &CallAccess::default());
             match expected {
                 Some(whose) => {
                     assert_eq!(got.unwrap(), whose, "{caller:?} {assigned} {conflicted}")
@@ -691,7 +841,11 @@ mod tests {
         ];
         for (caller, named, expected) in table {
             assert_eq!(
-                code(can_download_review_pack(caller, named)),
+                code(can_download_review_pack(
+                    caller,
+                    named,
+                    &CallAccess::default()
+                )),
                 expected,
                 "{caller:?} {named:?}"
             );
@@ -704,23 +858,24 @@ mod tests {
         let juror = principal(Role::User, TokenKind::Session, vec![]);
         let read_only = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
         let other = Uuid::now_v7();
-        assert!(can_declare_conflict_for(&admin, other).is_ok());
-        assert!(can_declare_conflict_for(&juror, juror.user_id).is_ok());
+        let none = CallAccess::default();
+        assert!(can_declare_conflict_for(&admin, other, &none).is_ok());
+        assert!(can_declare_conflict_for(&juror, juror.user_id, &none).is_ok());
         assert!(matches!(
-            can_declare_conflict_for(&juror, other),
+            can_declare_conflict_for(&juror, other, &none),
             Err(Error::Refused {
                 code: "own_conflicts_only",
                 ..
             })
         ));
-        assert!(can_declare_conflict_for(&read_only, read_only.user_id).is_err());
+        assert!(can_declare_conflict_for(&read_only, read_only.user_id, &none).is_err());
         for (caller, on_jury, allowed) in [
             (&admin, false, true),
             (&juror, true, true),
             (&juror, false, false),
         ] {
             assert_eq!(
-                can_declare_conflict_in_call(caller, on_jury).is_ok(),
+                can_declare_conflict_in_call(caller, on_jury, &none).is_ok(),
                 allowed
             );
         }
@@ -752,7 +907,11 @@ mod tests {
             (&reviews_only, None, juror(true, true), Err("forbidden")),
         ];
         for (caller, membership, juror, expected) in table {
-            let facts = ApplicationFacts { membership, juror };
+            let facts = ApplicationFacts {
+                membership,
+                juror,
+                ..ApplicationFacts::member(None)
+            };
             let got = can_read_application(caller, &facts).map_err(|e| match e {
                 Error::NotFound => "not_found",
                 Error::Refused {
@@ -768,6 +927,156 @@ mod tests {
                 "{facts:?}"
             );
         }
+    }
+
+    /// A result as the matrix writes it: `ok`, `403` or `404`.
+    fn written(result: Result<(), Error>) -> &'static str {
+        match result {
+            Ok(()) => "ok",
+            Err(Error::NotFound) => "404",
+            Err(Error::Refused {
+                status: StatusCode::FORBIDDEN,
+                ..
+            }) => "403",
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_call_s_managers_act_on_it_its_observers_read_it_and_others_are_told_nothing() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let staff_token = principal(Role::User, TokenKind::Personal, vec![Scope::Admin]);
+        let reads_token = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        let manager = CallAccess::of(Some(CallRole::Manager));
+        let observer = CallAccess::of(Some(CallRole::Observer));
+        let none = CallAccess::default();
+        // (caller, access, manage, observe)
+        let table = [
+            (&admin, none, "ok", "ok"),
+            (&user, manager, "ok", "ok"),
+            (&user, observer, "403", "ok"),
+            (&user, none, "404", "404"),
+            (&staff_token, manager, "ok", "ok"),
+            (&staff_token, observer, "403", "ok"),
+            (&staff_token, none, "404", "404"),
+            (&reads_token, manager, "403", "403"),
+            (&reads_token, none, "403", "403"),
+        ];
+        for (caller, access, manage, observe) in table {
+            let seen = (
+                written(can_manage_call(caller, &access)),
+                written(can_observe_call(caller, &access)),
+            );
+            assert_eq!(seen, (manage, observe), "{:?} {access:?}", caller.scopes);
+            assert_eq!(
+                written(can_list_call_staff(caller, &access)),
+                manage,
+                "{access:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_call_s_staff_reads_its_applications_once_submitted_and_never_another_call_s() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let reads_only = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        let reads_as_staff = principal(
+            Role::User,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead, Scope::Admin],
+        );
+        let facts = |role, draft| ApplicationFacts {
+            call: CallAccess::of(role),
+            draft,
+            ..ApplicationFacts::member(None)
+        };
+        let (manager, observer) = (Some(CallRole::Manager), Some(CallRole::Observer));
+        // (caller, role on the call, draft, read, act on it as staff)
+        let table = [
+            (&user, observer, false, "ok", "403"),
+            (&user, manager, false, "ok", "ok"),
+            (&user, observer, true, "404", "404"),
+            (&user, manager, true, "404", "404"),
+            (&user, None, false, "404", "404"),
+            (&reads_as_staff, observer, false, "ok", "403"),
+            (&reads_only, observer, false, "404", "403"),
+            (&reads_only, manager, false, "404", "403"),
+        ];
+        for (caller, role, draft, read, act) in table {
+            let facts = facts(role, draft);
+            let seen = (
+                written(can_read_application(caller, &facts)),
+                written(can_manage_application(caller, &facts)),
+            );
+            assert_eq!(seen, (read, act), "{:?} {facts:?}", caller.scopes);
+        }
+        // Their reviews: every juror's, like staff, for both roles; nobody else's.
+        let juror = JurorFacts {
+            assigned: false,
+            conflicted: false,
+        };
+        for role in [manager, observer] {
+            assert_eq!(
+                can_read_reviews(&user, juror, &CallAccess::of(role)).ok(),
+                Some(None)
+            );
+        }
+        assert!(can_read_reviews(&user, juror, &CallAccess::default()).is_err());
+    }
+
+    #[test]
+    fn a_draft_call_is_read_by_its_own_staff_and_listed_for_them() {
+        use crate::domain::call::CallStatus;
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let reviews_token = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let staff = CallAccess::of(Some(CallRole::Observer));
+        assert!(can_read_call(Some(&user), CallStatus::Draft, &staff));
+        assert!(!can_read_call(
+            Some(&user),
+            CallStatus::Draft,
+            &CallAccess::default()
+        ));
+        assert!(!can_read_call(
+            Some(&reviews_token),
+            CallStatus::Draft,
+            &staff
+        ));
+        assert!(!can_read_call(None, CallStatus::Draft, &staff));
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        assert_eq!(visible_drafts(Some(&admin)), VisibleDrafts::All);
+        assert_eq!(
+            visible_drafts(Some(&user)),
+            VisibleDrafts::OfStaff(user.user_id)
+        );
+        assert_eq!(visible_drafts(Some(&reviews_token)), VisibleDrafts::None);
+        assert_eq!(visible_drafts(None), VisibleDrafts::None);
+    }
+
+    #[test]
+    fn a_manager_downloads_another_juror_s_pack_and_an_observer_does_not() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let other = Uuid::now_v7();
+        let manager = CallAccess::of(Some(CallRole::Manager));
+        let observer = CallAccess::of(Some(CallRole::Observer));
+        assert_eq!(
+            can_download_review_pack(&user, Some(other), &manager).ok(),
+            Some(other)
+        );
+        assert!(can_download_review_pack(&user, Some(other), &observer).is_err());
+        // A manager declares for any juror of their call; an observer for nobody but themself.
+        assert!(can_declare_conflict_for(&user, other, &manager).is_ok());
+        assert!(can_declare_conflict_for(&user, other, &observer).is_err());
+        assert!(can_declare_conflict_in_call(&user, false, &manager).is_ok());
+        assert!(can_declare_conflict_in_call(&user, false, &observer).is_err());
     }
 
     fn principal(role: Role, kind: TokenKind, scopes: Vec<Scope>) -> Principal {
@@ -828,6 +1137,11 @@ mod tests {
             partner_membership: partner,
             reads_application: reads,
             open,
+            manages_call: false,
+        };
+        let staff = |open: bool| PairingProposal {
+            manages_call: true,
+            ..facts(None, false, open)
         };
         let member = Some(MemberRole::Member);
         assert_eq!(
@@ -853,11 +1167,11 @@ mod tests {
             })
         ));
         assert_eq!(
-            can_propose_pairing(&admin, facts(None, false, true)).unwrap(),
+            can_propose_pairing(&admin, staff(true)).unwrap(),
             Proposer::Staff
         );
         assert!(matches!(
-            can_propose_pairing(&admin, facts(None, false, false)),
+            can_propose_pairing(&admin, staff(false)),
             Err(Error::Refused {
                 code: "not_pairable",
                 ..

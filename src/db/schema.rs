@@ -300,6 +300,22 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::types::*;
 
+    call_staff (call_id, user_id) {
+        call_id -> DbUuid,
+        user_id -> DbUuid,
+        role -> Text,
+        added_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+    }
+}
+
+diesel::joinable!(call_staff -> users (user_id));
+diesel::joinable!(call_staff -> calls (call_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
     conflicts (id) {
         id -> DbUuid,
         call_id -> DbUuid,
@@ -550,6 +566,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reminders_sent,
     idempotency_keys,
     call_jurors,
+    call_staff,
     conflicts,
     assignments,
     reviews,

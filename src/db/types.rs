@@ -281,6 +281,7 @@ stored_as_text!(
     crate::domain::delivery::OutboxStatus,
     crate::domain::delivery::DeliveryStatus,
     crate::domain::account::StaffRole,
+    crate::domain::account::CallRole,
     crate::auth::permissions::Role,
     crate::auth::permissions::MemberRole,
 );

@@ -379,5 +379,34 @@ crate::domain::names::stored_names! {
         Admin => "admin",
         /// A juror of one call.
         Juror => "juror",
+        /// A manager of one call: acts on it as staff (screening, jury, ranking, decisions).
+        Manager => "manager",
+        /// An observer of one call: reads its applications, reviews, ranking and decisions.
+        Observer => "observer",
+    }
+}
+
+impl StaffRole {
+    /// The role on one call this invitation gives, if it gives one on a call's staff.
+    pub fn call_role(self) -> Option<CallRole> {
+        match self {
+            StaffRole::Manager => Some(CallRole::Manager),
+            StaffRole::Observer => Some(CallRole::Observer),
+            StaffRole::Admin | StaffRole::Juror => None,
+        }
+    }
+}
+
+crate::domain::names::stored_names! {
+    /// A person's role on the staff of one call (a partner of a joint call, say), never beyond it.
+    #[derive(Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum CallRole("call staff role") {
+        /// Acts on the call: screening, messages, jury and conflicts, assignments, ranking, shortlist,
+        /// decisions and their publication, exports, email templates.
+        Manager => "manager",
+        /// Reads the call: its submitted applications, their files and messages, reviews, ranking and
+        /// decisions; no change, no export.
+        Observer => "observer",
     }
 }

@@ -81,6 +81,10 @@ actions! {
     ReviewSubmitted => "review.submitted",
     /// A juror's score sheet was uploaded and its rows saved (each also as `review.saved`); audited only.
     ScoreSheetUploaded => "score_sheet.uploaded",
+    /// Someone took a role on a call's staff (manager or observer) by accepting an invitation; audited only.
+    StaffAdded => "staff.added",
+    /// An administrator removed someone from a call's staff; audited only.
+    StaffRemoved => "staff.removed",
     StageDeadlineSet => "stage.deadline_set",
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",

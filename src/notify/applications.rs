@@ -134,7 +134,7 @@ impl About<'_> {
         self.tell(conn, state, readers, details, now)
     }
 
-    /// Queues the email of `details` to every administrator.
+    /// Queues the email of `details` to every administrator and to the managers of the call.
     pub fn tell_staff<C: ApplicationDetails>(
         &self,
         conn: &mut DbConn,
@@ -142,8 +142,14 @@ impl About<'_> {
         details: impl Fn(&str) -> C,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let admins = users::admins(conn)?;
-        self.tell(conn, state, admins, details, now)
+        let mut readers = users::admins(conn)?;
+        // The call's managers too (an administrator who also manages it is told once).
+        for manager in crate::store::staff::managers_of(conn, *self.call.id)? {
+            if !readers.iter().any(|r| r.id == manager.id) {
+                readers.push(manager);
+            }
+        }
+        self.tell(conn, state, readers, details, now)
     }
 }
 

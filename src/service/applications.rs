@@ -11,8 +11,8 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::auth::permissions::{
-    can_act_for_applicant, can_read_application, ApplicationFacts, JurorFacts, MemberRole,
-    Principal,
+    can_act_for_applicant, can_manage_application, can_read_application, ApplicationFacts,
+    JurorFacts, MemberRole, Principal,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -26,6 +26,7 @@ use crate::error::{Error, FieldError};
 use crate::notify::applications::{answers_summary, format_instant, About};
 use crate::notify::emails;
 use crate::service::editions;
+use crate::service::staff::load_call_access;
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls::{self, Call};
@@ -59,7 +60,34 @@ pub fn read_facts(
     Ok(ApplicationFacts {
         membership,
         juror: Some(juror),
+        call: load_call_access(conn, caller, *app.call_id)?,
+        draft: app.status == ApplicationStatus::Draft,
     })
+}
+
+/// What decides whether `caller` may act on `app` as its call's staff: their role on the call, and whether
+/// the application is still a draft.
+pub fn staff_facts(
+    conn: &mut DbConn,
+    caller: &Principal,
+    app: &Application,
+) -> Result<ApplicationFacts, Error> {
+    Ok(ApplicationFacts {
+        call: load_call_access(conn, caller, *app.call_id)?,
+        draft: app.status == ApplicationStatus::Draft,
+        ..ApplicationFacts::member(None)
+    })
+}
+
+/// The application, if `caller` may act on it as its call's staff ([`can_manage_application`]).
+pub fn load_for_staff(
+    conn: &mut DbConn,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<Application, Error> {
+    let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+    can_manage_application(caller, &staff_facts(conn, caller, &app)?)?;
+    Ok(app)
 }
 
 /// The application, if `caller` may read it ([`can_read_application`]).
@@ -440,7 +468,7 @@ pub fn screen(
         reason,
         due_at,
     } = screening;
-    let before = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+    let before = load_for_staff(conn, actor, id)?;
     let status = before.status.screen(outcome)?;
     let (call, organization) = context_of(conn, &before)?;
     let after = Application {

@@ -18,6 +18,7 @@ use crate::domain::check::Check;
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::service::applications;
+use crate::service::staff::load_call_access;
 use crate::store::applications as stored_applications;
 use crate::store::calls::{self, Call};
 use crate::store::catalogue::{self, field_names, Consent, Publication};
@@ -139,7 +140,7 @@ fn staff_target(
     call_id: Uuid,
     application_id: Uuid,
 ) -> Result<stored_applications::Application, Error> {
-    can_publish_in_catalogue(actor)?;
+    can_publish_in_catalogue(actor, &load_call_access(conn, actor, call_id)?)?;
     stored_applications::lock(conn, application_id)?;
     let call = call_of(conn, call_id)?;
     let app = stored_applications::find(conn, application_id)?

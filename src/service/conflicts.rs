@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::permissions::{can_declare_conflict_in_call, Principal};
+use crate::auth::permissions::{can_declare_conflict_for, can_declare_conflict_in_call, Principal};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
@@ -216,8 +216,9 @@ pub fn after_organization_change(
 }
 
 /// Declares a conflict of interest of a juror of the call with one of its applications (the caller's right to
-/// do so is checked first: [`crate::auth::permissions::can_declare_conflict_in_call`]). It applies at once:
-/// the juror's assignments to the application are withdrawn.
+/// do so is checked first: [`crate::auth::permissions::can_declare_conflict_for`] and
+/// [`crate::auth::permissions::can_declare_conflict_in_call`]). It applies at once: the juror's assignments
+/// to the application are withdrawn.
 pub fn declare(
     conn: &mut DbConn,
     caller: &Principal,
@@ -228,8 +229,10 @@ pub fn declare(
     now: DateTime<Utc>,
 ) -> Result<Conflict, Error> {
     calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
+    let access = crate::service::staff::load_call_access(conn, caller, call_id)?;
+    can_declare_conflict_for(caller, juror_id, &access)?;
     let on_jury = store::jurors::is_juror(conn, call_id, caller.user_id)?;
-    can_declare_conflict_in_call(caller, on_jury)?;
+    can_declare_conflict_in_call(caller, on_jury, &access)?;
     let app = crate::service::assignments::juror_and_application(
         conn,
         call_id,

@@ -23,6 +23,7 @@ use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::About;
 use crate::notify::emails::DecisionPublished;
+use crate::service::staff::{managed_call, observed_call};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
@@ -32,13 +33,6 @@ use crate::store::organizations;
 
 /// The key under which the email telling a not-shortlisted application is recorded as sent.
 const NOT_SHORTLISTED_NOTICE: &str = "decision_not_shortlisted";
-
-/// The call `id`, or 404.
-fn call_or_404(conn: &mut DbConn, id: Uuid) -> Result<Call, Error> {
-    calls::find(conn, id)
-        .context("loading the call")?
-        .ok_or(Error::NotFound)
-}
 
 /// What a shortlist did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +78,7 @@ pub fn shortlist(
     mut check: Check,
     now: DateTime<Utc>,
 ) -> Result<ShortlistCounts, Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = managed_call(conn, actor, call_id)?;
     call.kind.allows_jury_work()?;
     let from_status = candidates_status(&call.stages()?, next_stage, &mut check);
     let candidates = applications::ids_with_status(conn, call_id, from_status)
@@ -158,7 +152,7 @@ pub fn record(
     mut check: Check,
     now: DateTime<Utc>,
 ) -> Result<Vec<Decision>, Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = managed_call(conn, actor, call_id)?;
     let decidable = ApplicationStatus::decidable(call.stages()?.len());
     let candidates = applications::ids_with_status(conn, call_id, decidable)
         .context("loading the decidable applications")?;
@@ -219,14 +213,15 @@ pub fn record(
 }
 
 /// A page of the decisions of call `call_id`, published or not: those after `after`, at most `limit` (404
-/// for an unknown call).
+/// for an unknown call); for whoever may read the call as staff ([`observed_call`]).
 pub fn of_call(
     conn: &mut DbConn,
+    caller: &Principal,
     call_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Decision>, Error> {
-    call_or_404(conn, call_id)?;
+    observed_call(conn, caller, call_id)?;
     Ok(decisions::page_of_call(conn, call_id, after, limit)?)
 }
 
@@ -260,7 +255,7 @@ pub fn publish(
     call_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    let call = call_or_404(conn, call_id)?;
+    let call = managed_call(conn, actor, call_id)?;
     let decidable = ApplicationStatus::decidable(call.stages()?.len());
     let pending =
         decisions::pending_decisions(conn, call_id).context("loading the pending decisions")?;

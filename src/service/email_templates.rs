@@ -1,7 +1,6 @@
 //! Staff's own email templates for a call: saving one (replacing the previous) and going back to the
 //! built-in one, each journalled with the sources before and after.
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -10,26 +9,20 @@ use crate::auth::permissions::Principal;
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::error::Error;
-use crate::store::calls;
+use crate::service::staff::managed_call;
 use crate::store::email_templates::{self, EmailTemplate};
 use crate::store::journal::{Entity, Happened};
 
-/// 404 unless call `id` exists.
-fn call_exists(conn: &mut DbConn, id: Uuid) -> Result<(), Error> {
-    calls::find(conn, id)
-        .context("loading the call of an email template")?
-        .ok_or(Error::NotFound)
-        .map(|_| ())
-}
-
-/// The call's own template for `event` in `locale`, if it has one (404 for an unknown call).
+/// The call's own template for `event` in `locale`, if it has one (404 for an unknown call), for whoever may
+/// act on the call as staff ([`managed_call`]: administrators and its managers).
 pub fn find(
     conn: &mut DbConn,
+    caller: &Principal,
     call_id: Uuid,
     event: &str,
     locale: &str,
 ) -> Result<Option<EmailTemplate>, Error> {
-    call_exists(conn, call_id)?;
+    managed_call(conn, caller, call_id)?;
     Ok(email_templates::find(conn, call_id, event, locale)?)
 }
 
@@ -41,7 +34,7 @@ pub fn save(
     now: DateTime<Utc>,
 ) -> Result<EmailTemplate, Error> {
     let call_id = *template.call_id;
-    let before = find(conn, call_id, &template.event, &template.locale)?;
+    let before = find(conn, actor, call_id, &template.event, &template.locale)?;
     email_templates::upsert(conn, &template)?;
     Happened::new(
         Action::EmailTemplateUpdated,
@@ -63,7 +56,7 @@ pub fn reset(
     locale: &str,
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
-    let Some(before) = find(conn, call_id, event, locale)? else {
+    let Some(before) = find(conn, actor, call_id, event, locale)? else {
         return Ok(());
     };
     email_templates::delete(conn, call_id, event, locale)?;

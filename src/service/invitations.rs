@@ -1,4 +1,4 @@
-//! Invitations: staff invite administrators and jurors, owners invite members; the person accepts (which
+//! Invitations: staff invite administrators, jurors and a call's managers and observers, owners invite members; the person accepts (which
 //! creates or takes over the account of the address and gives what the invitation offers) or declines
 //! through the emailed one-time link. Each function runs in the caller's transaction and writes the audit
 //! entry and the email of its change there.
@@ -72,6 +72,13 @@ pub fn create(
 ) -> Result<(), Error> {
     let inviter = users::find(conn, actor)?.ok_or(Error::NotFound)?;
     let invitee = users::find_by_email(conn, &invitation.email)?;
+    let call = match invitation.call_id {
+        Some(call_id) => Some(
+            calls::find(conn, *call_id)?
+                .ok_or_else(|| Error::field("call_id", "unknown_call", "no call has this id"))?,
+        ),
+        None => None,
+    };
     invitations::insert(conn, invitation).context("storing the invitation")?;
     let context = emails::Invitation {
         inviter_name: inviter.display_name,
@@ -79,7 +86,13 @@ pub fn create(
         link: state.link_with_token("/invitations/accept", secret),
         token: secret.to_owned(),
         expires_in_days: state.settings.auth.invitation_ttl_days,
-        call_title: None,
+        // The call a manager or an observer is invited to (a juror's stays unnamed, as before).
+        call_title: call
+            .filter(|_| invitation.role.call_role().is_some())
+            .map(|c| {
+                let locale = invitation_locale(invitee.as_ref(), locale);
+                crate::notify::applications::localized(&c.title_text(), locale)
+            }),
         organization_name: None,
     };
     let call_id = invitation.call_id.map(|c| *c);
@@ -195,6 +208,10 @@ fn grant(conn: &mut DbConn, live: &Live, user_id: Uuid, now: DateTime<Utc>) -> R
                     let added_by = invitation.invited_by.map(|u| u.0);
                     jurors::add_juror(conn, *call_id, user_id, json!([]), added_by, now)?;
                 }
+            }
+            if let (Some(role), Some(call_id)) = (invitation.role.call_role(), invitation.call_id) {
+                let invited_by = invitation.invited_by.map(|u| u.0);
+                crate::service::staff::grant(conn, *call_id, user_id, role, invited_by, now)?;
             }
             let after =
                 json!({"user_id": user_id, "role": invitation.role, "call_id": invitation.call_id});

@@ -1,13 +1,17 @@
 //! The thread between an applicant and the call's staff, the use cases: read a page of it, write to it.
-//! Who may do either is [`can_read_application`] for a member (staff and the applicant's members, never a
-//! juror); a message is recorded (audit + feed) and the other side emailed in the caller's transaction.
+//! Who may read is [`can_read_application`] without the juror's facts (administrators, the call's managers
+//! and observers, the applicant's members, never a juror); who may write on the staff side is
+//! [`can_manage_application`]. A message is recorded (audit + feed) and the other side emailed in the
+//! caller's transaction.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::permissions::{can_read_application, ApplicationFacts, Principal};
+use crate::auth::permissions::{
+    can_manage_application, can_read_application, ApplicationFacts, Principal,
+};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
@@ -15,20 +19,29 @@ use crate::domain::message::MessageSide;
 use crate::error::Error;
 use crate::notify::applications::About;
 use crate::notify::emails::NewMessage;
-use crate::service::applications::load;
+use crate::service::applications::{load, staff_facts};
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Message};
 use crate::store::journal::{publish, Entity, Feed, Happened};
 use crate::store::{calls, organizations, users};
 
-/// The application, if the caller may take part in its thread; with the caller's side in it.
+/// The application, if the caller may read its thread (`write`: write to it); with the caller's side in it.
+/// A call's observers read the thread; its managers also write to the applicant.
 fn thread_of(
     conn: &mut DbConn,
     caller: &Principal,
     id: Uuid,
+    write: bool,
 ) -> Result<(Application, MessageSide), Error> {
     let (app, role) = load(conn, caller, id)?;
-    can_read_application(caller, &ApplicationFacts::member(role))?;
+    let facts = ApplicationFacts {
+        membership: role,
+        ..staff_facts(conn, caller, &app)?
+    };
+    can_read_application(caller, &facts)?;
+    if write && role.is_none() {
+        can_manage_application(caller, &facts)?;
+    }
     Ok((app, MessageSide::of_author(role.is_some())))
 }
 
@@ -41,7 +54,7 @@ pub fn page(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<(Message, Option<String>)>, Error> {
-    thread_of(conn, caller, id)?;
+    thread_of(conn, caller, id, false)?;
     Ok(applications::messages_of(conn, id, after, limit)?)
 }
 
@@ -55,7 +68,7 @@ pub fn post(
     text: String,
     now: DateTime<Utc>,
 ) -> Result<(Message, String), Error> {
-    let (app, side) = thread_of(conn, caller, id)?;
+    let (app, side) = thread_of(conn, caller, id, true)?;
     let author = users::find(conn, caller.user_id)?.ok_or(Error::NotFound)?;
     let message = Message {
         id: Uid(Uuid::now_v7()),

@@ -23,4 +23,5 @@ pub mod pairings;
 pub mod reviews;
 pub mod score_sheets;
 pub mod stats;
+pub mod staff;
 pub mod webhooks;

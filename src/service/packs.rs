@@ -97,7 +97,8 @@ pub fn open(
     request: PackRequest,
     now: DateTime<Utc>,
 ) -> Result<Pack, Error> {
-    let juror = can_download_review_pack(caller, request.juror)?;
+    let access = crate::service::staff::load_call_access(conn, caller, request.call_id)?;
+    let juror = can_download_review_pack(caller, request.juror, &access)?;
     let call = calls::find(conn, request.call_id)?.ok_or(Error::NotFound)?;
     let visible = visible_assignments(conn, juror, Some(request.call_id))?;
     if visible.is_empty() {

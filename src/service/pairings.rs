@@ -9,8 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::permissions::{
-    can_propose_pairing, can_read_application, can_respond_to_pairing, visible_pairings,
-    PairingProposal, PairingSides, Principal, Proposer, VisiblePairings,
+    can_manage_application, can_propose_pairing, can_read_application, can_respond_to_pairing,
+    visible_pairings, PairingProposal, PairingSides, Principal, Proposer, VisiblePairings,
 };
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
@@ -20,7 +20,7 @@ use crate::domain::pairing::{self, Answers, Response, Step};
 use crate::error::Error;
 use crate::notify::applications::About;
 use crate::notify::emails::PairingUpdate;
-use crate::service::applications::{load, read_facts};
+use crate::service::applications::{load, read_facts, staff_facts};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
@@ -86,8 +86,9 @@ pub fn propose(
         true => organizations::membership(conn, partner_id, caller.user_id)?,
         false => None,
     };
+    let manages_call = can_manage_application(caller, &staff_facts(conn, caller, &app)?).is_ok();
     let reads_application = partner_membership.is_none()
-        && !caller.is_admin()
+        && !manages_call
         && can_read_application(caller, &read_facts(conn, caller, &app, territory_role)?).is_ok();
     let proposer = can_propose_pairing(
         caller,
@@ -95,6 +96,7 @@ pub fn propose(
             partner_membership,
             reads_application,
             open: pairing::is_open(call.kind, app.status),
+            manages_call,
         },
     )?;
     let partner = partner.ok_or_else(|| {

@@ -246,7 +246,7 @@ pub fn submit(
 }
 
 /// A page of the reviews of an application the caller may read (those after `after`, at most `limit`): all of
-/// them for staff, their own for an assigned, unconflicted juror (blind review, filtered in the query); 404
+/// them for staff (administrators, the call's managers and observers), their own for an assigned, unconflicted juror (blind review, filtered in the query); 404
 /// for anyone else.
 pub fn list(
     conn: &mut DbConn,
@@ -257,7 +257,8 @@ pub fn list(
 ) -> Result<Vec<ScoredReview>, Error> {
     let app = applications::find(conn, application_id)?.ok_or(Error::NotFound)?;
     let facts = juror_facts(conn, caller, &app, None)?;
-    let only = can_read_reviews(caller, facts)?;
+    let access = crate::service::staff::load_call_access(conn, caller, *app.call_id)?;
+    let only = can_read_reviews(caller, facts, &access)?;
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
     call.kind.allows_jury_work()?;
     Ok(reviews::reviews_of_application(
@@ -278,6 +279,7 @@ pub fn reopen(
     review_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<ScoredReview, Error> {
+    crate::service::applications::load_for_staff(conn, actor, application_id)?;
     let review = reviews::find_review_by_id(conn, review_id)?
         .filter(|r| *r.application_id == application_id)
         .ok_or(Error::NotFound)?;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::permissions::{can_read_call_figures, FiguresAccess, Principal};
+use crate::service::staff::load_call_access;
 use crate::db::DbConn;
 use crate::domain::delivery::OutboxStatus;
 use crate::domain::figures::{
@@ -26,7 +27,7 @@ pub fn read(
     call_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<CallFigures, Error> {
-    let access = can_read_call_figures(caller)?;
+    let access = can_read_call_figures(caller, &load_call_access(conn, caller, call_id)?)?;
     call_figures(conn, call_id, access, now)
 }
 

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::db::schema::{
-    application_messages, applications, assignments, attachments, organization_members,
+    application_messages, applications, assignments, attachments, call_staff, organization_members,
     organizations, reminders_sent, users,
 };
 use crate::db::types::{Json, Ts, Uid};
@@ -50,6 +50,9 @@ pub struct ListFilter {
     /// `None` for administrators (everything); otherwise the applications of this user's organizations and
     /// the ones assigned to them as a juror that no conflict keeps them away from.
     pub member: Option<Uuid>,
+    /// With `member`: whether they also see the applications past their draft of the calls where they have a
+    /// staff role (manager or observer).
+    pub as_call_staff: bool,
     pub call_id: Option<Uuid>,
     pub status: Option<ApplicationStatus>,
     /// Part of a reference or of an organization's name, any case.
@@ -178,13 +181,26 @@ pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<Summary>>
         // applying), even if it was assigned before the conflict came to light; their own organizations'
         // applications they see as applicants.
         let (declared, detected) = super::conflicts::keeping_away(user_id);
+        // A call's managers and observers see its applications once submitted, never a draft. Through a
+        // token that may not act as staff, nothing: the nil id has no staff role.
+        let staff_user = if filter.as_call_staff {
+            user_id
+        } else {
+            Uuid::nil()
+        };
+        let staffed = call_staff::table
+            .filter(call_staff::user_id.eq(Uid(staff_user)))
+            .select(call_staff::call_id);
         query = query.filter(
             applications::organization_id
                 .eq_any(mine)
                 .or(applications::id
                     .eq_any(assigned)
                     .and(applications::id.ne_all(declared))
-                    .and(applications::id.ne_all(detected))),
+                    .and(applications::id.ne_all(detected)))
+                .or(applications::call_id
+                    .eq_any(staffed)
+                    .and(applications::status.ne(ApplicationStatus::Draft))),
         );
     }
     if let Some(call_id) = filter.call_id {

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::db::schema::calls;
+use crate::auth::permissions::VisibleDrafts;
+use crate::db::schema::{call_staff, calls};
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::call::{CallKind, CallStatus};
@@ -113,10 +114,10 @@ pub fn update(conn: &mut DbConn, call: &Call, expected_version: i32) -> QueryRes
     Ok(changed == 1)
 }
 
-/// One page of calls in id order, drafts included only when asked.
+/// One page of calls in id order, with the drafts `drafts` names.
 pub fn list(
     conn: &mut DbConn,
-    with_drafts: bool,
+    drafts: VisibleDrafts,
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<Call>> {
@@ -125,8 +126,19 @@ pub fn list(
         .order(calls::id.asc())
         .limit(limit)
         .into_boxed();
-    if !with_drafts {
-        query = query.filter(calls::status.ne(CallStatus::Draft));
+    match drafts {
+        VisibleDrafts::All => {}
+        VisibleDrafts::None => query = query.filter(calls::status.ne(CallStatus::Draft)),
+        VisibleDrafts::OfStaff(user_id) => {
+            let staffed = call_staff::table
+                .filter(call_staff::user_id.eq(Uid(user_id)))
+                .select(call_staff::call_id);
+            query = query.filter(
+                calls::status
+                    .ne(CallStatus::Draft)
+                    .or(calls::id.eq_any(staffed)),
+            );
+        }
     }
     if let Some(after) = after {
         query = query.filter(calls::id.gt(Uid(after)));

@@ -21,6 +21,7 @@ pub mod pairings;
 pub mod personal;
 pub mod reviews;
 pub mod stats;
+pub mod staff;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

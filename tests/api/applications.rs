@@ -1127,7 +1127,7 @@ async fn only_administrators_screen_and_only_submitted_applications() {
             json!({"outcome": "eligible"}),
         )
         .await;
-    assert_problem(status, &body, StatusCode::FORBIDDEN);
+    assert_problem(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = app
         .post(
             &format!("/api/v1/applications/{still_draft}/screening"),

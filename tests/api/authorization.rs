@@ -28,9 +28,19 @@ use crate::helpers::*;
 /// - `adm`: an administrator (session);
 /// - `t:ar`, `t:aw`: applicant A's personal tokens with the single scope `applications:read`, `…:write`;
 /// - `t:rr`, `t:rw`: the assigned juror's personal tokens with the single scope `reviews:read`, `…:write`;
-/// - `t:ad`: the administrator's personal token with the single scope `admin`.
-const CALLERS: [&str; 12] = [
-    "anon", "A", "B", "jur", "unas", "conf", "adm", "t:ar", "t:aw", "t:rr", "t:rw", "t:ad",
+/// - `t:ad`: the administrator's personal token with the single scope `admin`;
+/// - `mgr`: a manager of the call (session), granted by invitation: acts on the call as staff;
+/// - `obs`: an observer of the call (session), granted by invitation: reads it, changes nothing, exports no
+///   personal data;
+/// - `oth`: a manager of another call (a partner of another call, session), who is told nothing of this one.
+///
+/// Staff routes of a call answer 404 to a signed-in caller without a role on it (`A`, `B`, the jurors,
+/// `oth`), 403 to a personal token without the `admin` scope, 403 `managers_only` to an observer where only
+/// managers act; the platform's routes (creating, editing and publishing calls, invitations, removing staff,
+/// webhooks, the outbox, the audit log, the event feed) stay with administrators (403 for everyone else).
+const CALLERS: [&str; 15] = [
+    "anon", "A", "B", "jur", "unas", "conf", "adm", "t:ar", "t:aw", "t:rr", "t:rw", "t:ad", "mgr",
+    "obs", "oth",
 ];
 
 /// What each caller gets from each route, in the world built by [`World::build`]. Entries: `ok` any 2xx;
@@ -44,113 +54,116 @@ const CALLERS: [&str; 12] = [
 /// flagged when A's territory took the website of that juror's firm after the review; `{pairing_id}` a company
 /// proposed for A's application; `{application_id}` A's application (this call has no catalogue: consent
 /// and publication are 409, its catalogue 404 to everyone); `{user_id}` a juror of the call who is no column
-/// here (a member of A's organization, who joined by invitation, in `/organizations/{id}/members/{user_id}`).
+/// here (a member of A's organization, who joined by invitation, in `/organizations/{id}/members/{user_id}`;
+/// the observer in `/calls/{id}/staff/{user_id}`).
 ///
 /// The last column says how the row runs: empty, every caller in turn on one shared world (the call
 /// succeeds without spoiling what the next rows need); `fresh`, each caller expected `ok` gets a world of
 /// its own (the call changes what the others would see); `alone`, the row gets its own people and world,
 /// callers run right to left (it ends sessions or accounts).
 const EXPECTED: &str = "
-method path                                                           | anon A    B    jur  unas conf adm  t:ar t:aw t:rr t:rw t:ad | how
-GET    /health                                                        | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-GET    /ready                                                         | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-GET    /metrics                                                       | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/auth/register                                          | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/auth/verify-email                                      | 422  422  422  422  422  422  422  422  422  422  422  422  |
-POST   /api/v1/auth/verify-email/resend                               | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/auth/login                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/auth/logout                                            | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   | alone
-POST   /api/v1/auth/password-reset                                    | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/auth/password-reset/confirm                            | 422  422  422  422  422  422  422  422  422  422  422  422  |
-GET    /api/v1/me                                                     | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-GET    /api/v1/me/tokens                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  |
-POST   /api/v1/me/tokens                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  |
-DELETE /api/v1/me/tokens/{id}                                         | 401  ok   404  404  404  404  404  403  403  403  403  403  |
-POST   /api/v1/invitations                                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/invitations/accept                                     | 422  422  422  422  422  422  422  422  422  422  422  422  |
-POST   /api/v1/invitations/decline                                    | 422  422  422  422  422  422  422  422  422  422  422  422  |
-POST   /api/v1/organizations                                          | 401  ok   ok   ok   ok   ok   ok   403  ok   403  403  403  |
-GET    /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
-PATCH  /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   403  ok   403  403  403  |
-GET    /api/v1/me/organizations                                       | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  |
-GET    /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
-POST   /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   403  ok   403  403  403  | fresh
-DELETE /api/v1/organizations/{id}/members/{user_id}                   | 401  ok   404  404  404  404  ok   403  ok   403  403  403  | fresh
-GET    /api/v1/admin/outbox                                           | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/admin/outbox/{id}/retry                                | 401  403  403  403  403  403  409  403  403  403  403  409  |
-GET    /api/v1/events                                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/admin/webhooks                                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/admin/webhooks                                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/admin/webhooks/{id}                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-DELETE /api/v1/admin/webhooks/{id}                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-POST   /api/v1/admin/webhooks/{id}/enable                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/admin/webhooks/{id}/test                               | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/admin/webhooks/{id}/deliveries                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/audit                                                  | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/me/export                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  |
-DELETE /api/v1/me                                                     | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  | alone
-GET    /api/v1/applications/{id}/retention-consent                    | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
-PUT    /api/v1/applications/{id}/retention-consent                    | 401  ok   404  404  404  404  403  403  ok   403  403  403  |
-POST   /api/v1/admin/retention/run                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-GET    /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-PUT    /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-DELETE /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/email-templates/{event}/{locale}/preview    | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/call-templates                                         | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-GET    /api/v1/calls                                                  | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-POST   /api/v1/calls                                                  | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/calls/{id}                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
-PATCH  /api/v1/calls/{id}                                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/publish                                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-POST   /api/v1/calls/{id}/editions                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/applications                                | 401  409  422  422  422  422  422  403  409  403  403  403  |
-GET    /api/v1/applications                                           | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  |
-GET    /api/v1/applications/{id}                                      | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
-PATCH  /api/v1/applications/{id}                                      | 401  409  404  404  404  404  403  403  409  403  403  403  |
-POST   /api/v1/applications/{id}/attachments                          | 401  409  404  404  404  404  403  403  409  403  403  403  |
-GET    /api/v1/applications/{id}/attachments/{attachment_id}          | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
-DELETE /api/v1/applications/{id}/attachments/{attachment_id}          | 401  409  404  404  404  404  403  403  409  403  403  403  |
-POST   /api/v1/applications/{id}/submit                               | 401  409  404  404  404  404  403  403  409  403  403  403  |
-POST   /api/v1/applications/{id}/withdraw                             | 401  ok   404  404  404  404  403  403  ok   403  403  403  | fresh
-GET    /api/v1/applications/{id}/messages                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  |
-POST   /api/v1/applications/{id}/messages                             | 401  ok   404  404  404  404  ok   403  403  403  403  403  |
-POST   /api/v1/applications/{id}/screening                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-GET    /api/v1/calls/{id}/jurors                                      | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/jurors                                      | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-DELETE /api/v1/calls/{id}/jurors/{user_id}                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-GET    /api/v1/calls/{id}/conflicts                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/conflicts                                   | 401  404  404  ok   ok   ok   422  403  403  403  ok   422  |
-POST   /api/v1/calls/{id}/conflicts/detect                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/conflicts/{conflict_id}/confirm             | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-POST   /api/v1/calls/{id}/conflicts/{conflict_id}/dismiss             | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-POST   /api/v1/calls/{id}/assignments/auto                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-GET    /api/v1/calls/{id}/assignments                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/assignments                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-GET    /api/v1/me/assignments                                         | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  |
-PUT    /api/v1/calls/{id}/stages/{stage}/deadline                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-PUT    /api/v1/applications/{id}/reviews/mine                         | 401  404  404  ok   404  404  404  403  403  403  ok   403  |
-POST   /api/v1/applications/{id}/reviews/mine/submit                  | 401  404  404  ok   404  404  404  403  403  403  ok   403  | fresh
-GET    /api/v1/applications/{id}/reviews                              | 401  404  404  ok   404  404  ok   403  403  ok   403  403  |
-GET    /api/v1/calls/{id}/ranking                                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/calls/{id}/stats                                       | 401  404  404  404  404  404  ok   404  404  404  404  ok   |
-POST   /api/v1/applications/{id}/reviews/{review_id}/reopen           | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-POST   /api/v1/calls/{id}/shortlist                                   | 401  403  403  403  403  403  422  403  403  403  403  422  |
-PUT    /api/v1/calls/{id}/decisions                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/calls/{id}/decisions                                   | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-POST   /api/v1/calls/{id}/decisions/publish                           | 401  403  403  403  403  403  ok   403  403  403  403  ok   | fresh
-PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  |
-DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  |
-PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  403  403  403  403  403  409  403  403  403  403  409  |
-DELETE /api/v1/calls/{id}/catalogue/{application_id}                  | 401  403  403  403  403  403  409  403  403  403  403  409  |
-GET    /api/v1/calls/{id}/catalogue                                   | 404  404  404  404  404  404  404  404  404  404  404  404  |
-GET    /api/v1/calls/{id}/export/applications.csv                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/calls/{id}/export/ranking.csv                          | 401  403  403  403  403  403  ok   403  403  403  403  ok   |
-GET    /api/v1/me/assignments.csv                                     | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  |
-GET    /api/v1/me/assignments/pack.zip                                | 401  403  403  ok   403  403  ok   403  403  ok   403  ok   |
-PUT    /api/v1/me/reviews.csv                                         | 401  404  404  ok   404  404  404  403  403  403  ok   403  |
-POST   /api/v1/applications/{id}/pairings                             | 401  403  404  403  404  404  ok   403  404  403  403  403  | fresh
-POST   /api/v1/applications/{id}/pairings/{pairing_id}/respond        | 401  ok   404  404  404  404  404  403  ok   403  403  403  |
-GET    /api/v1/applications/{id}/pairings                             | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  |
+method path                                                           | anon A    B    jur  unas conf adm  t:ar t:aw t:rr t:rw t:ad mgr  obs  oth  | how
+GET    /health                                                        | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+GET    /ready                                                         | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+GET    /metrics                                                       | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/auth/register                                          | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/auth/verify-email                                      | 422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  |
+POST   /api/v1/auth/verify-email/resend                               | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/auth/login                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/auth/logout                                            | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   | alone
+POST   /api/v1/auth/password-reset                                    | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/auth/password-reset/confirm                            | 422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  |
+GET    /api/v1/me                                                     | 401  ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+GET    /api/v1/me/tokens                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  ok   ok   ok   |
+POST   /api/v1/me/tokens                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  ok   ok   ok   |
+DELETE /api/v1/me/tokens/{id}                                         | 401  ok   404  404  404  404  404  403  403  403  403  403  404  404  404  |
+POST   /api/v1/invitations                                            | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/invitations/accept                                     | 422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  |
+POST   /api/v1/invitations/decline                                    | 422  422  422  422  422  422  422  422  422  422  422  422  422  422  422  |
+POST   /api/v1/organizations                                          | 401  ok   ok   ok   ok   ok   ok   403  ok   403  403  403  ok   ok   ok   |
+GET    /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   ok   403  403  403  403  404  404  404  |
+PATCH  /api/v1/organizations/{id}                                     | 401  ok   404  404  404  404  ok   403  ok   403  403  403  404  404  404  |
+GET    /api/v1/me/organizations                                       | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  ok   ok   ok   |
+GET    /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  404  404  404  |
+POST   /api/v1/organizations/{id}/members                             | 401  ok   404  404  404  404  ok   403  ok   403  403  403  404  404  404  | fresh
+DELETE /api/v1/organizations/{id}/members/{user_id}                   | 401  ok   404  404  404  404  ok   403  ok   403  403  403  404  404  404  | fresh
+GET    /api/v1/admin/outbox                                           | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/admin/outbox/{id}/retry                                | 401  403  403  403  403  403  409  403  403  403  403  409  403  403  403  |
+GET    /api/v1/events                                                 | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/admin/webhooks                                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/admin/webhooks                                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/admin/webhooks/{id}                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+DELETE /api/v1/admin/webhooks/{id}                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  | fresh
+POST   /api/v1/admin/webhooks/{id}/enable                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/admin/webhooks/{id}/test                               | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/admin/webhooks/{id}/deliveries                         | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/audit                                                  | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/me/export                                              | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  ok   ok   ok   |
+DELETE /api/v1/me                                                     | 401  ok   ok   ok   ok   ok   ok   403  403  403  403  403  ok   ok   ok   | alone
+GET    /api/v1/applications/{id}/retention-consent                    | 401  ok   404  404  404  404  ok   ok   403  403  403  403  404  404  404  |
+PUT    /api/v1/applications/{id}/retention-consent                    | 401  ok   404  404  404  404  403  403  ok   403  403  403  404  404  404  |
+POST   /api/v1/admin/retention/run                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  | fresh
+GET    /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+PUT    /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+DELETE /api/v1/calls/{id}/email-templates/{event}/{locale}            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/email-templates/{event}/{locale}/preview    | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+GET    /api/v1/call-templates                                         | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+GET    /api/v1/calls                                                  | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+POST   /api/v1/calls                                                  | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+GET    /api/v1/calls/{id}                                             | ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   ok   |
+PATCH  /api/v1/calls/{id}                                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/calls/{id}/publish                                     | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  | fresh
+POST   /api/v1/calls/{id}/editions                                    | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  |
+POST   /api/v1/calls/{id}/applications                                | 401  409  422  422  422  422  422  403  409  403  403  403  422  422  422  |
+GET    /api/v1/applications                                           | 401  ok   ok   ok   ok   ok   ok   ok   403  403  403  403  ok   ok   ok   |
+GET    /api/v1/applications/{id}                                      | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  ok   ok   404  |
+PATCH  /api/v1/applications/{id}                                      | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+POST   /api/v1/applications/{id}/attachments                          | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+GET    /api/v1/applications/{id}/attachments/{attachment_id}          | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  ok   ok   404  |
+DELETE /api/v1/applications/{id}/attachments/{attachment_id}          | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+POST   /api/v1/applications/{id}/submit                               | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+POST   /api/v1/applications/{id}/withdraw                             | 401  ok   404  404  404  404  403  403  ok   403  403  403  404  404  404  | fresh
+GET    /api/v1/applications/{id}/messages                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  ok   ok   404  |
+POST   /api/v1/applications/{id}/messages                             | 401  ok   404  404  404  404  ok   403  403  403  403  403  ok   403  404  |
+POST   /api/v1/applications/{id}/screening                            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+GET    /api/v1/calls/{id}/jurors                                      | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/jurors                                      | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+GET    /api/v1/calls/{id}/staff                                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+DELETE /api/v1/calls/{id}/staff/{user_id}                             | 401  403  403  403  403  403  ok   403  403  403  403  ok   403  403  403  | fresh
+DELETE /api/v1/calls/{id}/jurors/{user_id}                            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+GET    /api/v1/calls/{id}/conflicts                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/conflicts                                   | 401  404  404  ok   ok   ok   422  403  403  403  ok   422  422  404  404  |
+POST   /api/v1/calls/{id}/conflicts/detect                            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/conflicts/{conflict_id}/confirm             | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+POST   /api/v1/calls/{id}/conflicts/{conflict_id}/dismiss             | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+POST   /api/v1/calls/{id}/assignments/auto                            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+GET    /api/v1/calls/{id}/assignments                                 | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/assignments                                 | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+GET    /api/v1/me/assignments                                         | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  ok   ok   ok   |
+PUT    /api/v1/calls/{id}/stages/{stage}/deadline                     | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+PUT    /api/v1/applications/{id}/reviews/mine                         | 401  404  404  ok   404  404  404  403  403  403  ok   403  404  404  404  |
+POST   /api/v1/applications/{id}/reviews/mine/submit                  | 401  404  404  ok   404  404  404  403  403  403  ok   403  404  404  404  | fresh
+GET    /api/v1/applications/{id}/reviews                              | 401  404  404  ok   404  404  ok   403  403  ok   403  403  ok   ok   404  |
+GET    /api/v1/calls/{id}/ranking                                     | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+GET    /api/v1/calls/{id}/stats                                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+POST   /api/v1/applications/{id}/reviews/{review_id}/reopen           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+POST   /api/v1/calls/{id}/shortlist                                   | 401  404  404  404  404  404  422  403  403  403  403  422  422  403  404  |
+PUT    /api/v1/calls/{id}/decisions                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+GET    /api/v1/calls/{id}/decisions                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+POST   /api/v1/calls/{id}/decisions/publish                           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
+DELETE /api/v1/calls/{id}/catalogue/{application_id}                  | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
+GET    /api/v1/calls/{id}/catalogue                                   | 404  404  404  404  404  404  404  404  404  404  404  404  404  404  404  |
+GET    /api/v1/calls/{id}/export/applications.csv                     | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+GET    /api/v1/calls/{id}/export/ranking.csv                          | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+GET    /api/v1/me/assignments.csv                                     | 401  ok   ok   ok   ok   ok   ok   403  403  ok   403  403  ok   ok   ok   |
+GET    /api/v1/me/assignments/pack.zip                                | 401  403  403  ok   403  403  ok   403  403  ok   403  ok   ok   403  403  |
+PUT    /api/v1/me/reviews.csv                                         | 401  404  404  ok   404  404  404  403  403  403  ok   403  404  404  404  |
+POST   /api/v1/applications/{id}/pairings                             | 401  403  404  403  404  404  ok   403  404  403  403  403  ok   403  404  | fresh
+POST   /api/v1/applications/{id}/pairings/{pairing_id}/respond        | 401  ok   404  404  404  404  404  403  ok   403  403  403  404  404  404  |
+GET    /api/v1/applications/{id}/pairings                             | 401  ok   404  ok   404  404  ok   ok   403  ok   403  403  ok   ok   404  |
 ";
 
 /// How a row runs.
@@ -325,6 +338,10 @@ struct Cast {
     partner: Person,
     /// Someone with an account and no part in the call.
     outsider: Person,
+    /// A manager, an observer of the call, and a manager of another call.
+    manager: Person,
+    observer: Person,
+    other_manager: Person,
     /// Secrets of the personal tokens, in the order of the `t:…` columns.
     personal: [String; 5],
     /// A's personal token that `DELETE /me/tokens/{id}` revokes.
@@ -354,6 +371,9 @@ impl Cast {
         let spare_juror = person(app, email("spare")).await;
         let partner = person(app, email("partner")).await;
         let outsider = person(app, email("outsider")).await;
+        let manager = person(app, email("manager")).await;
+        let observer = person(app, email("observer")).await;
+        let other_manager = person(app, email("othermanager")).await;
         let (_, ar) = personal_token(app, &a.token, "applications:read").await;
         let (_, aw) = personal_token(app, &a.token, "applications:write").await;
         let (_, rr) = personal_token(app, &juror.token, "reviews:read").await;
@@ -374,6 +394,9 @@ impl Cast {
             &spare_juror,
             &partner,
             &outsider,
+            &manager,
+            &observer,
+            &other_manager,
         ] {
             secrets.push(p.token.clone());
         }
@@ -388,6 +411,9 @@ impl Cast {
             spare_juror,
             partner,
             outsider,
+            manager,
+            observer,
+            other_manager,
             personal,
             spare_token_id,
             secrets,
@@ -404,6 +430,9 @@ impl Cast {
             "unas" => Some(&self.unassigned.token),
             "conf" => Some(&self.conflicted.token),
             "adm" => Some(&self.admin.token),
+            "mgr" => Some(&self.manager.token),
+            "obs" => Some(&self.observer.token),
+            "oth" => Some(&self.other_manager.token),
             _ => Some(&self.personal[caller - 7]),
         }
     }
@@ -416,6 +445,9 @@ impl Cast {
             "jur" | "t:rr" | "t:rw" => &self.juror.email,
             "unas" => &self.unassigned.email,
             "conf" => &self.conflicted.email,
+            "mgr" => &self.manager.email,
+            "obs" => &self.observer.email,
+            "oth" => &self.other_manager.email,
             _ => &self.admin.email,
         }
     }
@@ -429,6 +461,9 @@ impl Cast {
             "jur" | "t:rr" | "t:rw" => &self.juror.id,
             "unas" => &self.unassigned.id,
             "conf" => &self.conflicted.id,
+            "mgr" => &self.manager.id,
+            "obs" => &self.observer.id,
+            "oth" => &self.other_manager.id,
             _ => &self.admin.id,
         }
     }
@@ -441,7 +476,9 @@ fn confidential(
     world: &World,
 ) -> Vec<(String, &'static str, &'static [&'static str])> {
     const NOBODY: &[&str] = &[];
-    const READERS_OF_A: &[&str] = &["A", "jur", "adm", "t:ar", "t:aw", "t:rr", "t:ad"];
+    const READERS_OF_A: &[&str] = &[
+        "A", "jur", "adm", "t:ar", "t:aw", "t:rr", "t:ad", "mgr", "obs",
+    ];
     let mut list = vec![
         ("$argon2".to_owned(), "a password hash", NOBODY),
         (WEBHOOK_SECRET.to_owned(), "a webhook secret", NOBODY),
@@ -450,32 +487,34 @@ fn confidential(
         (
             world.app_a.clone(),
             "A's application id",
-            &["A", "jur", "adm", "t:ar", "t:aw", "t:rr", "t:rw", "t:ad"],
+            &[
+                "A", "jur", "adm", "t:ar", "t:aw", "t:rr", "t:rw", "t:ad", "mgr", "obs",
+            ],
         ),
         (
             MARKER_ANSWERS_B.to_owned(),
             "B's answers",
-            &["B", "adm", "t:ad"],
+            &["B", "adm", "t:ad", "mgr", "obs"],
         ),
         (
             MARKER_REVIEW_JUROR.to_owned(),
             "the assigned juror's review",
-            &["jur", "adm", "t:rr", "t:rw", "t:ad"],
+            &["jur", "adm", "t:rr", "t:rw", "t:ad", "mgr", "obs"],
         ),
         (
             MARKER_REVIEW_PEER.to_owned(),
             "another juror's review",
-            &["adm", "t:ad"],
+            &["adm", "t:ad", "mgr", "obs"],
         ),
         (
             world.peer_review.clone(),
             "another juror's review id",
-            &["adm", "t:ad"],
+            &["adm", "t:ad", "mgr", "obs"],
         ),
         (
             MARKER_MESSAGE_A.to_owned(),
             "A's message to staff",
-            &["A", "adm", "t:ar", "t:aw", "t:ad"],
+            &["A", "adm", "t:ar", "t:aw", "t:ad", "mgr", "obs"],
         ),
         (world.draft_call.clone(), "a draft call", &["adm", "t:ad"]),
     ];
@@ -612,6 +651,18 @@ impl World {
         )
         .await;
         let draft_call = id_of(&draft);
+        // The call's manager and observer, and a manager of another call (a partner of that one only).
+        let other_call = app
+            .open_call(admin, "alpes-tourisme-lab", &format!("authz-other-{n}"))
+            .await;
+        for (who, call, role) in [
+            (&cast.manager, &call, "manager"),
+            (&cast.observer, &call, "observer"),
+            (&cast.other_manager, &id_of(&other_call), "manager"),
+        ] {
+            app.staff_role(admin, &who.token, &who.email, call, role)
+                .await;
+        }
         let org_a = app
             .organization(&cast.a.token, "territory", &format!("{MARKER_ORG_A} {n}"))
             .await;
@@ -939,6 +990,9 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
     };
     let user_id = if path.starts_with("/api/v1/organizations/{id}/members/") {
         &world.member_a
+    } else if path.starts_with("/api/v1/calls/{id}/staff/") {
+        // Removing someone from the staff: the observer.
+        &cast.observer.id
     } else {
         &cast.spare_juror.id
     };

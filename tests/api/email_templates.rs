@@ -445,7 +445,8 @@ async fn only_administrators_edit_templates_of_known_calls_events_and_locales() 
                 body,
             )
             .await;
-        assert_problem(status, &answer, StatusCode::FORBIDDEN);
+        // A call's staff routes do not exist for someone with no role on it.
+        assert_problem(status, &answer, StatusCode::NOT_FOUND);
     }
 
     let unknown_call = template_path(

@@ -231,7 +231,7 @@ async fn the_admin_manages_the_jury_and_a_juror_sees_the_call_among_their_juries
     let (status, body) = app
         .post(&path, Some(&outsider), json!({"user_id": marie.id}))
         .await;
-    assert_problem(status, &body, StatusCode::FORBIDDEN);
+    assert_problem(status, &body, StatusCode::NOT_FOUND);
 
     let (status, jury) = app.get(&path, Some(&call.admin)).await;
     assert_eq!(status, StatusCode::OK, "{jury}");
@@ -332,7 +332,7 @@ async fn conflicts_are_declared_by_jurors_for_themselves_and_detected_from_membe
         .await;
     assert_problem(status, &body, StatusCode::FORBIDDEN);
     let (status, body) = app.get(&path, Some(&colleague.token)).await;
-    assert_problem(status, &body, StatusCode::FORBIDDEN);
+    assert_problem(status, &body, StatusCode::NOT_FOUND);
     // Detected conflicts are records: listing them detects nothing; staff ask, and asking again finds
     // nothing new.
     let before = conflicts(&app, &call).await;
@@ -1205,7 +1205,7 @@ async fn the_ranking_is_for_staff_and_known_stages_only() {
     let (status, body) = app
         .get(&format!("{path}?stage=written"), Some(&call.founders[0]))
         .await;
-    assert_problem(status, &body, StatusCode::FORBIDDEN);
+    assert_problem(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = app
         .get(&format!("{path}?stage=final"), Some(&call.admin))
         .await;

@@ -501,7 +501,7 @@ async fn staff_export_the_applications_as_csv_for_spreadsheets() {
             Some(&officer),
         )
         .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod applications;
 mod authorization;
 mod backup;
 mod call_stats;
+mod call_staff;
 mod calls;
 mod contract;
 mod crash;

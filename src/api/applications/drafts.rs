@@ -177,6 +177,7 @@ fn list_filter(caller: &Principal, query: ApplicationQuery) -> Result<(ListFilte
     let page = page?;
     let filter = ListFilter {
         member: (!caller.is_admin()).then_some(caller.user_id),
+        as_call_staff: caller.has_staff_scope(),
         call_id,
         status,
         q: query

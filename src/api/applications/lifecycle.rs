@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::views::{ok_with_etag, ApplicationView, Submitted};
-use crate::api::extract::{Admin, Caller};
+use crate::api::extract::Caller;
 use crate::api::idempotency::{self, Reply};
 use crate::api::input::{Check, Input};
 use crate::auth::permissions::Principal;
@@ -150,7 +150,7 @@ pub struct Screening {
 #[post("/applications/{id}/screening")]
 pub async fn screen(
     state: web::Data<AppState>,
-    admin: Admin,
+    Caller(caller): Caller,
     id: web::Path<Uuid>,
     input: Input<Screening>,
 ) -> Result<HttpResponse, Error> {
@@ -161,7 +161,7 @@ pub async fn screen(
     let state_for_tx = state.clone();
     let (app, files) = state
         .db
-        .write(move |conn| use_case::screen(conn, &state_for_tx, &admin.0, id, decision, now))
+        .write(move |conn| use_case::screen(conn, &state_for_tx, &caller, id, decision, now))
         .await?;
     state.outbox_wakeup.notify_one();
     Ok(ok_with_etag(ApplicationView::new(&app, &files)))

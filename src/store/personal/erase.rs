@@ -10,7 +10,7 @@ use super::scope::{self, Scope};
 use super::scrub::{json, text, Identity};
 use super::structural_audit;
 use crate::db::schema::{
-    api_tokens, applications, attachments, email_tokens, idempotency_keys, invitations,
+    api_tokens, applications, attachments, call_staff, email_tokens, idempotency_keys, invitations,
     organization_invitations, organization_members, organizations, outbox, pairings, reviews,
     users,
 };
@@ -90,6 +90,9 @@ pub fn erase_account(
             .filter(reviews::status.ne("submitted")),
     )
     .execute(conn)?;
+
+    // A call's staff: their roles end (who granted what stays in the audit log).
+    diesel::delete(call_staff::table.filter(call_staff::user_id.eq(Uid(user_id)))).execute(conn)?;
 
     // Secrets and sessions.
     diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(Uid(user_id)))).execute(conn)?;

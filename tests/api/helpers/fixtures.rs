@@ -132,6 +132,49 @@ impl TestApp {
         call
     }
 
+    /// Gives the signed-in person `session` (whose address is `email`) the staff `role` (`manager` or
+    /// `observer`) on `call` the way partners get it: an administrator's invitation, accepted through the
+    /// emailed link while signed in.
+    pub async fn staff_role(
+        &self,
+        admin: &str,
+        session: &str,
+        email: &str,
+        call: &str,
+        role: &str,
+    ) {
+        let earlier: Vec<String> = self
+            .mailbox
+            .emails_to(email)
+            .iter()
+            .map(ReceivedEmail::message_id)
+            .collect();
+        let (status, invitation) = self
+            .post(
+                "/api/v1/invitations",
+                Some(admin),
+                json!({"email": email, "role": role, "call_id": call}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invitation}");
+        let token = self
+            .mailbox
+            .wait_for_match(email, "with a staff invitation", |e| {
+                !earlier.contains(&e.message_id())
+                    && e.text().contains("/invitations/accept?token=")
+            })
+            .await
+            .token();
+        let (status, accepted) = self
+            .post(
+                "/api/v1/invitations/accept",
+                Some(session),
+                json!({"token": token}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    }
+
     /// Creates an organization of `kind` with valid identifiers; returns its id.
     pub async fn organization(&self, token: &str, kind: &str, name: &str) -> String {
         let body = match kind {

@@ -81,6 +81,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/calls/{id}/jurors"),
     ("POST", "/api/v1/calls/{id}/jurors"),
     ("DELETE", "/api/v1/calls/{id}/jurors/{user_id}"),
+    ("GET", "/api/v1/calls/{id}/staff"),
+    ("DELETE", "/api/v1/calls/{id}/staff/{user_id}"),
     ("GET", "/api/v1/calls/{id}/conflicts"),
     ("POST", "/api/v1/calls/{id}/conflicts"),
     ("POST", "/api/v1/calls/{id}/conflicts/detect"),
