@@ -5,14 +5,17 @@ use uuid::Uuid;
 
 use crate::auth::password::hash_now;
 use crate::auth::permissions::MemberRole;
-use crate::auth::permissions::Role;
+use crate::auth::permissions::{Principal, Role, TokenKind};
 use crate::config::Settings;
 use crate::db::types::{Ts, Uid};
 use crate::db::{write_tx, Db};
 use crate::domain::account::{DisplayName, EmailAddress, Password};
 use crate::domain::action::Action;
+use crate::domain::edition::EditionPart;
 use crate::domain::form::builtin_template;
 use crate::error::Error;
+use crate::service::calls as service_calls;
+use crate::service::editions::{self, NewEdition};
 use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Happened};
 use crate::store::organizations::{self, Organization};
@@ -183,6 +186,15 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             paris(2027, 3, 31, 12)?,
         ),
     ];
+    // The 2027 season: each call's next edition, made from its 2026 edition as staff would (everything
+    // copied, dates one year later on the Paris clock: January and September again), then published.
+    let editions_to_load = [
+        ("alpes-tourisme-lab-2026", "alpes-tourisme-lab-2027"),
+        (
+            "experimentation-montagne-2026",
+            "experimentation-montagne-2027",
+        ),
+    ];
     let mut conn = db.write_connection()?;
     write_tx(&mut conn, |conn| -> Result<(), Error> {
         let now = Utc::now();
@@ -226,7 +238,7 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
                 organizations::add_member(conn, *org.id, *user.id, MemberRole::Owner, now)?;
             }
         }
-        Ok(())
+        load_next_editions(conn, &editions_to_load, now)
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("calls:");
@@ -237,9 +249,49 @@ pub fn demo(settings: &Settings) -> anyhow::Result<()> {
             closes_at.to_rfc3339()
         );
     }
+    for (_, slug) in &editions_to_load {
+        println!("  {slug:<32} the next edition, one year later");
+    }
     println!("demo accounts (password for all: {password}):");
     for (email, name, role, _) in accounts {
         println!("  {email:<40} {name} ({role})");
+    }
+    Ok(())
+}
+
+/// Makes and publishes each `(previous, next)` edition of the demo whose next slug is not taken yet, as the demo
+/// administrator, through the same use cases as `POST /calls/{id}/editions` and `POST /calls/{id}/publish`.
+fn load_next_editions(
+    conn: &mut crate::db::DbConn,
+    editions: &[(&str, &str)],
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Error> {
+    let admin = users::find_by_email(conn, "admin@demo.cordee.localhost")?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("the demo administrator is missing")))?;
+    let actor = Principal {
+        user_id: *admin.id,
+        role: Role::Admin,
+        token_id: Uuid::nil(),
+        token_kind: TokenKind::Session,
+        scopes: Vec::new(),
+        email_verified: true,
+    };
+    for (previous, next) in editions {
+        if calls::find_by_id_or_slug(conn, next)?.is_some() {
+            continue;
+        }
+        let previous = calls::find_by_id_or_slug(conn, previous)?.ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("the demo call {previous} is missing"))
+        })?;
+        let new = NewEdition {
+            slug: (*next).to_owned(),
+            opens_at: None,
+            closes_at: None,
+            edition: None,
+            copy: EditionPart::ALL.into_iter().collect(),
+        };
+        let call = editions::create(conn, &actor, *previous.id, new, now)?;
+        service_calls::publish(conn, &actor, *call.id, now)?;
     }
     Ok(())
 }

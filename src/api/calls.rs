@@ -17,7 +17,7 @@ use crate::api::etag;
 use crate::api::extract::{Admin, Caller, Page, PageQuery, Paginated};
 use crate::api::idempotency::{self, Reply};
 use crate::api::input::Input;
-use crate::auth::permissions::visible_drafts;
+use crate::auth::permissions::{visible_drafts, Principal};
 use crate::domain::form::{builtin_templates_after, CallTemplate};
 use crate::error::{Error, Problem};
 use crate::service::calls::{self as use_case, CallEdit};

@@ -30,8 +30,8 @@ pub mod patch;
 pub mod personal;
 pub mod ranking;
 pub mod reviews;
-pub mod stats;
 pub mod staff;
+pub mod stats;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -157,6 +157,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::reopen)
                 .service(ranking::ranking)
                 .service(stats::call_stats)
+                .service(stats::call_edition_stats)
                 .service(decisions::shortlist)
                 .service(decisions::record)
                 .service(decisions::list)

@@ -671,42 +671,37 @@ mod tests {
     }
 
     #[test]
-    fn a_call_s_figures_are_for_administrators_and_do_not_exist_for_anyone_else() {
-        let cases = [
-            (principal(Role::Admin, TokenKind::Session, vec![]), true),
-            (
-                principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]),
-                true,
-            ),
-            (
-                principal(
-                    Role::Admin,
-                    TokenKind::Personal,
-                    vec![Scope::ApplicationsRead],
-                ),
-                false,
-            ),
-            (principal(Role::User, TokenKind::Session, vec![]), false),
-            (
-                principal(Role::User, TokenKind::Personal, vec![Scope::Admin]),
-                false,
-            ),
-            (
-                principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]),
-                false,
-            ),
+    fn a_call_s_figures_are_for_its_staff_with_jurors_named_for_those_who_manage_it() {
+        use actix_web::ResponseError;
+        let none = CallAccess::default();
+        let manager = CallAccess::of(Some(CallRole::Manager));
+        let observer = CallAccess::of(Some(CallRole::Observer));
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let admin_token = principal(Role::Admin, TokenKind::Personal, vec![Scope::Admin]);
+        let admin_read_token = principal(
+            Role::Admin,
+            TokenKind::Personal,
+            vec![Scope::ApplicationsRead],
+        );
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let user_reviews_token =
+            principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        // (caller, access) → Ok(jurors named) or the status of the refusal.
+        let cases: [(&Principal, &CallAccess, Result<bool, u16>); 8] = [
+            (&admin, &none, Ok(true)),
+            (&admin_token, &none, Ok(true)),
+            (&admin_read_token, &none, Err(403)),
+            (&user, &manager, Ok(true)),
+            (&user, &observer, Ok(false)),
+            (&user, &none, Err(404)),
+            (&user_reviews_token, &manager, Err(403)),
+            (&user_reviews_token, &none, Err(403)),
         ];
-        for (caller, allowed) in cases {
-            match can_read_call_figures(&caller, &CallAccess::default()) {
-                Ok(access) => {
-                    assert!(allowed, "{caller:?}");
-                    assert!(access.juror_names, "staff see the jurors' names");
-                }
-                Err(err) => {
-                    assert!(!allowed, "{caller:?}");
-                    assert!(matches!(err, Error::NotFound), "{caller:?}: {err:?}");
-                }
-            }
+        for (caller, access, expected) in cases {
+            let got = can_read_call_figures(caller, access)
+                .map(|a| a.juror_names)
+                .map_err(|e| e.status_code().as_u16());
+            assert_eq!(got, expected, "{caller:?} {access:?}");
         }
     }
 
@@ -746,7 +741,10 @@ mod tests {
         let manager = CallAccess::of(Some(CallRole::Manager));
         let observer = CallAccess::of(Some(CallRole::Observer));
         assert!(can_publish_in_catalogue(&member, &manager).is_ok());
-        assert_eq!(status(can_publish_in_catalogue(&member, &observer)), Err(403));
+        assert_eq!(
+            status(can_publish_in_catalogue(&member, &observer)),
+            Err(403)
+        );
         for call in CallStatus::ALL {
             assert_eq!(
                 can_read_catalogue(call),

@@ -34,12 +34,23 @@ pub struct CallFigures {
     pub emails: EmailFigures,
 }
 
+/// The figures of the editions of a call side by side, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EditionFigures {
+    /// One entry per edition the caller may read, from the oldest to the one asked for.
+    pub editions: Vec<CallFigures>,
+}
+
 /// The call the figures are about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CallHeading {
     pub id: Uuid,
     pub slug: String,
     pub title: Text,
+    /// The edition's year (`ATL-2027-…`).
+    pub edition: i32,
+    /// The call this one is the next edition of.
+    pub previous_edition_id: Option<Uuid>,
     pub status: CallStatus,
     /// The time zone submission days are counted in.
     pub timezone: String,

@@ -22,6 +22,6 @@ pub mod packs;
 pub mod pairings;
 pub mod reviews;
 pub mod score_sheets;
-pub mod stats;
 pub mod staff;
+pub mod stats;
 pub mod webhooks;

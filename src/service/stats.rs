@@ -9,14 +9,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::permissions::{can_read_call_figures, FiguresAccess, Principal};
-use crate::service::staff::load_call_access;
 use crate::db::DbConn;
 use crate::domain::delivery::OutboxStatus;
 use crate::domain::figures::{
-    self, AnswerFigures, ApplicationFigures, CallFigures, CallHeading, EmailFigures, ReviewFigures,
+    self, AnswerFigures, ApplicationFigures, CallFigures, CallHeading, EditionFigures,
+    EmailFigures, ReviewFigures,
 };
 use crate::error::Error;
 use crate::service::assignments::call_or_404;
+use crate::service::staff::load_call_access;
 use crate::store::stats;
 
 /// The figures of call `call_id` at `now`, for `caller` (404 for a caller who may not read them, or a
@@ -29,6 +30,32 @@ pub fn read(
 ) -> Result<CallFigures, Error> {
     let access = can_read_call_figures(caller, &load_call_access(conn, caller, call_id)?)?;
     call_figures(conn, call_id, access, now)
+}
+
+/// How many earlier editions the side-by-side figures go back, at most: a fixed bound on the statements
+/// one request runs, whatever the length of a call's history.
+pub const MAX_EDITIONS: usize = 20;
+
+/// The figures of call `call_id` and of its earlier editions side by side, oldest first (404 as [`read`] for
+/// the call asked for). An earlier edition the caller may not read (a partner observing only this year's
+/// call) is left out, as are editions beyond [`MAX_EDITIONS`].
+pub fn read_editions(
+    conn: &mut DbConn,
+    caller: &Principal,
+    call_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<EditionFigures, Error> {
+    let mut editions = vec![read(conn, caller, call_id, now)?];
+    let mut previous = editions[0].call.previous_edition_id;
+    while let Some(id) = previous.filter(|_| editions.len() < MAX_EDITIONS) {
+        let call = call_or_404(conn, id)?;
+        previous = call.previous_edition_id.map(|id| *id);
+        if let Ok(access) = can_read_call_figures(caller, &load_call_access(conn, caller, id)?) {
+            editions.push(call_figures(conn, id, access, now)?);
+        }
+    }
+    editions.reverse();
+    Ok(EditionFigures { editions })
 }
 
 /// The figures of call `call_id` at `now`, as `access` shows them (404 for a call that does not exist).
@@ -106,6 +133,8 @@ pub fn call_figures(
             id: *call.id,
             slug: call.slug.clone(),
             title: call.title_text(),
+            edition: call.edition,
+            previous_edition_id: call.previous_edition_id.map(|id| *id),
             status: call.status,
             timezone: call.timezone.clone(),
             opens_at: call.opens_at.0,

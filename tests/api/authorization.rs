@@ -146,6 +146,7 @@ POST   /api/v1/applications/{id}/reviews/mine/submit                  | 401  404
 GET    /api/v1/applications/{id}/reviews                              | 401  404  404  ok   404  404  ok   403  403  ok   403  403  ok   ok   404  |
 GET    /api/v1/calls/{id}/ranking                                     | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 GET    /api/v1/calls/{id}/stats                                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+GET    /api/v1/calls/{id}/stats/editions                              | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 POST   /api/v1/applications/{id}/reviews/{review_id}/reopen           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
 POST   /api/v1/calls/{id}/shortlist                                   | 401  404  404  404  404  404  422  403  403  403  403  422  422  403  404  |
 PUT    /api/v1/calls/{id}/decisions                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |

@@ -179,7 +179,7 @@ async fn a_territory_call_s_figures_count_statuses_days_options_and_amounts_and_
         applications["by_status"],
         json!({"draft": 1, "submitted": 1, "changes_requested": 0, "eligible": 3, "ineligible": 1,
                "shortlisted": 0, "not_shortlisted": 0, "selected": 0, "waitlisted": 0, "rejected": 0,
-               "withdrawn": 0})
+               "retained": 0, "not_retained": 0, "withdrawn": 0})
     );
     assert_eq!(
         applications["by_organization_kind"],

@@ -527,6 +527,102 @@ async fn two_editions_open_in_the_same_calendar_year_never_give_the_same_referen
 }
 
 #[tokio::test]
+async fn the_figures_of_a_call_s_editions_read_side_by_side_and_a_partner_sees_only_the_edition_they_observe(
+) {
+    let app = spawn_at(utc(2025, 12, 1, 9)).await;
+    let admin = app.admin("staff@alpes-tourisme.example").await;
+    let atl_2026 = atl_call(
+        &app,
+        &admin,
+        json!({"slug": "atl-2026", "opens_at": "2026-01-05T07:00:00Z", "closes_at": "2026-12-20T11:00:00Z"}),
+    )
+    .await;
+    let id_2026 = atl_2026["id"].as_str().unwrap();
+    publish(&app, &admin, id_2026).await;
+    let (status, atl_2027) = app
+        .post(
+            &format!("/api/v1/calls/{id_2026}/editions"),
+            Some(&admin),
+            json!({"slug": "atl-2027", "opens_at": "2026-12-01T07:00:00Z", "closes_at": "2027-02-26T11:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{atl_2027}");
+    let id_2027 = atl_2027["id"].as_str().unwrap();
+    publish(&app, &admin, id_2027).await;
+    app.clock.set(utc(2026, 12, 7, 9));
+    // A year on, the morning's session is long expired: staff log in again.
+    let admin = app.admin("next-year@alpes-tourisme.example").await;
+    submit_startup(
+        &app,
+        id_2026,
+        "lea@neige-mobilite.example",
+        "Neige Mobilité",
+    )
+    .await;
+    submit_startup(&app, id_2026, "tom@glisse.example", "Glisse & Co").await;
+    submit_startup(&app, id_2027, "ana@altitude.example", "Altitude Data").await;
+
+    let (status, figures) = app
+        .get(
+            &format!("/api/v1/calls/{id_2027}/stats/editions"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    let editions = figures["editions"].as_array().unwrap();
+    let side_by_side: Vec<(i64, i64, i64)> = editions
+        .iter()
+        .map(|e| {
+            (
+                e["call"]["edition"].as_i64().unwrap(),
+                e["applications"]["total"].as_i64().unwrap(),
+                e["applications"]["by_status"]["submitted"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        side_by_side,
+        vec![(2026, 2, 2), (2027, 1, 1)],
+        "oldest first"
+    );
+    assert_eq!(editions[1]["call"]["previous_edition_id"], id_2026);
+
+    // A partner observing the 2027 edition only sees its figures, not last year's.
+    let partner = app.applicant("suivi@partenaire.example").await;
+    app.staff_role(
+        &admin,
+        &partner,
+        "suivi@partenaire.example",
+        id_2027,
+        "observer",
+    )
+    .await;
+    let (status, figures) = app
+        .get(
+            &format!("/api/v1/calls/{id_2027}/stats/editions"),
+            Some(&partner),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    let editions: Vec<i64> = figures["editions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["call"]["edition"].as_i64().unwrap())
+        .collect();
+    assert_eq!(editions, vec![2027]);
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/calls/{id_2026}/stats/editions"),
+            Some(&partner),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_draft_is_prefilled_from_its_own_organizations_application_to_the_previous_edition_only()
 {
     let app = spawn_at(utc(2026, 1, 10, 9)).await;

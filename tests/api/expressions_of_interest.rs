@@ -309,8 +309,9 @@ async fn the_2030_games_call_ends_in_a_catalogue_of_the_consenting_retained_solu
             json!(a.application == navette.application)
         );
     }
+    // An applicant is no staff of the call: its staff side does not exist for them.
     let (status, body) = put(&app, &publish(&refuge), Some(&navette.token), json!({})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 
     let navette_entry = json!({
         "solution_name": "Navette Froide",

@@ -542,6 +542,63 @@ async fn admin_create_reads_the_password_from_stdin_and_the_administrator_can_lo
 }
 
 #[tokio::test]
+async fn demo_loads_the_2027_season_beside_2026_and_the_joint_2030_games_call() {
+    let app = TestApp::spawn().await;
+    let mut command = cordee(&["demo"]);
+    command.env("CORDEE__DATABASE__URL", &app.db.url);
+    let output = run(command, None).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let admin = app
+        .login("admin@demo.cordee.localhost", "montagne-2026-demo")
+        .await;
+    let call = |slug: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let (status, call) = app
+                .get(&format!("/api/v1/calls/{slug}"), Some(&admin))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{slug}: {call}");
+            call
+        }
+    };
+    for (previous, next, opens) in [
+        (
+            "alpes-tourisme-lab-2026",
+            "alpes-tourisme-lab-2027",
+            "2027-01-06T08:00:00Z",
+        ),
+        (
+            "experimentation-montagne-2026",
+            "experimentation-montagne-2027",
+            "2027-09-07T07:00:00Z",
+        ),
+    ] {
+        let (before, after) = (call(previous).await, call(next).await);
+        assert_eq!(after["edition"], 2027, "{after}");
+        assert_eq!(after["previous_edition_id"], before["id"]);
+        assert_eq!(after["status"], "published");
+        assert_eq!(
+            after["opens_at"], opens,
+            "the same local hour one year later"
+        );
+        assert_eq!(after["form"], before["form"], "the form comes along");
+        assert_eq!(after["stages"], before["stages"]);
+    }
+    let games = call("ami-jeux-2030").await;
+    assert_eq!(games["kind"], "expression_of_interest");
+    assert_eq!(games["stages"], json!([]));
+    // Loading twice adds nothing and fails nothing.
+    let mut again = cordee(&["demo"]);
+    again.env("CORDEE__DATABASE__URL", &app.db.url);
+    let output = run(again, None).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let (_, calls) = app.get("/api/v1/calls?limit=200", Some(&admin)).await;
+    assert_eq!(calls["items"].as_array().unwrap().len(), 5, "{calls}");
+}
+
+#[tokio::test]
 async fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

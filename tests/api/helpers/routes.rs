@@ -98,6 +98,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/applications/{id}/reviews"),
     ("GET", "/api/v1/calls/{id}/ranking"),
     ("GET", "/api/v1/calls/{id}/stats"),
+    ("GET", "/api/v1/calls/{id}/stats/editions"),
     (
         "POST",
         "/api/v1/applications/{id}/reviews/{review_id}/reopen",
