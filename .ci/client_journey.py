@@ -110,6 +110,8 @@ def set_the_scene(base):
     body = CreateCall(
         template="alpes-tourisme-lab",
         slug=slug,
+        # An edition of its own: the demo's Alpes Tourisme Lab already holds ATL and this year.
+        edition=3000 + uuid.uuid4().int % 6000,
         opens_at=rfc3339(now - datetime.timedelta(days=1)),
         closes_at=rfc3339(now + datetime.timedelta(days=30)),
     )

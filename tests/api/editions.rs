@@ -410,30 +410,41 @@ async fn submit_startup(app: &TestApp, call_id: &str, email: &str, name: &str) -
     submitted["reference"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn two_editions_open_in_the_same_calendar_year_never_give_the_same_reference() {
-    let app = spawn_at(utc(2025, 12, 1, 9)).await;
-    let admin = app.admin("staff@alpes-tourisme.example").await;
+/// Alpes Tourisme Lab 2026 (January to December 2026) and its 2027 edition opening in December 2026, both
+/// published; returns their ids.
+async fn atl_2026_and_its_2027_edition_opening_in_december(
+    app: &TestApp,
+    admin: &str,
+) -> (String, String) {
     let atl_2026 = atl_call(
-        &app,
-        &admin,
+        app,
+        admin,
         json!({"slug": "atl-2026", "opens_at": "2026-01-05T07:00:00Z", "closes_at": "2026-12-20T11:00:00Z"}),
     )
     .await;
     assert_eq!(atl_2026["edition"], 2026, "the year it opens, by default");
-    let id_2026 = atl_2026["id"].as_str().unwrap();
-    publish(&app, &admin, id_2026).await;
+    let id_2026 = atl_2026["id"].as_str().unwrap().to_owned();
+    publish(app, admin, &id_2026).await;
     let (status, atl_2027) = app
         .post(
             &format!("/api/v1/calls/{id_2026}/editions"),
-            Some(&admin),
+            Some(admin),
             json!({"slug": "atl-2027", "opens_at": "2026-12-01T07:00:00Z", "closes_at": "2027-02-26T11:00:00Z"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{atl_2027}");
     assert_eq!(atl_2027["edition"], 2027, "the previous edition's plus one");
-    let id_2027 = atl_2027["id"].as_str().unwrap();
-    publish(&app, &admin, id_2027).await;
+    let id_2027 = atl_2027["id"].as_str().unwrap().to_owned();
+    publish(app, admin, &id_2027).await;
+    (id_2026, id_2027)
+}
+
+#[tokio::test]
+async fn two_editions_open_in_the_same_calendar_year_never_give_the_same_reference() {
+    let app = spawn_at(utc(2025, 12, 1, 9)).await;
+    let admin = app.admin("staff@alpes-tourisme.example").await;
+    let (id_2026, id_2027) = atl_2026_and_its_2027_edition_opening_in_december(&app, &admin).await;
+    let (id_2026, id_2027) = (id_2026.as_str(), id_2027.as_str());
 
     app.clock.set(utc(2026, 12, 7, 9));
     let first = submit_startup(
@@ -531,24 +542,8 @@ async fn the_figures_of_a_call_s_editions_read_side_by_side_and_a_partner_sees_o
 ) {
     let app = spawn_at(utc(2025, 12, 1, 9)).await;
     let admin = app.admin("staff@alpes-tourisme.example").await;
-    let atl_2026 = atl_call(
-        &app,
-        &admin,
-        json!({"slug": "atl-2026", "opens_at": "2026-01-05T07:00:00Z", "closes_at": "2026-12-20T11:00:00Z"}),
-    )
-    .await;
-    let id_2026 = atl_2026["id"].as_str().unwrap();
-    publish(&app, &admin, id_2026).await;
-    let (status, atl_2027) = app
-        .post(
-            &format!("/api/v1/calls/{id_2026}/editions"),
-            Some(&admin),
-            json!({"slug": "atl-2027", "opens_at": "2026-12-01T07:00:00Z", "closes_at": "2027-02-26T11:00:00Z"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{atl_2027}");
-    let id_2027 = atl_2027["id"].as_str().unwrap();
-    publish(&app, &admin, id_2027).await;
+    let (id_2026, id_2027) = atl_2026_and_its_2027_edition_opening_in_december(&app, &admin).await;
+    let (id_2026, id_2027) = (id_2026.as_str(), id_2027.as_str());
     app.clock.set(utc(2026, 12, 7, 9));
     // A year on, the morning's session is long expired: staff log in again.
     let admin = app.admin("next-year@alpes-tourisme.example").await;
