@@ -38,7 +38,7 @@ pub const MAX_EDITIONS: usize = 20;
 
 /// The figures of call `call_id` and of its earlier editions side by side, oldest first (404 as [`read`] for
 /// the call asked for). An earlier edition the caller may not read (a partner observing only this year's
-/// call) is left out, as are editions beyond [`MAX_EDITIONS`].
+/// call) is left out, as are editions more than [`MAX_EDITIONS`] steps back.
 pub fn read_editions(
     conn: &mut DbConn,
     caller: &Principal,
@@ -47,12 +47,18 @@ pub fn read_editions(
 ) -> Result<EditionFigures, Error> {
     let mut editions = vec![read(conn, caller, call_id, now)?];
     let mut previous = editions[0].call.previous_edition_id;
-    while let Some(id) = previous.filter(|_| editions.len() < MAX_EDITIONS) {
-        let call = call_or_404(conn, id)?;
-        previous = call.previous_edition_id.map(|id| *id);
-        if let Ok(access) = can_read_call_figures(caller, &load_call_access(conn, caller, id)?) {
-            editions.push(call_figures(conn, id, access, now)?);
-        }
+    // Each step goes one edition back, read or not, so the walk is bounded whatever the caller may read.
+    for _ in 1..MAX_EDITIONS {
+        let Some(id) = previous else { break };
+        previous = match can_read_call_figures(caller, &load_call_access(conn, caller, id)?) {
+            Ok(access) => {
+                let figures = call_figures(conn, id, access, now)?;
+                let before = figures.call.previous_edition_id;
+                editions.push(figures);
+                before
+            }
+            Err(_) => call_or_404(conn, id)?.previous_edition_id.map(|id| *id),
+        };
     }
     editions.reverse();
     Ok(EditionFigures { editions })
