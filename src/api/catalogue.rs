@@ -216,7 +216,7 @@ impl From<&Entry> for CatalogueEntryView {
 
 /// Whether the client asked for the HTML page: `?format=html`, else an `Accept` naming `text/html`
 /// (`?format=json` forces JSON). 422 for another format.
-fn wants_html(format: Option<&str>, headers: &HeaderMap) -> Result<bool, Error> {
+pub(crate) fn wants_html(format: Option<&str>, headers: &HeaderMap) -> Result<bool, Error> {
     match format {
         Some("html") => Ok(true),
         Some("json") => Ok(false),
@@ -229,7 +229,7 @@ fn wants_html(format: Option<&str>, headers: &HeaderMap) -> Result<bool, Error> 
 }
 
 /// The page's language: `?lang=`, else the first of `fr`/`en` in `Accept-Language`, else French.
-fn language(lang: Option<&str>, headers: &HeaderMap) -> Result<&'static str, Error> {
+pub(crate) fn language(lang: Option<&str>, headers: &HeaderMap) -> Result<&'static str, Error> {
     match lang {
         Some("fr") => Ok("fr"),
         Some("en") => Ok("en"),

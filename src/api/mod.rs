@@ -20,6 +20,7 @@ pub mod input;
 pub mod invitations;
 pub mod jurors;
 pub mod me;
+pub mod meetings;
 pub mod members;
 pub mod messages;
 pub mod ops;
@@ -162,6 +163,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(decisions::record)
                 .service(decisions::list)
                 .service(decisions::publish)
+                .service(meetings::open)
+                .service(meetings::list)
+                .service(meetings::get_one)
+                .service(meetings::update)
+                .service(meetings::set_attendance)
+                .service(meetings::create_item)
+                .service(meetings::replace_item)
+                .service(meetings::close)
+                .service(meetings::record)
                 .service(catalogue::give_consent)
                 .service(catalogue::withdraw_consent)
                 .service(catalogue::publish_entry)

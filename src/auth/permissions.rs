@@ -292,6 +292,18 @@ pub fn can_manage_application(caller: &Principal, facts: &ApplicationFacts) -> R
     can_manage_call(caller, &facts.call)
 }
 
+/// Opening a jury meeting of a call and recording it (attendance, items, minutes, closing): whoever acts on
+/// the call ([`can_manage_call`]); an observer reads the record and is refused (403 `managers_only`).
+pub fn can_record_meeting(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    can_manage_call(caller, access)
+}
+
+/// Reading a call's jury meetings and their records: its staff ([`can_observe_call`]: administrators,
+/// managers, observers); anyone else is told they do not exist (404).
+pub fn can_read_meetings(caller: &Principal, access: &CallAccess) -> Result<(), Error> {
+    can_observe_call(caller, access)
+}
+
 /// Listing a call's staff: administrators and the call's managers (an observer: 403; anyone else 404).
 /// Granting and removing roles stays with administrators (`require_admin`).
 pub fn can_list_call_staff(caller: &Principal, access: &CallAccess) -> Result<(), Error> {

@@ -192,6 +192,7 @@ diesel::table! {
         edition -> Integer,
         previous_edition_id -> Nullable<DbUuid>,
         catalogue -> Nullable<DbJson>,
+        quorum -> Nullable<Integer>,
     }
 }
 
@@ -549,6 +550,78 @@ diesel::table! {
 diesel::joinable!(catalogue_consents -> applications (application_id));
 diesel::joinable!(catalogue_publications -> applications (application_id));
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    meetings (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        stage -> Text,
+        held_at -> DbTime,
+        place -> Text,
+        agenda -> Text,
+        minutes -> Nullable<Text>,
+        ranking -> DbJson,
+        status -> Text,
+        version -> Integer,
+        opened_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+        closed_by -> Nullable<DbUuid>,
+        closed_at -> Nullable<DbTime>,
+        record -> Nullable<Text>,
+        digest -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    meeting_attendance (meeting_id, user_id) {
+        meeting_id -> DbUuid,
+        user_id -> DbUuid,
+        presence -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    meeting_items (meeting_id, application_id) {
+        meeting_id -> DbUuid,
+        application_id -> DbUuid,
+        kind -> Text,
+        outcome -> Text,
+        votes -> DbJson,
+        dissent -> Nullable<Text>,
+        note -> Nullable<Text>,
+        recorded_by -> Nullable<DbUuid>,
+        recorded_at -> DbTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    meeting_decisions (meeting_id, application_id) {
+        meeting_id -> DbUuid,
+        application_id -> DbUuid,
+        outcome -> Text,
+        published -> Bool,
+    }
+}
+
+diesel::joinable!(meetings -> calls (call_id));
+diesel::joinable!(meeting_attendance -> meetings (meeting_id));
+diesel::joinable!(meeting_attendance -> users (user_id));
+diesel::joinable!(meeting_items -> meetings (meeting_id));
+diesel::joinable!(meeting_items -> applications (application_id));
+diesel::joinable!(meeting_decisions -> meetings (meeting_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     api_tokens,
@@ -581,4 +654,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     detected_conflicts,
     catalogue_consents,
     catalogue_publications,
+    meetings,
+    meeting_attendance,
+    meeting_items,
+    meeting_decisions,
 );

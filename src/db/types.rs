@@ -284,4 +284,7 @@ stored_as_text!(
     crate::domain::account::CallRole,
     crate::auth::permissions::Role,
     crate::auth::permissions::MemberRole,
+    crate::domain::meeting::MeetingStatus,
+    crate::domain::meeting::Presence,
+    crate::domain::meeting::ItemKind,
 );

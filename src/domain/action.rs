@@ -63,6 +63,16 @@ actions! {
     InvitationDeclined => "invitation.declined",
     JurorAdded => "jury.juror_added",
     JurorRemoved => "jury.juror_removed",
+    /// A jury meeting's attendance was recorded (replaced whole).
+    MeetingAttendanceRecorded => "meeting.attendance_recorded",
+    /// A jury meeting was closed: its record is frozen, the audit entry carries the record's digest.
+    MeetingClosed => "meeting.closed",
+    /// A jury meeting recorded (or replaced) what it decided on an application.
+    MeetingItemRecorded => "meeting.item_recorded",
+    /// A jury meeting was opened on a stage, with a snapshot of the stage's ranking.
+    MeetingOpened => "meeting.opened",
+    /// A jury meeting's minutes, agenda, place or date changed.
+    MeetingUpdated => "meeting.updated",
     MessagePosted => "message.posted",
     OrganizationCreated => "organization.created",
     OrganizationMemberInvited => "organization.member_invited",

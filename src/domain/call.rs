@@ -209,6 +209,17 @@ pub fn parse_kind(raw: &str) -> Result<CallKind, InvalidValue> {
     })
 }
 
+/// A call's quorum for its jury meetings: 1 to 1000 jurors present.
+pub fn parse_quorum(raw: i64) -> Result<i32, InvalidValue> {
+    match i32::try_from(raw) {
+        Ok(quorum @ 1..=1000) => Ok(quorum),
+        _ => Err(InvalidValue::new(
+            "invalid_quorum",
+            "a number of jurors from 1 to 1000 (null: a majority of the jury)",
+        )),
+    }
+}
+
 /// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
 pub fn parse_slug(raw: &str) -> Result<String, InvalidValue> {
     let slug = raw.trim();

@@ -14,6 +14,7 @@ pub mod email;
 pub mod figures;
 pub mod form;
 pub mod identifiers;
+pub mod meeting;
 pub mod message;
 pub mod names;
 pub mod organization;

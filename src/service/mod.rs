@@ -15,6 +15,7 @@ pub mod email_templates;
 pub mod exports;
 pub mod invitations;
 pub mod jurors;
+pub mod meetings;
 pub mod messages;
 pub mod organizations;
 pub mod outbox;

@@ -41,6 +41,8 @@ pub struct Call {
     pub previous_edition_id: Option<Uid>,
     /// What the call may publish in its catalogue (`domain::catalogue::Catalogue`), if it has one.
     pub catalogue: Option<Json>,
+    /// How many of the call's jurors must be present to close a jury meeting; `None`: a majority of them.
+    pub quorum: Option<i32>,
 }
 
 /// Stores a new call.
@@ -238,6 +240,7 @@ impl Call {
             edition: crate::domain::edition::edition_of(opens_at, timezone),
             previous_edition_id: None,
             catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
+            quorum: None,
         })
     }
 }

@@ -23,6 +23,8 @@ pub enum Entity {
     ApiToken(Uuid),
     Outbox(Uuid),
     OrganizationInvitation(Uuid),
+    /// A jury meeting of a call.
+    Meeting(Uuid),
 }
 
 impl Entity {
@@ -37,6 +39,7 @@ impl Entity {
             Entity::ApiToken(id) => ("api_token", id),
             Entity::Outbox(id) => ("outbox", id),
             Entity::OrganizationInvitation(id) => ("organization_invitation", id),
+            Entity::Meeting(id) => ("meeting", id),
         }
     }
 }

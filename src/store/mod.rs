@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod invitations;
 pub mod journal;
 pub mod jurors;
+pub mod meetings;
 pub mod organizations;
 pub mod outbox;
 pub mod packs;

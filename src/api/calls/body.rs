@@ -50,6 +50,10 @@ pub struct CreateCall {
     /// What the call may publish of retained applications in its public catalogue.
     #[schema(value_type = Option<Catalogue>)]
     pub catalogue: Option<Value>,
+    /// How many of the call's jurors must be present to close a jury meeting (1 to 1000); left out or
+    /// `null`: a majority of the jurors.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quorum: Option<i64>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -78,6 +82,11 @@ pub struct UpdateCall {
     #[serde(default)]
     #[schema(value_type = Option<Vec<Stage>>)]
     pub stages: Patch<Value>,
+    /// How many of the call's jurors must be present to close a jury meeting (1 to 1000); `null`: a majority
+    /// of the jurors.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    pub quorum: Patch<i64>,
 }
 
 /// The prefix of references when neither the body nor a template gives one: the slug's first letters.
@@ -163,6 +172,7 @@ impl CreateCall {
                 .or_else(|| slug.as_deref().map(default_prefix)),
         };
         let edition = check.optional("edition", self.edition, edition::parse_edition);
+        let quorum = check.optional("quorum", self.quorum, call::parse_quorum);
         let definition = parts.definition(&mut check, self.eligible_kinds, t);
         let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
             (slug, parts.kind, parts.timezone, prefix, definition)
@@ -196,6 +206,7 @@ impl CreateCall {
             edition,
             previous_edition_id: None,
             catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
+            quorum,
         })
     }
 
@@ -347,6 +358,13 @@ impl UpdateCall {
         let opens_at = check.optional("opens_at", self.opens_at.as_deref(), call::parse_instant);
         let closes_at = check.optional("closes_at", self.closes_at.as_deref(), call::parse_instant);
         let timezone = check.optional("timezone", self.timezone.as_deref(), call::parse_timezone);
+        let quorum = match self.quorum {
+            Patch::Keep => Some(before.quorum),
+            Patch::Clear => Some(None),
+            Patch::Set(raw) => check
+                .optional("quorum", Some(raw), call::parse_quorum)
+                .map(Some),
+        };
         let form: Option<Form> = kept(&mut check, "form", self.form);
         let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
         let definition = Definition {
@@ -377,6 +395,7 @@ impl UpdateCall {
             eligible_kinds: Json(json!(definition.eligible_kinds)),
             form: Json(json!(definition.form)),
             stages: Json(json!(definition.stages)),
+            quorum: quorum.unwrap_or(before.quorum),
             version: before.version + 1,
             updated_at: Ts(now),
             ..before.clone()

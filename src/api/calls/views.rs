@@ -37,6 +37,8 @@ pub struct CallView {
     /// The fields the call may publish of retained applications in its public catalogue (each applicant
     /// chooses among them), when it has one.
     pub catalogue: Option<Catalogue>,
+    /// How many of the call's jurors must be present to close a jury meeting; `null`: a majority of them.
+    pub quorum: Option<i32>,
     pub status: CallStatus,
     pub phase: Phase,
     /// True once an application has been submitted: the form and criteria can no longer change.
@@ -87,6 +89,7 @@ impl CallView {
             form: stored(&call.form)?,
             stages: stored(&call.stages)?,
             catalogue: call.catalogue()?,
+            quorum: call.quorum,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),
