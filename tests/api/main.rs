@@ -26,6 +26,7 @@ mod integrations;
 mod journeys;
 mod juror_lists;
 mod lists;
+mod meetings;
 mod operations;
 mod organizations;
 mod personal_data;

@@ -85,3 +85,18 @@ pub async fn look_at(url: &str, name: &str) -> (String, PathBuf) {
     .map(|dom| (dom, shot))
     .expect("chromium finishes")
 }
+
+/// The page at `url` printed by Chromium (`--print-to-pdf`, without the browser's header and footer), kept as
+/// `target/ci-artifacts/<name>.pdf` (returned). Blocking: call it from `spawn_blocking` in async tests.
+pub fn pdf(url: &str, name: &str) -> PathBuf {
+    let printed = artifacts().join(format!("{name}.pdf"));
+    run(
+        url,
+        &[
+            format!("--print-to-pdf={}", printed.display()),
+            "--no-pdf-header-footer".to_owned(),
+        ],
+    );
+    assert!(printed.exists(), "chromium printed no PDF of {url}");
+    printed
+}
