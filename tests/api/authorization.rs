@@ -152,6 +152,15 @@ POST   /api/v1/calls/{id}/shortlist                                   | 401  404
 PUT    /api/v1/calls/{id}/decisions                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
 GET    /api/v1/calls/{id}/decisions                                   | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 POST   /api/v1/calls/{id}/decisions/publish                           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+POST   /api/v1/calls/{id}/meetings                                    | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+GET    /api/v1/calls/{id}/meetings                                    | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+GET    /api/v1/calls/{id}/meetings/{meeting_id}                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+PATCH  /api/v1/calls/{id}/meetings/{meeting_id}                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+PUT    /api/v1/calls/{id}/meetings/{meeting_id}/attendance            | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/meetings/{meeting_id}/items                 | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
+PUT    /api/v1/calls/{id}/meetings/{meeting_id}/items/{application_id} | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/calls/{id}/meetings/{meeting_id}/close                 | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
+GET    /api/v1/calls/{id}/meetings/{meeting_id}/record                | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
@@ -550,6 +559,8 @@ struct World {
     outbox: String,
     /// The conflict flagged between the peer juror and A's application.
     conflict: String,
+    /// An open jury meeting of the call on the written stage (no attendance yet: closing it is below quorum).
+    meeting: String,
 }
 
 async fn expect(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> Value {
@@ -806,6 +817,14 @@ impl World {
             .iter()
             .find(|c| c["status"] == "flagged")
             .unwrap_or_else(|| panic!("a flagged conflict: {conflicts}"));
+        let meeting = expect(
+            app,
+            Method::POST,
+            &format!("/api/v1/calls/{call}/meetings"),
+            admin,
+            json!({"stage": "written", "held_at": "2026-12-10T09:00:00Z", "place": "Salle du conseil", "agenda": "Classement"}),
+        )
+        .await;
         let (status, outbox) = app.get("/api/v1/admin/outbox?limit=1", Some(admin)).await;
         assert_eq!(status, StatusCode::OK, "{outbox}");
         World {
@@ -824,6 +843,7 @@ impl World {
             webhook: id_of(&webhook),
             outbox: id_of(&outbox["items"][0]),
             conflict: id_of(flagged),
+            meeting: id_of(&meeting),
         }
     }
 }
@@ -952,6 +972,22 @@ fn request(method: &str, path: &str) -> Request {
         ("PUT", "/api/v1/applications/{id}/catalogue-consent") => {
             json(r#"{"fields": ["need"]}"#)
         }
+        ("POST", "/api/v1/calls/{id}/meetings") => json(
+            r#"{"stage": "written", "held_at": "{later}", "place": "Salle {n}", "agenda": "Classement"}"#,
+        ),
+        ("PATCH", "/api/v1/calls/{id}/meetings/{meeting_id}") => {
+            json(r#"{"minutes": "Compte rendu {n}"}"#)
+        }
+        ("PUT", "/api/v1/calls/{id}/meetings/{meeting_id}/attendance") => {
+            json(r#"{"present": ["{spare_juror}"]}"#)
+        }
+        ("POST", "/api/v1/calls/{id}/meetings/{meeting_id}/items") => json(
+            r#"{"application_id": "{app_a}", "kind": "consensus", "outcome": "selected"}"#,
+        ),
+        ("PUT", "/api/v1/calls/{id}/meetings/{meeting_id}/items/{application_id}") => {
+            json(r#"{"kind": "consensus", "outcome": "rejected", "note": "Note {n}"}"#)
+        }
+        ("POST", "/api/v1/calls/{id}/meetings/{meeting_id}/close") => json("{}"),
         ("POST", "/api/v1/applications/{id}/pairings") => {
             json(r#"{"partner_organization_id": "{org_partner2}"}"#)
         }
@@ -1002,6 +1038,7 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
         .replace("{attachment_id}", &world.attachment_a)
         .replace("{review_id}", &world.peer_review)
         .replace("{conflict_id}", &world.conflict)
+        .replace("{meeting_id}", &world.meeting)
         .replace("{pairing_id}", &world.pairing)
         .replace("{application_id}", &world.app_a)
         .replace("{event}", "submission_receipt")
@@ -1404,6 +1441,14 @@ async fn write_bodies_cannot_set_fields_their_caller_does_not_own() {
                          "declared_by": cast.peer.id, "source": "detected"}),
             extra: &["declared_by", "source"],
             read: format!("{call}/conflicts"),
+        },
+        Attempt {
+            token: admin,
+            method: Method::PATCH,
+            path: format!("{call}/meetings/{}", world.meeting),
+            body: json!({"minutes": "Compte rendu", "status": "closed", "digest": "00", "stage": "pitch"}),
+            extra: &["digest", "stage", "status"],
+            read: format!("{call}/meetings/{}/record", world.meeting),
         },
         Attempt {
             token: admin,
