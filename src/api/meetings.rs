@@ -78,8 +78,10 @@ async fn open_meeting(
         .db
         .write(move |conn| use_case::open(conn, &caller, id, new, now))
         .await?;
-    Ok(Reply::json(StatusCode::CREATED, MeetingView::from(&meeting))?
-        .with_etag(etag::of_version(meeting.version)))
+    Ok(
+        Reply::json(StatusCode::CREATED, MeetingView::from(&meeting))?
+            .with_etag(etag::of_version(meeting.version)),
+    )
 }
 
 /// The jury meetings of a call in the order they were opened (administrators, the call's managers and
@@ -235,7 +237,16 @@ pub async fn create_item(
     let recorded = state
         .db
         .write(move |conn| {
-            items::record(conn, &caller, id, meeting_id, item, Write::Create, check, now)
+            items::record(
+                conn,
+                &caller,
+                id,
+                meeting_id,
+                item,
+                Write::Create,
+                check,
+                now,
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(ItemView::from(&recorded)))
@@ -269,7 +280,16 @@ pub async fn replace_item(
     let recorded = state
         .db
         .write(move |conn| {
-            items::record(conn, &caller, id, meeting_id, item, Write::Replace, check, now)
+            items::record(
+                conn,
+                &caller,
+                id,
+                meeting_id,
+                item,
+                Write::Replace,
+                check,
+                now,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(ItemView::from(&recorded)))

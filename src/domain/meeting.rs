@@ -149,7 +149,9 @@ pub fn outcome_fits(outcome: ApplicationStatus, last_stage: bool) -> bool {
     if last_stage {
         matches!(
             outcome,
-            ApplicationStatus::Selected | ApplicationStatus::Waitlisted | ApplicationStatus::Rejected
+            ApplicationStatus::Selected
+                | ApplicationStatus::Waitlisted
+                | ApplicationStatus::Rejected
         )
     } else {
         matches!(

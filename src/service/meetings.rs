@@ -70,10 +70,11 @@ pub fn open(
     now: DateTime<Utc>,
 ) -> Result<Meeting, Error> {
     recording_call(conn, actor, call_id)?;
-    let ranking: Vec<RankedLine> = crate::service::reviews::rank_stage(conn, call_id, Some(&new.stage))?
-        .into_iter()
-        .map(RankedLine::from)
-        .collect();
+    let ranking: Vec<RankedLine> =
+        crate::service::reviews::rank_stage(conn, call_id, Some(&new.stage))?
+            .into_iter()
+            .map(RankedLine::from)
+            .collect();
     let meeting = Meeting {
         id: Uid(Uuid::now_v7()),
         call_id: Uid(call_id),
@@ -164,10 +165,14 @@ pub fn update(
         return Err(Error::PreconditionFailed);
     }
     let texts = |m: &Meeting| json!({"held_at": m.held_at, "place": m.place, "agenda": m.agenda, "minutes": m.minutes});
-    Happened::new(Action::MeetingUpdated, Some(actor.user_id), Entity::Meeting(id))
-        .before(texts(&before))
-        .after(texts(&after))
-        .record(conn, now)?;
+    Happened::new(
+        Action::MeetingUpdated,
+        Some(actor.user_id),
+        Entity::Meeting(id),
+    )
+    .before(texts(&before))
+    .after(texts(&after))
+    .record(conn, now)?;
     Ok(after)
 }
 

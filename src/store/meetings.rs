@@ -175,8 +175,10 @@ pub fn set_attendance(
     meeting_id: Uuid,
     rows: &[(Uuid, Presence)],
 ) -> QueryResult<()> {
-    diesel::delete(meeting_attendance::table.filter(meeting_attendance::meeting_id.eq(Uid(meeting_id))))
-        .execute(conn)?;
+    diesel::delete(
+        meeting_attendance::table.filter(meeting_attendance::meeting_id.eq(Uid(meeting_id))),
+    )
+    .execute(conn)?;
     for (user, presence) in rows {
         diesel::insert_into(meeting_attendance::table)
             .values((

@@ -71,13 +71,23 @@ async fn deliberated_call(app: &TestApp) -> (Call, [Juror; 3]) {
 }
 
 /// Sends `body` with `method` to `path` and returns the status and the JSON answer.
-async fn send(app: &TestApp, method: Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     app.send(method, path, Some(token), Some(body)).await
 }
 
 /// Changes a resource with `If-Match` set to the version read just before.
 async fn patch(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let read = app.request(Method::GET, path, Some(token)).send().await.unwrap();
+    let read = app
+        .request(Method::GET, path, Some(token))
+        .send()
+        .await
+        .unwrap();
     let etag = read.headers()[ETAG].clone();
     let response = app
         .request(Method::PATCH, path, Some(token))
@@ -104,7 +114,10 @@ fn recomputed_digest(value: &Value) -> String {
                 format!("{{{}}}", fields.join(","))
             }
             Value::Array(items) => {
-                format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(","))
+                format!(
+                    "[{}]",
+                    items.iter().map(canonical).collect::<Vec<_>>().join(",")
+                )
             }
             other => other.to_string(),
         }
@@ -118,6 +131,9 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
     let (call, [anne, bruno, chloe]) = deliberated_call(&app).await;
     let admin = call.admin.as_str();
     let call_path = format!("/api/v1/calls/{}", call.id);
+    let (status, body) = patch(&app, &call_path, admin, json!({"quorum": 0})).await;
+    assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["code"], "invalid_quorum");
     let (status, changed) = patch(&app, &call_path, admin, json!({"quorum": 3})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(app.get(&call_path, None).await.1["quorum"], 3);
@@ -135,20 +151,43 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
     let path = format!("{call_path}/meetings/{}", meeting["id"].as_str().unwrap());
     let (status, record) = app.get(&format!("{path}/record"), Some(admin)).await;
     assert_eq!(status, StatusCode::OK, "{record}");
-    assert_eq!(record["ranking"][0]["reference"], call.references[0].as_str());
+    assert_eq!(
+        record["ranking"][0]["reference"],
+        call.references[0].as_str()
+    );
     assert_eq!(record["ranking"][0]["score"], 100.0);
     assert_eq!(record["ranking"][1]["score"], 40.0);
     assert_eq!(record["digest"], Value::Null);
 
     // Attendance: jurors of the call only, each named once.
     let stranger = "0190a5b0-0000-7000-8000-000000000000";
-    let (status, body) = send(&app, Method::PUT, &format!("{path}/attendance"), admin, json!({"present": [anne.id, stranger, anne.id]})).await;
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &format!("{path}/attendance"),
+        admin,
+        json!({"present": [anne.id, stranger, anne.id]}),
+    )
+    .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failing_fields(&body), ["present.1", "present.2"]);
     assert_eq!(body["errors"][0]["code"], "not_a_juror");
-    let (status, attendance) = send(&app, Method::PUT, &format!("{path}/attendance"), admin, json!({"present": [anne.id, chloe.id], "apologies": [bruno.id]})).await;
+    let (status, attendance) = send(
+        &app,
+        Method::PUT,
+        &format!("{path}/attendance"),
+        admin,
+        json!({"present": [anne.id, chloe.id], "apologies": [bruno.id]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{attendance}");
-    assert_eq!((attendance["present_count"].as_u64(), attendance["required"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (
+            attendance["present_count"].as_u64(),
+            attendance["required"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
 
     // A vote by the juror conflicted on the application is refused, naming them and the application.
     let first = call.applications[0].as_str();
@@ -160,7 +199,10 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
     assert_eq!(failing_fields(&body), ["votes.1.juror_id"]);
     assert_eq!(body["errors"][0]["code"], "conflicted_juror");
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("Chloé Crête") && message.contains(&call.references[0]), "{message}");
+    assert!(
+        message.contains("Chloé Crête") && message.contains(&call.references[0]),
+        "{message}"
+    );
     // A voter must be present.
     let (status, body) = app
         .post(&items, Some(admin), json!({"application_id": first, "kind": "vote", "outcome": "shortlisted", "votes": [{"juror_id": bruno.id, "vote": "for"}]}))
@@ -172,27 +214,61 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{item}");
     let (status, body) = app
-        .post(&items, Some(admin), json!({"application_id": first, "kind": "consensus", "outcome": "shortlisted"}))
+        .post(
+            &items,
+            Some(admin),
+            json!({"application_id": first, "kind": "consensus", "outcome": "shortlisted"}),
+        )
         .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
     assert_eq!(body["code"], "item_exists");
     let second = call.applications[1].as_str();
     let (status, item) = send(&app, Method::PUT, &format!("{items}/{second}"), admin, json!({"kind": "consensus", "outcome": "not_shortlisted", "note": "Projet à revoir l'an prochain"})).await;
     assert_eq!(status, StatusCode::OK, "{item}");
-    let (status, body) = send(&app, Method::PUT, &format!("{items}/{second}"), admin, json!({"kind": "consensus", "outcome": "selected"})).await;
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &format!("{items}/{second}"),
+        admin,
+        json!({"kind": "consensus", "outcome": "selected"}),
+    )
+    .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["code"], "outcome_not_for_stage");
-    let (status, body) = patch(&app, &path, admin, json!({"minutes": "Le jury a suivi le classement."})).await;
+    let (status, body) = patch(
+        &app,
+        &path,
+        admin,
+        json!({"minutes": "Le jury a suivi le classement."}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // Below the quorum, the meeting does not close; with it, it does.
-    let (status, body) = app.post(&format!("{path}/close"), Some(admin), json!({})).await;
+    let (status, body) = app
+        .post(&format!("{path}/close"), Some(admin), json!({}))
+        .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
     assert_eq!(body["code"], "below_quorum");
-    assert!(body["detail"].as_str().unwrap().contains("2 juror(s) present, 3 required"), "{body}");
-    let (status, attendance) = send(&app, Method::PUT, &format!("{path}/attendance"), admin, json!({"present": [anne.id, bruno.id, chloe.id]})).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2 juror(s) present, 3 required"),
+        "{body}"
+    );
+    let (status, attendance) = send(
+        &app,
+        Method::PUT,
+        &format!("{path}/attendance"),
+        admin,
+        json!({"present": [anne.id, bruno.id, chloe.id]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{attendance}");
-    let (status, closed) = app.post(&format!("{path}/close"), Some(admin), json!({})).await;
+    let (status, closed) = app
+        .post(&format!("{path}/close"), Some(admin), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     assert_eq!(closed["status"], "closed");
     let digest = closed["digest"].as_str().unwrap().to_owned();
@@ -200,9 +276,21 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
 
     // Frozen: every change is refused.
     for (method, target, body) in [
-        (Method::PUT, format!("{path}/attendance"), json!({"present": [anne.id]})),
-        (Method::POST, items.clone(), json!({"application_id": second, "kind": "consensus", "outcome": "shortlisted"})),
-        (Method::PUT, format!("{items}/{second}"), json!({"kind": "consensus", "outcome": "shortlisted"})),
+        (
+            Method::PUT,
+            format!("{path}/attendance"),
+            json!({"present": [anne.id]}),
+        ),
+        (
+            Method::POST,
+            items.clone(),
+            json!({"application_id": second, "kind": "consensus", "outcome": "shortlisted"}),
+        ),
+        (
+            Method::PUT,
+            format!("{items}/{second}"),
+            json!({"kind": "consensus", "outcome": "shortlisted"}),
+        ),
         (Method::POST, format!("{path}/close"), json!({})),
     ] {
         let (status, refused) = send(&app, method.clone(), &target, admin, body).await;
@@ -210,7 +298,10 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
         assert_eq!(refused["code"], "meeting_closed", "{method} {target}");
     }
     let (status, refused) = patch(&app, &path, admin, json!({"minutes": "Ajout tardif"})).await;
-    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("meeting_closed")));
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("meeting_closed"))
+    );
 
     // The record: who attended, how they voted, the dissent, the quorum — and a digest anyone recomputes.
     let (status, mut record) = app.get(&format!("{path}/record"), Some(admin)).await;
@@ -218,26 +309,68 @@ async fn a_meeting_is_recorded_from_opening_to_its_frozen_record() {
     assert_eq!(record["digest"], digest.as_str());
     assert_eq!(record["status"], "closed");
     assert_eq!(record["minutes"], "Le jury a suivi le classement.");
-    assert_eq!(record["quorum"], json!({"jurors": 3, "present": 3, "required": 3, "rule": "call"}));
-    let names: Vec<&str> = record["attendance"].as_array().unwrap().iter().map(|a| a["display_name"].as_str().unwrap()).collect();
+    assert_eq!(
+        record["quorum"],
+        json!({"jurors": 3, "present": 3, "required": 3, "rule": "call"})
+    );
+    let names: Vec<&str> = record["attendance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["display_name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Anne Alpage", "Bruno Bergerie", "Chloé Crête"]);
-    assert_eq!(record["items"][0]["votes"], json!([{"juror_id": anne.id, "display_name": "Anne Alpage", "vote": "for"}]));
-    assert_eq!(record["items"][0]["tally"], json!({"for": 1, "against": 0, "abstain": 0}));
-    assert_eq!(record["items"][0]["dissent"], "<b>Bruno</b> aurait préféré attendre");
+    assert_eq!(
+        record["items"][0]["votes"],
+        json!([{"juror_id": anne.id, "display_name": "Anne Alpage", "vote": "for"}])
+    );
+    assert_eq!(
+        record["items"][0]["tally"],
+        json!({"for": 1, "against": 0, "abstain": 0})
+    );
+    assert_eq!(
+        record["items"][0]["dissent"],
+        "<b>Bruno</b> aurait préféré attendre"
+    );
     assert_eq!(record["items"][1]["kind"], "consensus");
-    assert_eq!(record["decisions"], json!([]), "a written-stage meeting produces no decision");
+    assert_eq!(
+        record["decisions"],
+        json!([]),
+        "a written-stage meeting produces no decision"
+    );
     record.as_object_mut().unwrap().remove("digest");
     assert_eq!(recomputed_digest(&record), digest);
 
     // The audit log carries the digest of the closing.
     let meeting_id = meeting["id"].as_str().unwrap();
-    let (status, audit) = app.get(&format!("/api/v1/audit?entity_type=meeting&entity_id={meeting_id}"), Some(admin)).await;
+    let (status, audit) = app
+        .get(
+            &format!("/api/v1/audit?entity_type=meeting&entity_id={meeting_id}"),
+            Some(admin),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{audit}");
-    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for action in ["meeting.opened", "meeting.attendance_recorded", "meeting.item_recorded", "meeting.updated", "meeting.closed"] {
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "meeting.opened",
+        "meeting.attendance_recorded",
+        "meeting.item_recorded",
+        "meeting.updated",
+        "meeting.closed",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
-    let closing = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "meeting.closed").unwrap();
+    let closing = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "meeting.closed")
+        .unwrap();
     assert_eq!(closing["after"]["digest"], digest.as_str());
 }
 
@@ -246,7 +379,14 @@ async fn observers_read_meetings_and_change_nothing() {
     let app = TestApp::spawn().await;
     let (call, [anne, ..]) = deliberated_call(&app).await;
     let observer = app.applicant("observatrice@region.example").await;
-    app.staff_role(&call.admin, &observer, "observatrice@region.example", &call.id, "observer").await;
+    app.staff_role(
+        &call.admin,
+        &observer,
+        "observatrice@region.example",
+        &call.id,
+        "observer",
+    )
+    .await;
     let call_path = format!("/api/v1/calls/{}", call.id);
     let (status, meeting) = app
         .post(&format!("{call_path}/meetings"), Some(&call.admin), json!({"stage": "written", "held_at": "2026-12-10T09:00:00Z", "place": "Visio", "agenda": "Classement"}))
@@ -254,14 +394,31 @@ async fn observers_read_meetings_and_change_nothing() {
     assert_eq!(status, StatusCode::CREATED, "{meeting}");
     let path = format!("{call_path}/meetings/{}", meeting["id"].as_str().unwrap());
 
-    let (status, list) = app.get(&format!("{call_path}/meetings"), Some(&observer)).await;
+    let (status, list) = app
+        .get(&format!("{call_path}/meetings"), Some(&observer))
+        .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["items"][0]["id"], meeting["id"]);
-    assert_eq!(app.get(&format!("{path}/record"), Some(&observer)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("{path}/record"), Some(&observer)).await.0,
+        StatusCode::OK
+    );
     for (method, target, body) in [
-        (Method::POST, format!("{call_path}/meetings"), json!({"stage": "written", "held_at": "2026-12-10T09:00:00Z", "place": "Visio", "agenda": "Bis"})),
-        (Method::PUT, format!("{path}/attendance"), json!({"present": [anne.id]})),
-        (Method::POST, format!("{path}/items"), json!({"application_id": call.applications[1], "kind": "consensus", "outcome": "shortlisted"})),
+        (
+            Method::POST,
+            format!("{call_path}/meetings"),
+            json!({"stage": "written", "held_at": "2026-12-10T09:00:00Z", "place": "Visio", "agenda": "Bis"}),
+        ),
+        (
+            Method::PUT,
+            format!("{path}/attendance"),
+            json!({"present": [anne.id]}),
+        ),
+        (
+            Method::POST,
+            format!("{path}/items"),
+            json!({"application_id": call.applications[1], "kind": "consensus", "outcome": "shortlisted"}),
+        ),
         (Method::POST, format!("{path}/close"), json!({})),
     ] {
         let (status, refused) = send(&app, method.clone(), &target, &observer, body).await;
@@ -269,7 +426,10 @@ async fn observers_read_meetings_and_change_nothing() {
         assert_eq!(refused["code"], "managers_only", "{method} {target}");
     }
     // A juror of the call is told nothing of its meetings.
-    assert_eq!(app.get(&path, Some(&anne.token)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&path, Some(&anne.token)).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -280,10 +440,21 @@ async fn closing_a_meeting_of_the_last_stage_links_the_decisions_it_produced() {
     let call_path = format!("/api/v1/calls/{}", call.id);
     let first = call.applications[0].as_str();
     let (status, body) = app
-        .post(&format!("{call_path}/shortlist"), Some(admin), json!({"application_ids": [first], "next_stage": "pitch"}))
+        .post(
+            &format!("{call_path}/shortlist"),
+            Some(admin),
+            json!({"application_ids": [first], "next_stage": "pitch"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = send(&app, Method::PUT, &format!("{call_path}/decisions"), admin, json!([{"application_id": first, "outcome": "selected", "motivation": "Un projet solide"}])).await;
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &format!("{call_path}/decisions"),
+        admin,
+        json!([{"application_id": first, "outcome": "selected", "motivation": "Un projet solide"}]),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let (status, meeting) = app
@@ -292,22 +463,40 @@ async fn closing_a_meeting_of_the_last_stage_links_the_decisions_it_produced() {
     assert_eq!(status, StatusCode::CREATED, "{meeting}");
     let path = format!("{call_path}/meetings/{}", meeting["id"].as_str().unwrap());
     // Without a quorum of its own, the call needs a majority of its three jurors.
-    let (status, attendance) = send(&app, Method::PUT, &format!("{path}/attendance"), admin, json!({"present": [anne.id, bruno.id]})).await;
+    let (status, attendance) = send(
+        &app,
+        Method::PUT,
+        &format!("{path}/attendance"),
+        admin,
+        json!({"present": [anne.id, bruno.id]}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{attendance}");
     assert_eq!(attendance["required"], 2);
     let (status, item) = app
         .post(&format!("{path}/items"), Some(admin), json!({"application_id": first, "kind": "vote", "outcome": "selected", "votes": [{"juror_id": anne.id, "vote": "for"}, {"juror_id": bruno.id, "vote": "abstain"}]}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{item}");
-    let (status, closed) = app.post(&format!("{path}/close"), Some(admin), json!({})).await;
+    let (status, closed) = app
+        .post(&format!("{path}/close"), Some(admin), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
 
     let (status, record) = app.get(&format!("{path}/record"), Some(admin)).await;
     assert_eq!(status, StatusCode::OK, "{record}");
-    assert_eq!(record["decisions"], json!([{"application_id": first, "outcome": "selected", "published": false}]));
+    assert_eq!(
+        record["decisions"],
+        json!([{"application_id": first, "outcome": "selected", "published": false}])
+    );
     assert_eq!(record["quorum"]["rule"], "majority");
     // Publishing the decision later leaves the frozen record (and its digest) as it was.
-    let (status, body) = app.post(&format!("{call_path}/decisions/publish"), Some(admin), json!({})).await;
+    let (status, body) = app
+        .post(
+            &format!("{call_path}/decisions/publish"),
+            Some(admin),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, again) = app.get(&format!("{path}/record"), Some(admin)).await;
     assert_eq!(again, record);
@@ -323,14 +512,29 @@ async fn the_record_page_prints_what_the_meeting_decided() {
         .post(&format!("{call_path}/meetings"), Some(admin), json!({"stage": "written", "held_at": "2026-12-10T09:00:00Z", "place": "Grenoble <i>salle 2</i>", "agenda": "Classement"}))
         .await;
     let path = format!("{call_path}/meetings/{}", meeting["id"].as_str().unwrap());
-    send(&app, Method::PUT, &format!("{path}/attendance"), admin, json!({"present": [anne.id, bruno.id], "apologies": [chloe.id]})).await;
+    send(
+        &app,
+        Method::PUT,
+        &format!("{path}/attendance"),
+        admin,
+        json!({"present": [anne.id, bruno.id], "apologies": [chloe.id]}),
+    )
+    .await;
     let (status, body) = app
         .post(&format!("{path}/items"), Some(admin), json!({"application_id": call.applications[0], "kind": "vote", "outcome": "shortlisted", "votes": [{"juror_id": anne.id, "vote": "for"}, {"juror_id": bruno.id, "vote": "against"}], "dissent": "<script>alert('dissent')</script>Trop tôt"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = patch(&app, &path, admin, json!({"minutes": "<img src=x onerror=alert(1)> Séance levée à 12 h."})).await;
+    let (status, body) = patch(
+        &app,
+        &path,
+        admin,
+        json!({"minutes": "<img src=x onerror=alert(1)> Séance levée à 12 h."}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, closed) = app.post(&format!("{path}/close"), Some(admin), json!({})).await;
+    let (status, closed) = app
+        .post(&format!("{path}/close"), Some(admin), json!({}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{closed}");
     let digest = closed["digest"].as_str().unwrap();
 
@@ -342,30 +546,55 @@ async fn the_record_page_prints_what_the_meeting_decided() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     let html = response.text().await.unwrap();
-    assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
-    assert!(html.contains("&lt;script&gt;") && html.contains("&lt;i&gt;salle 2"), "escaped values");
+    assert!(
+        !html.contains("<script") && !html.contains("<img"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;") && html.contains("&lt;i&gt;salle 2"),
+        "escaped values"
+    );
 
     // Chromium opens it (saved as served: the page needs a staff token) and prints it.
-    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-artifacts/meeting-record.html");
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/ci-artifacts/meeting-record.html");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &html).unwrap();
     let url = format!("file://{}", file.display());
     let (dom, screenshot) = look_at(&url, "meeting-record").await;
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 0);
-    for shown in ["Anne Alpage", "Bruno Bergerie", "Chloé Crête", "apologies", "1 for, 1 against", digest, &call.references[0], "Séance levée"] {
+    for shown in [
+        "Anne Alpage",
+        "Bruno Bergerie",
+        "Chloé Crête",
+        "apologies",
+        "1 for, 1 against",
+        digest,
+        &call.references[0],
+        "Séance levée",
+    ] {
         assert!(dom.contains(shown), "the page shows {shown}");
     }
     assert!(dom.contains("<svg"), "the ranking as a chart");
-    let printed = tokio::task::spawn_blocking(move || pdf(&url, "meeting-record")).await.unwrap();
+    let printed = tokio::task::spawn_blocking(move || pdf(&url, "meeting-record"))
+        .await
+        .unwrap();
     let bytes = std::fs::read(&printed).unwrap();
     assert!(bytes.starts_with(b"%PDF"), "a PDF at {}", printed.display());
 
     // In French by default, the same record.
-    let (status, french) = app.get(&format!("{path}/record?format=html"), Some(admin)).await;
+    let (status, french) = app
+        .get(&format!("{path}/record?format=html"), Some(admin))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let french = french.as_str().unwrap();
-    assert!(french.contains("Procès-verbal") && french.contains("excusé·e") && french.contains(digest));
+    assert!(
+        french.contains("Procès-verbal") && french.contains("excusé·e") && french.contains(digest)
+    );
 }

@@ -66,8 +66,8 @@ pub fn record(
         .position(|s| s.key == meeting.stage)
         .context("the meeting's stage is no longer one of the call")?;
     let last_stage = stage_index + 1 == stages.len();
-    let application = applications::find(conn, item.application_id)?
-        .filter(|a| *a.call_id == call_id);
+    let application =
+        applications::find(conn, item.application_id)?.filter(|a| *a.call_id == call_id);
     let reference = application
         .as_ref()
         .and_then(|a| a.reference.clone())
@@ -119,10 +119,10 @@ pub fn record(
     }
     check_voters(conn, call_id, meeting_id, &item, &reference, &mut check)?;
     check.finish()?;
-    if write == Write::Create {
-        if meetings::find_item(conn, meeting_id, item.application_id)?.is_some() {
-            return Err(MeetingRefusal::ItemExists { reference }.into());
-        }
+    if write == Write::Create
+        && meetings::find_item(conn, meeting_id, item.application_id)?.is_some()
+    {
+        return Err(MeetingRefusal::ItemExists { reference }.into());
     }
     if !meetings::touch(conn, meeting_id, now)? {
         return Err(MeetingRefusal::Closed.into());
@@ -184,7 +184,11 @@ fn check_voters(
             continue;
         };
         if seen.contains(juror_id) {
-            check.push(FieldError::new(field, "duplicate", "this juror already voted"));
+            check.push(FieldError::new(
+                field,
+                "duplicate",
+                "this juror already voted",
+            ));
             continue;
         }
         seen.push(*juror_id);
@@ -201,7 +205,10 @@ fn check_voters(
             check.push(FieldError::new(
                 field,
                 "voter_not_present",
-                format!("{} is not marked present at this meeting", juror.display_name),
+                format!(
+                    "{} is not marked present at this meeting",
+                    juror.display_name
+                ),
             ));
         }
     }

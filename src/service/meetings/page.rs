@@ -61,7 +61,12 @@ pub fn render(record: &Value, lang: &'static str, timezone: &str) -> Result<Stri
         .map(|items| {
             items
                 .iter()
-                .filter_map(|i| Some((i["application_id"].as_str()?.to_owned(), i["reference"].clone())))
+                .filter_map(|i| {
+                    Some((
+                        i["application_id"].as_str()?.to_owned(),
+                        i["reference"].clone(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -17,8 +17,8 @@ use crate::domain::meeting::{self, ItemKind, MeetingStatus, Presence, Vote};
 use crate::domain::ranking::RankedApplication;
 use crate::error::Error;
 use crate::store::calls::{stored, Call};
-use crate::store::meetings::{self, Meeting};
 use crate::store::jurors;
+use crate::store::meetings::{self, Meeting};
 
 /// One line of the ranking snapshot taken when the meeting opened (as `GET /calls/{id}/ranking` shows it).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -167,9 +167,7 @@ pub fn build(conn: &mut DbConn, call: &Call, meeting: &Meeting) -> Result<Value,
         votes.push(item_votes);
     }
     let names = meetings::display_names(conn, &people)?;
-    let name = |id: &Uuid| {
-        names.get(id).cloned().unwrap_or_else(|| id.to_string())
-    };
+    let name = |id: &Uuid| names.get(id).cloned().unwrap_or_else(|| id.to_string());
     let mut lines: Vec<AttendanceLine> = jury
         .iter()
         .map(|j| AttendanceLine {
@@ -251,7 +249,12 @@ pub fn build(conn: &mut DbConn, call: &Call, meeting: &Meeting) -> Result<Value,
             jurors: jury.len(),
             present,
             required: meeting::required_quorum(call.quorum, jury.len()),
-            rule: if call.quorum.is_some() { "call" } else { "majority" }.into(),
+            rule: if call.quorum.is_some() {
+                "call"
+            } else {
+                "majority"
+            }
+            .into(),
         },
         attendance: lines,
         ranking: stored(&meeting.ranking)?,
