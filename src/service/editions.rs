@@ -156,6 +156,7 @@ fn next_edition(
         edition: new.edition.unwrap_or(source.edition + 1),
         previous_edition_id: Some(source.id),
         catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
+        appeal_window_days: source.appeal_window_days,
     })
 }
 

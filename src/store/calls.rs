@@ -41,6 +41,8 @@ pub struct Call {
     pub previous_edition_id: Option<Uid>,
     /// What the call may publish in its catalogue (`domain::catalogue::Catalogue`), if it has one.
     pub catalogue: Option<Json>,
+    /// How many days after a decision is told its applicant may appeal it; `None`: no appeals.
+    pub appeal_window_days: Option<i32>,
 }
 
 /// Stores a new call.
@@ -238,6 +240,7 @@ impl Call {
             edition: crate::domain::edition::edition_of(opens_at, timezone),
             previous_edition_id: None,
             catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
+            appeal_window_days: None,
         })
     }
 }

@@ -50,6 +50,10 @@ pub struct CreateCall {
     /// What the call may publish of retained applications in its public catalogue.
     #[schema(value_type = Option<Catalogue>)]
     pub catalogue: Option<Value>,
+    /// How many days (1 to 365) after a decision is told its applicant may appeal it; left out or `null`:
+    /// the call takes no appeals.
+    #[schema(minimum = 1, maximum = 365)]
+    pub appeal_window_days: Option<i64>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -78,6 +82,10 @@ pub struct UpdateCall {
     #[serde(default)]
     #[schema(value_type = Option<Vec<Stage>>)]
     pub stages: Patch<Value>,
+    /// Days (1 to 365) to appeal a decision once told; `null` stops appeals (an appeal already filed stays).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    pub appeal_window_days: Patch<i64>,
 }
 
 /// The prefix of references when neither the body nor a template gives one: the slug's first letters.
@@ -163,6 +171,11 @@ impl CreateCall {
                 .or_else(|| slug.as_deref().map(default_prefix)),
         };
         let edition = check.optional("edition", self.edition, edition::parse_edition);
+        let appeal_window_days = check.optional(
+            "appeal_window_days",
+            self.appeal_window_days,
+            call::parse_appeal_window,
+        );
         let definition = parts.definition(&mut check, self.eligible_kinds, t);
         let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
             (slug, parts.kind, parts.timezone, prefix, definition)
@@ -196,6 +209,7 @@ impl CreateCall {
             edition,
             previous_edition_id: None,
             catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
+            appeal_window_days,
         })
     }
 
@@ -347,6 +361,13 @@ impl UpdateCall {
         let opens_at = check.optional("opens_at", self.opens_at.as_deref(), call::parse_instant);
         let closes_at = check.optional("closes_at", self.closes_at.as_deref(), call::parse_instant);
         let timezone = check.optional("timezone", self.timezone.as_deref(), call::parse_timezone);
+        let appeal_window_days = match self.appeal_window_days {
+            Patch::Keep => before.appeal_window_days,
+            Patch::Clear => None,
+            Patch::Set(days) => {
+                check.optional("appeal_window_days", Some(days), call::parse_appeal_window)
+            }
+        };
         let form: Option<Form> = kept(&mut check, "form", self.form);
         let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
         let definition = Definition {
@@ -377,6 +398,7 @@ impl UpdateCall {
             eligible_kinds: Json(json!(definition.eligible_kinds)),
             form: Json(json!(definition.form)),
             stages: Json(json!(definition.stages)),
+            appeal_window_days,
             version: before.version + 1,
             updated_at: Ts(now),
             ..before.clone()

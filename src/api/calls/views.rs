@@ -37,6 +37,9 @@ pub struct CallView {
     /// The fields the call may publish of retained applications in its public catalogue (each applicant
     /// chooses among them), when it has one.
     pub catalogue: Option<Catalogue>,
+    /// Days an applicant has to appeal a decision once told (`POST /applications/{id}/appeals`); `null`:
+    /// the call takes no appeals.
+    pub appeal_window_days: Option<i32>,
     pub status: CallStatus,
     pub phase: Phase,
     /// True once an application has been submitted: the form and criteria can no longer change.
@@ -87,6 +90,7 @@ impl CallView {
             form: stored(&call.form)?,
             stages: stored(&call.stages)?,
             catalogue: call.catalogue()?,
+            appeal_window_days: call.appeal_window_days,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),
