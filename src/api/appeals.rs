@@ -186,19 +186,14 @@ pub async fn resolve(
     check.finish()?;
     let now = state.clock.now();
     let state_for_tx = state.clone();
+    let resolution = use_case::Resolution {
+        outcome,
+        motivation,
+    };
     let appeal = state
         .db
         .write(move |conn| {
-            use_case::resolve(
-                conn,
-                &state_for_tx,
-                &caller,
-                id,
-                appeal_id,
-                outcome,
-                motivation,
-                now,
-            )
+            use_case::resolve(conn, &state_for_tx, &caller, id, appeal_id, resolution, now)
         })
         .await?;
     state.outbox_wakeup.notify_one();

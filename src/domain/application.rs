@@ -167,7 +167,9 @@ impl ApplicationStatus {
     pub fn withdraw(self) -> Result<ApplicationStatus, Refusal> {
         let kept_by_decision = matches!(
             self,
-            ApplicationStatus::Selected | ApplicationStatus::Waitlisted | ApplicationStatus::Retained
+            ApplicationStatus::Selected
+                | ApplicationStatus::Waitlisted
+                | ApplicationStatus::Retained
         );
         if self.is_final() && !kept_by_decision {
             Err(Refusal::NotWithdrawable(self))
@@ -178,7 +180,9 @@ impl ApplicationStatus {
 
     /// The outcome of the published decision the status shows, if it shows one.
     pub fn published_outcome(self) -> Option<DecisionOutcome> {
-        DecisionOutcome::ALL.into_iter().find(|o| o.status() == self)
+        DecisionOutcome::ALL
+            .into_iter()
+            .find(|o| o.status() == self)
     }
 
     /// Revising a published decision: the application takes the new outcome's status. Only an application
@@ -431,7 +435,8 @@ mod tests {
     }
 
     #[test]
-    fn withdrawal_is_possible_until_a_final_status_and_after_a_decision_that_kept_the_application() {
+    fn withdrawal_is_possible_until_a_final_status_and_after_a_decision_that_kept_the_application()
+    {
         for status in ApplicationStatus::ALL {
             let kept = matches!(status, Selected | Waitlisted | Retained);
             let expected = if status.is_final() && !kept {
@@ -454,7 +459,10 @@ mod tests {
                 Err(Refusal::NoPublishedDecision(status))
             );
         }
-        assert_eq!(Waitlisted.published_outcome(), Some(DecisionOutcome::Waitlisted));
+        assert_eq!(
+            Waitlisted.published_outcome(),
+            Some(DecisionOutcome::Waitlisted)
+        );
         assert_eq!(Withdrawn.published_outcome(), None);
     }
 

@@ -173,7 +173,10 @@ pub fn shown_to_applicant(line: &JournalLine<'_>) -> Option<Item> {
         ),
         (Source::Audit, Action::MessagePosted) => (
             ItemKind::Message,
-            pick(after, &[("message_id", "message_id"), ("side", "author_side")]),
+            pick(
+                after,
+                &[("message_id", "message_id"), ("side", "author_side")],
+            ),
         ),
         _ => return None,
     };
@@ -223,12 +226,48 @@ mod tests {
         let shortlisted = json!({"status": "shortlisted", "next_stage": "pitch"});
         let message = json!({"message_id": "m1", "side": "staff"});
         let lines = vec![
-            line(Source::Audit, 5, Action::ApplicationSubmitted, Some(&draft), Some(&resubmitted)),
-            line(Source::Audit, 3, Action::ApplicationScreened, None, Some(&changes)),
-            line(Source::Audit, 4, Action::ConflictDeclared, None, Some(&conflict)),
-            line(Source::Feed, 6, Action::ApplicationShortlisted, None, Some(&shortlisted)),
-            line(Source::Audit, 7, Action::MessagePosted, None, Some(&message)),
-            line(Source::Feed, 8, Action::ApplicationDecided, None, Some(&shortlisted)),
+            line(
+                Source::Audit,
+                5,
+                Action::ApplicationSubmitted,
+                Some(&draft),
+                Some(&resubmitted),
+            ),
+            line(
+                Source::Audit,
+                3,
+                Action::ApplicationScreened,
+                None,
+                Some(&changes),
+            ),
+            line(
+                Source::Audit,
+                4,
+                Action::ConflictDeclared,
+                None,
+                Some(&conflict),
+            ),
+            line(
+                Source::Feed,
+                6,
+                Action::ApplicationShortlisted,
+                None,
+                Some(&shortlisted),
+            ),
+            line(
+                Source::Audit,
+                7,
+                Action::MessagePosted,
+                None,
+                Some(&message),
+            ),
+            line(
+                Source::Feed,
+                8,
+                Action::ApplicationDecided,
+                None,
+                Some(&shortlisted),
+            ),
         ];
         let items = timeline(lines);
         let kinds: Vec<ItemKind> = items.iter().map(|i| i.kind).collect();

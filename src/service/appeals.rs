@@ -83,11 +83,16 @@ pub fn file(
         return Err(Refusal::AppealExists.into());
     }
     let after = json!({"appeal_id": filed.id, "grounds": filed.grounds, "decision_version": current.version, "status": filed.status});
-    let feed = json!({"appeal_id": filed.id, "decision_version": current.version, "status": filed.status});
-    Happened::new(Action::AppealFiled, Some(caller.user_id), Entity::Application(id))
-        .after(after)
-        .on_feed(Feed::application(*app.call_id, id, feed))
-        .record(conn, now)?;
+    let feed =
+        json!({"appeal_id": filed.id, "decision_version": current.version, "status": filed.status});
+    Happened::new(
+        Action::AppealFiled,
+        Some(caller.user_id),
+        Entity::Application(id),
+    )
+    .after(after)
+    .on_feed(Feed::application(*app.call_id, id, feed))
+    .record(conn, now)?;
     let about = About {
         call: &call,
         organization: &organization,
@@ -114,6 +119,13 @@ pub fn of_application(
     Ok(appeals::of_application(conn, id)?)
 }
 
+/// Staff's answer to an appeal, parsed.
+pub struct Resolution {
+    pub outcome: AppealOutcome,
+    /// Why; the applicant is emailed it.
+    pub motivation: String,
+}
+
 /// Staff's answer to an appeal (the call's managers and administrators): upheld or dismissed, with a
 /// motivation the applicant's members are emailed. 404 for an appeal of another application; 409
 /// `appeal_resolved` when it was answered already (also the second of two answers at once).
@@ -123,10 +135,13 @@ pub fn resolve(
     actor: &Principal,
     id: Uuid,
     appeal_id: Uuid,
-    outcome: AppealOutcome,
-    motivation: String,
+    resolution: Resolution,
     now: DateTime<Utc>,
 ) -> Result<Appeal, Error> {
+    let Resolution {
+        outcome,
+        motivation,
+    } = resolution;
     let app = load_for_staff(conn, actor, id)?;
     let appeal = appeals::of_application(conn, id)?
         .into_iter()

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::permissions::{can_follow_application, can_see_decision, ApplicationFacts, Principal};
+use crate::auth::permissions::{
+    can_follow_application, can_see_decision, ApplicationFacts, Principal,
+};
 use crate::db::types::{Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
@@ -20,8 +22,8 @@ use crate::notify::applications::{format_instant, About};
 use crate::notify::emails::DecisionRevised;
 use crate::service::applications::{load_for_staff, load_readable_with_facts};
 use crate::state::AppState;
-use crate::store::applications::{self, Application};
 use crate::store::appeals::{self, Appeal};
+use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
 use crate::store::decision_history::{self, DecisionVersion};
 use crate::store::journal::{Entity, Feed, Happened};
@@ -76,7 +78,9 @@ pub fn record_publication(
         Some(actor.user_id),
         Entity::Application(*app.id),
     )
-    .after(json!({"outcome": outcome, "motivation": motivation, "version": 1, "status": app.status}))
+    .after(
+        json!({"outcome": outcome, "motivation": motivation, "version": 1, "status": app.status}),
+    )
     .on_feed(Feed::application(*app.call_id, *app.id, feed))
     .record(conn, now)?;
     Ok(())

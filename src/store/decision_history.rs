@@ -45,7 +45,10 @@ pub fn insert(conn: &mut DbConn, version: &DecisionVersion) -> QueryResult<bool>
 }
 
 /// The versions of an application's decision, oldest first.
-pub fn of_application(conn: &mut DbConn, application_id: Uuid) -> QueryResult<Vec<DecisionVersion>> {
+pub fn of_application(
+    conn: &mut DbConn,
+    application_id: Uuid,
+) -> QueryResult<Vec<DecisionVersion>> {
     decision_versions::table
         .filter(decision_versions::application_id.eq(Uid(application_id)))
         .order(decision_versions::version.asc())

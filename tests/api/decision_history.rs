@@ -13,7 +13,11 @@ use crate::helpers::*;
 const SECRET: &str = "MOTIVATION-ENCORE-SECRETE-42";
 
 /// Sets the call's appeal window (days; `null` for none), with the call's `If-Match`.
-pub(crate) async fn set_appeal_window(app: &TestApp, call: &Call, days: Value) -> (StatusCode, Value) {
+pub(crate) async fn set_appeal_window(
+    app: &TestApp,
+    call: &Call,
+    days: Value,
+) -> (StatusCode, Value) {
     let path = format!("/api/v1/calls/{}", call.id);
     let response = app
         .request(Method::GET, &path, Some(&call.admin))
@@ -141,10 +145,19 @@ async fn a_revision_tells_the_members_once_and_the_history_keeps_every_version_i
     let call = decided_call(&app, &["selected", "waitlisted"], None).await;
     let (waitlisted, founder) = (&call.applications[1], &call.founders[1]);
     let email = founder_email(1);
-    assert_eq!(queued(&app, &call.admin, "decision_published", &email).await, 1);
+    assert_eq!(
+        queued(&app, &call.admin, "decision_published", &email).await,
+        1
+    );
 
     // The reason is required: one 422 names every missing field.
-    let (status, body) = revise(&app, &call.admin, waitlisted, json!({"outcome": "selected", "reason": "  "})).await;
+    let (status, body) = revise(
+        &app,
+        &call.admin,
+        waitlisted,
+        json!({"outcome": "selected", "reason": "  "}),
+    )
+    .await;
     assert_problem(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(failing_fields(&body), ["motivation", "reason"]);
     // Only staff revise; the applicant is told the route does not exist for them.
@@ -172,7 +185,10 @@ async fn a_revision_tells_the_members_once_and_the_history_keeps_every_version_i
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0]["version"], 2);
     assert_eq!(answers[0]["change"], "revised");
-    assert_eq!(queued(&app, &call.admin, "decision_revised", &email).await, 1);
+    assert_eq!(
+        queued(&app, &call.admin, "decision_revised", &email).await,
+        1
+    );
 
     let view = application(&app, founder, waitlisted).await;
     assert_eq!(view["status"], "selected");
@@ -180,7 +196,10 @@ async fn a_revision_tells_the_members_once_and_the_history_keeps_every_version_i
     assert_eq!(view["decision"]["motivation"], "Premier sur la liste");
     assert_eq!(view["decision"]["version"], 2);
     assert!(view["decision"]["revised_at"].is_string(), "{view}");
-    assert!(view["decision"]["appeal"]["deadline"].is_null(), "no appeals on this call");
+    assert!(
+        view["decision"]["appeal"]["deadline"].is_null(),
+        "no appeals on this call"
+    );
 
     // A second change: a second version, a second email.
     let (status, third) = revise(
@@ -191,9 +210,15 @@ async fn a_revision_tells_the_members_once_and_the_history_keeps_every_version_i
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{third}");
-    assert_eq!(queued(&app, &call.admin, "decision_revised", &email).await, 2);
+    assert_eq!(
+        queued(&app, &call.admin, "decision_revised", &email).await,
+        2
+    );
     let told = app.mailbox.wait_for_subject(&email, "révisée").await;
-    assert!(told.text().contains("Une place s'est libérée") || told.text().contains("Le financeur s'est retiré"));
+    assert!(
+        told.text().contains("Une place s'est libérée")
+            || told.text().contains("Le financeur s'est retiré")
+    );
 
     let seen = history(&app, founder, waitlisted).await;
     let versions: Vec<(i64, &str, &str)> = seen
@@ -208,17 +233,30 @@ async fn a_revision_tells_the_members_once_and_the_history_keeps_every_version_i
         .collect();
     assert_eq!(
         versions,
-        [(1, "published", "waitlisted"), (2, "revised", "selected"), (3, "revised", "rejected")]
+        [
+            (1, "published", "waitlisted"),
+            (2, "revised", "selected"),
+            (3, "revised", "rejected")
+        ]
     );
     assert_eq!(seen[1]["reason"], "Une place s'est libérée");
-    assert!(seen.iter().all(|v| v.get("decided_by").is_none()), "no staff names for the applicant");
+    assert!(
+        seen.iter().all(|v| v.get("decided_by").is_none()),
+        "no staff names for the applicant"
+    );
     let staff = history(&app, &call.admin, waitlisted).await;
     assert_eq!(staff.len(), 3);
-    assert!(staff.iter().all(|v| v["decided_by"].is_string()), "{staff:?}");
+    assert!(
+        staff.iter().all(|v| v["decided_by"].is_string()),
+        "{staff:?}"
+    );
 
     // The decisions of the call show the latest version; each change is on the audit log.
     let (_, decisions) = app
-        .get(&format!("/api/v1/calls/{}/decisions", call.id), Some(&call.admin))
+        .get(
+            &format!("/api/v1/calls/{}/decisions", call.id),
+            Some(&call.admin),
+        )
         .await;
     let latest = decisions["items"]
         .as_array()
@@ -285,7 +323,10 @@ async fn a_laureate_withdraws_after_the_decision_and_a_waitlisted_application_ta
 
     // Staff are told on the event feed, with the status it had.
     let (status, feed) = app
-        .get("/api/v1/events?type=application.withdrawn", Some(&call.admin))
+        .get(
+            "/api/v1/events?type=application.withdrawn",
+            Some(&call.admin),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{feed}");
     let withdrawn = feed["items"]
@@ -304,16 +345,31 @@ async fn a_laureate_withdraws_after_the_decision_and_a_waitlisted_application_ta
     assert_eq!(refused["code"], "no_published_decision");
     let (status, revised) = revise(&app, &call.admin, waitlisted, body).await;
     assert_eq!(status, StatusCode::CREATED, "{revised}");
-    assert_eq!(application(&app, &call.founders[1], waitlisted).await["status"], "selected");
-    let told = app.mailbox.wait_for_subject(&founder_email(1), "révisée").await;
-    assert!(told.text().contains("Un lauréat s'est retiré"), "{}", told.text());
+    assert_eq!(
+        application(&app, &call.founders[1], waitlisted).await["status"],
+        "selected"
+    );
+    let told = app
+        .mailbox
+        .wait_for_subject(&founder_email(1), "révisée")
+        .await;
+    assert!(
+        told.text().contains("Un lauréat s'est retiré"),
+        "{}",
+        told.text()
+    );
     assert!(told.text().contains("retenue"), "{}", told.text());
 }
 
 #[tokio::test]
 async fn a_pending_decision_never_reaches_an_applicant_or_a_juror() {
     let app = TestApp::spawn().await;
-    let (call, [juror]) = Scenario::new(&app).eligible(2).jurors(1).build().await.into_parts();
+    let (call, [juror]) = Scenario::new(&app)
+        .eligible(2)
+        .jurors(1)
+        .build()
+        .await
+        .into_parts();
     let (id, founder) = (&call.applications[0], &call.founders[0]);
     let (status, body) = app
         .post(
@@ -340,13 +396,23 @@ async fn a_pending_decision_never_reaches_an_applicant_or_a_juror() {
         let (status, body) = app.get(&path, Some(founder)).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         let text = body.to_string();
-        assert!(!text.contains(SECRET), "{path} leaks the motivation: {text}");
-        assert!(!text.contains("\"selected\""), "{path} leaks the outcome: {text}");
+        assert!(
+            !text.contains(SECRET),
+            "{path} leaks the motivation: {text}"
+        );
+        assert!(
+            !text.contains("\"selected\""),
+            "{path} leaks the outcome: {text}"
+        );
         assert!(!text.contains("decision_published"), "{path}: {text}");
     }
     assert!(history(&app, founder, id).await.is_empty());
     let (status, body) = app
-        .post(&format!("/api/v1/applications/{id}/appeals"), Some(founder), json!({"grounds": "Pourquoi ?"}))
+        .post(
+            &format!("/api/v1/applications/{id}/appeals"),
+            Some(founder),
+            json!({"grounds": "Pourquoi ?"}),
+        )
         .await;
     assert_eq!(body["code"], "no_published_decision", "{status} {body}");
     for path in [
@@ -365,12 +431,18 @@ async fn a_pending_decision_never_reaches_an_applicant_or_a_juror() {
     assert!(seen["decision"].is_null(), "{seen}");
     for path in ["timeline", "decision/history", "appeals"] {
         let (status, _) = app
-            .get(&format!("/api/v1/applications/{id}/{path}"), Some(&juror.token))
+            .get(
+                &format!("/api/v1/applications/{id}/{path}"),
+                Some(&juror.token),
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
     // No email announces it.
-    assert_eq!(queued(&app, &call.admin, "decision_published", &founder_email(0)).await, 0);
+    assert_eq!(
+        queued(&app, &call.admin, "decision_published", &founder_email(0)).await,
+        0
+    );
 
     // Once published, the members see it; the juror still does not.
     publish(&app, &call).await;
@@ -380,7 +452,10 @@ async fn a_pending_decision_never_reaches_an_applicant_or_a_juror() {
     assert_eq!(view["decision"]["version"], 1);
     assert!(view["decision"]["revised_at"].is_null());
     assert!(application(&app, &juror.token, id).await["decision"].is_null());
-    assert_eq!(queued(&app, &call.admin, "decision_published", &founder_email(0)).await, 1);
+    assert_eq!(
+        queued(&app, &call.admin, "decision_published", &founder_email(0)).await,
+        1
+    );
 }
 
 /// The kinds of a timeline, in order.
@@ -414,10 +489,15 @@ async fn the_timeline_tells_a_whole_path_in_order_and_nothing_internal() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, _) = app.upload(&founder, &id, "pitch_deck", "pitch.pdf", pdf_bytes()).await;
+    let (status, _) = app
+        .upload(&founder, &id, "pitch_deck", "pitch.pdf", pdf_bytes())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let submit = format!("/api/v1/applications/{id}/submit");
-    assert_eq!(app.post(&submit, Some(&founder), json!({})).await.0, StatusCode::OK);
+    assert_eq!(
+        app.post(&submit, Some(&founder), json!({})).await.0,
+        StatusCode::OK
+    );
     let screening = format!("/api/v1/applications/{id}/screening");
     let due = (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339();
     let (status, body) = app
@@ -428,11 +508,24 @@ async fn the_timeline_tells_a_whole_path_in_order_and_nothing_internal() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(app.post(&submit, Some(&founder), json!({})).await.0, StatusCode::OK);
-    let (status, _) = app.post(&screening, Some(&call.admin), json!({"outcome": "eligible"})).await;
+    assert_eq!(
+        app.post(&submit, Some(&founder), json!({})).await.0,
+        StatusCode::OK
+    );
+    let (status, _) = app
+        .post(
+            &screening,
+            Some(&call.admin),
+            json!({"outcome": "eligible"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .post(&format!("/api/v1/applications/{id}/messages"), Some(&founder), json!({"body": "Merci !"}))
+        .post(
+            &format!("/api/v1/applications/{id}/messages"),
+            Some(&founder),
+            json!({"body": "Merci !"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     call.applications = vec![id.clone()];
@@ -450,12 +543,19 @@ async fn the_timeline_tells_a_whole_path_in_order_and_nothing_internal() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, appeal) = app
-        .post(&format!("/api/v1/applications/{id}/appeals"), Some(&founder), json!({"grounds": "La motivation est incomplète"}))
+        .post(
+            &format!("/api/v1/applications/{id}/appeals"),
+            Some(&founder),
+            json!({"grounds": "La motivation est incomplète"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{appeal}");
     let (status, body) = app
         .post(
-            &format!("/api/v1/applications/{id}/appeals/{}/resolve", appeal["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/applications/{id}/appeals/{}/resolve",
+                appeal["id"].as_str().unwrap()
+            ),
             Some(&call.admin),
             json!({"outcome": "dismissed", "motivation": "La décision vous est favorable"}),
         )
@@ -487,13 +587,19 @@ async fn the_timeline_tells_a_whole_path_in_order_and_nothing_internal() {
     assert_eq!(items[6]["next_stage"], "pitch");
     assert_eq!(items[7]["outcome"], "waitlisted");
     assert_eq!(items[7]["motivation"], "Bon projet");
-    assert_eq!((items[8]["from"].as_str(), items[8]["to"].as_str()), (Some("waitlisted"), Some("selected")));
+    assert_eq!(
+        (items[8]["from"].as_str(), items[8]["to"].as_str()),
+        (Some("waitlisted"), Some("selected"))
+    );
     assert_eq!(items[8]["reason"], "Une place s'est libérée");
     assert_eq!(items[10]["outcome"], "dismissed");
     assert_eq!(body["truncated"], false);
     let text = body.to_string();
     for internal in ["decided_by", "actor", "juror", "score", "staff@example.org"] {
-        assert!(!text.contains(internal), "the timeline shows {internal}: {text}");
+        assert!(
+            !text.contains(internal),
+            "the timeline shows {internal}: {text}"
+        );
     }
     let times: Vec<chrono::DateTime<chrono::FixedOffset>> = items
         .iter()
@@ -504,4 +610,38 @@ async fn the_timeline_tells_a_whole_path_in_order_and_nothing_internal() {
     assert_eq!(times, sorted, "oldest first");
     // Staff read the same timeline.
     assert_eq!(timeline_kinds(&app, &call.admin, &id).await.0, kinds);
+
+    // The same few statements whatever the timeline's length.
+    let statements = || async {
+        let response = app
+            .request(
+                Method::GET,
+                &format!("/api/v1/applications/{id}/timeline"),
+                Some(&founder),
+            )
+            .send()
+            .await
+            .unwrap();
+        response.headers()["x-sql-statements"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = statements().await;
+    for i in 0..5 {
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/applications/{id}/messages"),
+                Some(&call.admin),
+                json!({"body": format!("Message {i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    assert_eq!(statements().await, before);
+    assert_eq!(
+        timeline_kinds(&app, &founder, &id).await.0.len(),
+        kinds.len() + 5
+    );
 }

@@ -13,8 +13,8 @@ use crate::api::etag;
 use crate::domain::appeal::AppealStatus;
 use crate::domain::application::{ApplicationStatus, DecisionOutcome};
 use crate::domain::decision::DecisionChange;
-use crate::service::decision_history::PublishedDecision;
 use crate::domain::prefill::{LeftOut, Prefill};
+use crate::service::decision_history::PublishedDecision;
 use crate::store::applications::{Application, Attachment, Summary};
 
 /// A file attached to an application.
