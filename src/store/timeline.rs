@@ -9,6 +9,9 @@ use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
 use crate::domain::action::Action;
 
+/// An audit entry as read: id, time, action, before, after.
+type AuditRow = (Uid, Ts, String, Option<Json>, Option<Json>);
+
 /// An audit entry or feed event about an application, as the timeline reads it.
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -30,7 +33,7 @@ pub fn lines(
     limit: i64,
 ) -> QueryResult<Vec<Line>> {
     let audit_names: Vec<&str> = audit_actions.iter().map(|a| a.as_str()).collect();
-    let audited: Vec<(Uid, Ts, String, Option<Json>, Option<Json>)> = audit_log::table
+    let audited: Vec<AuditRow> = audit_log::table
         .filter(audit_log::entity_type.eq("application"))
         .filter(audit_log::entity_id.eq(Uid(application_id)))
         .filter(audit_log::action.eq_any(audit_names))
