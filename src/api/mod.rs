@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod appeals;
 pub mod applications;
 pub mod assignments;
 pub mod attachments;
 pub mod calls;
 pub mod catalogue;
 pub mod conflicts;
+pub mod decision_history;
 pub mod decisions;
 pub mod email_templates;
 pub mod etag;
@@ -33,6 +35,7 @@ pub mod ranking;
 pub mod reviews;
 pub mod staff;
 pub mod stats;
+pub mod timeline;
 pub mod webhooks;
 
 use actix_web::body::MessageBody;
@@ -172,6 +175,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(meetings::replace_item)
                 .service(meetings::close)
                 .service(meetings::record)
+                .service(decision_history::revise)
+                .service(decision_history::history)
+                .service(timeline::timeline)
+                .service(appeals::file)
+                .service(appeals::list)
+                .service(appeals::resolve)
                 .service(catalogue::give_consent)
                 .service(catalogue::withdraw_consent)
                 .service(catalogue::publish_entry)

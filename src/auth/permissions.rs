@@ -330,6 +330,33 @@ pub fn can_read_application(caller: &Principal, facts: &ApplicationFacts) -> Res
     }
 }
 
+/// Seeing an application's published decision (on the application, and in what follows it: history,
+/// appeals, timeline): the members of its organization and its call's staff (administrators, managers,
+/// observers). Jurors read the application to score it, not the decision on it. A decision not yet
+/// published is never seen this way: the caller checks publication first.
+pub fn can_see_decision(caller: &Principal, facts: &ApplicationFacts) -> bool {
+    facts.membership.is_some() || caller.is_admin() || facts.read_as_call_staff(caller)
+}
+
+/// Following an application (its timeline, its decision's history, its appeals): the members of its
+/// organization, as the applicant, and its call's staff (administrators, managers, observers; never a
+/// draft), as staff; anyone else, jurors included, is told it does not exist (a token lacking
+/// `applications:read`: 403).
+pub fn can_follow_application(
+    caller: &Principal,
+    facts: &ApplicationFacts,
+) -> Result<crate::domain::decision::HistoryReader, Error> {
+    use crate::domain::decision::HistoryReader;
+    caller.require_scope(Scope::ApplicationsRead)?;
+    if caller.is_admin() || (facts.membership.is_none() && facts.read_as_call_staff(caller)) {
+        Ok(HistoryReader::Staff)
+    } else if facts.membership.is_some() {
+        Ok(HistoryReader::Applicant)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
 /// Downloading an attachment: whoever may read its application.
 pub fn can_read_attachment(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
     can_read_application(caller, facts)
@@ -649,6 +676,53 @@ mod tests {
             let caller = principal(role, kind, scopes);
             assert_eq!(can_create_edition(&caller).is_ok(), allowed, "{caller:?}");
         }
+    }
+
+    #[test]
+    fn a_decision_is_seen_and_followed_by_members_and_staff_never_by_jurors() {
+        use crate::domain::decision::HistoryReader;
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let juror = JurorFacts {
+            assigned: true,
+            conflicted: false,
+        };
+        let member = ApplicationFacts::member(Some(MemberRole::Member));
+        let observer = ApplicationFacts {
+            call: CallAccess::of(Some(CallRole::Observer)),
+            ..ApplicationFacts::member(None)
+        };
+        let assigned = ApplicationFacts {
+            juror: Some(juror),
+            ..ApplicationFacts::member(None)
+        };
+        let nobody = ApplicationFacts::member(None);
+        assert!(can_see_decision(&user, &member));
+        assert!(can_see_decision(&user, &observer));
+        assert!(can_see_decision(&admin, &nobody));
+        assert!(!can_see_decision(&user, &assigned));
+        assert!(!can_see_decision(&user, &nobody));
+        assert!(matches!(
+            can_follow_application(&user, &member),
+            Ok(HistoryReader::Applicant)
+        ));
+        assert!(matches!(
+            can_follow_application(&user, &observer),
+            Ok(HistoryReader::Staff)
+        ));
+        assert!(matches!(
+            can_follow_application(&admin, &nobody),
+            Ok(HistoryReader::Staff)
+        ));
+        assert!(matches!(
+            can_follow_application(&user, &assigned),
+            Err(Error::NotFound)
+        ));
+        let draft = ApplicationFacts {
+            draft: true,
+            ..observer
+        };
+        assert!(!can_see_decision(&user, &draft));
     }
 
     #[test]

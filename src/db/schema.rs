@@ -193,6 +193,7 @@ diesel::table! {
         previous_edition_id -> Nullable<DbUuid>,
         catalogue -> Nullable<DbJson>,
         quorum -> Nullable<Integer>,
+        appeal_window_days -> Nullable<Integer>,
     }
 }
 
@@ -547,6 +548,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    decision_versions (application_id, version) {
+        application_id -> DbUuid,
+        version -> Integer,
+        call_id -> DbUuid,
+        kind -> Text,
+        outcome -> Nullable<Text>,
+        motivation -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        appeal_id -> Nullable<DbUuid>,
+        decided_by -> Nullable<DbUuid>,
+        decided_at -> DbTime,
+    }
+}
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    appeals (id) {
+        id -> DbUuid,
+        application_id -> DbUuid,
+        call_id -> DbUuid,
+        decision_version -> Integer,
+        grounds -> Text,
+        status -> Text,
+        filed_by -> Nullable<DbUuid>,
+        filed_at -> DbTime,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<DbUuid>,
+        resolved_at -> Nullable<DbTime>,
+    }
+}
+
+diesel::joinable!(decision_versions -> applications (application_id));
+diesel::joinable!(appeals -> applications (application_id));
 diesel::joinable!(catalogue_consents -> applications (application_id));
 diesel::joinable!(catalogue_publications -> applications (application_id));
 
@@ -658,4 +697,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_attendance,
     meeting_items,
     meeting_decisions,
+    decision_versions,
+    appeals,
 );

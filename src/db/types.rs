@@ -278,6 +278,8 @@ stored_as_text!(
     crate::domain::pairing::PairingStatus,
     crate::domain::pairing::Response,
     crate::domain::message::MessageSide,
+    crate::domain::appeal::AppealStatus,
+    crate::domain::decision::DecisionChange,
     crate::domain::delivery::OutboxStatus,
     crate::domain::delivery::DeliveryStatus,
     crate::domain::account::StaffRole,

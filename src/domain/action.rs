@@ -13,6 +13,11 @@ macro_rules! actions {
             /// Every action.
             pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
 
+            /// The action of a stored dotted name, if it is one.
+            pub fn parse(name: &str) -> Option<Action> {
+                Action::ALL.iter().copied().find(|a| a.as_str() == name)
+            }
+
             /// The action's dotted name, as stored and as sent to webhook receivers.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -35,6 +40,10 @@ actions! {
     ApplicationSubmitted => "application.submitted",
     ApplicationUpdated => "application.updated",
     ApplicationWithdrawn => "application.withdrawn",
+    /// An applicant appealed a published decision.
+    AppealFiled => "appeal.filed",
+    /// Staff upheld or dismissed an appeal.
+    AppealResolved => "appeal.resolved",
     AssignmentCreated => "assignment.created",
     AssignmentsCreated => "assignments.created",
     AttachmentDeleted => "attachment.deleted",
@@ -54,6 +63,8 @@ actions! {
     ConflictDetected => "conflict.detected",
     ConflictDismissed => "conflict.dismissed",
     ConflictFlagged => "conflict.flagged",
+    /// Staff revised a published decision (a new version, with its reason).
+    DecisionRevised => "decision.revised",
     DecisionsPublished => "decisions.published",
     DecisionsRecorded => "decisions.recorded",
     EmailTemplateReset => "email_template.reset",

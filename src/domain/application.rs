@@ -6,7 +6,9 @@
 //! submitted → eligible | ineligible
 //! eligible → shortlisted | not_shortlisted (multi-stage calls) → selected | waitlisted | rejected
 //! eligible → retained | not_retained (expressions of interest: staff triage, no jury)
-//! withdrawn from any state before a published decision
+//! withdrawn from any state before a published decision, and after it by a laureate (selected, waitlisted,
+//! retained)
+//! selected | waitlisted | rejected | retained | not_retained → (revised by staff) another of these
 //! ```
 
 use chrono::{DateTime, Utc};
@@ -159,12 +161,36 @@ impl ApplicationStatus {
         }
     }
 
-    /// Withdrawing: any time before a published decision.
+    /// Withdrawing: any time before a published decision; after it, only an application the decision kept
+    /// (selected, waitlisted or retained: a laureate who drops out frees a place). A rejected, not retained
+    /// or already withdrawn application stays as it is.
     pub fn withdraw(self) -> Result<ApplicationStatus, Refusal> {
-        if self.is_final() {
+        let kept_by_decision = matches!(
+            self,
+            ApplicationStatus::Selected
+                | ApplicationStatus::Waitlisted
+                | ApplicationStatus::Retained
+        );
+        if self.is_final() && !kept_by_decision {
             Err(Refusal::NotWithdrawable(self))
         } else {
             Ok(ApplicationStatus::Withdrawn)
+        }
+    }
+
+    /// The outcome of the published decision the status shows, if it shows one.
+    pub fn published_outcome(self) -> Option<DecisionOutcome> {
+        DecisionOutcome::ALL
+            .into_iter()
+            .find(|o| o.status() == self)
+    }
+
+    /// Revising a published decision: the application takes the new outcome's status. Only an application
+    /// whose status is a published decision is revised (not one withdrawn since, nor one still undecided).
+    pub fn revise(self, to: DecisionOutcome) -> Result<ApplicationStatus, Refusal> {
+        match self.published_outcome() {
+            Some(_) => Ok(to.status()),
+            None => Err(Refusal::NoPublishedDecision(self)),
         }
     }
 
@@ -409,15 +435,35 @@ mod tests {
     }
 
     #[test]
-    fn withdrawal_is_possible_until_a_final_status() {
+    fn withdrawal_is_possible_until_a_final_status_and_after_a_decision_that_kept_the_application()
+    {
         for status in ApplicationStatus::ALL {
-            let expected = if status.is_final() {
+            let kept = matches!(status, Selected | Waitlisted | Retained);
+            let expected = if status.is_final() && !kept {
                 Err(Refusal::NotWithdrawable(status))
             } else {
                 Ok(Withdrawn)
             };
             assert_eq!(status.withdraw(), expected, "{status}");
         }
+    }
+
+    #[test]
+    fn only_a_published_decision_is_revised_and_the_status_follows_the_new_outcome() {
+        assert_eq!(Waitlisted.revise(DecisionOutcome::Selected), Ok(Selected));
+        assert_eq!(Selected.revise(DecisionOutcome::Rejected), Ok(Rejected));
+        assert_eq!(NotRetained.revise(DecisionOutcome::Retained), Ok(Retained));
+        for status in [Withdrawn, Shortlisted, Eligible, Draft] {
+            assert_eq!(
+                status.revise(DecisionOutcome::Selected),
+                Err(Refusal::NoPublishedDecision(status))
+            );
+        }
+        assert_eq!(
+            Waitlisted.published_outcome(),
+            Some(DecisionOutcome::Waitlisted)
+        );
+        assert_eq!(Withdrawn.published_outcome(), None);
     }
 
     #[test]
@@ -458,7 +504,7 @@ mod tests {
     fn a_triage_outcome_is_final_and_only_a_retained_application_is_catalogued() {
         assert!(DecisionOutcome::Retained.is_triage() && DecisionOutcome::NotRetained.is_triage());
         assert!(!DecisionOutcome::Selected.is_triage());
-        assert_eq!(Retained.withdraw(), Err(Refusal::NotWithdrawable(Retained)));
+        assert_eq!(Retained.withdraw(), Ok(Withdrawn));
         assert_eq!(
             NotRetained.withdraw(),
             Err(Refusal::NotWithdrawable(NotRetained))

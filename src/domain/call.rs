@@ -220,6 +220,17 @@ pub fn parse_quorum(raw: i64) -> Result<i32, InvalidValue> {
     }
 }
 
+/// The days an applicant has to appeal a decision once told: 1 to 365.
+pub fn parse_appeal_window(raw: i64) -> Result<i32, InvalidValue> {
+    match i32::try_from(raw) {
+        Ok(days) if (1..=365).contains(&days) => Ok(days),
+        _ => Err(InvalidValue::new(
+            "invalid_appeal_window",
+            "a number of days from 1 to 365",
+        )),
+    }
+}
+
 /// A call's URL name: 3 to 64 lower-case letters, digits and dashes, starting with a letter or digit.
 pub fn parse_slug(raw: &str) -> Result<String, InvalidValue> {
     let slug = raw.trim();

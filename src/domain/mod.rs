@@ -2,12 +2,14 @@
 
 pub mod account;
 pub mod action;
+pub mod appeal;
 pub mod application;
 pub mod assignment;
 pub mod call;
 pub mod catalogue;
 pub mod check;
 pub mod conflict;
+pub mod decision;
 pub mod delivery;
 pub mod edition;
 pub mod email;
@@ -26,4 +28,5 @@ pub mod review;
 pub mod score_sheet;
 pub mod spreadsheet;
 pub mod text;
+pub mod timeline;
 pub mod version;

@@ -79,6 +79,17 @@ pub enum Refusal {
     NoCatalogue,
     /// Publishing in the catalogue an application that was not retained.
     NotRetained(ApplicationStatus),
+    /// Revising, or appealing, the decision of an application that has no published decision standing (not
+    /// decided yet, or withdrawn since).
+    NoPublishedDecision(ApplicationStatus),
+    /// Appealing a decision of a call that takes no appeals.
+    NoAppeals,
+    /// Appealing after the deadline (`deadline` in the call's time zone).
+    AppealWindowClosed { deadline: DateTime<Utc> },
+    /// Appealing a decision already appealed, or while another appeal is open.
+    AppealExists,
+    /// Resolving an appeal already resolved.
+    AppealResolved,
 }
 
 impl Refusal {
@@ -113,6 +124,11 @@ impl Refusal {
             Refusal::NoJuryScoring => "no_jury_scoring",
             Refusal::NoCatalogue => "no_catalogue",
             Refusal::NotRetained(_) => "not_retained",
+            Refusal::NoPublishedDecision(_) => "no_published_decision",
+            Refusal::NoAppeals => "no_appeals",
+            Refusal::AppealWindowClosed { .. } => "appeal_window_closed",
+            Refusal::AppealExists => "appeal_exists",
+            Refusal::AppealResolved => "appeal_resolved",
         }
     }
 
@@ -185,6 +201,18 @@ impl Refusal {
             Refusal::NotRetained(status) => {
                 format!("the application is {status}: only retained applications are published in the catalogue")
             }
+            Refusal::NoPublishedDecision(status) => {
+                format!("the application is {status}: it has no published decision standing")
+            }
+            Refusal::NoAppeals => "this call takes no appeals".into(),
+            Refusal::AppealWindowClosed { deadline } => format!(
+                "appeals against this decision closed at {}",
+                deadline.to_rfc3339()
+            ),
+            Refusal::AppealExists => {
+                "this decision was already appealed, or an appeal is still open".into()
+            }
+            Refusal::AppealResolved => "this appeal was already resolved".into(),
         }
     }
 }

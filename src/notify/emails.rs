@@ -68,6 +68,9 @@ application_details!(
     DraftReminder,
     DecisionPublished,
     PairingUpdate,
+    DecisionRevised,
+    AppealFiled,
+    AppealResolved,
 );
 
 /// Asks a new user to confirm their address.
@@ -352,6 +355,10 @@ impl EmailContext for ReviewReminder {
 pub struct DecisionPublished {
     pub outcome: crate::domain::application::DecisionOutcome,
     pub motivation: String,
+    /// Until when the decision may be appealed, in the call's time zone (none: the call takes no appeals).
+    pub appeal_deadline: Option<String>,
+    /// Where to appeal (`POST` with `{"grounds": …}`), when the call takes appeals.
+    pub appeal_link: Option<String>,
 }
 
 impl EmailContext for DecisionPublished {
@@ -360,6 +367,82 @@ impl EmailContext for DecisionPublished {
         DecisionPublished {
             outcome: crate::domain::application::DecisionOutcome::Selected,
             motivation: "Projet solide et bien chiffré.\nLe jury salue l'ancrage local.".into(),
+            appeal_deadline: Some("20 juin 2026 à 14:00 (Europe/Paris)".into()),
+            appeal_link: Some(
+                "https://cordee.example/api/v1/applications/0190f3a2-7c1d-7b3e-9a40-2f6d8e1c5b77/appeals"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Tells the applicant that its published decision was revised: from what, to what, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRevised {
+    /// The outcome the applicant was told before.
+    pub from: crate::domain::application::DecisionOutcome,
+    pub outcome: crate::domain::application::DecisionOutcome,
+    pub motivation: String,
+    /// Why the decision changed.
+    pub reason: String,
+    /// Until when the new decision may be appealed, in the call's time zone.
+    pub appeal_deadline: Option<String>,
+    pub appeal_link: Option<String>,
+}
+
+impl EmailContext for DecisionRevised {
+    const EVENT: Event = Event::DecisionRevised;
+    fn example() -> Self {
+        DecisionRevised {
+            from: crate::domain::application::DecisionOutcome::Waitlisted,
+            outcome: crate::domain::application::DecisionOutcome::Selected,
+            motivation: "Projet solide, premier sur la liste d'attente.".into(),
+            reason: "Une place s'est libérée dans le programme.".into(),
+            appeal_deadline: Some("5 juillet 2026 à 09:30 (Europe/Paris)".into()),
+            appeal_link: Some(
+                "https://cordee.example/api/v1/applications/0190f3a2-7c1d-7b3e-9a40-2f6d8e1c5b77/appeals"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// Tells the call's staff that an applicant appealed its decision, with the grounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppealFiled {
+    /// The outcome appealed.
+    pub outcome: crate::domain::application::DecisionOutcome,
+    pub grounds: String,
+    /// Where staff read and resolve the appeals of the application.
+    pub appeals_link: String,
+}
+
+impl EmailContext for AppealFiled {
+    const EVENT: Event = Event::AppealFiled;
+    fn example() -> Self {
+        AppealFiled {
+            outcome: crate::domain::application::DecisionOutcome::Rejected,
+            grounds: "Le jury n'a pas lu l'annexe financière.\nElle figure page 12.".into(),
+            appeals_link:
+                "https://cordee.example/api/v1/applications/0190f3a2-7c1d-7b3e-9a40-2f6d8e1c5b77/appeals"
+                    .into(),
+        }
+    }
+}
+
+/// Tells the applicant how its appeal was resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppealResolved {
+    pub outcome: crate::domain::appeal::AppealOutcome,
+    pub motivation: String,
+}
+
+impl EmailContext for AppealResolved {
+    const EVENT: Event = Event::AppealResolved;
+    fn example() -> Self {
+        AppealResolved {
+            outcome: crate::domain::appeal::AppealOutcome::Upheld,
+            motivation: "L'annexe financière a été relue par le jury.".into(),
         }
     }
 }
@@ -504,5 +587,11 @@ pub fn example_of(event: Event) -> serde_json::Value {
         }),
         Event::WebhookDisabled => plain::<WebhookDisabled>(),
         Event::ConflictFlagged => plain::<ConflictFlagged>(),
+        Event::DecisionRevised => about::<DecisionRevised>(header),
+        Event::AppealFiled => about::<AppealFiled>(ApplicationHeader {
+            display_name: "Alex Martin".into(),
+            ..header
+        }),
+        Event::AppealResolved => about::<AppealResolved>(header),
     }
 }

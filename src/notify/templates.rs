@@ -91,6 +91,18 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "conflict_flagged.fr.html",
     "conflict_flagged.en.txt",
     "conflict_flagged.en.html",
+    "decision_revised.fr.txt",
+    "decision_revised.fr.html",
+    "decision_revised.en.txt",
+    "decision_revised.en.html",
+    "appeal_filed.fr.txt",
+    "appeal_filed.fr.html",
+    "appeal_filed.en.txt",
+    "appeal_filed.en.html",
+    "appeal_resolved.fr.txt",
+    "appeal_resolved.fr.html",
+    "appeal_resolved.en.txt",
+    "appeal_resolved.en.html",
 ];
 
 /// The languages emails are written in; French is the default.
@@ -132,11 +144,18 @@ pub enum Event {
     /// Tells an administrator that conflicts of interest were found for jurors already assigned (after an
     /// applicant's change, say) and wait for a decision.
     ConflictFlagged,
+    /// Tells the applicant that staff revised its published decision: the new outcome, its motivation and
+    /// the reason for the change (and, when the call takes appeals, until when it may be appealed).
+    DecisionRevised,
+    /// Tells the call's staff (administrators and its managers) that an applicant appealed a decision.
+    AppealFiled,
+    /// Tells the applicant how staff answered its appeal (upheld or dismissed) and why.
+    AppealResolved,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 16] = [
+    pub const ALL: [Event; 19] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -153,6 +172,9 @@ impl Event {
         Event::PairingUpdate,
         Event::WebhookDisabled,
         Event::ConflictFlagged,
+        Event::DecisionRevised,
+        Event::AppealFiled,
+        Event::AppealResolved,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -174,6 +196,9 @@ impl Event {
             Event::PairingUpdate => "pairing_update",
             Event::WebhookDisabled => "webhook_disabled",
             Event::ConflictFlagged => "conflict_flagged",
+            Event::DecisionRevised => "decision_revised",
+            Event::AppealFiled => "appeal_filed",
+            Event::AppealResolved => "appeal_resolved",
         }
     }
 

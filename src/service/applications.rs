@@ -25,8 +25,8 @@ use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::{answers_summary, format_instant, About};
 use crate::notify::emails;
-use crate::service::editions;
 use crate::service::staff::load_call_access;
+use crate::service::{decision_history, editions};
 use crate::state::AppState;
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls::{self, Call};
@@ -96,10 +96,21 @@ pub fn load_readable(
     caller: &Principal,
     id: Uuid,
 ) -> Result<(Application, Option<MemberRole>), Error> {
+    let (app, role, _) = load_readable_with_facts(conn, caller, id)?;
+    Ok((app, role))
+}
+
+/// The application, if `caller` may read it, with the facts that decided it (what else the caller sees
+/// of it, such as its decision, follows from them).
+pub fn load_readable_with_facts(
+    conn: &mut DbConn,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<(Application, Option<MemberRole>, ApplicationFacts), Error> {
     let (app, role) = load(conn, caller, id)?;
     let facts = read_facts(conn, caller, &app, role)?;
     can_read_application(caller, &facts)?;
-    Ok((app, role))
+    Ok((app, role, facts))
 }
 
 /// The application, if `caller` may act for its applicant ([`can_act_for_applicant`]).
@@ -401,8 +412,10 @@ fn next_reference(conn: &mut DbConn, call: &Call, now: DateTime<Utc>) -> Result<
     ))
 }
 
-/// Withdraws an application the caller acts for, any time before a published decision
-/// ([`ApplicationStatus::withdraw`]); its members are told.
+/// Withdraws an application the caller acts for, any time before a published decision, and after one
+/// that kept it (selected, waitlisted, retained: [`ApplicationStatus::withdraw`]); its members are told.
+/// After a decision the withdrawal is a version of the decision's history, and staff follow it on the
+/// audit log and the event feed (`application.withdrawn`, `previous_status`).
 pub fn withdraw(
     conn: &mut DbConn,
     state: &AppState,
@@ -411,6 +424,7 @@ pub fn withdraw(
     reason: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(Application, Vec<Attachment>), Error> {
+    applications::lock(conn, id)?;
     let before = load_for_applicant(conn, caller, id)?;
     let status = before.status.withdraw()?;
     let (call, organization) = context_of(conn, &before)?;
@@ -431,6 +445,9 @@ pub fn withdraw(
         details,
         now,
     )?;
+    if before.status.published_outcome().is_some() {
+        decision_history::record_withdrawal(conn, caller, &before, reason.clone(), now)?;
+    }
     let about = About {
         call: &call,
         organization: &organization,

@@ -23,6 +23,7 @@ use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
 use crate::notify::applications::About;
 use crate::notify::emails::DecisionPublished;
+use crate::service::decision_history;
 use crate::service::staff::{managed_call, observed_call};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
@@ -275,19 +276,23 @@ pub fn publish(
             continue;
         }
         let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
-        let data =
-            json!({"outcome": decision.outcome, "status": app.status, "reference": app.reference});
-        let feed = Feed::application(call_id, app_id, data);
-        journal::publish(
+        decision_history::record_publication(
             conn,
-            Action::ApplicationDecided,
-            Some(actor.user_id),
-            feed,
+            actor,
+            &app,
+            decision.outcome,
+            &decision.motivation,
             now,
         )?;
-        let told = |_: &str| DecisionPublished {
-            outcome: decision.outcome,
-            motivation: decision.motivation.clone(),
+        let told = |locale: &str| {
+            let (appeal_deadline, appeal_link) =
+                decision_history::appeal_notice(state, &call, app_id, now, locale);
+            DecisionPublished {
+                outcome: decision.outcome,
+                motivation: decision.motivation.clone(),
+                appeal_deadline,
+                appeal_link,
+            }
         };
         tell_members(conn, state, &call, &app, told, now)?;
     }
@@ -334,6 +339,8 @@ fn tell_not_shortlisted(
             DecisionPublished {
                 outcome: DecisionOutcome::Rejected,
                 motivation: motivation.into(),
+                appeal_deadline: None,
+                appeal_link: None,
             }
         };
         tell_members(conn, state, call, &app, per_reader, now)?;

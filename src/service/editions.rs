@@ -157,6 +157,7 @@ fn next_edition(
         previous_edition_id: Some(source.id),
         catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
         quorum: source.quorum,
+        appeal_window_days: source.appeal_window_days,
     })
 }
 

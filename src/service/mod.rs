@@ -3,12 +3,14 @@
 //! call and present.
 
 pub mod accounts;
+pub mod appeals;
 pub mod applications;
 pub mod assignments;
 pub mod attachments;
 pub mod calls;
 pub mod catalogue;
 pub mod conflicts;
+pub mod decision_history;
 pub mod decisions;
 pub mod editions;
 pub mod email_templates;
@@ -25,4 +27,5 @@ pub mod reviews;
 pub mod score_sheets;
 pub mod staff;
 pub mod stats;
+pub mod timeline;
 pub mod webhooks;

@@ -43,6 +43,8 @@ pub struct Call {
     pub catalogue: Option<Json>,
     /// How many of the call's jurors must be present to close a jury meeting; `None`: a majority of them.
     pub quorum: Option<i32>,
+    /// How many days after a decision is told its applicant may appeal it; `None`: no appeals.
+    pub appeal_window_days: Option<i32>,
 }
 
 /// Stores a new call.
@@ -241,6 +243,7 @@ impl Call {
             previous_edition_id: None,
             catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
             quorum: None,
+            appeal_window_days: None,
         })
     }
 }

@@ -106,3 +106,28 @@ pub fn mark_published(
     .execute(conn)?;
     Ok(changed == 1)
 }
+
+/// Replaces the outcome and motivation of a published decision with a revision's (the history keeps every
+/// version); false when the application has no published decision.
+pub fn revise_published(
+    conn: &mut DbConn,
+    application_id: Uuid,
+    outcome: DecisionOutcome,
+    motivation: &str,
+    decided_by: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        decisions::table
+            .find(Uid(application_id))
+            .filter(decisions::published_at.is_not_null()),
+    )
+    .set((
+        decisions::outcome.eq(outcome),
+        decisions::motivation.eq(motivation),
+        decisions::decided_by.eq(Some(Uid(decided_by))),
+        decisions::decided_at.eq(Ts(now)),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}

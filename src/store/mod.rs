@@ -1,11 +1,13 @@
 //! Persistence, one file per aggregate. Functions take `&mut DbConn` so that callers own the transaction.
 
+pub mod appeals;
 pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod calls;
 pub mod catalogue;
 pub mod conflicts;
+pub mod decision_history;
 pub mod decisions;
 pub mod email_templates;
 pub mod email_tokens;
@@ -23,6 +25,7 @@ pub mod personal;
 pub mod reviews;
 pub mod staff;
 pub mod stats;
+pub mod timeline;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -161,6 +161,12 @@ POST   /api/v1/calls/{id}/meetings/{meeting_id}/items                 | 401  404
 PUT    /api/v1/calls/{id}/meetings/{meeting_id}/items/{application_id} | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
 POST   /api/v1/calls/{id}/meetings/{meeting_id}/close                 | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
 GET    /api/v1/calls/{id}/meetings/{meeting_id}/record                | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+POST   /api/v1/applications/{id}/decision/revisions                   | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
+GET    /api/v1/applications/{id}/decision/history                     | 401  ok   404  404  404  404  ok   ok   403  403  403  403  ok   ok   404  |
+GET    /api/v1/applications/{id}/timeline                             | 401  ok   404  404  404  404  ok   ok   403  403  403  403  ok   ok   404  |
+POST   /api/v1/applications/{id}/appeals                              | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+GET    /api/v1/applications/{id}/appeals                              | 401  ok   404  404  404  404  ok   ok   403  403  403  403  ok   ok   404  |
+POST   /api/v1/applications/{id}/appeals/{appeal_id}/resolve          | 401  404  404  404  404  404  404  403  403  403  403  404  404  403  404  |
 PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
@@ -969,6 +975,15 @@ fn request(method: &str, path: &str) -> Request {
         ("PUT", "/api/v1/calls/{id}/decisions") => json(
             r#"[{"application_id": "{app_a}", "outcome": "selected", "motivation": "Un besoin clair"}]"#,
         ),
+        ("POST", "/api/v1/applications/{id}/decision/revisions") => json(
+            r#"{"outcome": "selected", "motivation": "Un besoin clair", "reason": "Une place libre"}"#,
+        ),
+        ("POST", "/api/v1/applications/{id}/appeals") => {
+            json(r#"{"grounds": "Le jury a mal lu"}"#)
+        }
+        ("POST", "/api/v1/applications/{id}/appeals/{appeal_id}/resolve") => {
+            json(r#"{"outcome": "dismissed", "motivation": "Décision maintenue"}"#)
+        }
         ("PUT", "/api/v1/applications/{id}/catalogue-consent") => {
             json(r#"{"fields": ["need"]}"#)
         }
@@ -1041,6 +1056,8 @@ fn fill_path(method: &str, path: &str, cast: &Cast, world: &World) -> String {
         .replace("{meeting_id}", &world.meeting)
         .replace("{pairing_id}", &world.pairing)
         .replace("{application_id}", &world.app_a)
+        // No appeal exists in the world: staff get as far as looking it up (404).
+        .replace("{appeal_id}", "00000000-0000-7000-8000-000000000001")
         .replace("{event}", "submission_receipt")
         .replace("{locale}", "fr")
         .replace("{stage}", "written")

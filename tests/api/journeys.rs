@@ -424,17 +424,20 @@ async fn decisions_stay_hidden_until_published_and_publishing_twice_sends_nothin
         )
         .await;
     assert_problem(status, &body, StatusCode::CONFLICT);
+    // A rejected application is not withdrawn after the decision (a laureate may withdraw: see
+    // `decision_history`).
+    let megeve_officer = app.login("megeve@example.org", PASSWORD).await;
     let (status, _) = app
         .post(
-            &format!("/api/v1/applications/{chamonix}/withdraw"),
-            Some(&officer),
+            &format!("/api/v1/applications/{megeve}/withdraw"),
+            Some(&megeve_officer),
             json!({}),
         )
         .await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
-        "no withdrawal after a published decision"
+        "no withdrawal after a decision that rejected the application"
     );
 }
 

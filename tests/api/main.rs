@@ -3,6 +3,7 @@
 //! SMTP server, then talks to it over HTTP and reads the emails that arrive.
 
 mod accounts;
+mod appeals;
 mod applications;
 mod authorization;
 mod backup;
@@ -11,6 +12,7 @@ mod call_stats;
 mod calls;
 mod contract;
 mod crash;
+mod decision_history;
 mod deliberation;
 mod editions;
 mod email;

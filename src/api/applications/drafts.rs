@@ -8,7 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::views::{
-    ok_with_etag, ApplicationSummary, ApplicationView, NewDraftView, PartnerView, PrefillView,
+    ok_with_etag, ApplicationSummary, ApplicationView, DecisionSummaryView, NewDraftView,
+    PartnerView, PrefillView,
 };
 use crate::api::etag;
 use crate::api::extract::{Caller, Page, PageQuery, Paginated};
@@ -18,6 +19,7 @@ use crate::auth::permissions::{Principal, Scope};
 use crate::domain::application::ApplicationStatus;
 use crate::error::{Error, FieldError, Problem};
 use crate::service::applications::{self as use_case, NewDraft};
+use crate::service::decision_history;
 use crate::state::AppState;
 use crate::store::applications::{self, ListFilter};
 use crate::store::{organizations, pairings};
@@ -206,10 +208,10 @@ pub async fn get_one(
 ) -> Result<HttpResponse, Error> {
     let caller = caller.0;
     let id = id.into_inner();
-    let (app, files, partner) = state
+    let (app, files, partner, decision) = state
         .db
         .read(move |conn| {
-            let (app, _) = use_case::load_readable(conn, &caller, id)?;
+            let (app, _, facts) = use_case::load_readable_with_facts(conn, &caller, id)?;
             let files = applications::attachments_of(conn, id)?;
             let partner = match pairings::confirmed_partners(conn, &[id])?.first() {
                 Some((_, org)) => organizations::find(conn, **org)?.map(|o| PartnerView {
@@ -218,11 +220,15 @@ pub async fn get_one(
                 }),
                 None => None,
             };
-            Ok((app, files, partner))
+            let decision = decision_history::published_decision(conn, &caller, &app, &facts)?;
+            Ok((app, files, partner, decision))
         })
         .await?;
     Ok(ok_with_etag(ApplicationView {
         partner,
+        decision: decision
+            .as_ref()
+            .and_then(|d| DecisionSummaryView::new(id, d)),
         ..ApplicationView::new(&app, &files)
     }))
 }

@@ -10,8 +10,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::etag;
-use crate::domain::application::ApplicationStatus;
+use crate::domain::appeal::AppealStatus;
+use crate::domain::application::{ApplicationStatus, DecisionOutcome};
+use crate::domain::decision::DecisionChange;
 use crate::domain::prefill::{LeftOut, Prefill};
+use crate::service::decision_history::PublishedDecision;
 use crate::store::applications::{Application, Attachment, Summary};
 
 /// A file attached to an application.
@@ -65,6 +68,10 @@ pub struct ApplicationView {
     /// The company or start-up a territory's experiment is paired with, once both sides accepted (shown when
     /// the application is read).
     pub partner: Option<PartnerView>,
+    /// The published decision (`GET /applications/{id}` only), for the members of the applicant
+    /// organization and the call's staff; `null` before publication, for jurors, and in the answers of the
+    /// routes that change the application.
+    pub decision: Option<DecisionSummaryView>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -103,6 +110,61 @@ impl PrefillView {
     }
 }
 
+/// A published decision as it stands, with what its applicant may do about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionSummaryView {
+    pub outcome: DecisionOutcome,
+    pub motivation: String,
+    /// When the decision was first published.
+    pub published_at: DateTime<Utc>,
+    /// The version shown (1 as published, more once revised: `GET /applications/{id}/decision/history`).
+    pub version: i32,
+    /// When it was last revised.
+    pub revised_at: Option<DateTime<Utc>>,
+    /// When the applicant withdrew after the decision.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub appeal: AppealSummaryView,
+}
+
+/// Whether and how the decision may be appealed, and the appeal of this version if there is one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealSummaryView {
+    /// Until when it may be appealed (`null`: the call takes no appeals, or the applicant withdrew).
+    pub deadline: Option<DateTime<Utc>>,
+    /// Where to appeal (`POST`, `{"grounds": …}`), while the call takes appeals.
+    pub route: Option<String>,
+    /// The appeal of this version (or the one still open).
+    pub id: Option<Uuid>,
+    /// `open`, `upheld` or `dismissed`.
+    pub status: Option<AppealStatus>,
+}
+
+impl DecisionSummaryView {
+    /// The view of a published decision on application `id` (`None` when it holds no outcome).
+    pub fn new(id: Uuid, d: &PublishedDecision) -> Option<DecisionSummaryView> {
+        let current = d.current()?;
+        let deadline = d.appeal_deadline();
+        let appeal = d.appeal();
+        Some(DecisionSummaryView {
+            outcome: current.outcome?,
+            motivation: current.motivation.clone().unwrap_or_default(),
+            published_at: d.published_at()?,
+            version: current.version,
+            revised_at: (current.kind == DecisionChange::Revised).then(|| current.at()),
+            withdrawn_at: d
+                .withdrawn()
+                .then(|| d.versions.last().map(|v| v.at()))
+                .flatten(),
+            appeal: AppealSummaryView {
+                deadline,
+                route: deadline.map(|_| format!("/api/v1/applications/{id}/appeals")),
+                id: appeal.map(|a| *a.id),
+                status: appeal.map(|a| a.status),
+            },
+        })
+    }
+}
+
 /// A confirmed partner of a territory's experiment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartnerView {
@@ -126,6 +188,7 @@ impl ApplicationView {
             changes_due_at: app.changes_due_at.map(|t| t.0),
             withdrawn_reason: app.withdrawn_reason.clone(),
             partner: None,
+            decision: None,
             version: app.version,
             created_at: app.created_at.0,
             updated_at: app.updated_at.0,

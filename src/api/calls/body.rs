@@ -54,6 +54,10 @@ pub struct CreateCall {
     /// `null`: a majority of the jurors.
     #[schema(minimum = 1, maximum = 1000)]
     pub quorum: Option<i64>,
+    /// How many days (1 to 365) after a decision is told its applicant may appeal it; left out or `null`:
+    /// the call takes no appeals.
+    #[schema(minimum = 1, maximum = 365)]
+    pub appeal_window_days: Option<i64>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -87,6 +91,10 @@ pub struct UpdateCall {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub quorum: Patch<i64>,
+    /// Days (1 to 365) to appeal a decision once told; `null` stops appeals (an appeal already filed stays).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    pub appeal_window_days: Patch<i64>,
 }
 
 /// The prefix of references when neither the body nor a template gives one: the slug's first letters.
@@ -173,6 +181,11 @@ impl CreateCall {
         };
         let edition = check.optional("edition", self.edition, edition::parse_edition);
         let quorum = check.optional("quorum", self.quorum, call::parse_quorum);
+        let appeal_window_days = check.optional(
+            "appeal_window_days",
+            self.appeal_window_days,
+            call::parse_appeal_window,
+        );
         let definition = parts.definition(&mut check, self.eligible_kinds, t);
         let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
             (slug, parts.kind, parts.timezone, prefix, definition)
@@ -207,6 +220,7 @@ impl CreateCall {
             previous_edition_id: None,
             catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
             quorum,
+            appeal_window_days,
         })
     }
 
@@ -365,6 +379,13 @@ impl UpdateCall {
                 .optional("quorum", Some(raw), call::parse_quorum)
                 .map(Some),
         };
+        let appeal_window_days = match self.appeal_window_days {
+            Patch::Keep => before.appeal_window_days,
+            Patch::Clear => None,
+            Patch::Set(days) => {
+                check.optional("appeal_window_days", Some(days), call::parse_appeal_window)
+            }
+        };
         let form: Option<Form> = kept(&mut check, "form", self.form);
         let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
         let definition = Definition {
@@ -396,6 +417,7 @@ impl UpdateCall {
             form: Json(json!(definition.form)),
             stages: Json(json!(definition.stages)),
             quorum: quorum.unwrap_or(before.quorum),
+            appeal_window_days,
             version: before.version + 1,
             updated_at: Ts(now),
             ..before.clone()

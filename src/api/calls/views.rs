@@ -39,6 +39,9 @@ pub struct CallView {
     pub catalogue: Option<Catalogue>,
     /// How many of the call's jurors must be present to close a jury meeting; `null`: a majority of them.
     pub quorum: Option<i32>,
+    /// Days an applicant has to appeal a decision once told (`POST /applications/{id}/appeals`); `null`:
+    /// the call takes no appeals.
+    pub appeal_window_days: Option<i32>,
     pub status: CallStatus,
     pub phase: Phase,
     /// True once an application has been submitted: the form and criteria can no longer change.
@@ -90,6 +93,7 @@ impl CallView {
             stages: stored(&call.stages)?,
             catalogue: call.catalogue()?,
             quorum: call.quorum,
+            appeal_window_days: call.appeal_window_days,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),

@@ -20,6 +20,8 @@ pub fn optional_variables(event: Event) -> &'static [&'static str] {
         Event::DraftReminder => &["reference"],
         Event::AssignmentDigest => &["due_at"],
         Event::PairingUpdate => &["reference", "proposer_name"],
+        Event::DecisionPublished => &["appeal_deadline", "appeal_link"],
+        Event::DecisionRevised => &["appeal_deadline", "appeal_link"],
         _ => &[],
     }
 }

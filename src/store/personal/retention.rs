@@ -9,11 +9,12 @@ use uuid::Uuid;
 use super::structural_audit;
 use crate::config::PrivacySettings;
 use crate::db::schema::{
-    application_messages, applications, attachments, conflicts, decisions, idempotency_keys,
-    outbox, reviews,
+    appeals, application_messages, applications, attachments, conflicts, decision_versions,
+    decisions, idempotency_keys, outbox, reviews,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
+use crate::domain::appeal::AppealStatus;
 use crate::domain::application::ApplicationStatus;
 use crate::domain::delivery::OutboxStatus;
 
@@ -30,7 +31,8 @@ pub struct Anonymised {
 }
 
 /// Up to `limit` applications due for anonymisation at `now`, oldest first: not selected, not anonymised
-/// yet, of a call whose last published decision is older than the retention period that applies to them.
+/// yet, of a call whose last published decision is older than the retention period that applies to them,
+/// whose own decision was not revised within that period, and with no appeal waiting for staff.
 pub fn due(
     conn: &mut DbConn,
     settings: &PrivacySettings,
@@ -55,6 +57,12 @@ pub fn due(
         let published_since = decisions::table
             .filter(decisions::published_at.gt(Ts(cutoff)))
             .select(decisions::call_id);
+        let revised_since = decision_versions::table
+            .filter(decision_versions::decided_at.gt(Ts(cutoff)))
+            .select(decision_versions::application_id);
+        let appealed = appeals::table
+            .filter(appeals::status.eq(AppealStatus::Open))
+            .select(appeals::application_id);
         let ids: Vec<Uid> = applications::table
             .filter(applications::anonymised_at.is_null())
             .filter(
@@ -64,6 +72,8 @@ pub fn due(
             .filter(applications::retention_consent.eq(consented))
             .filter(applications::call_id.eq_any(published_by_then))
             .filter(applications::call_id.ne_all(published_since))
+            .filter(applications::id.ne_all(revised_since))
+            .filter(applications::id.ne_all(appealed))
             .order(applications::id.asc())
             .select(applications::id)
             .limit(room)
@@ -74,7 +84,8 @@ pub fn due(
 }
 
 /// Anonymises one application in the caller's transaction: its answers, the reasons given about it, its
-/// messages, the review comments and the decision's motivation are erased, its attachments deleted, its
+/// messages, the review comments, the decision's motivation (every version's, and the reasons of its
+/// changes) and the appeals' grounds and answers are erased, its attachments deleted, its
 /// audit snapshots reduced to what happened, the copies of the emails about it emptied. Its reference,
 /// statuses, dates, scores and decision outcome stay (the call's statistics and rankings hold). `None`
 /// when it was already anonymised (by another instance a moment ago).
@@ -119,6 +130,18 @@ pub fn anonymise(
         .execute(conn)?;
     diesel::update(decisions::table.filter(decisions::application_id.eq(id)))
         .set(decisions::motivation.eq(""))
+        .execute(conn)?;
+    diesel::update(decision_versions::table.filter(decision_versions::application_id.eq(id)))
+        .set((
+            decision_versions::motivation.eq(None::<String>),
+            decision_versions::reason.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::update(appeals::table.filter(appeals::application_id.eq(id)))
+        .set((
+            appeals::grounds.eq(""),
+            appeals::resolution.eq(None::<String>),
+        ))
         .execute(conn)?;
     diesel::update(conflicts::table.filter(conflicts::application_id.eq(id)))
         .set(conflicts::reason.eq(""))
