@@ -192,6 +192,7 @@ diesel::table! {
         edition -> Integer,
         previous_edition_id -> Nullable<DbUuid>,
         catalogue -> Nullable<DbJson>,
+        changes_due_days -> Integer,
     }
 }
 
@@ -216,6 +217,7 @@ diesel::table! {
         updated_at -> DbTime,
         retention_consent -> Bool,
         anonymised_at -> Nullable<DbTime>,
+        shortlisted_for -> Nullable<Text>,
     }
 }
 
@@ -546,6 +548,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    pitch_slots (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        application_id -> DbUuid,
+        stage -> Text,
+        starts_at -> DbTime,
+        ends_at -> DbTime,
+        place -> Nullable<Text>,
+        video_url -> Nullable<Text>,
+        confirmed_at -> Nullable<DbTime>,
+        confirmed_by -> Nullable<DbUuid>,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(pitch_slots -> applications (application_id));
 diesel::joinable!(catalogue_consents -> applications (application_id));
 diesel::joinable!(catalogue_publications -> applications (application_id));
 
@@ -581,4 +606,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     detected_conflicts,
     catalogue_consents,
     catalogue_publications,
+    pitch_slots,
 );

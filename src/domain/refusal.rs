@@ -79,6 +79,12 @@ pub enum Refusal {
     NoCatalogue,
     /// Publishing in the catalogue an application that was not retained.
     NotRetained(ApplicationStatus),
+    /// A pitch slot or an extra document for an application that is not shortlisted to `stage`.
+    NotShortlisted { stage: String },
+    /// A pitch slot that overlaps the slot of another application (`other`, its reference) at the stage.
+    SlotOverlap { other: String },
+    /// Confirming a pitch slot that was not set.
+    NoPitchSlot,
 }
 
 impl Refusal {
@@ -113,6 +119,9 @@ impl Refusal {
             Refusal::NoJuryScoring => "no_jury_scoring",
             Refusal::NoCatalogue => "no_catalogue",
             Refusal::NotRetained(_) => "not_retained",
+            Refusal::NotShortlisted { .. } => "not_shortlisted",
+            Refusal::SlotOverlap { .. } => "slot_overlap",
+            Refusal::NoPitchSlot => "no_pitch_slot",
         }
     }
 
@@ -185,6 +194,13 @@ impl Refusal {
             Refusal::NotRetained(status) => {
                 format!("the application is {status}: only retained applications are published in the catalogue")
             }
+            Refusal::NotShortlisted { stage } => {
+                format!("the application is not shortlisted to the {stage} stage")
+            }
+            Refusal::SlotOverlap { other } => {
+                format!("this slot overlaps the pitch of {other} at the same stage: choose another time")
+            }
+            Refusal::NoPitchSlot => "no pitch slot was set for this application yet".into(),
         }
     }
 }

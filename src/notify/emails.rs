@@ -6,9 +6,13 @@
 //! Emails about an application carry the [`ApplicationHeader`] (reader, organization, call, reference, link)
 //! that `notify::applications::About` fills in, followed by the event's own details.
 
+mod finalists;
+
 use serde::Serialize;
 
 use super::templates::Event;
+
+pub use finalists::{AskedDocument, PitchSlot, Shortlisted};
 
 /// A typed context of one email event.
 pub trait EmailContext: Serialize {
@@ -68,6 +72,8 @@ application_details!(
     DraftReminder,
     DecisionPublished,
     PairingUpdate,
+    Shortlisted,
+    PitchSlot,
 );
 
 /// Asks a new user to confirm their address.
@@ -504,5 +510,7 @@ pub fn example_of(event: Event) -> serde_json::Value {
         }),
         Event::WebhookDisabled => plain::<WebhookDisabled>(),
         Event::ConflictFlagged => plain::<ConflictFlagged>(),
+        Event::Shortlisted => about::<Shortlisted>(header),
+        Event::PitchSlot => about::<PitchSlot>(header),
     }
 }

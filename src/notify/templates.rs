@@ -91,6 +91,14 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "conflict_flagged.fr.html",
     "conflict_flagged.en.txt",
     "conflict_flagged.en.html",
+    "shortlisted.fr.txt",
+    "shortlisted.fr.html",
+    "shortlisted.en.txt",
+    "shortlisted.en.html",
+    "pitch_slot.fr.txt",
+    "pitch_slot.fr.html",
+    "pitch_slot.en.txt",
+    "pitch_slot.en.html",
 ];
 
 /// The languages emails are written in; French is the default.
@@ -132,11 +140,16 @@ pub enum Event {
     /// Tells an administrator that conflicts of interest were found for jurors already assigned (after an
     /// applicant's change, say) and wait for a decision.
     ConflictFlagged,
+    /// Tells a finalist's members the application is shortlisted to the next stage: its dates, the pitch
+    /// slot to come, the documents asked.
+    Shortlisted,
+    /// Convenes a finalist to a pitch (date and time, place or link, how to confirm), or tells them it moved.
+    PitchSlot,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 16] = [
+    pub const ALL: [Event; 18] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -153,6 +166,8 @@ impl Event {
         Event::PairingUpdate,
         Event::WebhookDisabled,
         Event::ConflictFlagged,
+        Event::Shortlisted,
+        Event::PitchSlot,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -174,6 +189,8 @@ impl Event {
             Event::PairingUpdate => "pairing_update",
             Event::WebhookDisabled => "webhook_disabled",
             Event::ConflictFlagged => "conflict_flagged",
+            Event::Shortlisted => "shortlisted",
+            Event::PitchSlot => "pitch_slot",
         }
     }
 
@@ -750,6 +767,8 @@ mod tests {
             (Event::PairingUpdate, "/organization_name"),
             (Event::PairingUpdate, "/territory_name"),
             (Event::PairingUpdate, "/partner_name"),
+            (Event::Shortlisted, "/extra_documents/0/label"),
+            (Event::PitchSlot, "/place"),
         ];
         for (event, pointer) in cases {
             let mut ctx = example(event);

@@ -37,9 +37,13 @@ pub struct CallView {
     /// The fields the call may publish of retained applications in its public catalogue (each applicant
     /// chooses among them), when it has one.
     pub catalogue: Option<Catalogue>,
+    /// The days applicants have to make the changes screening asks for when staff give no due date (the
+    /// end of that day on the call's clock).
+    pub changes_due_days: i32,
     pub status: CallStatus,
     pub phase: Phase,
-    /// True once an application has been submitted: the form and criteria can no longer change.
+    /// True once an application has been submitted: the form and criteria can no longer change (a stage's
+    /// dates and extra documents still can).
     pub form_frozen: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -87,6 +91,7 @@ impl CallView {
             form: stored(&call.form)?,
             stages: stored(&call.stages)?,
             catalogue: call.catalogue()?,
+            changes_due_days: call.changes_due_days,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),

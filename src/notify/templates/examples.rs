@@ -20,6 +20,8 @@ pub fn optional_variables(event: Event) -> &'static [&'static str] {
         Event::DraftReminder => &["reference"],
         Event::AssignmentDigest => &["due_at"],
         Event::PairingUpdate => &["reference", "proposer_name"],
+        Event::Shortlisted => &["stage_starts_at", "stage_ends_at"],
+        Event::PitchSlot => &["place", "video_url"],
         _ => &[],
     }
 }
