@@ -89,7 +89,7 @@ fn files_unlocked(app: &Application) -> Result<(), Error> {
 /// The file field `key` of application `app` (of the caller), if its files for that key may change now:
 /// a stage's extra document while the application is shortlisted to that stage (409 `not_shortlisted`
 /// otherwise, [`finalists::extra_document_field`]); a form's file field while it is editable (409
-/// otherwise). `None` for a key that names neither (once the application is editable).
+/// otherwise). `None` for a key that names neither.
 fn changeable_file(
     conn: &mut DbConn,
     app: &Application,
@@ -99,12 +99,15 @@ fn changeable_file(
     if let Some(field) = finalists::extra_document_field(conn, &call, app, key)? {
         return Ok(Some(field));
     }
-    files_unlocked(app)?;
-    Ok(call
+    let field = call
         .form()?
         .field(key)
         .filter(|field| field.kind == FieldType::File)
-        .cloned())
+        .cloned();
+    if field.is_some() {
+        files_unlocked(app)?;
+    }
+    Ok(field)
 }
 
 /// [`changeable_file`], a 422 for a key that names no file.
@@ -226,8 +229,10 @@ pub fn remove(
     let app = load_for_applicant(conn, caller, id)?;
     let attachment =
         applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
-    // A file whose key the call no longer asks for goes while the application is editable.
-    changeable_file(conn, &app, &attachment.field)?;
+    if changeable_file(conn, &app, &attachment.field)?.is_none() {
+        // A file whose key the call no longer asks for goes while the application is editable.
+        files_unlocked(&app)?;
+    }
     applications::delete_attachment(conn, attachment_id).context("deleting the attachment")?;
     Happened::new(
         Action::AttachmentDeleted,

@@ -86,8 +86,11 @@ pub fn set(
         ));
         return Err(check.into_error());
     };
+    let where_failed = check.failed("place") || check.failed("video_url");
     check_plan(&plan, stage)
         .into_iter()
+        // A place or link that failed to parse is reported as such, not also as missing.
+        .filter(|e| !(where_failed && e.field == "place"))
         .for_each(|e| check.push(e));
     check.finish()?;
     let shortlisted_for = applications::shortlisted_for(conn, id)?;
