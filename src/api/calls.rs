@@ -157,7 +157,7 @@ pub async fn get_one(
 }
 
 /// Changes a call (administrators, with `If-Match`). The form, criteria and eligibility freeze once an
-/// application is submitted (409).
+/// application is submitted (409); the stages' dates and extra documents may still change.
 #[utoipa::path(
     operation_id = "updateCall",
     tag = "calls",

@@ -12,7 +12,7 @@ use crate::api::input::{Check, Input};
 use crate::domain::application::DecisionOutcome;
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
-use crate::service::decisions::{self as use_case, NewDecision, ShortlistCounts};
+use crate::service::decisions::{self as use_case, NewDecision, ShortlistCounts, ShortlistRequest};
 use crate::state::AppState;
 use crate::store::decisions::Decision;
 
@@ -25,6 +25,10 @@ pub struct Shortlist {
     /// The stage they go on to, such as `pitch`.
     #[schema(required = true)]
     pub next_stage: Option<String>,
+    /// Tell the applications left out now (false by default: they are told when the decisions are
+    /// published). Either way each is told once.
+    #[serde(default)]
+    pub notify_not_shortlisted: bool,
 }
 
 /// What a shortlist did.
@@ -35,7 +39,9 @@ pub struct ShortlistResult {
 }
 
 /// Shortlists applications to the next stage: they become `shortlisted`, the others reviewed at the
-/// previous stage `not_shortlisted`. Earlier reviews are kept. Each move is conditional on the status read:
+/// previous stage `not_shortlisted`. Earlier reviews are kept. Each finalist's members are emailed
+/// (`shortlisted`: the stage and its dates, the pitch slot to come, the documents asked); with
+/// `notify_not_shortlisted`, the others get their notice now instead of at the publication. Each move is conditional on the status read:
 /// when an application changed meanwhile (withdrawn, or shortlisted by a concurrent request), nothing is
 /// changed and the answer is 409 `application_changed`.
 #[utoipa::path(
@@ -60,11 +66,20 @@ pub async fn shortlist(
     let (Some(ids), Some(next_stage)) = (ids, next_stage) else {
         return Err(check.into_error());
     };
+    let request = ShortlistRequest {
+        ids,
+        next_stage,
+        notify_not_shortlisted: body.notify_not_shortlisted,
+    };
     let now = state.clock.now();
+    let state_for_tx = state.clone();
     let counts = state
         .db
-        .write(move |conn| use_case::shortlist(conn, &caller, id, &ids, &next_stage, check, now))
+        .write(move |conn| {
+            use_case::shortlist(conn, &state_for_tx, &caller, id, &request, check, now)
+        })
         .await?;
+    state.outbox_wakeup.notify_one();
     Ok(HttpResponse::Ok().json(ShortlistResult::from(counts)))
 }
 

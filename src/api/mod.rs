@@ -31,6 +31,7 @@ pub mod packs;
 pub mod pairings;
 pub mod patch;
 pub mod personal;
+pub mod pitch_slots;
 pub mod ranking;
 pub mod reviews;
 pub mod staff;
@@ -181,6 +182,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(appeals::file)
                 .service(appeals::list)
                 .service(appeals::resolve)
+                .service(pitch_slots::set_slot)
+                .service(pitch_slots::get_slot)
+                .service(pitch_slots::delete_slot)
+                .service(pitch_slots::confirm_slot)
+                .service(pitch_slots::list_slots)
                 .service(catalogue::give_consent)
                 .service(catalogue::withdraw_consent)
                 .service(catalogue::publish_entry)

@@ -362,6 +362,31 @@ pub fn can_read_attachment(caller: &Principal, facts: &ApplicationFacts) -> Resu
     can_read_application(caller, facts)
 }
 
+/// Reading an application's pitch slot: the members of its organization, administrators, and the managers
+/// and observers of its call; anyone else (jurors included) is told it does not exist.
+pub fn can_read_pitch_slot(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    caller.require_scope(Scope::ApplicationsRead)?;
+    if facts.membership.is_some() || caller.is_admin() || facts.read_as_call_staff(caller) {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// Setting, moving or deleting an application's pitch slot: its call's staff who act on it
+/// ([`can_manage_application`]: administrators and the call's managers).
+pub fn can_schedule_pitch(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    can_manage_application(caller, facts)
+}
+
+/// Confirming an application's pitch slot: the members of its organization ([`can_act_for_applicant`]).
+pub fn can_confirm_pitch_slot(
+    caller: &Principal,
+    membership: Option<MemberRole>,
+) -> Result<(), Error> {
+    can_act_for_applicant(caller, membership)
+}
+
 /// Acting for the applicant (answers, files, submission, withdrawal): the members of its organization.
 /// Administrators may read but not act for the applicant.
 pub fn can_act_for_applicant(

@@ -194,6 +194,7 @@ diesel::table! {
         catalogue -> Nullable<DbJson>,
         quorum -> Nullable<Integer>,
         appeal_window_days -> Nullable<Integer>,
+        changes_due_days -> Integer,
     }
 }
 
@@ -218,6 +219,7 @@ diesel::table! {
         updated_at -> DbTime,
         retention_consent -> Bool,
         anonymised_at -> Nullable<DbTime>,
+        shortlisted_for -> Nullable<Text>,
     }
 }
 
@@ -586,6 +588,30 @@ diesel::table! {
 
 diesel::joinable!(decision_versions -> applications (application_id));
 diesel::joinable!(appeals -> applications (application_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    pitch_slots (id) {
+        id -> DbUuid,
+        call_id -> DbUuid,
+        application_id -> DbUuid,
+        stage -> Text,
+        starts_at -> DbTime,
+        ends_at -> DbTime,
+        place -> Nullable<Text>,
+        video_url -> Nullable<Text>,
+        confirmed_at -> Nullable<DbTime>,
+        confirmed_by -> Nullable<DbUuid>,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTime,
+        updated_at -> DbTime,
+        version -> Integer,
+    }
+}
+
+diesel::joinable!(pitch_slots -> applications (application_id));
 diesel::joinable!(catalogue_consents -> applications (application_id));
 diesel::joinable!(catalogue_publications -> applications (application_id));
 
@@ -699,4 +725,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_decisions,
     decision_versions,
     appeals,
+    pitch_slots,
 );

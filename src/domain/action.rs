@@ -95,6 +95,11 @@ actions! {
     PairingDeclined => "pairing.declined",
     PairingProposed => "pairing.proposed",
     PairingResponded => "pairing.responded",
+    /// A finalist confirmed their pitch slot (on the feed: staff see who confirmed).
+    PitchSlotConfirmed => "pitch_slot.confirmed",
+    PitchSlotDeleted => "pitch_slot.deleted",
+    /// Staff set or moved a finalist's pitch slot.
+    PitchSlotSet => "pitch_slot.set",
     /// A review pack (a juror's assigned applications as one ZIP) was downloaded; audited only.
     ReviewPackDownloaded => "review_pack.downloaded",
     ReviewReopened => "review.reopened",

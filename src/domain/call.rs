@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::application::DecisionOutcome;
 use super::catalogue::Catalogue;
-use super::form::{check_stages, Form, Stage, Text};
+use super::form::{check_extra_keys_against, check_stages, Form, Stage, Text};
 use super::identifiers::InvalidValue;
 use super::organization::OrganizationKind;
 use super::refusal::Refusal;
@@ -343,6 +343,8 @@ impl Definition {
         }
         errors.extend(self.form.check_definition("form"));
         errors.extend(stage_errors(self.kind, &self.stages));
+        let form_keys: Vec<&str> = self.form.fields.iter().map(|f| f.key.as_str()).collect();
+        errors.extend(check_extra_keys_against(&form_keys, &self.stages));
         if let Some(catalogue) = &self.catalogue {
             errors.extend(catalogue.check(&self.form, "catalogue"));
         }

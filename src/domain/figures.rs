@@ -429,11 +429,7 @@ mod tests {
     }
 
     fn stage(key: &str) -> Stage {
-        Stage {
-            key: key.into(),
-            label: Text::french(key),
-            criteria: Vec::new(),
-        }
+        Stage::new(key, Text::french(key), Vec::new())
     }
 
     fn tally(stage: &str, juror: u128, status: Option<ReviewStatus>, count: i64) -> ReviewTally {

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod edition;
 pub mod email;
 pub mod figures;
+pub mod finalists;
 pub mod form;
 pub mod identifiers;
 pub mod meeting;

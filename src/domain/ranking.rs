@@ -331,6 +331,9 @@ mod tests {
                     max: *max,
                 })
                 .collect(),
+            starts_at: None,
+            ends_at: None,
+            extra_documents: Vec::new(),
         }
     }
 

@@ -90,6 +90,12 @@ pub enum Refusal {
     AppealExists,
     /// Resolving an appeal already resolved.
     AppealResolved,
+    /// A pitch slot or an extra document for an application that is not shortlisted to `stage`.
+    NotShortlisted { stage: String },
+    /// A pitch slot that overlaps the slot of another application (`other`, its reference) at the stage.
+    SlotOverlap { other: String },
+    /// Confirming a pitch slot that was not set.
+    NoPitchSlot,
 }
 
 impl Refusal {
@@ -129,6 +135,9 @@ impl Refusal {
             Refusal::AppealWindowClosed { .. } => "appeal_window_closed",
             Refusal::AppealExists => "appeal_exists",
             Refusal::AppealResolved => "appeal_resolved",
+            Refusal::NotShortlisted { .. } => "not_shortlisted",
+            Refusal::SlotOverlap { .. } => "slot_overlap",
+            Refusal::NoPitchSlot => "no_pitch_slot",
         }
     }
 
@@ -213,6 +222,13 @@ impl Refusal {
                 "this decision was already appealed, or an appeal is still open".into()
             }
             Refusal::AppealResolved => "this appeal was already resolved".into(),
+            Refusal::NotShortlisted { stage } => {
+                format!("the application is not shortlisted to the {stage} stage")
+            }
+            Refusal::SlotOverlap { other } => {
+                format!("this slot overlaps the pitch of {other} at the same stage: choose another time")
+            }
+            Refusal::NoPitchSlot => "no pitch slot was set for this application yet".into(),
         }
     }
 }

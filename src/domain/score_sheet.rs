@@ -426,11 +426,11 @@ mod tests {
             min: 0.0,
             max,
         };
-        Stage {
-            key: "written".into(),
-            label: Text::french("Dossier"),
-            criteria: vec![criterion("innovation", 10.0), criterion("team", 2.5)],
-        }
+        Stage::new(
+            "written",
+            Text::french("Dossier"),
+            vec![criterion("innovation", 10.0), criterion("team", 2.5)],
+        )
     }
 
     fn row(reference: &str, scores: &[(&str, f64)], comment: Option<&str>) -> SheetRow {

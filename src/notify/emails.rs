@@ -6,9 +6,13 @@
 //! Emails about an application carry the [`ApplicationHeader`] (reader, organization, call, reference, link)
 //! that `notify::applications::About` fills in, followed by the event's own details.
 
+mod finalists;
+
 use serde::Serialize;
 
 use super::templates::Event;
+
+pub use finalists::{AskedDocument, PitchSlot, Shortlisted};
 
 /// A typed context of one email event.
 pub trait EmailContext: Serialize {
@@ -71,6 +75,8 @@ application_details!(
     DecisionRevised,
     AppealFiled,
     AppealResolved,
+    Shortlisted,
+    PitchSlot,
 );
 
 /// Asks a new user to confirm their address.
@@ -593,5 +599,7 @@ pub fn example_of(event: Event) -> serde_json::Value {
             ..header
         }),
         Event::AppealResolved => about::<AppealResolved>(header),
+        Event::Shortlisted => about::<Shortlisted>(header),
+        Event::PitchSlot => about::<PitchSlot>(header),
     }
 }

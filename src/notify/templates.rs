@@ -103,6 +103,14 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "appeal_resolved.fr.html",
     "appeal_resolved.en.txt",
     "appeal_resolved.en.html",
+    "shortlisted.fr.txt",
+    "shortlisted.fr.html",
+    "shortlisted.en.txt",
+    "shortlisted.en.html",
+    "pitch_slot.fr.txt",
+    "pitch_slot.fr.html",
+    "pitch_slot.en.txt",
+    "pitch_slot.en.html",
 ];
 
 /// The languages emails are written in; French is the default.
@@ -151,11 +159,16 @@ pub enum Event {
     AppealFiled,
     /// Tells the applicant how staff answered its appeal (upheld or dismissed) and why.
     AppealResolved,
+    /// Tells a finalist's members the application is shortlisted to the next stage: its dates, the pitch
+    /// slot to come, the documents asked.
+    Shortlisted,
+    /// Convenes a finalist to a pitch (date and time, place or link, how to confirm), or tells them it moved.
+    PitchSlot,
 }
 
 impl Event {
     /// Every event, for iteration (e.g. in tests or template checks).
-    pub const ALL: [Event; 19] = [
+    pub const ALL: [Event; 21] = [
         Event::VerifyEmail,
         Event::PasswordReset,
         Event::Invitation,
@@ -175,6 +188,8 @@ impl Event {
         Event::DecisionRevised,
         Event::AppealFiled,
         Event::AppealResolved,
+        Event::Shortlisted,
+        Event::PitchSlot,
     ];
 
     /// The event's stable name, also the prefix of its template files.
@@ -199,6 +214,8 @@ impl Event {
             Event::DecisionRevised => "decision_revised",
             Event::AppealFiled => "appeal_filed",
             Event::AppealResolved => "appeal_resolved",
+            Event::Shortlisted => "shortlisted",
+            Event::PitchSlot => "pitch_slot",
         }
     }
 
@@ -775,6 +792,8 @@ mod tests {
             (Event::PairingUpdate, "/organization_name"),
             (Event::PairingUpdate, "/territory_name"),
             (Event::PairingUpdate, "/partner_name"),
+            (Event::Shortlisted, "/extra_documents/0/label"),
+            (Event::PitchSlot, "/place"),
         ];
         for (event, pointer) in cases {
             let mut ctx = example(event);

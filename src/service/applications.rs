@@ -20,6 +20,7 @@ use crate::domain::action::Action;
 use crate::domain::application::{ApplicationStatus, ScreeningOutcome, SubmitWindow};
 use crate::domain::call::{self, CallStatus, Phase};
 use crate::domain::check::Check;
+use crate::domain::finalists::default_changes_due;
 use crate::domain::prefill::Prefill;
 use crate::domain::refusal::Refusal;
 use crate::error::{Error, FieldError};
@@ -466,7 +467,8 @@ pub struct Screening {
     pub outcome: ScreeningOutcome,
     /// Required for `ineligible` and `changes_requested`.
     pub reason: Option<String>,
-    /// Required for `changes_requested`.
+    /// For `changes_requested` only; without it, the end of the day `changes_due_days` days from now on
+    /// the call's clock.
     pub due_at: Option<DateTime<Utc>>,
 }
 
@@ -488,6 +490,15 @@ pub fn screen(
     let before = load_for_staff(conn, actor, id)?;
     let status = before.status.screen(outcome)?;
     let (call, organization) = context_of(conn, &before)?;
+    // Changes asked without a due date are due at the end of the call's `changes_due_days`th day.
+    let due_at = match (outcome, due_at) {
+        (ScreeningOutcome::ChangesRequested, None) => Some(default_changes_due(
+            now,
+            call.changes_due_days,
+            &call.timezone,
+        )),
+        (_, given) => given,
+    };
     let after = Application {
         status,
         screening_reason: reason.clone(),

@@ -18,6 +18,7 @@ use crate::domain::form::{Field, FieldType};
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::service::applications::{load, load_for_applicant, read_facts};
+use crate::service::finalists;
 use crate::storage::{self, Received};
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls;
@@ -85,15 +86,44 @@ fn files_unlocked(app: &Application) -> Result<(), Error> {
     Ok(())
 }
 
-/// The application, if the caller acts for its applicant and it is still editable (409 otherwise).
-fn editable(conn: &mut DbConn, caller: &Principal, id: Uuid) -> Result<Application, Error> {
-    let app = load_for_applicant(conn, caller, id)?;
-    files_unlocked(&app)?;
-    Ok(app)
+/// The file field `key` of application `app` (of the caller), if its files for that key may change now:
+/// a stage's extra document while the application is shortlisted to that stage (409 `not_shortlisted`
+/// otherwise, [`finalists::extra_document_field`]); a form's file field while it is editable (409
+/// otherwise). `None` for a key that names neither.
+fn changeable_file(
+    conn: &mut DbConn,
+    app: &Application,
+    key: &str,
+) -> Result<Option<Field>, Error> {
+    let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
+    if let Some(field) = finalists::extra_document_field(conn, &call, app, key)? {
+        return Ok(Some(field));
+    }
+    let field = call
+        .form()?
+        .field(key)
+        .filter(|field| field.kind == FieldType::File)
+        .cloned();
+    if field.is_some() {
+        files_unlocked(app)?;
+    }
+    Ok(field)
 }
 
-/// The form's file field `key` of the application's call, once the caller may change the application and
-/// it has room for one more file; with what its files already take.
+/// [`changeable_file`], a 422 for a key that names no file.
+fn changeable_file_field(conn: &mut DbConn, app: &Application, key: &str) -> Result<Field, Error> {
+    changeable_file(conn, app, key)?.ok_or_else(|| {
+        Error::field(
+            "field",
+            "not_a_file_field",
+            "neither the form nor a stage asks for a file with this key",
+        )
+    })
+}
+
+/// The file field `key` of the application's call (a form's file field, or a stage's extra document), once
+/// the caller may change the application's files for it and it has room for one more file; with what its
+/// files already take.
 pub fn file_field(
     conn: &mut DbConn,
     caller: &Principal,
@@ -101,18 +131,8 @@ pub fn file_field(
     key: &str,
     quota: &StorageSettings,
 ) -> Result<(Field, Usage), Error> {
-    let app = editable(conn, caller, id)?;
-    let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
-    let field = match call.form()?.field(key) {
-        Some(field) if field.kind == FieldType::File => field.clone(),
-        _ => {
-            return Err(Error::field(
-                "field",
-                "not_a_file_field",
-                "the form has no file field with this key",
-            ))
-        }
-    };
+    let app = load_for_applicant(conn, caller, id)?;
+    let field = changeable_file_field(conn, &app, key)?;
     let usage = Usage::of(conn, id)?;
     usage.admit(quota, 0)?;
     Ok((field, usage))
@@ -170,7 +190,8 @@ pub fn keep(
 ) -> Result<(), Error> {
     let id = *attachment.application_id;
     applications::lock(conn, id)?;
-    editable(conn, caller, id)?;
+    let app = load_for_applicant(conn, caller, id)?;
+    changeable_file_field(conn, &app, &attachment.field)?;
     Usage::of(conn, id)?.admit(quota, attachment.size as u64)?;
     applications::insert_attachment(conn, attachment).context("storing the attachment")?;
     Happened::new(Action::AttachmentUploaded, Some(caller.user_id), Entity::Application(id))
@@ -196,8 +217,8 @@ pub fn readable(
     applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
 }
 
-/// Deletes attachment `attachment_id` of an application the caller acts for, while it is editable, and
-/// records it; returns the deleted row (its file is for the caller to remove after the commit).
+/// Deletes attachment `attachment_id` of an application the caller acts for, while its file may change
+/// (the application is editable; for a stage's extra document, shortlisted to that stage), and records it; returns the deleted row (its file is for the caller to remove after the commit).
 pub fn remove(
     conn: &mut DbConn,
     caller: &Principal,
@@ -208,7 +229,10 @@ pub fn remove(
     let app = load_for_applicant(conn, caller, id)?;
     let attachment =
         applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)?;
-    files_unlocked(&app)?;
+    if changeable_file(conn, &app, &attachment.field)?.is_none() {
+        // A file whose key the call no longer asks for goes while the application is editable.
+        files_unlocked(&app)?;
+    }
     applications::delete_attachment(conn, attachment_id).context("deleting the attachment")?;
     Happened::new(
         Action::AttachmentDeleted,

@@ -12,6 +12,7 @@ use crate::auth::permissions::Principal;
 use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::call::CallStatus;
+use crate::domain::form::same_grids;
 use crate::domain::refusal::Refusal;
 use crate::domain::version as etag;
 use crate::error::Error;
@@ -67,7 +68,8 @@ pub fn create(
 pub struct CallEdit<F> {
     /// The client's `If-Match`: the version it read.
     pub if_match: String,
-    /// Whether it changes the form, the criteria or the eligibility (frozen once an application is submitted).
+    /// Whether it changes the form or the eligibility (frozen once an application is submitted; the
+    /// stages' criteria are compared once the change is applied).
     pub touches_definition: bool,
     /// The changed call from the stored one (its 422 when the change is invalid).
     pub apply: F,
@@ -94,6 +96,9 @@ where
         return Err(Refusal::FormFrozen.into());
     }
     let after = (edit.apply)(&before)?;
+    if before.form_frozen_at.is_some() && !same_grids(&before.stages()?, &after.stages()?) {
+        return Err(Refusal::FormFrozen.into());
+    }
     if after.slug != before.slug {
         slug_is_free(conn, &after.slug, Some(id))?;
     }

@@ -24,6 +24,7 @@ use crate::error::{Error, FieldError};
 use crate::notify::applications::About;
 use crate::notify::emails::DecisionPublished;
 use crate::service::decision_history;
+use crate::service::finalists;
 use crate::service::staff::{managed_call, observed_call};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
@@ -66,22 +67,41 @@ fn candidates_status(stages: &[Stage], next_stage: &str, check: &mut Check) -> A
     }
 }
 
+/// What staff ask of a shortlist: the applications kept, the stage they go on to, and whether the others
+/// are told now (rather than at the publication of the decisions).
+#[derive(Debug, Clone)]
+pub struct ShortlistRequest {
+    pub ids: Vec<Uuid>,
+    pub next_stage: String,
+    pub notify_not_shortlisted: bool,
+}
+
 /// Shortlists applications `ids` of call `call_id` to `next_stage`: they become `shortlisted`, the other
-/// candidates `not_shortlisted` ([`ApplicationStatus::shortlist`]). 422 (with the problems already in
-/// `check`) for a first or unknown stage or an id that is not a candidate; 409 `application_changed` when
-/// a candidate moved meanwhile, and then nothing changes.
+/// candidates `not_shortlisted` ([`ApplicationStatus::shortlist`]). Each finalist's members are emailed
+/// (`shortlisted`: the stage, its dates, the pitch to come, the documents asked); with
+/// `notify_not_shortlisted`, the others get their notice now, once (the publication then does not tell them
+/// again). 422 (with the problems already in `check`) for a first or unknown stage or an id that is not a
+/// candidate; 409 `application_changed` when a candidate moved meanwhile, and then nothing changes and
+/// nothing is sent.
 pub fn shortlist(
     conn: &mut DbConn,
+    state: &AppState,
     actor: &Principal,
     call_id: Uuid,
-    ids: &[Uuid],
-    next_stage: &str,
+    request: &ShortlistRequest,
     mut check: Check,
     now: DateTime<Utc>,
 ) -> Result<ShortlistCounts, Error> {
+    let ShortlistRequest {
+        ids,
+        next_stage,
+        notify_not_shortlisted,
+    } = request;
+    let next_stage = next_stage.as_str();
     let call = managed_call(conn, actor, call_id)?;
     call.kind.allows_jury_work()?;
-    let from_status = candidates_status(&call.stages()?, next_stage, &mut check);
+    let stages = call.stages()?;
+    let from_status = candidates_status(&stages, next_stage, &mut check);
     let candidates = applications::ids_with_status(conn, call_id, from_status)
         .context("loading the shortlist's candidates")?;
     for (i, app) in ids.iter().enumerate() {
@@ -114,6 +134,14 @@ pub fn shortlist(
             // Rolls the whole shortlist back: a second request at once, or a withdrawal, came first.
             return Err(Refusal::ApplicationChanged.into());
         }
+        if status == ApplicationStatus::Shortlisted {
+            applications::set_shortlisted_for(conn, *app, next_stage)?;
+            if let Some(stage) = stages.iter().find(|s| s.key == next_stage) {
+                finalists::tell_finalist(conn, state, &call, stage, *app, now)?;
+            }
+        } else if *notify_not_shortlisted {
+            tell_left_out(conn, state, &call, *app, now)?;
+        }
         let data = json!({"status": status, "next_stage": next_stage});
         journal::publish(
             conn,
@@ -128,7 +156,7 @@ pub fn shortlist(
         Some(actor.user_id),
         Entity::Call(call_id),
     )
-    .after(json!({"next_stage": next_stage, "application_ids": ids}))
+    .after(json!({"next_stage": next_stage, "application_ids": ids, "notify_not_shortlisted": notify_not_shortlisted}))
     .record(conn, now)?;
     Ok(counts)
 }
@@ -326,24 +354,37 @@ fn tell_not_shortlisted(
     let left_out = applications::ids_with_status(conn, *call.id, ApplicationStatus::NotShortlisted)
         .context("loading the applications left out at a shortlist")?;
     for app_id in left_out {
-        if !applications::mark_reminded(conn, app_id, NOT_SHORTLISTED_NOTICE, now)? {
-            continue;
-        }
-        let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
-        let per_reader = |locale: &str| {
-            let motivation = if locale == "en" {
-                "The application was not shortlisted for the next stage of the call."
-            } else {
-                "La candidature n'a pas été retenue pour l'étape suivante de l'appel."
-            };
-            DecisionPublished {
-                outcome: DecisionOutcome::Rejected,
-                motivation: motivation.into(),
-                appeal_deadline: None,
-                appeal_link: None,
-            }
-        };
-        tell_members(conn, state, call, &app, per_reader, now)?;
+        tell_left_out(conn, state, call, app_id, now)?;
     }
+    Ok(())
+}
+
+/// Tells application `app_id`, left out at a shortlist, that it was not retained, unless it was told
+/// already (at the shortlist, or at an earlier publication).
+fn tell_left_out(
+    conn: &mut DbConn,
+    state: &AppState,
+    call: &Call,
+    app_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    if !applications::mark_reminded(conn, app_id, NOT_SHORTLISTED_NOTICE, now)? {
+        return Ok(());
+    }
+    let app = applications::find(conn, app_id)?.ok_or(Error::NotFound)?;
+    let per_reader = |locale: &str| {
+        let motivation = if locale == "en" {
+            "The application was not shortlisted for the next stage of the call."
+        } else {
+            "La candidature n'a pas été retenue pour l'étape suivante de l'appel."
+        };
+        DecisionPublished {
+            outcome: DecisionOutcome::Rejected,
+            motivation: motivation.into(),
+            appeal_deadline: None,
+            appeal_link: None,
+        }
+    };
+    tell_members(conn, state, call, &app, per_reader, now)?;
     Ok(())
 }

@@ -109,7 +109,13 @@ fn next_edition(
         (template.form, template.catalogue)
     };
     let stages: Vec<Stage> = if new.copy.contains(&EditionPart::Stages) {
-        source.stages()?
+        // A stage's dates move on a year, as the call's do.
+        let mut stages = source.stages()?;
+        for stage in &mut stages {
+            stage.starts_at = stage.starts_at.map(|at| a_year_later(at, tz));
+            stage.ends_at = stage.ends_at.map(|at| a_year_later(at, tz));
+        }
+        stages
     } else {
         template_for(source, EditionPart::Stages)?.stages
     };
@@ -158,6 +164,7 @@ fn next_edition(
         catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
         quorum: source.quorum,
         appeal_window_days: source.appeal_window_days,
+        changes_due_days: source.changes_due_days,
     })
 }
 

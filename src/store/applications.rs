@@ -416,6 +416,24 @@ pub fn set_status(
     Ok(changed == 1)
 }
 
+/// Records the stage the application is shortlisted to.
+pub fn set_shortlisted_for(conn: &mut DbConn, id: Uuid, stage: &str) -> QueryResult<()> {
+    diesel::update(applications::table.find(Uid(id)))
+        .set(applications::shortlisted_for.eq(stage))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The stage the application was last shortlisted to, if any.
+pub fn shortlisted_for(conn: &mut DbConn, id: Uuid) -> QueryResult<Option<String>> {
+    applications::table
+        .find(Uid(id))
+        .select(applications::shortlisted_for)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
 /// Every application of a call with its organization, in id order (for exports).
 pub fn with_organizations(
     conn: &mut DbConn,

@@ -45,6 +45,8 @@ pub struct Call {
     pub quorum: Option<i32>,
     /// How many days after a decision is told its applicant may appeal it; `None`: no appeals.
     pub appeal_window_days: Option<i32>,
+    /// The days applicants have to make the changes screening asks for, when staff give no due date.
+    pub changes_due_days: i32,
 }
 
 /// Stores a new call.
@@ -74,6 +76,20 @@ pub fn find_by_id_or_slug(conn: &mut DbConn, id_or_slug: &str) -> QueryResult<Op
             .first(conn)
             .optional(),
     }
+}
+
+/// Locks the call's row until the end of the transaction (PostgreSQL; SQLite's write transactions already
+/// run one at a time): what is decided across the call's applications (pitch slots that must not overlap)
+/// holds until the commit. Take it after the application's lock, as a publication does.
+pub fn lock(conn: &mut DbConn, id: Uuid) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        calls::table
+            .find(Uid(id))
+            .select(calls::id)
+            .for_update()
+            .load::<Uid>(c)?;
+    }
+    Ok(())
 }
 
 /// Whether a call already uses this slug.
@@ -244,6 +260,7 @@ impl Call {
             catalogue: template.catalogue.as_ref().map(|c| Json(json!(c))),
             quorum: None,
             appeal_window_days: None,
+            changes_due_days: crate::domain::finalists::DEFAULT_CHANGES_DUE_DAYS,
         })
     }
 }

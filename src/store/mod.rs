@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod packs;
 pub mod pairings;
 pub mod personal;
+pub mod pitch_slots;
 pub mod reviews;
 pub mod staff;
 pub mod stats;

@@ -167,6 +167,11 @@ GET    /api/v1/applications/{id}/timeline                             | 401  ok 
 POST   /api/v1/applications/{id}/appeals                              | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 GET    /api/v1/applications/{id}/appeals                              | 401  ok   404  404  404  404  ok   ok   403  403  403  403  ok   ok   404  |
 POST   /api/v1/applications/{id}/appeals/{appeal_id}/resolve          | 401  404  404  404  404  404  404  403  403  403  403  404  404  403  404  |
+PUT    /api/v1/applications/{id}/pitch-slot                           | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
+GET    /api/v1/applications/{id}/pitch-slot                           | 401  404  404  404  404  404  404  404  403  403  403  403  404  404  404  |
+DELETE /api/v1/applications/{id}/pitch-slot                           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  |
+POST   /api/v1/applications/{id}/pitch-slot/confirm                   | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
+GET    /api/v1/calls/{id}/pitch-slots                                 | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 PUT    /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 DELETE /api/v1/applications/{id}/catalogue-consent                    | 401  409  404  404  404  404  403  403  409  403  403  403  404  404  404  |
 PUT    /api/v1/calls/{id}/catalogue/{application_id}                  | 401  404  404  404  404  404  409  403  403  403  403  409  409  403  404  |
@@ -972,6 +977,10 @@ fn request(method: &str, path: &str) -> Request {
         ("POST", "/api/v1/calls/{id}/shortlist") => {
             json(r#"{"application_ids": ["{app_a}"], "next_stage": "pitch"}"#)
         }
+        // A's application is eligible, not shortlisted: staff get 409 `not_shortlisted`.
+        ("PUT", "/api/v1/applications/{id}/pitch-slot") => json(
+            r#"{"stage": "written", "starts_at": "{later}", "duration_minutes": 20, "place": "Salle {n}"}"#,
+        ),
         ("PUT", "/api/v1/calls/{id}/decisions") => json(
             r#"[{"application_id": "{app_a}", "outcome": "selected", "motivation": "Un besoin clair"}]"#,
         ),

@@ -20,6 +20,7 @@ mod email_templates;
 mod evaluation;
 mod expressions_of_interest;
 mod faults;
+mod finalists;
 mod form_rules;
 mod hardening;
 mod helpers;

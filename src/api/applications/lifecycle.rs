@@ -129,12 +129,14 @@ pub struct Screening {
     pub outcome: Option<String>,
     /// Required for `ineligible` and `changes_requested`: the applicant reads it.
     pub reason: Option<String>,
-    /// Required for `changes_requested`: until when the applicant may resubmit.
+    /// For `changes_requested` only: until when the applicant may resubmit; by default the end of the day
+    /// (on the call's clock) the call's `changes_due_days` from now.
     pub due_at: Option<String>,
 }
 
 /// Staff screen a submitted application: eligible (it goes to the jury), ineligible, or changes requested
-/// with a reason and a due date (the applicant edits and resubmits). The applicant is emailed.
+/// with a reason and a due date (the applicant edits and resubmits; without `due_at`, the end of the day
+/// the call's `changes_due_days` from now, on the call's clock). The applicant is emailed.
 #[utoipa::path(
     operation_id = "screenApplication",
     tag = "applications",
@@ -168,7 +170,7 @@ pub async fn screen(
 }
 
 /// The screening staff sent: a reason for `ineligible` and `changes_requested`, a future due date for
-/// `changes_requested` only (one 422 naming every invalid field).
+/// `changes_requested` only, optional (one 422 naming every invalid field).
 fn screening_of(body: Screening, mut check: Check, now: DateTime<Utc>) -> Result<Decision, Error> {
     let outcome = check.required("outcome", body.outcome.as_deref(), |o| {
         o.parse::<ScreeningOutcome>().map_err(|_| {
@@ -186,7 +188,7 @@ fn screening_of(body: Screening, mut check: Check, now: DateTime<Utc>) -> Result
     };
     let due_at = match outcome {
         Some(ScreeningOutcome::ChangesRequested) => {
-            check.required("due_at", body.due_at.as_deref(), |raw| {
+            check.optional("due_at", body.due_at.as_deref(), |raw| {
                 let at = call::parse_instant(raw)?;
                 if at <= now {
                     return Err(InvalidValue::new(

@@ -21,7 +21,7 @@ use crate::store::applications::{Application, Attachment, Summary};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: Uuid,
-    /// The form's file field.
+    /// The form's file field, or the extra document of a stage asked of finalists.
     pub field: String,
     pub filename: String,
     pub content_type: String,

@@ -13,6 +13,7 @@ use crate::db::types::{Json, Ts, Uid};
 use crate::domain::call::{self, CallKind, CallStatus, Definition};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::edition;
+use crate::domain::finalists::{parse_changes_due_days, DEFAULT_CHANGES_DUE_DAYS};
 use crate::domain::form::{builtin_template, CallTemplate, Form, Stage, Text};
 use crate::error::{Error, FieldError};
 use crate::store::calls::{stored, template_kind, Call};
@@ -58,6 +59,10 @@ pub struct CreateCall {
     /// the call takes no appeals.
     #[schema(minimum = 1, maximum = 365)]
     pub appeal_window_days: Option<i64>,
+    /// The days applicants have to make the changes screening asks for when staff give no due date: 1 to
+    /// 90, 14 by default.
+    #[schema(minimum = 1, maximum = 90)]
+    pub changes_due_days: Option<i64>,
 }
 
 /// `PATCH /calls/{id}`: the fields to change.
@@ -83,6 +88,7 @@ pub struct UpdateCall {
     #[serde(default)]
     #[schema(value_type = Option<Form>)]
     pub form: Patch<Value>,
+    /// Once an application is submitted, only the stages' dates and extra documents may change.
     #[serde(default)]
     #[schema(value_type = Option<Vec<Stage>>)]
     pub stages: Patch<Value>,
@@ -95,6 +101,9 @@ pub struct UpdateCall {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 365)]
     pub appeal_window_days: Patch<i64>,
+    /// 1 to 90.
+    #[schema(minimum = 1, maximum = 90)]
+    pub changes_due_days: Option<i64>,
 }
 
 /// The prefix of references when neither the body nor a template gives one: the slug's first letters.
@@ -186,6 +195,11 @@ impl CreateCall {
             self.appeal_window_days,
             call::parse_appeal_window,
         );
+        let changes_due_days = check.optional(
+            "changes_due_days",
+            self.changes_due_days,
+            parse_changes_due_days,
+        );
         let definition = parts.definition(&mut check, self.eligible_kinds, t);
         let (Some(slug), Some(kind), Some(timezone), Some(prefix), Some(definition)) =
             (slug, parts.kind, parts.timezone, prefix, definition)
@@ -221,6 +235,7 @@ impl CreateCall {
             catalogue: definition.catalogue.as_ref().map(|c| Json(json!(c))),
             quorum,
             appeal_window_days,
+            changes_due_days: changes_due_days.unwrap_or(DEFAULT_CHANGES_DUE_DAYS),
         })
     }
 
@@ -334,10 +349,11 @@ fn or_stored<T: serde::de::DeserializeOwned>(
 }
 
 impl UpdateCall {
-    /// Whether the change touches what freezes once an application is submitted: the form, the criteria,
-    /// the eligibility.
+    /// Whether the change touches what freezes once an application is submitted: the form, the
+    /// eligibility. A change of the stages is judged on what it changes (`service::calls::update`): their
+    /// criteria freeze, their dates and extra documents do not.
     pub fn touches_definition(&self) -> bool {
-        self.form.is_sent() || self.stages.is_sent() || self.eligible_kinds.is_some()
+        self.form.is_sent() || self.eligible_kinds.is_some()
     }
 
     /// The call `before` with this change, at `now`; a 422 listing every problem otherwise.
@@ -388,6 +404,11 @@ impl UpdateCall {
         };
         let form: Option<Form> = kept(&mut check, "form", self.form);
         let stages: Option<Vec<Stage>> = kept(&mut check, "stages", self.stages);
+        let changes_due_days = check.optional(
+            "changes_due_days",
+            self.changes_due_days,
+            parse_changes_due_days,
+        );
         let definition = Definition {
             kind: before.kind,
             title: or_stored(title, &before.title)?,
@@ -418,6 +439,7 @@ impl UpdateCall {
             stages: Json(json!(definition.stages)),
             quorum: quorum.unwrap_or(before.quorum),
             appeal_window_days,
+            changes_due_days: changes_due_days.unwrap_or(before.changes_due_days),
             version: before.version + 1,
             updated_at: Ts(now),
             ..before.clone()

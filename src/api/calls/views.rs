@@ -42,9 +42,13 @@ pub struct CallView {
     /// Days an applicant has to appeal a decision once told (`POST /applications/{id}/appeals`); `null`:
     /// the call takes no appeals.
     pub appeal_window_days: Option<i32>,
+    /// The days applicants have to make the changes screening asks for when staff give no due date (the
+    /// end of that day on the call's clock).
+    pub changes_due_days: i32,
     pub status: CallStatus,
     pub phase: Phase,
-    /// True once an application has been submitted: the form and criteria can no longer change.
+    /// True once an application has been submitted: the form and criteria can no longer change (a stage's
+    /// dates and extra documents still can).
     pub form_frozen: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -94,6 +98,7 @@ impl CallView {
             catalogue: call.catalogue()?,
             quorum: call.quorum,
             appeal_window_days: call.appeal_window_days,
+            changes_due_days: call.changes_due_days,
             status: call.status,
             phase: call::phase(call.opens_at.0, call.closes_at.0, now),
             form_frozen: call.form_frozen_at.is_some(),

@@ -261,6 +261,12 @@ impl Field {
         }
     }
 
+    /// Errors in a file field's size and content types, paths under `at` (also the checks of a stage's
+    /// extra documents).
+    pub(super) fn check_file_definition(&self, at: &str, errors: &mut Vec<FieldError>) {
+        self.check_file(at, errors);
+    }
+
     fn check_file(&self, at: &str, errors: &mut Vec<FieldError>) {
         match self.max_size {
             None => errors.push(FieldError::new(

@@ -2,10 +2,12 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::definition::{check_key, check_text};
+use super::schedule::{check_schedule, ExtraDocument};
 use super::Text;
 use crate::error::FieldError;
 
@@ -38,6 +40,51 @@ pub struct Stage {
     pub label: Text,
     /// What jurors score at this stage.
     pub criteria: Vec<Criterion>,
+    /// When the stage begins (pitches are scheduled within the stage's dates), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// When the stage ends, after it begins, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Files asked of the applications shortlisted to this stage (a final deck…), uploaded while shortlisted;
+    /// keys unique across the call's stages and distinct from the form's fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_documents: Vec<ExtraDocument>,
+}
+
+impl Stage {
+    /// A stage scoring `criteria`, without dates or extra documents.
+    pub fn new(key: impl Into<String>, label: Text, criteria: Vec<Criterion>) -> Stage {
+        Stage {
+            key: key.into(),
+            label,
+            criteria,
+            starts_at: None,
+            ends_at: None,
+            extra_documents: Vec::new(),
+        }
+    }
+
+    /// Whether `other` scores the same way (same key, label and criteria): the part of a stage that freezes
+    /// once an application is submitted. Dates and extra documents stay open to change.
+    pub fn same_grid(&self, other: &Stage) -> bool {
+        self.key == other.key && self.label == other.label && self.criteria == other.criteria
+    }
+
+    /// The extra document `key` this stage asks for, if any.
+    pub fn extra_document(&self, key: &str) -> Option<&ExtraDocument> {
+        self.extra_documents.iter().find(|d| d.key == key)
+    }
+
+    /// Whether `at` falls within the stage's dates (an open end is no bound).
+    pub fn covers(&self, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) -> bool {
+        self.starts_at.is_none_or(|s| starts_at >= s) && self.ends_at.is_none_or(|e| ends_at <= e)
+    }
+}
+
+/// Whether two lists of stages score the same way ([`Stage::same_grid`], in the same order).
+pub fn same_grids(before: &[Stage], after: &[Stage]) -> bool {
+    before.len() == after.len() && before.iter().zip(after).all(|(b, a)| b.same_grid(a))
 }
 
 /// Errors in the evaluation stages: at least one stage, unique well-formed stage keys, each stage with at
@@ -45,7 +92,7 @@ pub struct Stage {
 /// `min < max`, and the weights of each stage summing to exactly 100.
 ///
 /// A wrong sum is reported once per criterion of the stage, with code `weights_sum` and path
-/// `stages.<i>.criteria.<j>.weight`.
+/// `stages.<i>.criteria.<j>.weight`. Then each stage's dates and extra documents ([`check_schedule`]).
 pub fn check_stages(stages: &[Stage]) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if stages.is_empty() {
@@ -101,6 +148,7 @@ pub fn check_stages(stages: &[Stage]) -> Vec<FieldError> {
             }
         }
     }
+    errors.extend(check_schedule(stages));
     errors
 }
 
@@ -122,11 +170,7 @@ mod tests {
     }
 
     fn stage(key: &str, criteria: Vec<Criterion>) -> Stage {
-        Stage {
-            key: key.into(),
-            label: Text::french("Étape"),
-            criteria,
-        }
+        Stage::new(key, Text::french("Étape"), criteria)
     }
 
     fn stage_codes(stages: &[Stage]) -> Vec<(String, String)> {
@@ -233,11 +277,7 @@ mod tests {
             arb_text(),
             prop::collection::vec(criterion, 0..5),
         )
-            .prop_map(|(key, label, criteria)| Stage {
-                key,
-                label,
-                criteria,
-            })
+            .prop_map(|(key, label, criteria)| Stage::new(key, label, criteria))
     }
 
     proptest! {

@@ -11,13 +11,15 @@ mod answers;
 mod definition;
 mod grid;
 mod rules;
+mod schedule;
 mod templates;
 #[cfg(test)]
 mod testing;
 mod values;
 
-pub use grid::{check_stages, Criterion, Stage};
+pub use grid::{check_stages, same_grids, Criterion, Stage};
 pub use rules::Rule;
+pub use schedule::{check_extra_keys_against, ExtraDocument};
 pub use templates::{builtin_template, builtin_templates, builtin_templates_after, CallTemplate};
 
 use chrono::NaiveDate;

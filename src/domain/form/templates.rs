@@ -193,6 +193,13 @@ mod tests {
             deck.content_types.as_deref(),
             Some(&["application/pdf".to_owned()][..])
         );
+        // The finalists bring a final deck to the pitch, if they wish.
+        let final_deck = atl.stages[1].extra_document("final_deck").unwrap();
+        assert_eq!(
+            (final_deck.max_size, final_deck.required),
+            (20_971_520, false)
+        );
+        assert_eq!(final_deck.content_types, vec!["application/pdf".to_owned()]);
         let consent = atl.form.field("rules_consent").unwrap();
         assert_eq!((consent.kind, consent.required), (FieldType::Boolean, true));
         let challenges = atl.form.field("challenges").unwrap();

@@ -22,6 +22,8 @@ pub fn optional_variables(event: Event) -> &'static [&'static str] {
         Event::PairingUpdate => &["reference", "proposer_name"],
         Event::DecisionPublished => &["appeal_deadline", "appeal_link"],
         Event::DecisionRevised => &["appeal_deadline", "appeal_link"],
+        Event::Shortlisted => &["stage_starts_at", "stage_ends_at"],
+        Event::PitchSlot => &["place", "video_url"],
         _ => &[],
     }
 }
