@@ -19,6 +19,7 @@ pub mod messages;
 pub mod organizations;
 pub mod outbox;
 pub mod packs;
+pub mod pages;
 pub mod pairings;
 pub mod reviews;
 pub mod score_sheets;
