@@ -28,6 +28,7 @@ mod juror_lists;
 mod lists;
 mod operations;
 mod organizations;
+mod pages;
 mod personal_data;
 mod review_packs;
 mod score_sheets;
