@@ -337,7 +337,8 @@ pub async fn open_session(
 /// The address as registration stored it (punycode domain), or as typed when it is not one, so that a wrong
 /// address gets the same 401 as a wrong password.
 pub fn login_address(raw: String) -> Result<String, crate::domain::identifiers::InvalidValue> {
-    Ok(EmailAddress::parse(&raw).map_or_else(|_| raw.trim().to_lowercase(), |a| a.as_str().to_owned()))
+    Ok(EmailAddress::parse(&raw)
+        .map_or_else(|_| raw.trim().to_lowercase(), |a| a.as_str().to_owned()))
 }
 
 /// Revokes the token presented with this request.

@@ -109,7 +109,11 @@ impl<'a> Visitor<'a> {
     }
 
     /// POSTs a form as a browser on this site does (its `Origin`).
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+    async fn post(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, String) {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -133,10 +137,15 @@ impl<'a> Visitor<'a> {
         let (_, _, page) = self.get("/login").await;
         let csrf = csrf_field(&page);
         let (status, headers, body) = self
-            .post("/login", &[("csrf", &csrf), ("email", email), ("password", PASSWORD)])
+            .post(
+                "/login",
+                &[("csrf", &csrf), ("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-        set_cookie(&headers, "cordee_session").expect("a session cookie").1
+        set_cookie(&headers, "cordee_session")
+            .expect("a session cookie")
+            .1
     }
 }
 
@@ -184,11 +193,17 @@ async fn the_emailed_verification_link_confirms_the_address_with_a_button_then_l
     browser.fill("#email", "camille@example.org").await;
     browser.fill("#password", "not the password at all").await;
     browser.click("#submit").await;
-    assert!(browser.text().await.contains("Adresse e-mail ou mot de passe incorrect"));
+    assert!(browser
+        .text()
+        .await
+        .contains("Adresse e-mail ou mot de passe incorrect"));
     browser.fill("#password", PASSWORD).await;
     browser.click("#submit").await;
     let text = browser.text().await;
-    assert!(text.contains("Vous êtes connecté·e en tant que Test Person"), "{text}");
+    assert!(
+        text.contains("Vous êtes connecté·e en tant que Test Person"),
+        "{text}"
+    );
     assert!(browser.cookie("cordee_session").await.is_some());
     browser.screenshot("page-logged-in").await;
 
@@ -215,7 +230,10 @@ async fn a_password_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
     browser.click("a[href='/password-reset']").await;
     browser.fill("#email", "dominique@example.org").await;
     browser.click("#submit").await;
-    assert!(browser.text().await.contains("Si un compte existe pour cette adresse"));
+    assert!(browser
+        .text()
+        .await
+        .contains("Si un compte existe pour cette adresse"));
 
     let email = app
         .mailbox
@@ -229,7 +247,10 @@ async fn a_password_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
     browser.fill("#password", "a brand new passphrase").await;
     browser.fill("#confirm", "a different passphrase").await;
     browser.click("#submit").await;
-    assert!(browser.text_of("#confirm-error").await.contains("ne sont pas identiques"));
+    assert!(browser
+        .text_of("#confirm-error")
+        .await
+        .contains("ne sont pas identiques"));
     browser.screenshot("page-password-reset-errors").await;
     browser.fill("#password", "a brand new passphrase").await;
     browser.fill("#confirm", "a brand new passphrase").await;
@@ -243,7 +264,10 @@ async fn a_password_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
     http.session = Some(old_page_session);
     let (status, headers, _) = http.get("/me/assignments").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers[LOCATION].to_str().unwrap().starts_with("/login?next="));
+    assert!(headers[LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next="));
     let (status, _) = app
         .post(
             "/api/v1/auth/login",
@@ -263,7 +287,9 @@ async fn an_invitation_link_shows_what_it_is_for_creates_the_account_then_login_
     let app = TestApp::spawn().await;
     let built = Scenario::new(&app).build().await;
     let call = built.call;
-    let (_, read) = app.get(&format!("/api/v1/calls/{}", call.id), Some(&call.admin)).await;
+    let (_, read) = app
+        .get(&format!("/api/v1/calls/{}", call.id), Some(&call.admin))
+        .await;
     let title = read["title"]["fr"].as_str().unwrap().to_owned();
     for address in ["manon@example.org", "noe@example.org"] {
         let (status, body) = app
@@ -281,14 +307,20 @@ async fn an_invitation_link_shows_what_it_is_for_creates_the_account_then_login_
     let browser = Browser::start().await;
     browser.open(&link).await;
     let says = browser.text_of("#invitation-for").await;
-    assert!(says.contains("responsable de l'appel"), "{says}");
+    assert!(
+        says.contains("en tant que responsable pour l'appel"),
+        "{says}"
+    );
     assert!(says.contains(&title), "{says}");
     browser.screenshot("page-invitation").await;
     browser.fill("#display_name", "Manon Responsable").await;
     browser.fill("#password", "short").await;
     browser.fill("#confirm", "short").await;
     browser.click("#accept").await;
-    assert!(browser.text_of("#password-error").await.contains("au moins 12 caractères"));
+    assert!(browser
+        .text_of("#password-error")
+        .await
+        .contains("au moins 12 caractères"));
     browser.fill("#password", PASSWORD).await;
     browser.fill("#confirm", PASSWORD).await;
     browser.click("#accept").await;
@@ -310,7 +342,9 @@ async fn an_invitation_link_shows_what_it_is_for_creates_the_account_then_login_
     browser.screenshot("page-link-gone").await;
     browser.close().await;
     let manager = app.login("manon@example.org", PASSWORD).await;
-    let (status, _) = app.get(&format!("/api/v1/calls/{}/stats", call.id), Some(&manager)).await;
+    let (status, _) = app
+        .get(&format!("/api/v1/calls/{}/stats", call.id), Some(&manager))
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -325,13 +359,19 @@ async fn unknown_used_and_incomplete_links_get_a_page_that_says_so() {
     ] {
         let (status, headers, body) = http.get(path).await;
         assert_eq!(status, StatusCode::GONE, "{path}");
-        assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(headers[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(body.contains("Ce lien ne fonctionne plus"), "{body}");
         assert!(body.contains("Demander un nouveau lien"), "{body}");
     }
     let (status, headers, body) = http.get("/verify-email").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(headers[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(body.contains("Demande incomplète"));
 
     // A used verification link, and one that expired.
@@ -359,7 +399,9 @@ async fn an_expired_link_gets_the_same_page() {
     app.register("late@example.org", "fr").await;
     let email = app.mailbox.wait_for_email_to("late@example.org").await;
     let link = on(&app, &link_in(&email.text(), "/verify-email"));
-    clock.advance(chrono::Duration::hours(app.settings.auth.verification_ttl_hours + 1));
+    clock.advance(chrono::Duration::hours(
+        app.settings.auth.verification_ttl_hours + 1,
+    ));
     let page = reqwest::get(&link).await.unwrap();
     assert_eq!(page.status(), StatusCode::GONE);
     assert!(page.text().await.unwrap().contains("a expiré"));
@@ -377,10 +419,16 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
 
     // No token, a wrong token, the right token from another site: a 403 page, nothing sent.
     let email = ("email", "eve-target@example.org");
-    for fields in [vec![email], vec![email, ("csrf", "forged-token-forged-token-forged-token")]] {
+    for fields in [
+        vec![email],
+        vec![email, ("csrf", "forged-token-forged-token-forged-token")],
+    ] {
         let (status, headers, body) = http.post("/password-reset", &fields).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
-        assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(headers[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(body.contains("Formulaire refusé"), "{body}");
     }
     let forged = reqwest::Client::new()
@@ -396,19 +444,30 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
     let without_cookie = reqwest::Client::new()
         .post(format!("{}/login", app.address))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("csrf={csrf}&email=eve-target%40example.org&password=x"))
+        .body(format!(
+            "csrf={csrf}&email=eve-target%40example.org&password=x"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(without_cookie.status(), StatusCode::FORBIDDEN);
     let resets = |e: &ReceivedEmail| e.text().contains("/password-reset/confirm");
-    assert!(!app.mailbox.emails_to("eve-target@example.org").iter().any(resets));
+    assert!(!app
+        .mailbox
+        .emails_to("eve-target@example.org")
+        .iter()
+        .any(resets));
 
     // With the token, from this site: the same answer whether the address has an account or not.
-    let (status, _, body) = http.post("/password-reset", &[email, ("csrf", &csrf)]).await;
+    let (status, _, body) = http
+        .post("/password-reset", &[email, ("csrf", &csrf)])
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, other) = http
-        .post("/password-reset", &[("email", "nobody@example.org"), ("csrf", &csrf)])
+        .post(
+            "/password-reset",
+            &[("email", "nobody@example.org"), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, other);
@@ -453,7 +512,12 @@ async fn the_session_cookie_opens_the_pages_but_never_the_api() {
         .unwrap();
     assert_eq!(logout.status(), StatusCode::UNAUTHORIZED);
     // The same session token as the API's login issues.
-    let secret = http.session.clone().unwrap().trim_start_matches("cordee_session=").to_owned();
+    let secret = http
+        .session
+        .clone()
+        .unwrap()
+        .trim_start_matches("cordee_session=")
+        .to_owned();
     let (status, me) = app.get("/api/v1/me", Some(&secret)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["email"], "lea@example.org");
@@ -462,7 +526,15 @@ async fn the_session_cookie_opens_the_pages_but_never_the_api() {
     let (_, _, page) = http.get("/login").await;
     let csrf = csrf_field(&page);
     let (status, headers, _) = http
-        .post("/login", &[("csrf", &csrf), ("email", "lea@example.org"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "lea@example.org"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[LOCATION], "/login");
@@ -488,7 +560,10 @@ async fn the_status_page_shows_members_their_application_and_nobody_else_s() {
             e.text().contains(&format!("/applications/{id}"))
         })
         .await;
-    let link = on(&app, &link_in(&receipt.text(), &format!("/applications/{id}")));
+    let link = on(
+        &app,
+        &link_in(&receipt.text(), &format!("/applications/{id}")),
+    );
 
     // Signed out, the link leads to the login page and back.
     let browser = Browser::start().await;
@@ -499,8 +574,14 @@ async fn the_status_page_shows_members_their_application_and_nobody_else_s() {
     browser.click("#submit").await;
     assert_eq!(browser.url().await, link);
     assert_eq!(browser.text_of("#reference").await, call.references[0]);
-    assert_eq!(browser.text_of("#status").await, "Recevable, en cours d'évaluation");
-    assert!(browser.text_of("#next-steps").await.contains("Le jury l'évalue"));
+    assert_eq!(
+        browser.text_of("#status").await,
+        "Recevable, en cours d'évaluation"
+    );
+    assert!(browser
+        .text_of("#next-steps")
+        .await
+        .contains("Le jury l'évalue"));
     assert!(!browser.text_of("#submitted-on").await.is_empty());
     browser.screenshot("page-application-status").await;
     browser.close().await;
@@ -511,7 +592,10 @@ async fn the_status_page_shows_members_their_application_and_nobody_else_s() {
     let path = format!("/applications/{id}");
     let (status, headers, body) = other.get(&path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(headers[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(headers[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(body.contains("Page introuvable"));
     let mut juror_visit = Visitor::new(&app);
     juror_visit.log_in(&jury_member.email).await;
@@ -519,10 +603,15 @@ async fn the_status_page_shows_members_their_application_and_nobody_else_s() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = juror_visit.get("/me/assignments").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains(&call.references[0]) && body.contains("À faire"), "{body}");
+    assert!(
+        body.contains(&call.references[0]) && body.contains("À faire"),
+        "{body}"
+    );
     let (status, _, _) = juror_visit.get("/applications/not-an-id").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = other.get(&format!("/applications/{}", call.applications[1])).await;
+    let (status, _, _) = other
+        .get(&format!("/applications/{}", call.applications[1]))
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -539,7 +628,11 @@ async fn a_juror_reads_their_assignments_in_their_language() {
     let jury_member = json!({"id": me["id"]});
     let jury_member_id = jury_member["id"].as_str().unwrap().to_owned();
     let (status, body) = app
-        .post(&format!("/api/v1/calls/{}/jurors", call.id), Some(&call.admin), json!({"user_id": jury_member_id}))
+        .post(
+            &format!("/api/v1/calls/{}/jurors", call.id),
+            Some(&call.admin),
+            json!({"user_id": jury_member_id}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = app
@@ -552,15 +645,25 @@ async fn a_juror_reads_their_assignments_in_their_language() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
     let browser = Browser::start().await;
-    log_in(&browser, &app, "juror-en@example.org", "/me/assignments?lang=en").await;
+    log_in(
+        &browser,
+        &app,
+        "juror-en@example.org",
+        "/me/assignments?lang=en",
+    )
+    .await;
     assert!(browser.url().await.ends_with("/me/assignments?lang=en"));
     assert_eq!(browser.text_of("tr.assignment .review").await, "To do");
     assert!(browser.text().await.contains("My assignments"));
     browser.screenshot("page-my-assignments").await;
-    browser.open(&format!("{}/me/assignments?lang=fr", app.address)).await;
+    browser
+        .open(&format!("{}/me/assignments?lang=fr", app.address))
+        .await;
     assert!(browser.text().await.contains("Mes évaluations"));
     // Without `?lang=`, the account's own language.
-    browser.open(&format!("{}/me/assignments", app.address)).await;
+    browser
+        .open(&format!("{}/me/assignments", app.address))
+        .await;
     assert!(browser.text().await.contains("My assignments"));
     browser.close().await;
 
@@ -571,7 +674,11 @@ async fn a_juror_reads_their_assignments_in_their_language() {
         .send()
         .await
         .unwrap();
-    assert!(english.text().await.unwrap().contains("Forgotten password?"));
+    assert!(english
+        .text()
+        .await
+        .unwrap()
+        .contains("Forgotten password?"));
     let mut http = Visitor::new(&app);
     let (_, _, french) = http.get("/login").await;
     assert!(french.contains("Mot de passe oublié ?"));
@@ -591,7 +698,9 @@ async fn emailed_links_lead_to_the_front_end_and_emails_sign_with_the_associatio
     app.register("front@example.org", "fr").await;
     let email = app.mailbox.wait_for_email_to("front@example.org").await;
     assert!(
-        email.text().contains("https://candidater.example.org/verify-email?token=cordee_"),
+        email
+            .text()
+            .contains("https://candidater.example.org/verify-email?token=cordee_"),
         "{}",
         email.text()
     );

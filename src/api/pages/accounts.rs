@@ -58,13 +58,23 @@ pub async fn login_page(visit: Visit, req: HttpRequest) -> HttpResponse {
 pub async fn login(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let next = local_path(form.get("next"));
     let typed = form.get("email").unwrap_or_default().to_owned();
     let (Some(email), Some(password)) = (form.filled("email"), form.filled("password")) else {
-        let problem = t(visit.lang, "Indiquez votre adresse e-mail et votre mot de passe.", "Enter your email address and your password.");
-        return login_form(&visit, StatusCode::UNPROCESSABLE_ENTITY, next, &typed, Some(problem));
+        let problem = t(
+            visit.lang,
+            "Indiquez votre adresse e-mail et votre mot de passe.",
+            "Enter your email address and your password.",
+        );
+        return login_form(
+            &visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            next,
+            &typed,
+            Some(problem),
+        );
     };
     let email = login_address(email).unwrap_or_default();
     match open_session(&visit.state, &req, &email, password).await {
@@ -75,8 +85,18 @@ pub async fn login(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResp
             response
         }
         Err(Error::Unauthorized(_)) => {
-            let problem = t(visit.lang, "Adresse e-mail ou mot de passe incorrect.", "Wrong email address or password.");
-            login_form(&visit, StatusCode::UNAUTHORIZED, next, &typed, Some(problem))
+            let problem = t(
+                visit.lang,
+                "Adresse e-mail ou mot de passe incorrect.",
+                "Wrong email address or password.",
+            );
+            login_form(
+                &visit,
+                StatusCode::UNAUTHORIZED,
+                next,
+                &typed,
+                Some(problem),
+            )
         }
         Err(other) => visit.error(other),
     }
@@ -86,7 +106,7 @@ pub async fn login(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResp
 pub async fn logout(visit: Visit, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     if let Some(principal) = visit.principal() {
         if let Err(e) = end_session(&visit.state, principal).await {
@@ -97,7 +117,11 @@ pub async fn logout(visit: Visit, body: web::Bytes) -> HttpResponse {
     let mut response = visit.message(
         StatusCode::OK,
         t(lang, "Vous êtes déconnecté·e", "You are logged out"),
-        &[t(lang, "Votre session est terminée sur cet appareil.", "Your session on this device has ended.")],
+        &[t(
+            lang,
+            "Votre session est terminée sur cet appareil.",
+            "Your session on this device has ended.",
+        )],
         Some(("/login", t(lang, "Se connecter de nouveau", "Log in again"))),
     );
     let _ = response.add_removal_cookie(&visit.session_cookie(String::new(), 0));
@@ -118,7 +142,11 @@ pub async fn verify_page(visit: Visit, req: HttpRequest) -> HttpResponse {
         .read(move |conn| accounts::peek_verification(conn, &hash, now))
         .await;
     match live {
-        Ok(()) => visit.page(StatusCode::OK, "verify_email.html", context! { token => secret }),
+        Ok(()) => visit.page(
+            StatusCode::OK,
+            "verify_email.html",
+            context! { token => secret },
+        ),
         Err(e) => visit.error(e),
     }
 }
@@ -127,7 +155,7 @@ pub async fn verify_page(visit: Visit, req: HttpRequest) -> HttpResponse {
 pub async fn verify(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let Some(secret) = form.filled("token").or_else(|| query_token(&req)) else {
         return visit.error(Error::BadRequest("no token".into()));
@@ -139,14 +167,22 @@ pub async fn verify(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpRes
     visit.message(
         StatusCode::OK,
         t(lang, "Adresse e-mail confirmée", "Email address confirmed"),
-        &[t(lang, "Merci : votre adresse est confirmée. Vous pouvez maintenant vous connecter.", "Thank you: your address is confirmed. You may now log in.")],
+        &[t(
+            lang,
+            "Merci : votre adresse est confirmée. Vous pouvez maintenant vous connecter.",
+            "Thank you: your address is confirmed. You may now log in.",
+        )],
         Some(("/login", t(lang, "Se connecter", "Log in"))),
     )
 }
 
 /// `GET /password-reset`: asks for the address to send a link to.
 pub async fn reset_request_page(visit: Visit) -> HttpResponse {
-    visit.page(StatusCode::OK, "password_reset.html", context! { email => "" })
+    visit.page(
+        StatusCode::OK,
+        "password_reset.html",
+        context! { email => "" },
+    )
 }
 
 /// `POST /password-reset`: sends a link if the address has an account (the API's request); the page says
@@ -154,11 +190,15 @@ pub async fn reset_request_page(visit: Visit) -> HttpResponse {
 pub async fn reset_request(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let typed = form.get("email").unwrap_or_default().to_owned();
     let mut check = Check::default();
-    let email = check.required("email", form.filled("email").as_deref(), EmailAddress::parse);
+    let email = check.required(
+        "email",
+        form.filled("email").as_deref(),
+        EmailAddress::parse,
+    );
     let Some(email) = email else {
         let errors = visit.field_errors(&check_errors(check));
         return visit.page(
@@ -201,7 +241,11 @@ pub async fn reset_confirm_page(visit: Visit, req: HttpRequest) -> HttpResponse 
         .read(move |conn| accounts::password_reset_account(conn, &hash, now))
         .await;
     match live {
-        Ok(_) => visit.page(StatusCode::OK, "password_reset_confirm.html", context! { token => secret }),
+        Ok(_) => visit.page(
+            StatusCode::OK,
+            "password_reset_confirm.html",
+            context! { token => secret },
+        ),
         Err(e) => visit.error(e),
     }
 }
@@ -211,7 +255,7 @@ pub async fn reset_confirm_page(visit: Visit, req: HttpRequest) -> HttpResponse 
 pub async fn reset_confirm(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let Some(secret) = form.filled("token").or_else(|| query_token(&req)) else {
         return visit.error(Error::BadRequest("no token".into()));
@@ -229,7 +273,11 @@ pub async fn reset_confirm(visit: Visit, req: HttpRequest, body: web::Bytes) -> 
         let mut check = Check::default();
         check_password(&mut check, Some(&password), None);
         let mut errors = check_errors(check);
-        errors.push(FieldError::new("confirm", "mismatch", "the two passwords differ"));
+        errors.push(FieldError::new(
+            "confirm",
+            "mismatch",
+            "the two passwords differ",
+        ));
         return form_again(errors);
     }
     match reset_password(&visit.state, secret.trim(), password).await {

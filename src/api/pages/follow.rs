@@ -14,7 +14,7 @@ use crate::service::pages::{assignments, status};
 
 /// The signed-in person (verified, as the API requires), or the answer to give instead: the login page
 /// (coming back to this page), or the page asking to confirm the address.
-fn signed_in(visit: &Visit, req: &HttpRequest) -> Result<Principal, HttpResponse<BoxBody>> {
+fn signed_in(visit: &Visit, req: &HttpRequest) -> Result<Principal, Box<HttpResponse<BoxBody>>> {
     let Some(principal) = visit.principal().cloned() else {
         let here = match req.query_string() {
             "" => req.path().to_owned(),
@@ -23,12 +23,12 @@ fn signed_in(visit: &Visit, req: &HttpRequest) -> Result<Principal, HttpResponse
         let next: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("next", &here)
             .finish();
-        return Err(visit.redirect(&format!("/login?{next}")));
+        return Err(Box::new(visit.redirect(&format!("/login?{next}"))));
     };
     let required = visit.state.settings.auth.require_verified_email;
     principal
         .require_verified_email(required)
-        .map_err(|e| visit.error(e))?;
+        .map_err(|e| Box::new(visit.error(e)))?;
     Ok(principal)
 }
 
@@ -40,7 +40,7 @@ pub async fn application(visit: Visit, req: HttpRequest, id: web::Path<String>) 
     };
     let principal = match signed_in(&visit, &req) {
         Ok(principal) => principal,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let lang = visit.lang;
     let found = visit
@@ -49,7 +49,11 @@ pub async fn application(visit: Visit, req: HttpRequest, id: web::Path<String>) 
         .read(move |conn| status::read(conn, &principal, id, lang))
         .await;
     match found {
-        Ok(page) => visit.page(StatusCode::OK, "application.html", context! { application => page }),
+        Ok(page) => visit.page(
+            StatusCode::OK,
+            "application.html",
+            context! { application => page },
+        ),
         Err(e) => visit.error(e),
     }
 }
@@ -59,7 +63,7 @@ pub async fn application(visit: Visit, req: HttpRequest, id: web::Path<String>) 
 pub async fn assignments(visit: Visit, req: HttpRequest) -> HttpResponse {
     let principal = match signed_in(&visit, &req) {
         Ok(principal) => principal,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     if let Err(e) = principal.require_scope(Scope::ReviewsRead) {
         return visit.error(e);
@@ -72,7 +76,11 @@ pub async fn assignments(visit: Visit, req: HttpRequest) -> HttpResponse {
         .read(move |conn| assignments::read(conn, juror, lang))
         .await;
     match found {
-        Ok(page) => visit.page(StatusCode::OK, "assignments.html", context! { assignments => page }),
+        Ok(page) => visit.page(
+            StatusCode::OK,
+            "assignments.html",
+            context! { assignments => page },
+        ),
         Err(e) => visit.error(e),
     }
 }

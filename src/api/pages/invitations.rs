@@ -78,7 +78,7 @@ pub async fn accept_page(visit: Visit, req: HttpRequest) -> HttpResponse {
 pub async fn accept(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let Some(secret) = form.filled("token").or_else(|| query_token(&req)) else {
         return visit.error(Error::BadRequest("no token".into()));
@@ -89,8 +89,19 @@ pub async fn accept(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpRes
         let mut check = Check::default();
         check_password(&mut check, password.as_deref(), None);
         let mut errors = check_errors(check);
-        errors.push(FieldError::new("confirm", "mismatch", "the two passwords differ"));
-        return invitation_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, &secret, errors, &display_name).await;
+        errors.push(FieldError::new(
+            "confirm",
+            "mismatch",
+            "the two passwords differ",
+        ));
+        return invitation_page(
+            &visit,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &secret,
+            errors,
+            &display_name,
+        )
+        .await;
     }
     let body = AcceptInvitation {
         token: Some(secret.clone()),
@@ -101,7 +112,14 @@ pub async fn accept(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpRes
     match accept_invitation(&visit.state, caller, body, Check::default()).await {
         Ok(_) => {}
         Err(Error::Validation(errors)) if errors.iter().all(|e| e.code != "invalid_token") => {
-            return invitation_page(&visit, StatusCode::UNPROCESSABLE_ENTITY, &secret, errors, &display_name).await
+            return invitation_page(
+                &visit,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &secret,
+                errors,
+                &display_name,
+            )
+            .await
         }
         Err(e) => return visit.error(e),
     }
@@ -118,7 +136,7 @@ pub async fn accept(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpRes
 pub async fn decline(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let form = Form::parse(&body);
     if let Err(refused) = visit.check_form(&form) {
-        return refused;
+        return *refused;
     }
     let Some(secret) = form.filled("token").or_else(|| query_token(&req)) else {
         return visit.error(Error::BadRequest("no token".into()));
@@ -130,7 +148,11 @@ pub async fn decline(visit: Visit, req: HttpRequest, body: web::Bytes) -> HttpRe
     visit.message(
         StatusCode::OK,
         t(lang, "Invitation déclinée", "Invitation declined"),
-        &[t(lang, "C'est noté : l'invitation est déclinée et son lien ne fonctionne plus.", "Noted: the invitation is declined and its link no longer works.")],
+        &[t(
+            lang,
+            "C'est noté : l'invitation est déclinée et son lien ne fonctionne plus.",
+            "Noted: the invitation is declined and its link no longer works.",
+        )],
         None,
     )
 }

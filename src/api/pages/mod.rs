@@ -25,7 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(accounts::logout))
         .route("/verify-email", web::get().to(accounts::verify_page))
         .route("/verify-email", web::post().to(accounts::verify))
-        .route("/password-reset", web::get().to(accounts::reset_request_page))
+        .route(
+            "/password-reset",
+            web::get().to(accounts::reset_request_page),
+        )
         .route("/password-reset", web::post().to(accounts::reset_request))
         .route(
             "/password-reset/confirm",

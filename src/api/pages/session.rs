@@ -75,7 +75,12 @@ pub fn csrf_cookie_name(secure: bool) -> String {
 fn accepted_language(header: Option<&str>) -> Option<&'static str> {
     header?
         .split(',')
-        .map(|part| part.trim().get(..2).unwrap_or_default().to_ascii_lowercase())
+        .map(|part| {
+            part.trim()
+                .get(..2)
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+        })
         .find(|code| code == "fr" || code == "en")
         .map(|code| if code == "en" { "en" } else { "fr" })
 }
@@ -149,10 +154,11 @@ impl FromRequest for Visit {
         let same_origin = from_this_site(req, &state.settings.app.public_url);
         let may_use_cache = matches!(*req.method(), Method::GET | Method::HEAD);
         let path = req.path().to_owned();
-        let kept: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
-            .filter(|(key, _)| key != "lang")
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
+        let kept: Vec<(String, String)> =
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .filter(|(key, _)| key != "lang")
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
         Box::pin(async move {
             let mut stale_session = false;
             let mut visitor = None;
@@ -294,14 +300,14 @@ impl Visit {
     }
 
     /// 403 page unless a POST comes from this site with the form's CSRF token.
-    pub fn check_form(&self, form: &Form) -> Result<(), HttpResponse<BoxBody>> {
+    pub fn check_form(&self, form: &Form) -> Result<(), Box<HttpResponse<BoxBody>>> {
         let sent = form.get(CSRF_FIELD).unwrap_or_default();
         let matches = !self.csrf_is_new
             && Sha256::digest(sent.as_bytes()) == Sha256::digest(self.csrf.as_bytes());
         if self.same_origin && matches {
             return Ok(());
         }
-        Err(self.message(
+        Err(Box::new(self.message(
             StatusCode::FORBIDDEN,
             t(self.lang, "Formulaire refusé", "Form refused"),
             &[t(
@@ -310,7 +316,7 @@ impl Visit {
                 "This form expired or was not sent from this site. Go back, reload the page and try again.",
             )],
             None,
-        ))
+        )))
     }
 
     /// The page `template` with `status`, given `page` (its own variables) and what every page shows.
@@ -490,9 +496,21 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_login() {
-        assert_eq!(local_path(Some("/applications/1")), Some("/applications/1".into()));
-        assert_eq!(local_path(Some("/invitations/accept?token=a")), Some("/invitations/accept?token=a".into()));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil.example", "evil", "/a\nb"] {
+        assert_eq!(
+            local_path(Some("/applications/1")),
+            Some("/applications/1".into())
+        );
+        assert_eq!(
+            local_path(Some("/invitations/accept?token=a")),
+            Some("/invitations/accept?token=a".into())
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "evil",
+            "/a\nb",
+        ] {
             assert_eq!(local_path(Some(bad)), None, "{bad}");
         }
     }
@@ -501,7 +519,10 @@ mod tests {
     fn the_language_is_asked_then_accepted_then_french() {
         assert_eq!(asked_language("token=x&lang=en"), Some("en"));
         assert_eq!(asked_language("lang=de"), None);
-        assert_eq!(accepted_language(Some("de-DE, en;q=0.8, fr;q=0.5")), Some("en"));
+        assert_eq!(
+            accepted_language(Some("de-DE, en;q=0.8, fr;q=0.5")),
+            Some("en")
+        );
         assert_eq!(accepted_language(Some("de")), None);
     }
 }

@@ -1,6 +1,7 @@
 //! What a juror's assignments page (`GET /me/assignments`) lists: the applications they are to review, with
 //! where their review stands, read through the same use case as `GET /api/v1/me/assignments`.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -49,17 +50,17 @@ pub fn read(conn: &mut DbConn, juror: Uuid, lang: &str) -> Result<AssignmentsPag
     let mut calls_seen: HashMap<Uuid, (String, String)> = HashMap::new();
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
-        let call_id = *row.call_id;
-        if !calls_seen.contains_key(&call_id) {
-            let call = calls::find(conn, call_id)
-                .context("loading an assignment's call")?
-                .ok_or(Error::NotFound)?;
-            calls_seen.insert(
-                call_id,
-                (localized(&call.title_text(), lang), call.timezone.clone()),
-            );
-        }
-        let (call_title, tz) = calls_seen.get(&call_id).cloned().unwrap_or_default();
+        let (call_title, tz) = match calls_seen.entry(*row.call_id) {
+            Entry::Occupied(seen) => seen.get().clone(),
+            Entry::Vacant(first) => {
+                let call = calls::find(conn, *first.key())
+                    .context("loading an assignment's call")?
+                    .ok_or(Error::NotFound)?;
+                first
+                    .insert((localized(&call.title_text(), lang), call.timezone.clone()))
+                    .clone()
+            }
+        };
         lines.push(AssignmentLine {
             application_id: *row.application_id,
             reference: row.reference,

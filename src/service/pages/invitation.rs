@@ -71,10 +71,10 @@ fn staff_role_words(role: StaffRole, lang: &str) -> &'static str {
         (StaffRole::Admin, false) => "administrateur·rice",
         (StaffRole::Juror, true) => "a jury member",
         (StaffRole::Juror, false) => "membre du jury",
-        (StaffRole::Manager, true) => "a manager of the call",
-        (StaffRole::Manager, false) => "responsable de l'appel",
-        (StaffRole::Observer, true) => "an observer of the call",
-        (StaffRole::Observer, false) => "observateur·rice de l'appel",
+        (StaffRole::Manager, true) => "a manager",
+        (StaffRole::Manager, false) => "responsable",
+        (StaffRole::Observer, true) => "an observer",
+        (StaffRole::Observer, false) => "observateur·rice",
     }
 }
 

@@ -17,14 +17,34 @@ pub fn long_date(at: DateTime<Utc>, tz: &str, lang: &str) -> String {
     let month = date.month0() as usize;
     if lang == "en" {
         const MONTHS: [&str; 12] = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September",
-            "October", "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ];
         format!("{} {} {}", MONTHS[month % 12], date.day(), date.year())
     } else {
         const MOIS: [&str; 12] = [
-            "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-            "octobre", "novembre", "décembre",
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
         ];
         format!("{} {} {}", date.day(), MOIS[month % 12], date.year())
     }

@@ -106,7 +106,10 @@ pub fn chromedriver() -> PathBuf {
             )
             .status()
             .expect("flock and apt-get run");
-        assert!(status.success(), "installing chromium-driver failed: {status}");
+        assert!(
+            status.success(),
+            "installing chromium-driver failed: {status}"
+        );
     }
     assert!(path.exists(), "no chromedriver at {CHROMEDRIVER}");
     path.to_owned()
@@ -230,8 +233,12 @@ impl Browser {
 
     /// Opens `url` and waits for it to load.
     pub async fn open(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(serde_json::json!({"url": url})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            "/url",
+            Some(serde_json::json!({"url": url})),
+        )
+        .await;
     }
 
     /// The page's address now.
@@ -260,8 +267,12 @@ impl Browser {
     /// Types `text` into the field matching `css` (emptied first).
     pub async fn fill(&self, css: &str, text: &str) {
         let id = self.element(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(serde_json::json!({})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(serde_json::json!({})),
+        )
+        .await;
         self.call(
             reqwest::Method::POST,
             &format!("/element/{id}/value"),
@@ -275,8 +286,12 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         let before = self.document().await;
         let id = self.element(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(serde_json::json!({})))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(serde_json::json!({})),
+        )
+        .await;
         for _ in 0..400 {
             let now = self.document().await;
             if now.is_some() && now != before {
@@ -284,7 +299,9 @@ impl Browser {
                     .try_call(
                         reqwest::Method::POST,
                         "/execute/sync",
-                        Some(serde_json::json!({"script": "return document.readyState", "args": []})),
+                        Some(
+                            serde_json::json!({"script": "return document.readyState", "args": []}),
+                        ),
                     )
                     .await;
                 if state.is_ok_and(|s| s == "complete") {
