@@ -14,6 +14,9 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub email: EmailSettings,
     pub app: AppSettings,
+    /// Who runs this instance: the name and contact shown on pages and in emails.
+    #[serde(default)]
+    pub organization: OrganizationSettings,
     pub auth: AuthSettings,
     pub webhooks: WebhookSettings,
     pub privacy: PrivacySettings,
@@ -119,6 +122,43 @@ pub struct EmailSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AppSettings {
     pub public_url: String,
+    /// When set, the links written in emails point there (same paths) instead of `public_url`.
+    #[serde(default)]
+    pub front_end_url: String,
+}
+
+impl AppSettings {
+    /// The base of the links written in emails: `front_end_url` when set, else `public_url`.
+    pub fn links_base(&self) -> &str {
+        let front_end = self.front_end_url.trim();
+        if front_end.is_empty() {
+            self.public_url.trim_end_matches('/')
+        } else {
+            front_end.trim_end_matches('/')
+        }
+    }
+}
+
+/// The association that runs the instance, as pages and emails name it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OrganizationSettings {
+    /// Its name, shown in the pages' header and in the emails' signature.
+    pub name: String,
+    /// An address people may write to; empty: none shown.
+    pub contact_email: String,
+    /// Its website; empty: none shown.
+    pub website: String,
+}
+
+impl Default for OrganizationSettings {
+    fn default() -> Self {
+        OrganizationSettings {
+            name: "Cordée".into(),
+            contact_email: String::new(),
+            website: String::new(),
+        }
+    }
 }
 
 /// Lifetimes of tokens and links, throttling of the anonymous account actions, password hashing.

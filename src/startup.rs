@@ -88,7 +88,9 @@ impl Application {
         let state = web::Data::new(AppState {
             throttles: Throttles::from_settings(&settings),
             templates: Arc::new(
-                Templates::builtin().with_max_rendered_bytes(settings.email.max_rendered_bytes),
+                Templates::builtin()
+                    .with_max_rendered_bytes(settings.email.max_rendered_bytes)
+                    .with_association_name(&settings.organization.name),
             ),
             token_cache: TokenCache::new(std::time::Duration::from_secs(
                 settings.auth.token_cache_seconds,
@@ -184,6 +186,8 @@ impl Application {
                 .default_service(web::to(api::not_found))
                 .into_app()
                 .route("/docs", web::get().to(api::ops::docs_without_slash))
+                // The pages behind the emailed links: HTML, not API, so not in the OpenAPI document.
+                .configure(api::pages::routes)
         })
         .workers(settings.http_workers())
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)

@@ -28,13 +28,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// An absolute link to `path` under the public URL.
+    /// An absolute link to `path`, as emails write it: under `app.front_end_url` when one is set (the
+    /// operator's own front end serves the same paths), else under the public URL. API routes
+    /// (`/api/…`) always stay under the public URL.
     pub fn link(&self, path: &str) -> String {
-        format!(
-            "{}{}",
-            self.settings.app.public_url.trim_end_matches('/'),
-            path
-        )
+        let base = if path.starts_with("/api/") {
+            self.settings.app.public_url.trim_end_matches('/')
+        } else {
+            self.settings.app.links_base()
+        };
+        format!("{base}{path}")
     }
 
     /// A link carrying a one-time token as `?token=`.

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::api::extract::{client_address, SignedIn};
 use crate::api::input::Input;
-use crate::auth::permissions::Role;
+use crate::auth::permissions::{Principal, Role};
 use crate::auth::token;
 use crate::db::types::{Json, Ts, Uid};
 use crate::domain::account::{DisplayName, EmailAddress, Locale, Password};
@@ -174,14 +174,22 @@ pub async fn verify_email(
         return Err(check.into_error());
     };
     check.finish()?;
+    confirm_address(&state, &secret).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Consumes a verification link's token `secret` and marks the address verified (422 `invalid_token` when
+/// the link is unknown, used or expired). The API and the verification page both end here.
+pub async fn confirm_address(state: &AppState, secret: &str) -> Result<Uuid, Error> {
     let now = state.clock.now();
+    let hash = token::hash(secret);
     let user_id = state
         .db
-        .write(move |conn| accounts::verify_email(conn, &token::hash(&secret), now))
+        .write(move |conn| accounts::verify_email(conn, &hash, now))
         .await?;
     // Sessions already open carry the verified address at once.
     state.token_cache.forget_user(user_id);
-    Ok(HttpResponse::NoContent().finish())
+    Ok(user_id)
 }
 
 /// Sends the caller a new verification link (the earlier ones stop working); nothing is sent when the
@@ -264,18 +272,31 @@ pub async fn login(
     let (body, mut check) = input.into_parts();
     // The address as registration stored it (punycode domain), or as typed when it is not one: a wrong
     // address gets the same 401 as a wrong password.
-    let email = check.required("email", body.email, |e| {
-        Ok(EmailAddress::parse(&e)
-            .map_or_else(|_| e.trim().to_lowercase(), |a| a.as_str().to_owned()))
-    });
+    let email = check.required("email", body.email, login_address);
     let password = check.required("password", body.password, Ok);
     let (Some(email), Some(password)) = (email, password) else {
         return Err(check.into_error());
     };
     check.finish()?;
-    state.throttles.login.check(&email, client_address(&req))?;
+    let (token, expires_at, user) = open_session(&state, &req, &email, password).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        expires_at,
+        user: UserView::from(&user),
+    }))
+}
 
-    let lookup = email.clone();
+/// Logs in with `email` (as stored, or as typed) and `password` through the login throttle: a new session
+/// token (its secret), when it expires, and the account. A wrong email and a wrong password get the same
+/// 401, in the same time. The API's login and the login page both open sessions here.
+pub async fn open_session(
+    state: &AppState,
+    req: &HttpRequest,
+    email: &str,
+    password: String,
+) -> Result<(String, DateTime<Utc>, User), Error> {
+    state.throttles.login.check(email, client_address(req))?;
+    let lookup = email.to_owned();
     let user = state
         .db
         .read(move |conn| Ok(users::find_by_email(conn, &lookup)?))
@@ -310,11 +331,14 @@ pub async fn login(
         .db
         .write(move |conn| Ok(tokens::insert(conn, &session)?))
         .await?;
-    Ok(HttpResponse::Ok().json(LoginResponse {
-        token: secret,
-        expires_at,
-        user: UserView::from(&user),
-    }))
+    Ok((secret, expires_at, user))
+}
+
+/// The address as registration stored it (punycode domain), or as typed when it is not one, so that a wrong
+/// address gets the same 401 as a wrong password.
+pub fn login_address(raw: String) -> Result<String, crate::domain::identifiers::InvalidValue> {
+    Ok(EmailAddress::parse(&raw)
+        .map_or_else(|_| raw.trim().to_lowercase(), |a| a.as_str().to_owned()))
 }
 
 /// Revokes the token presented with this request.
@@ -326,14 +350,20 @@ pub async fn login(
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: SignedIn) -> Result<HttpResponse, Error> {
-    let token_id = caller.0.token_id;
+    end_session(&state, &caller.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes the token `caller` presented (the API's logout and the logout page).
+pub async fn end_session(state: &AppState, caller: &Principal) -> Result<(), Error> {
+    let token_id = caller.token_id;
     let now = state.clock.now();
     state
         .db
         .write(move |conn| Ok(tokens::revoke(conn, token_id, now)?))
         .await?;
-    state.token_cache.forget_user(caller.0.user_id);
-    Ok(HttpResponse::NoContent().finish())
+    state.token_cache.forget_user(caller.user_id);
+    Ok(())
 }
 
 /// `POST /auth/password-reset`.
@@ -366,10 +396,21 @@ pub async fn password_reset(
         return Err(check.into_error());
     };
     check.finish()?;
+    send_reset_link(&state, &req, email).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Emails a password-reset link to `email` if it has an account, through the reset throttle; the caller
+/// answers the same either way. The API and the page asking for a link both end here.
+pub async fn send_reset_link(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    email: EmailAddress,
+) -> Result<(), Error> {
     state
         .throttles
         .password_reset
-        .check(email.as_str(), client_address(&req))?;
+        .check(email.as_str(), client_address(req))?;
     let now = state.clock.now();
     let secret = token::generate();
     let state2 = state.clone();
@@ -382,7 +423,7 @@ pub async fn password_reset(
     if queued {
         state.outbox_wakeup.notify_one();
     }
-    Ok(HttpResponse::Accepted().finish())
+    Ok(())
 }
 
 /// `POST /auth/password-reset/confirm`.
@@ -415,8 +456,20 @@ pub async fn password_reset_confirm(
         return Err(check.into_error());
     };
     check.finish()?;
+    reset_password(&state, &secret, raw_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets a new password with a reset link's token `secret` (422 `invalid_token` when the link is unknown,
+/// used or expired; 422 on `password` when it breaks the rules), revokes every token of the account and
+/// returns it. The API's confirmation and the reset page both end here.
+pub async fn reset_password(
+    state: &AppState,
+    secret: &str,
+    raw_password: String,
+) -> Result<Uuid, Error> {
     let now = state.clock.now();
-    let hash = token::hash(&secret);
+    let hash = token::hash(secret);
     let lookup = hash.clone();
     let user = state
         .db
@@ -434,5 +487,5 @@ pub async fn password_reset_confirm(
         .write(move |conn| accounts::reset_password(conn, &hash, &password_hash, now))
         .await?;
     state.token_cache.forget_user(user_id);
-    Ok(HttpResponse::NoContent().finish())
+    Ok(user_id)
 }

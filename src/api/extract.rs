@@ -81,29 +81,39 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, 
     Box::pin(async move {
         let state =
             state.ok_or_else(|| Error::Internal(anyhow::anyhow!("application state missing")))?;
-        let presented = presented?;
-        let now = state.clock.now();
-        let hash = token::hash(&presented);
-        if may_use_cache {
-            if let Some(principal) = state.token_cache.get(&hash, now) {
-                return Ok(principal);
-            }
-        }
-        let key = hash.clone();
-        let found = state
-            .db
-            .read(move |conn| store::tokens::authenticate(conn, &key, now))
-            .await?;
-        let Some((principal, expires_at)) = found else {
-            // Revoked or deleted: whatever this instance remembered of the token goes too.
-            state.token_cache.forget(&hash);
-            return Err(Error::Unauthorized(
-                "the token is invalid, expired or revoked".into(),
-            ));
-        };
-        state.token_cache.put(hash, principal.clone(), expires_at);
-        Ok(principal)
+        principal_of(&state, &presented?, may_use_cache).await
     })
+}
+
+/// The principal of a presented session or personal token (401 when it is unknown, expired or revoked),
+/// from the token cache when `may_use_cache` (reads) and the cache remembers it, else from the database.
+/// The bearer header and the pages' session cookie both end here.
+pub async fn principal_of(
+    state: &AppState,
+    presented: &str,
+    may_use_cache: bool,
+) -> Result<Principal, Error> {
+    let now = state.clock.now();
+    let hash = token::hash(presented);
+    if may_use_cache {
+        if let Some(principal) = state.token_cache.get(&hash, now) {
+            return Ok(principal);
+        }
+    }
+    let key = hash.clone();
+    let found = state
+        .db
+        .read(move |conn| store::tokens::authenticate(conn, &key, now))
+        .await?;
+    let Some((principal, expires_at)) = found else {
+        // Revoked or deleted: whatever this instance remembered of the token goes too.
+        state.token_cache.forget(&hash);
+        return Err(Error::Unauthorized(
+            "the token is invalid, expired or revoked".into(),
+        ));
+    };
+    state.token_cache.put(hash, principal.clone(), expires_at);
+    Ok(principal)
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<String, Error> {

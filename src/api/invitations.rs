@@ -205,7 +205,20 @@ pub async fn accept(
     caller: Option<SignedIn>,
     input: Input<AcceptInvitation>,
 ) -> Result<HttpResponse, Error> {
-    let (body, mut check) = input.into_parts();
+    let (body, check) = input.into_parts();
+    let caller_id = caller.map(|c| c.0.user_id);
+    let user = accept_invitation(&state, caller_id, body, check).await?;
+    Ok(HttpResponse::Created().json(UserView::from(&user)))
+}
+
+/// Accepts the invitation of `body.token` for the caller (`caller_id`, if signed in) with the body's name
+/// and password, adding to `check` the fields that fail. The API and the invitation page both end here.
+pub async fn accept_invitation(
+    state: &web::Data<AppState>,
+    caller_id: Option<Uuid>,
+    body: AcceptInvitation,
+    mut check: Check,
+) -> Result<User, Error> {
     let Some(secret) = check.required("token", body.token.as_deref(), |t| Ok(t.trim().to_owned()))
     else {
         return Err(check.into_error());
@@ -216,8 +229,7 @@ pub async fn accept(
         .db
         .read(move |conn| use_case::find_live(conn, &hash, now))
         .await?;
-    let caller_id = caller.map(|c| c.0.user_id);
-    let account = account_for(&state, &live, existing, caller_id, body, check, now).await?;
+    let account = account_for(state, &live, existing, caller_id, body, check, now).await?;
     let state_for_tx = state.clone();
     let user = state
         .db
@@ -225,7 +237,7 @@ pub async fn accept(
         .await?;
     // The role may have changed, and sessions may have ended: tokens already in use must follow at once.
     state.token_cache.forget_user(*user.id);
-    Ok(HttpResponse::Created().json(UserView::from(&user)))
+    Ok(user)
 }
 
 /// What accepting does to the account of the invited address (`existing`), from the request's fields:
@@ -339,11 +351,17 @@ pub async fn decline(
         return Err(check.into_error());
     };
     check.finish()?;
+    decline_invitation(&state, &secret).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Declines the invitation of the token `secret` (422 `invalid_token` when unknown, used or expired). The
+/// API and the invitation page both end here.
+pub async fn decline_invitation(state: &AppState, secret: &str) -> Result<(), Error> {
     let now = state.clock.now();
-    let hash = token::hash(&secret);
+    let hash = token::hash(secret);
     state
         .db
         .write(move |conn| use_case::decline(conn, &hash, now))
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }

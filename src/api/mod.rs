@@ -28,6 +28,7 @@ pub mod messages;
 pub mod ops;
 pub mod organizations;
 pub mod packs;
+pub mod pages;
 pub mod pairings;
 pub mod patch;
 pub mod personal;
@@ -343,15 +344,19 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// Turns every error answer that is not already problem+json (from the framework: 404, 405, 413, bad
-/// path or query) into one, so that clients never see HTML or plain text.
+/// path or query) into one, so that API clients never see HTML or plain text; the error pages of
+/// `api::pages` stay HTML.
 pub fn problem_json_errors<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let is_problem = res
+        // Problems pass as they are, and so do the pages' own error pages (`api::pages`: HTML on purpose).
+        let is_problem_or_page = res
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/problem+json"));
-        if is_problem {
+            .is_some_and(|v| {
+                v.starts_with("application/problem+json") || v.starts_with("text/html")
+            });
+        if is_problem_or_page {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
         let status = res.status();

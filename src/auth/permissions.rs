@@ -357,6 +357,18 @@ pub fn can_follow_application(
     }
 }
 
+/// Following an application on its status page (`GET /applications/{id}`, a page, not the API): whoever may
+/// read it as [`can_read_application`] allows, except as a juror (jurors follow their work on their
+/// assignments page): the members of its organization, administrators, its call's managers and observers
+/// once it is no longer a draft. Anyone else, jurors included, is told it does not exist.
+pub fn can_open_status_page(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
+    let without_jury = ApplicationFacts {
+        juror: None,
+        ..*facts
+    };
+    can_read_application(caller, &without_jury)
+}
+
 /// Downloading an attachment: whoever may read its application.
 pub fn can_read_attachment(caller: &Principal, facts: &ApplicationFacts) -> Result<(), Error> {
     can_read_application(caller, facts)
@@ -1186,6 +1198,32 @@ mod tests {
         assert!(can_declare_conflict_for(&user, other, &observer).is_err());
         assert!(can_declare_conflict_in_call(&user, false, &manager).is_ok());
         assert!(can_declare_conflict_in_call(&user, false, &observer).is_err());
+    }
+
+    #[test]
+    fn the_status_page_is_for_members_and_staff_never_for_jurors() {
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let juror = ApplicationFacts {
+            juror: Some(JurorFacts {
+                assigned: true,
+                conflicted: false,
+            }),
+            ..ApplicationFacts::member(None)
+        };
+        // The assigned juror reads the application through the API, but has no status page.
+        assert!(can_read_application(&user, &juror).is_ok());
+        assert!(matches!(
+            can_open_status_page(&user, &juror),
+            Err(Error::NotFound)
+        ));
+        let member = ApplicationFacts::member(Some(MemberRole::Member));
+        assert!(can_open_status_page(&user, &member).is_ok());
+        assert!(can_open_status_page(&admin, &ApplicationFacts::member(None)).is_ok());
+        assert!(matches!(
+            can_open_status_page(&user, &ApplicationFacts::member(None)),
+            Err(Error::NotFound)
+        ));
     }
 
     fn principal(role: Role, kind: TokenKind, scopes: Vec<Scope>) -> Principal {

@@ -113,6 +113,12 @@ const BUILTIN: &[(&str, &str)] = builtin_sources![
     "pitch_slot.en.html",
 ];
 
+/// The variable every template may use for the name of the association running the instance.
+pub const ASSOCIATION_NAME: &str = "association_name";
+
+/// The association's name when `organization.name` is not set.
+const DEFAULT_ASSOCIATION_NAME: &str = "Cordée";
+
 /// The languages emails are written in; French is the default.
 pub const LOCALES: [&str; 2] = ["fr", "en"];
 
@@ -463,6 +469,22 @@ impl Templates {
             staff_html,
             max_rendered_bytes: DEFAULT_MAX_RENDERED_BYTES,
         }
+        .with_association_name(DEFAULT_ASSOCIATION_NAME)
+    }
+
+    /// The same templates signed by `name` (`organization.name`): every template, the staff's included,
+    /// knows it as `association_name` (the header of the HTML layout, the signatures).
+    pub fn with_association_name(mut self, name: &str) -> Templates {
+        let name = if name.trim().is_empty() {
+            DEFAULT_ASSOCIATION_NAME
+        } else {
+            name.trim()
+        };
+        self.env
+            .add_global(ASSOCIATION_NAME, Value::from(name.to_owned()));
+        self.staff_html
+            .add_global(ASSOCIATION_NAME, Value::from(name.to_owned()));
+        self
     }
 
     /// The same templates with another limit on the size of an email rendered from a staff template.

@@ -107,6 +107,14 @@ pub fn verify_email(conn: &mut DbConn, hash: &str, now: DateTime<Utc>) -> Result
     Ok(user_id)
 }
 
+/// Whether a verification link's token (hashed) is live, without consuming it (a page shows its button
+/// first: mail scanners open links). 422 `invalid_token` when it is unknown, used or expired.
+pub fn peek_verification(conn: &mut DbConn, hash: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    email_tokens::peek(conn, Purpose::VerifyEmail, hash, now)?
+        .map(|_| ())
+        .ok_or_else(invalid_token)
+}
+
 /// Replaces the account's verification links with a new one carrying `secret`; false (nothing sent) when
 /// the address is verified already.
 pub fn resend_verification(

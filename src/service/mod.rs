@@ -23,6 +23,7 @@ pub mod messages;
 pub mod organizations;
 pub mod outbox;
 pub mod packs;
+pub mod pages;
 pub mod pairings;
 pub mod pitch_slots;
 pub mod reviews;

@@ -32,6 +32,7 @@ mod lists;
 mod meetings;
 mod operations;
 mod organizations;
+mod pages;
 mod personal_data;
 mod review_packs;
 mod score_sheets;
