@@ -216,7 +216,7 @@ impl From<&Entry> for CatalogueEntryView {
 
 /// Whether the client asked for the HTML page: `?format=html`, else an `Accept` naming `text/html`
 /// (`?format=json` forces JSON). 422 for another format.
-fn wants_html(format: Option<&str>, headers: &HeaderMap) -> Result<bool, Error> {
+pub(crate) fn wants_html(format: Option<&str>, headers: &HeaderMap) -> Result<bool, Error> {
     match format {
         Some("html") => Ok(true),
         Some("json") => Ok(false),

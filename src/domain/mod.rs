@@ -8,6 +8,7 @@ pub mod call;
 pub mod catalogue;
 pub mod check;
 pub mod conflict;
+pub mod deliberation;
 pub mod delivery;
 pub mod edition;
 pub mod email;

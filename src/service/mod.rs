@@ -10,6 +10,7 @@ pub mod calls;
 pub mod catalogue;
 pub mod conflicts;
 pub mod decisions;
+pub mod deliberation;
 pub mod editions;
 pub mod email_templates;
 pub mod exports;

@@ -7,6 +7,7 @@ pub mod calls;
 pub mod catalogue;
 pub mod conflicts;
 pub mod decisions;
+pub mod deliberation;
 pub mod email_templates;
 pub mod email_tokens;
 pub mod events;
