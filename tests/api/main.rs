@@ -12,6 +12,7 @@ mod calls;
 mod contract;
 mod crash;
 mod deliberation;
+mod deliberation_view;
 mod editions;
 mod email;
 mod email_templates;

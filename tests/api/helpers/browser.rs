@@ -85,3 +85,29 @@ pub async fn look_at(url: &str, name: &str) -> (String, PathBuf) {
     .map(|dom| (dom, shot))
     .expect("chromium finishes")
 }
+
+/// The page at `url` printed by Chromium (`--print-to-pdf`, A4 as the page's print style asks, no header or
+/// footer), kept as `target/ci-artifacts/<name>.pdf` (returned).
+pub async fn print_to_pdf(url: &str, name: &str) -> PathBuf {
+    let url = url.to_owned();
+    let pdf = artifacts().join(format!("{name}.pdf"));
+    let path = pdf.clone();
+    tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_file(&path);
+        run(
+            &url,
+            &[
+                format!("--print-to-pdf={}", path.display()),
+                "--no-pdf-header-footer".to_owned(),
+            ],
+        );
+    })
+    .await
+    .expect("chromium finishes");
+    pdf
+}
+
+/// Where the artifacts of a test go: `target/ci-artifacts/<file>` (the folder made first).
+pub fn artifact(file: &str) -> PathBuf {
+    artifacts().join(file)
+}
