@@ -28,7 +28,7 @@ pub const ROWS_PER_CHART: usize = 40;
 /// The height of the axis band above the rows.
 const HEADER: f64 = 30.0;
 /// The extra band where the shortlist line is drawn and labelled.
-const LINE_BAND: f64 = 14.0;
+const LINE_BAND: f64 = 18.0;
 
 const INK: &str = "#1a1a1a";
 const MUTED: &str = "#666666";
@@ -255,7 +255,7 @@ fn shortlist_line(count: usize, source: LineSource, y: f64, lang: &str) -> Group
         LineSource::Shortlist => "line_shortlist",
         LineSource::Requested => "line_requested",
     };
-    let middle = y + LINE_BAND / 2.0;
+    let middle = y + 5.0;
     Group::new()
         .set("class", "shortlist-line")
         .set("data-line", count)

@@ -171,6 +171,11 @@ pub fn juror_chart(view: &Deliberation) -> String {
     let mut doc = chart("jurors", word("jurors", lang), height)
         .add(text(word("juror", lang), 0.0, 12.0, 10.0, "start").set("fill", MUTED))
         .add(axis(x0, width, &TICKS, HEADER - 4.0, height - 4.0));
+    for (i, juror) in jurors.iter().enumerate() {
+        let y = HEADER + row * i as f64;
+        doc = doc.add(juror_row(view, juror, y, row, (x0, width), lang));
+    }
+    // The jury's mean over the rows.
     if let Some(jury) = &view.figures.jury {
         let x = on_strip(jury.mean, x0, width);
         doc = doc.add(
@@ -197,10 +202,6 @@ pub fn juror_chart(view: &Deliberation) -> String {
                     .set("fill", MUTED),
                 ),
         );
-    }
-    for (i, juror) in jurors.iter().enumerate() {
-        let y = HEADER + row * i as f64;
-        doc = doc.add(juror_row(view, juror, y, row, (x0, width), lang));
     }
     doc.to_string()
 }
