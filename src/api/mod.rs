@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod conflicts;
 pub mod decision_history;
 pub mod decisions;
+pub mod deliberation;
 pub mod email_templates;
 pub mod etag;
 pub mod events;
@@ -162,6 +163,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(reviews::list)
                 .service(reviews::reopen)
                 .service(ranking::ranking)
+                .service(deliberation::deliberation)
                 .service(stats::call_stats)
                 .service(stats::call_edition_stats)
                 .service(decisions::shortlist)

@@ -617,6 +617,27 @@ pub fn can_read_call_figures(
     })
 }
 
+/// What a caller allowed to read a stage's deliberation view sees of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliberationAccess {
+    /// Whether jurors may be named beside their `J1`…`Jn` labels, when the caller asks.
+    pub juror_names: bool,
+}
+
+/// Reading the deliberation view of a call (`GET /calls/{id}/deliberation`, the ranking drawn): whoever may
+/// read its ranking ([`can_observe_call`]: administrators, its managers and observers; 404 for anyone else,
+/// 403 for a personal token without the `admin` scope). Jurors are named, on request, for administrators and
+/// managers only: an observer sees `J1`…`Jn`, even when asking for names.
+pub fn can_read_deliberation(
+    caller: &Principal,
+    access: &CallAccess,
+) -> Result<DeliberationAccess, Error> {
+    can_observe_call(caller, access)?;
+    Ok(DeliberationAccess {
+        juror_names: caller.role == Role::Admin || access.role == Some(CallRole::Manager),
+    })
+}
+
 /// Starting the next edition of a call (a draft that copies its form, criteria, email templates, jury and
 /// review deadlines): administrators only.
 pub fn can_create_edition(caller: &Principal) -> Result<(), Error> {
@@ -822,6 +843,30 @@ mod tests {
         ];
         for (caller, access, expected) in cases {
             let got = can_read_call_figures(caller, access)
+                .map(|a| a.juror_names)
+                .map_err(|e| e.status_code().as_u16());
+            assert_eq!(got, expected, "{caller:?} {access:?}");
+        }
+    }
+
+    #[test]
+    fn the_deliberation_is_for_a_call_s_staff_with_jurors_named_for_those_who_manage_it() {
+        use actix_web::ResponseError;
+        let none = CallAccess::default();
+        let manager = CallAccess::of(Some(CallRole::Manager));
+        let observer = CallAccess::of(Some(CallRole::Observer));
+        let admin = principal(Role::Admin, TokenKind::Session, vec![]);
+        let user = principal(Role::User, TokenKind::Session, vec![]);
+        let user_token = principal(Role::User, TokenKind::Personal, vec![Scope::ReviewsRead]);
+        let cases: [(&Principal, &CallAccess, Result<bool, u16>); 5] = [
+            (&admin, &none, Ok(true)),
+            (&user, &manager, Ok(true)),
+            (&user, &observer, Ok(false)),
+            (&user, &none, Err(404)),
+            (&user_token, &manager, Err(403)),
+        ];
+        for (caller, access, expected) in cases {
+            let got = can_read_deliberation(caller, access)
                 .map(|a| a.juror_names)
                 .map_err(|e| e.status_code().as_u16());
             assert_eq!(got, expected, "{caller:?} {access:?}");

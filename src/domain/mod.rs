@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod check;
 pub mod conflict;
 pub mod decision;
+pub mod deliberation;
 pub mod delivery;
 pub mod edition;
 pub mod email;

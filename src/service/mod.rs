@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod conflicts;
 pub mod decision_history;
 pub mod decisions;
+pub mod deliberation;
 pub mod editions;
 pub mod email_templates;
 pub mod exports;

@@ -2,7 +2,7 @@
 //! one, anyone allowed lists them, and a stage is ranked from the submitted scores with the domain's
 //! [`rank_applications`] (the function its unit and property tests exercise).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -15,7 +15,9 @@ use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::check::Check;
 use crate::domain::form::Stage;
-use crate::domain::ranking::{rank_applications, weighted_score, RankedApplication, ReviewScores};
+use crate::domain::ranking::{
+    rank_applications, weighted_score, RankedApplication, ReviewScores, WeightedReview,
+};
 use crate::domain::refusal::Refusal;
 use crate::domain::review::{ReviewRefusal, ReviewStatus, ReviewWindow};
 use crate::error::{Error, FieldError};
@@ -316,22 +318,50 @@ pub fn reopen(
     Ok((review, scores))
 }
 
-/// The ranking of a stage (the first one when `None`), best first, with each application's reference: the
-/// submitted reviews that score every criterion (withdrawn applications left out), minus those of jurors with
-/// a recorded conflict (declared, or detected and active), ranked by [`rank_applications`].
+/// Everything a stage's ranking was computed from, with the ranking: the stage, the index of the stage in
+/// the call, the reviews that counted reduced to weighted scores, and the conflicted pairs left out.
+pub struct StageRanking {
+    /// The stage ranked.
+    pub stage: Stage,
+    /// The key of the stage after it, if any (a shortlist leads there).
+    pub next_stage: Option<String>,
+    /// The ranking, best first, each line with its application's reference.
+    pub ranking: Vec<(RankedApplication, Option<String>)>,
+    /// Each counted review's weighted score, 0–100.
+    pub reviews: Vec<WeightedReview>,
+    /// The (application, juror) pairs a conflict keeps apart; their reviews do not count.
+    pub conflicted: HashSet<(Uuid, Uuid)>,
+}
+
+/// The ranking of a stage (the first one by default) from its submitted reviews, best first, each line with
+/// its application's reference; conflicted jurors' reviews never count (see [`stage_ranking`]).
 pub fn rank_stage(
     conn: &mut DbConn,
     call_id: Uuid,
     stage: Option<&str>,
 ) -> Result<Vec<(RankedApplication, Option<String>)>, Error> {
+    Ok(stage_ranking(conn, call_id, stage)?.ranking)
+}
+
+/// The ranking of a stage (the first one by default) with what it was computed from — the submitted reviews
+/// that score every criterion (withdrawn applications left out), minus those of jurors with a recorded
+/// conflict (declared, or detected and active), ranked by [`rank_applications`]: the one code path of the
+/// ranking route, its CSV and the deliberation view. 404 for an unknown call, 409 for a call without a jury,
+/// 422 `unknown_stage`.
+pub fn stage_ranking(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+) -> Result<StageRanking, Error> {
     let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
     call.kind.allows_jury_work()?;
     let stages = call.stages()?;
-    let stage = match stage {
-        None => stages.first(),
-        Some(key) => stages.iter().find(|s| s.key == key),
+    let index = match stage {
+        None => (!stages.is_empty()).then_some(0),
+        Some(key) => stages.iter().position(|s| s.key == key),
     }
     .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?;
+    let stage = &stages[index];
     let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
     let conflicted = conflicts::conflicted_pairs(conn, call_id, false)
         .context("loading the call's conflicts")?;
@@ -349,13 +379,28 @@ pub fn rank_stage(
         .collect();
     let references =
         applications::references(conn, call_id).context("loading the call's references")?;
-    Ok(
-        rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
-            .into_iter()
-            .map(|r| {
-                let reference = references.get(&r.application).cloned().flatten();
-                (r, reference)
+    let ranking = rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
+        .into_iter()
+        .map(|r| {
+            let reference = references.get(&r.application).cloned().flatten();
+            (r, reference)
+        })
+        .collect();
+    let reviews = scores
+        .iter()
+        .filter_map(|r| {
+            Some(WeightedReview {
+                application: r.application,
+                juror: r.juror,
+                weighted: weighted_score(stage, &r.scores)?,
             })
-            .collect(),
-    )
+        })
+        .collect();
+    Ok(StageRanking {
+        next_stage: stages.get(index + 1).map(|s| s.key.clone()),
+        stage: stage.clone(),
+        ranking,
+        reviews,
+        conflicted,
+    })
 }

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod conflicts;
 pub mod decision_history;
 pub mod decisions;
+pub mod deliberation;
 pub mod email_templates;
 pub mod email_tokens;
 pub mod events;

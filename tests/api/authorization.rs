@@ -145,6 +145,7 @@ PUT    /api/v1/applications/{id}/reviews/mine                         | 401  404
 POST   /api/v1/applications/{id}/reviews/mine/submit                  | 401  404  404  ok   404  404  404  403  403  403  ok   403  404  404  404  | fresh
 GET    /api/v1/applications/{id}/reviews                              | 401  404  404  ok   404  404  ok   403  403  ok   403  403  ok   ok   404  |
 GET    /api/v1/calls/{id}/ranking                                     | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
+GET    /api/v1/calls/{id}/deliberation                                | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 GET    /api/v1/calls/{id}/stats                                       | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 GET    /api/v1/calls/{id}/stats/editions                              | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   ok   404  |
 POST   /api/v1/applications/{id}/reviews/{review_id}/reopen           | 401  404  404  404  404  404  ok   403  403  403  403  ok   ok   403  404  | fresh
@@ -970,6 +971,7 @@ fn request(method: &str, path: &str) -> Request {
             query: "?call_id={call}&stage=written",
         },
         ("GET", "/api/v1/calls/{id}/ranking")
+        | ("GET", "/api/v1/calls/{id}/deliberation")
         | ("GET", "/api/v1/calls/{id}/export/ranking.csv") => Request {
             body: Body::None,
             query: "?stage=written",

@@ -14,6 +14,7 @@ mod contract;
 mod crash;
 mod decision_history;
 mod deliberation;
+mod deliberation_view;
 mod editions;
 mod email;
 mod email_templates;

@@ -390,3 +390,20 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// The page at `url` printed by Chromium (`--print-to-pdf`, A4 as the page's print style asks, no header or
+/// footer), kept as `target/ci-artifacts/<name>.pdf` (returned).
+pub async fn print_to_pdf(url: &str, name: &str) -> PathBuf {
+    let (url, name) = (url.to_owned(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_file(artifacts().join(format!("{name}.pdf")));
+        pdf(&url, &name)
+    })
+    .await
+    .expect("chromium finishes")
+}
+
+/// Where the artifacts of a test go: `target/ci-artifacts/<file>` (the folder made first).
+pub fn artifact(file: &str) -> PathBuf {
+    artifacts().join(file)
+}

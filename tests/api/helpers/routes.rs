@@ -97,6 +97,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/applications/{id}/reviews/mine/submit"),
     ("GET", "/api/v1/applications/{id}/reviews"),
     ("GET", "/api/v1/calls/{id}/ranking"),
+    ("GET", "/api/v1/calls/{id}/deliberation"),
     ("GET", "/api/v1/calls/{id}/stats"),
     ("GET", "/api/v1/calls/{id}/stats/editions"),
     (
