@@ -30,10 +30,10 @@ fn posted(
     req: &HttpRequest,
     id: &str,
     form: &Form,
-) -> Result<(Uuid, Principal), HttpResponse> {
-    visit.check_form(form).map_err(|refused| *refused)?;
-    let id = Uuid::parse_str(id.trim()).map_err(|_| visit.error(Error::NotFound))?;
-    let principal = signed_in(visit, req).map_err(|answer| *answer)?;
+) -> Result<(Uuid, Principal), Box<HttpResponse>> {
+    visit.check_form(form)?;
+    let id = Uuid::parse_str(id.trim()).map_err(|_| Box::new(visit.error(Error::NotFound)))?;
+    let principal = signed_in(visit, req)?;
     Ok((id, principal))
 }
 
@@ -75,7 +75,7 @@ pub async fn appeal(
     let form = Form::parse(&body);
     let (id, principal) = match posted(&visit, &req, &id, &form) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let typed = form.get("grounds").unwrap_or_default().to_owned();
     let filed = match checked_grounds(Check::default(), Some(&typed)) {
@@ -111,7 +111,7 @@ pub async fn confirm_pitch_slot(
     let form = Form::parse(&body);
     let (id, principal) = match posted(&visit, &req, &id, &form) {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let now = visit.state.clock.now();
     let confirmed = visit
