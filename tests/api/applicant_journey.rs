@@ -366,6 +366,19 @@ async fn a_start_up_follows_its_application_by_email_links_from_registration_to_
     browser.screenshot("journey-appeal-too-late").await;
     browser.close().await;
 
+    // A form posted from elsewhere (no CSRF token) files nothing.
+    let forged = reqwest::Client::new()
+        .post(format!("{}/applications/{id}/appeal", app.address))
+        .form(&[("grounds", "Forgé")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (_, appeals) = app
+        .get(&format!("/api/v1/applications/{id}/appeals"), Some(&token))
+        .await;
+    assert_eq!(appeals["items"].as_array().unwrap().len(), 1, "{appeals}");
+
     // Every email was opened; the timeline tells the journey in order.
     let subjects: Vec<String> = app
         .mailbox
