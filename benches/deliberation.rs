@@ -46,6 +46,9 @@ fn stage() -> Stage {
                 max: 5.0,
             })
             .collect(),
+        starts_at: None,
+        ends_at: None,
+        extra_documents: Vec::new(),
     }
 }
 

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::extract::Caller;
-use crate::api::input::Input;
+use crate::api::input::{Check, Input};
+use crate::auth::permissions::Principal;
 use crate::domain::appeal::{AppealOutcome, AppealStatus};
 use crate::domain::identifiers::InvalidValue;
 use crate::error::{Error, Problem};
@@ -110,13 +111,31 @@ pub async fn file(
     id: web::Path<Uuid>,
     input: Input<FileAppeal>,
 ) -> Result<HttpResponse, Error> {
-    let id = id.into_inner();
-    let (body, mut check) = input.into_parts();
-    let grounds = check.required("grounds", body.grounds.as_deref(), text);
+    let (body, check) = input.into_parts();
+    let grounds = checked_grounds(check, body.grounds.as_deref())?;
+    let appeal = file_appeal(&state, caller, id.into_inner(), grounds).await?;
+    Ok(HttpResponse::Created().json(AppealView::from(&appeal)))
+}
+
+/// The grounds of an appeal as sent (`grounds`: required, 1 to 5000 characters), with what `check` already
+/// holds; 422 listing every failing field otherwise. The pages' appeal form checks them here too.
+pub fn checked_grounds(mut check: Check, raw: Option<&str>) -> Result<String, Error> {
+    let grounds = check.required("grounds", raw, text);
     let Some(grounds) = grounds else {
         return Err(check.into_error());
     };
     check.finish()?;
+    Ok(grounds)
+}
+
+/// Files `caller`'s appeal of application `id` ([`use_case::file`], in one transaction with its audit entry
+/// and the staff's emails), then wakes the outbox. The API and the status page's form both go through it.
+pub async fn file_appeal(
+    state: &web::Data<AppState>,
+    caller: Principal,
+    id: Uuid,
+    grounds: String,
+) -> Result<Appeal, Error> {
     let now = state.clock.now();
     let state_for_tx = state.clone();
     let appeal = state
@@ -124,7 +143,7 @@ pub async fn file(
         .write(move |conn| use_case::file(conn, &state_for_tx, &caller, id, grounds, now))
         .await?;
     state.outbox_wakeup.notify_one();
-    Ok(HttpResponse::Created().json(AppealView::from(&appeal)))
+    Ok(appeal)
 }
 
 /// The appeals of an application, oldest first (members of the applicant organization and the call's

@@ -841,16 +841,15 @@ mod tests {
     }
 
     /// Every variable an event's templates need is an error when missing. The header of application emails
-    /// (`notify::emails::ApplicationHeader`) is given to all of them, used or not (the screening outcome does
-    /// not link to the application, say), so a template that does not use `link` is not a mistake.
+    /// (`notify::emails::ApplicationHeader`) is given to all of them, used or not (the withdrawal
+    /// acknowledgement does not link to the application, say), so a template that does not use `link` is
+    /// not a mistake.
     #[test]
     fn missing_variable_is_an_error() {
         let templates = Templates::builtin();
         for event in Event::ALL {
             let full = example(event);
-            let header_only = |k: &str| {
-                k == "link" && matches!(event, Event::ScreeningOutcome | Event::WithdrawalAck)
-            };
+            let header_only = |k: &str| k == "link" && matches!(event, Event::WithdrawalAck);
             let names = full
                 .as_object()
                 .unwrap()

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod appeals;
+mod applicant_journey;
 mod applications;
 mod authorization;
 mod backup;

@@ -12,7 +12,7 @@ use crate::helpers::scenario::{founder_email, Scenario};
 use crate::helpers::*;
 
 /// The link to `path` (such as `/verify-email`) in an email's text, with its query string.
-fn link_in(text: &str, path: &str) -> String {
+pub(crate) fn link_in(text: &str, path: &str) -> String {
     let at = text
         .find(&format!("{path}?"))
         .or_else(|| text.find(path))
@@ -27,7 +27,7 @@ fn link_in(text: &str, path: &str) -> String {
 }
 
 /// The same link on the test server (the settings' public URL names another port).
-fn on(app: &TestApp, link: &str) -> String {
+pub(crate) fn on(app: &TestApp, link: &str) -> String {
     let url = url::Url::parse(link).expect("a URL");
     match url.query() {
         Some(query) => format!("{}{}?{query}", app.address, url.path()),
@@ -150,7 +150,7 @@ impl<'a> Visitor<'a> {
 }
 
 /// Logs in through the login page in `browser`.
-async fn log_in(browser: &Browser, app: &TestApp, email: &str, next: &str) {
+pub(crate) async fn log_in(browser: &Browser, app: &TestApp, email: &str, next: &str) {
     let next: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("next", next)
         .finish();

@@ -8,13 +8,17 @@ use minijinja::context;
 use uuid::Uuid;
 
 use super::session::Visit;
+use super::status_forms::AppealForm;
 use crate::auth::permissions::{Principal, Scope};
 use crate::error::Error;
 use crate::service::pages::{assignments, status};
 
 /// The signed-in person (verified, as the API requires), or the answer to give instead: the login page
 /// (coming back to this page), or the page asking to confirm the address.
-fn signed_in(visit: &Visit, req: &HttpRequest) -> Result<Principal, Box<HttpResponse<BoxBody>>> {
+pub(super) fn signed_in(
+    visit: &Visit,
+    req: &HttpRequest,
+) -> Result<Principal, Box<HttpResponse<BoxBody>>> {
     let Some(principal) = visit.principal().cloned() else {
         let here = match req.query_string() {
             "" => req.path().to_owned(),
@@ -32,6 +36,32 @@ fn signed_in(visit: &Visit, req: &HttpRequest) -> Result<Principal, Box<HttpResp
     Ok(principal)
 }
 
+/// The status page of application `id` for `principal`, answered with `status`; `appeal` carries what the
+/// appeal form said back (its error, the grounds typed) when it failed.
+pub(super) async fn status_page(
+    visit: &Visit,
+    principal: Principal,
+    id: Uuid,
+    status: StatusCode,
+    appeal: AppealForm,
+) -> HttpResponse {
+    let lang = visit.lang;
+    let now = visit.state.clock.now();
+    let found = visit
+        .state
+        .db
+        .read(move |conn| status::read(conn, &principal, id, lang, now))
+        .await;
+    match found {
+        Ok(page) => visit.page(
+            status,
+            "application.html",
+            context! { application => page, appeal_form => appeal },
+        ),
+        Err(e) => visit.error(e),
+    }
+}
+
 /// `GET /applications/{id}`: the status of an application, for its members and the call's staff; the
 /// not-found page for anyone else (jurors included: they have their assignments page).
 pub async fn application(visit: Visit, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
@@ -42,20 +72,7 @@ pub async fn application(visit: Visit, req: HttpRequest, id: web::Path<String>) 
         Ok(principal) => principal,
         Err(answer) => return *answer,
     };
-    let lang = visit.lang;
-    let found = visit
-        .state
-        .db
-        .read(move |conn| status::read(conn, &principal, id, lang))
-        .await;
-    match found {
-        Ok(page) => visit.page(
-            StatusCode::OK,
-            "application.html",
-            context! { application => page },
-        ),
-        Err(e) => visit.error(e),
-    }
+    status_page(&visit, principal, id, StatusCode::OK, AppealForm::default()).await
 }
 
 /// `GET /me/assignments`: the applications the signed-in juror is to review, and where each review stands

@@ -1,18 +1,19 @@
 //! The pages behind the links Cordée emails (`/verify-email`, `/invitations/accept`, `/password-reset`,
-//! `/login`, `/applications/{id}`, `/me/assignments`): server-rendered HTML, no script, in French or
+//! `/login`, `/applications/{id}` and its forms, `/me/assignments`): server-rendered HTML, no script, in French or
 //! English, for people without a front end. They are not the API: no OpenAPI entry, HTML answers (errors
 //! included), a session cookie instead of a bearer token, and a CSRF check on every form. Each form goes
 //! through the same functions as the JSON API (`api::accounts`, `api::invitations`), so the rules are the
 //! API's.
 //!
 //! `session.rs`: who is visiting (the session cookie), the language, the CSRF token; `render.rs`: templates
-//! and headers; `accounts.rs`, `invitations.rs`, `follow.rs`: the pages.
+//! and headers; `accounts.rs`, `invitations.rs`, `follow.rs`, `status_forms.rs`: the pages.
 
 mod accounts;
 mod follow;
 mod invitations;
 pub mod render;
 mod session;
+mod status_forms;
 
 use actix_web::web;
 
@@ -45,5 +46,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/invitations/accept", web::post().to(invitations::accept))
         .route("/invitations/decline", web::post().to(invitations::decline))
         .route("/applications/{id}", web::get().to(follow::application))
+        .route(
+            "/applications/{id}/appeal",
+            web::post().to(status_forms::appeal),
+        )
+        .route(
+            "/applications/{id}/pitch-slot/confirm",
+            web::post().to(status_forms::confirm_pitch_slot),
+        )
         .route("/me/assignments", web::get().to(follow::assignments));
 }

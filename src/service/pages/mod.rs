@@ -3,6 +3,7 @@
 //! the same permission functions.
 
 pub mod assignments;
+pub mod follow_up;
 pub mod invitation;
 pub mod status;
 

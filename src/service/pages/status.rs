@@ -1,11 +1,14 @@
 //! The status page of an application (`GET /applications/{id}`): what its applicants (and the call's staff)
-//! need to follow it, without the API. The sections later work adds (a timeline, the published decision,
-//! an appeal, a pitch slot) become fields here and blocks of `templates/pages/application.html`.
+//! need to follow it, without the API: a summary, then the follow-up sections ([`super::follow_up`]: the
+//! timeline, the published decision, an appeal, a pitch slot), each a block of
+//! `templates/pages/application.html`.
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::follow_up::{self, FollowUp};
 use crate::auth::permissions::{can_open_status_page, ApplicationFacts, Principal};
 use crate::db::DbConn;
 use crate::domain::application::ApplicationStatus;
@@ -33,15 +36,19 @@ pub struct StatusPage {
     pub changes_due_on: Option<String>,
     /// What happens next, in a sentence or two.
     pub next_steps: &'static str,
+    /// The timeline, the published decision, the appeal and the pitch slot.
+    #[serde(flatten)]
+    pub follow_up: FollowUp,
 }
 
 /// The status page of application `id` for `caller` ([`can_open_status_page`]: members and staff;
-/// 404 for anyone else, jurors included), in `lang`.
+/// 404 for anyone else, jurors included), in `lang`, at `now` (whether an appeal may be filed).
 pub fn read(
     conn: &mut DbConn,
     caller: &Principal,
     id: Uuid,
     lang: &str,
+    now: DateTime<Utc>,
 ) -> Result<StatusPage, Error> {
     let (app, membership) = load(conn, caller, id)?;
     let facts = ApplicationFacts {
@@ -56,7 +63,8 @@ pub fn read(
     let organization = organizations::find(conn, *app.organization_id)
         .context("loading the applicant organization")?
         .ok_or(Error::NotFound)?;
-    let date = |at: chrono::DateTime<chrono::Utc>| super::long_date(at, &call.timezone, lang);
+    let date = |at: DateTime<Utc>| super::long_date(at, &call.timezone, lang);
+    let follow_up = follow_up::read(conn, caller, &app, &facts, (&call.timezone, lang, now))?;
     Ok(StatusPage {
         id: *app.id,
         reference: app.reference.clone(),
@@ -67,6 +75,7 @@ pub fn read(
         submitted_on: app.submitted_at.map(|t| date(t.0)),
         changes_due_on: app.changes_due_at.map(|t| date(t.0)),
         next_steps: next_steps(app.status, lang),
+        follow_up,
     })
 }
 
