@@ -43,6 +43,18 @@ const MONTHS_EN: [&str; 12] = [
     "December",
 ];
 
+/// A date as people of `locale` read it, in the call's time zone: "6 janvier 2026", "January 6 2026".
+pub fn format_date(at: DateTime<Utc>, timezone: &str, locale: &str) -> String {
+    let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Europe::Paris);
+    let local = at.with_timezone(&tz);
+    let month = local.month0() as usize;
+    if locale == "en" {
+        format!("{} {} {}", MONTHS_EN[month], local.day(), local.year())
+    } else {
+        format!("{} {} {}", local.day(), MONTHS_FR[month], local.year())
+    }
+}
+
 /// An instant as people of `locale` read it, in the call's time zone: "6 janvier 2026 à 14:05 (Europe/Paris)".
 pub fn format_instant(at: DateTime<Utc>, timezone: &str, locale: &str) -> String {
     let tz: chrono_tz::Tz = timezone.parse().unwrap_or(chrono_tz::Europe::Paris);

@@ -24,6 +24,7 @@ pub mod messages;
 pub mod organizations;
 pub mod outbox;
 pub mod packs;
+pub mod page_policy;
 pub mod pages;
 pub mod pairings;
 pub mod pitch_slots;

@@ -6,10 +6,7 @@ use std::sync::LazyLock;
 use actix_web::body::BoxBody;
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use minijinja::Environment;
-use sha2::{Digest, Sha256};
 
 /// Declares the page templates, embedded at compile time.
 macro_rules! page_templates {
@@ -49,14 +46,10 @@ pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
         .iter()
         .find(|(name, _)| *name == "base.html")
         .map_or("", |(_, source)| source);
-    let style = base
-        .split_once("<style>")
-        .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map_or("", |(style, _)| style);
-    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'none'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src {}; img-src 'none'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+        crate::service::page_policy::style_source(base)
     )
 });
 

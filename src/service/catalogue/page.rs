@@ -3,11 +3,8 @@
 
 use std::sync::LazyLock;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::CataloguePage;
 use crate::domain::catalogue::{CatalogueField, OrganizationFact};
@@ -22,17 +19,8 @@ const PAGE_TEMPLATE: &str = include_str!("../../../templates/catalogue/catalogue
 
 /// The content security policy of the page: nothing loads, nothing runs, only the page's own style block
 /// (allowed by its hash) applies, so that even a value escaping failed to neutralise could not act.
-pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
-    let style = PAGE_TEMPLATE
-        .split_once("<style>")
-        .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map_or("", |(style, _)| style);
-    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
-    format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; frame-ancestors 'none'; base-uri 'none'; \
-         form-action 'none'"
-    )
-});
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> =
+    LazyLock::new(|| crate::service::page_policy::printable(PAGE_TEMPLATE));
 
 #[derive(Serialize)]
 struct PageContext {

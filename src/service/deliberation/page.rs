@@ -4,10 +4,7 @@
 
 use std::sync::LazyLock;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::charts::{self, shown};
 use super::Deliberation;
@@ -21,17 +18,8 @@ pub const CHARTS_TEMPLATE: &str = include_str!("../../../templates/deliberation/
 
 /// The content security policy of the page: nothing loads, nothing runs, only the page's own style block
 /// (allowed by its hash) applies; the charts are styled by SVG presentation attributes, which CSP leaves be.
-pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
-    let style = PAGE_TEMPLATE
-        .split_once("<style>")
-        .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map_or("", |(style, _)| style);
-    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
-    format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'none'; frame-ancestors 'none'; \
-         base-uri 'none'; form-action 'none'"
-    )
-});
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> =
+    LazyLock::new(|| crate::service::page_policy::printable(PAGE_TEMPLATE));
 
 /// The figures the header and legends show, formatted for the page's language.
 #[derive(Serialize)]

@@ -6,11 +6,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
@@ -19,17 +16,8 @@ const PAGE_TEMPLATE: &str = include_str!("../../../templates/meetings/record.htm
 
 /// The content security policy of the page: nothing loads, nothing runs, only the page's own style block
 /// (allowed by its hash) applies.
-pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
-    let style = PAGE_TEMPLATE
-        .split_once("<style>")
-        .and_then(|(_, rest)| rest.split_once("</style>"))
-        .map_or("", |(style, _)| style);
-    let hash = STANDARD.encode(Sha256::digest(style.as_bytes()));
-    format!(
-        "default-src 'none'; style-src 'sha256-{hash}'; frame-ancestors 'none'; base-uri 'none'; \
-         form-action 'none'"
-    )
-});
+pub static CONTENT_SECURITY_POLICY: LazyLock<String> =
+    LazyLock::new(|| crate::service::page_policy::printable(PAGE_TEMPLATE));
 
 /// An instant as a person in the call's time zone reads it.
 fn local(instant: Option<&Value>, timezone: &str, lang: &str) -> String {

@@ -7,48 +7,11 @@ pub mod follow_up;
 pub mod invitation;
 pub mod status;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 
-/// A date as people read it in `lang` (`fr` or `en`), in the time zone `tz` (a call's), else UTC.
+/// A date as people read it in `lang` (`fr` or `en`), in the time zone `tz` (a call's).
 pub fn long_date(at: DateTime<Utc>, tz: &str, lang: &str) -> String {
-    let date = match tz.parse::<chrono_tz::Tz>() {
-        Ok(tz) => at.with_timezone(&tz).date_naive(),
-        Err(_) => at.date_naive(),
-    };
-    let month = date.month0() as usize;
-    if lang == "en" {
-        const MONTHS: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        format!("{} {} {}", MONTHS[month % 12], date.day(), date.year())
-    } else {
-        const MOIS: [&str; 12] = [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ];
-        format!("{} {} {}", date.day(), MOIS[month % 12], date.year())
-    }
+    crate::notify::applications::format_date(at, tz, lang)
 }
 
 #[cfg(test)]
@@ -61,6 +24,7 @@ mod tests {
         let late = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 0).unwrap();
         assert_eq!(long_date(late, "Europe/Paris", "fr"), "1 avril 2026");
         assert_eq!(long_date(late, "UTC", "en"), "March 31 2026");
-        assert_eq!(long_date(late, "not a zone", "fr"), "31 mars 2026");
+        // A call's zone is checked when it is set; an unreadable one reads as the default, Paris, as in emails.
+        assert_eq!(long_date(late, "not a zone", "fr"), "1 avril 2026");
     }
 }
