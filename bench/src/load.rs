@@ -1,7 +1,11 @@
 //! The load generator: a fixed number of connections, each sending one request after another for a fixed
-//! time, with latencies in an HDR histogram and the server's `x-sql-statements` header averaged.
+//! time, with latencies in an HDR histogram and the server's `x-sql-statements` header averaged; and the
+//! server's memory sampled meanwhile ([`MemorySampler`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -210,5 +214,104 @@ impl Rng {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
+    }
+}
+
+/// The server's memory at the largest resident set sampled during a workload, KiB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// The largest `VmRSS` sampled.
+    pub rss_kib: u64,
+    /// Anonymous pages (heap, stacks, allocator arenas) at that sample: `Anonymous` of
+    /// `/proc/PID/smaps_rollup`; `None` when it could not be read.
+    pub anon_kib: Option<u64>,
+    /// File-backed pages at that sample (the binary, shared libraries, mapped database pages such as
+    /// SQLite's `-shm`): `Rss` − `Anonymous` of `/proc/PID/smaps_rollup`.
+    pub file_kib: Option<u64>,
+}
+
+/// What one sample of `/proc/PID/smaps_rollup` says: (Rss, Anonymous), KiB.
+fn smaps_rollup(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<u64>().ok())
+    };
+    Some((field("Rss:")?, field("Anonymous:")?))
+}
+
+/// A field of `/proc/PID/status` in KiB (0 when unreadable: the process has exited).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples the server's `VmRSS` every 50 ms while a workload runs and, each time it reaches a new
+/// maximum, what `smaps_rollup` says of it at that moment (heap or mapped pages); and the largest size of
+/// a file (SQLite's `-wal`) when given.
+pub struct MemorySampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<Mutex<(Memory, u64)>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MemorySampler {
+    /// Starts sampling `pid`, and the size of `file` when given.
+    pub fn start(pid: u32, file: Option<PathBuf>) -> MemorySampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(Mutex::new((Memory::default(), 0)));
+        let handle = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let rss = status_kib(pid, "VmRSS:");
+                    let bytes = file
+                        .as_ref()
+                        .and_then(|f| std::fs::metadata(f).ok())
+                        .map_or(0, |m| m.len());
+                    let rollup = {
+                        let current = peak.lock().map_or(0, |p| p.0.rss_kib);
+                        (rss > current).then(|| smaps_rollup(pid))
+                    };
+                    if let Ok(mut peak) = peak.lock() {
+                        if let Some(rollup) = rollup {
+                            peak.0 = Memory {
+                                rss_kib: rss,
+                                anon_kib: rollup.map(|(_, anon)| anon),
+                                file_kib: rollup.map(|(all, anon)| all.saturating_sub(anon)),
+                            };
+                        }
+                        peak.1 = peak.1.max(bytes);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        MemorySampler {
+            stop,
+            peak,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stops sampling: the memory at the largest `VmRSS`, and the largest file size in bytes.
+    pub fn finish(mut self) -> (Memory, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+        self.peak
+            .lock()
+            .map_or((Memory::default(), 0), |peak| *peak)
     }
 }

@@ -1,9 +1,11 @@
 //! `cordee-bench`: seeds N applications through the library, starts the real `cordee` server as a child
-//! process, drives each workload over HTTP and prints throughput, latency, errors, SQL statements per request
-//! and the server's peak memory, for SQLite and for PostgreSQL.
+//! process, measures the machine's floor (`floor.rs`), drives each workload over HTTP and prints throughput
+//! (also as a fraction of the floor), latency, errors, SQL statements per request and the server's memory,
+//! for SQLite and for PostgreSQL.
 //!
 //! `cargo run --release -p cordee-bench -- --database both --n 10000`
 
+mod floor;
 mod load;
 mod pack;
 mod report;
@@ -20,8 +22,9 @@ use diesel::{Connection, PgConnection};
 use secrecy::SecretString;
 
 use cordee::config::DatabaseSettings;
+use load::{Memory, MemorySampler};
 use report::{Row, Section};
-use server::{Sampler, Server, ServerConfig};
+use server::{Server, ServerConfig};
 use workloads::Context;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,12 +98,16 @@ struct Args {
     /// PostgreSQL database to connect to for creating and dropping the benchmark database.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_admin_url: String,
-    /// Also write the results (with the machine, the date and the command) to this markdown file.
+    /// Also write the whole report (the targets met or not, both databases, the command, the commit, the
+    /// date, the machine and its load before the run) to this markdown file, ready to paste into
+    /// BENCHMARKS.md.
     #[arg(long)]
     write_markdown: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
+    // Before anything else (the build, the seeding): how busy the machine was when the run began.
+    let machine = Machine::now();
     let args = Args::parse();
     for w in &args.workloads {
         anyhow::ensure!(
@@ -132,8 +139,13 @@ fn main() -> anyhow::Result<()> {
             report::markdown(sections.last().unwrap_or_else(|| unreachable!()))
         );
     }
+    let summary = report::summary(&sections);
+    println!("{summary}");
     if let Some(path) = &args.write_markdown {
-        let mut text = header(&args);
+        let mut text = header(&args, &machine, &binary);
+        text.push_str("### Targets\n\n");
+        text.push_str(&summary);
+        text.push('\n');
         for section in &sections {
             text.push_str(&report::markdown(section));
             text.push('\n');
@@ -297,7 +309,10 @@ async fn measure(
             rows.push(Row {
                 workload: phase.name.into(),
                 outcome: phase.outcome,
-                rss_kib: phase.rss_kib,
+                memory: Memory {
+                    rss_kib: phase.rss_kib,
+                    ..Memory::default()
+                },
                 hwm_kib: server.peak_rss_kib(),
                 idle_kib: Some(phase.idle_kib),
                 wal_bytes: None,
@@ -318,15 +333,35 @@ async fn measure(
     let pid = server.pid();
     // Warm the server's caches and connection pools before the first measurement.
     let _ = load::drive(&client, ctx.detail(c), Duration::from_secs(2)).await;
-    let row = |workload: &str, outcome: load::Outcome, sampled: (u64, u64), note: String| Row {
+    let row = |workload: &str, outcome: load::Outcome, sampled: (Memory, u64), note: String| Row {
         workload: workload.into(),
         outcome,
-        rss_kib: sampled.0,
+        memory: sampled.0,
         hwm_kib: server.peak_rss_kib(),
         idle_kib: None,
         wal_bytes: wal.as_ref().map(|_| sampled.1),
         note,
     };
+    // The machine's floor, same connections and duration as the workloads.
+    if [
+        "detail", "list", "review", "submit", "upload", "upload2", "login", "soak",
+    ]
+    .iter()
+    .any(|w| wants(args, w))
+    {
+        let organizations = floor::organizations(&client, &ctx).await?;
+        for (name, connections) in [
+            (floor::HEALTH, floor::health(&ctx, c)),
+            (floor::ONE_ROW, floor::one_row(&ctx, &organizations, c)),
+        ] {
+            eprintln!("[{database}] {name} …");
+            let sampler = MemorySampler::start(pid, wal.clone());
+            let outcome = load::drive(&client, connections, duration).await;
+            let sampled = sampler.finish();
+            report_progress(database, name, &outcome);
+            rows.push(row(name, outcome, sampled, String::new()));
+        }
+    }
     for workload in ["detail", "list", "review", "submit", "upload"] {
         if !wants(args, workload) {
             continue;
@@ -339,7 +374,7 @@ async fn measure(
             "submit" => ctx.submit(c),
             _ => ctx.upload(c),
         };
-        let sampler = Sampler::start(pid, wal.clone());
+        let sampler = MemorySampler::start(pid, wal.clone());
         let outcome = load::drive(&client, connections, duration).await;
         let sampled = sampler.finish();
         let note = match workload {
@@ -374,7 +409,7 @@ async fn measure(
         };
         for (rate, login, detail, note) in phases {
             eprintln!("[{database}] {login} during detail …");
-            let sampler = Sampler::start(pid, wal.clone());
+            let sampler = MemorySampler::start(pid, wal.clone());
             let (logins, details) = tokio::join!(
                 load::drive_paced(&client, ctx.login(args.login_connections), duration, rate),
                 load::drive(&client, ctx.detail(c), duration),
@@ -388,7 +423,7 @@ async fn measure(
     }
     if wants(args, "ranking") {
         eprintln!("[{database}] ranking …");
-        let sampler = Sampler::start(pid, wal.clone());
+        let sampler = MemorySampler::start(pid, wal.clone());
         let outcome = load::sequential(&client, args.ranking_runs, ctx.ranking()).await;
         let sampled = sampler.finish();
         report_progress(database, "ranking", &outcome);
@@ -400,7 +435,7 @@ async fn measure(
             "[{database}] soak: {} s of review saves …",
             args.soak_seconds
         );
-        let sampler = Sampler::start(pid, wal.clone());
+        let sampler = MemorySampler::start(pid, wal.clone());
         let outcome = load::drive(
             &client,
             ctx.review(c),
@@ -430,8 +465,54 @@ fn report_progress(database: &str, workload: &str, o: &load::Outcome) {
     );
 }
 
-/// The machine, the date and the command, for the markdown file.
-fn header(args: &Args) -> String {
+/// The machine and how busy it was when the run began.
+struct Machine {
+    started: chrono::DateTime<chrono::Utc>,
+    /// `/proc/loadavg`'s three load averages (1, 5 and 15 minutes).
+    load_average: String,
+}
+
+impl Machine {
+    fn now() -> Machine {
+        let load_average = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_else(|| "unknown".into());
+        Machine {
+            started: chrono::Utc::now(),
+            load_average,
+        }
+    }
+}
+
+/// The output of a command run in the workspace, trimmed (`None` when it fails).
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .current_dir(server::workspace_root())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// An argument as a shell would need it.
+fn shell_quoted(arg: &str) -> String {
+    if !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,=:@+".contains(c))
+    {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The command, the commit, the date and the machine, for the markdown file.
+fn header(args: &Args, machine: &Machine, binary: &Path) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -441,7 +522,7 @@ fn header(args: &Args) -> String {
                 .map(|(_, v)| v.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let nproc = command_output("nproc", &[]).unwrap_or_else(|| "unknown".into());
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|info| {
@@ -453,17 +534,42 @@ fn header(args: &Args) -> String {
         .map_or("unknown".into(), |kib| {
             format!("{:.1} GiB", kib as f64 / 1_048_576.0)
         });
-    let command: Vec<String> = std::env::args().skip(1).collect();
+    let commit = command_output("git", &["rev-parse", "--short", "HEAD"])
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|s| !s.is_empty());
+    let built = std::fs::metadata(binary)
+        .and_then(|m| m.modified())
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| "unknown".into());
+    let command: Vec<String> = std::env::args().map(|a| shell_quoted(&a)).collect();
     format!(
-        "## Results {}\n\nMachine: {cores} cores ({cpu}), {memory} of memory; the load generator runs on the same machine.\n\
-         Command: `cargo run --release -p cordee-bench -- {}`\n\
-         N = {}, {} jurors, {} applicants, {} connections, {} s per workload.\n\n",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        command.join(" "),
-        args.n,
-        args.jurors,
-        args.applicants,
-        args.connections,
-        args.duration
+        "## Run of {started}, commit `{commit}`{dirty}\n\n\
+         - Command: `{command}`\n\
+         - Commit: `{commit}` (`git rev-parse --short HEAD`){dirty}; server binary `{binary}`, built {built}\n\
+         - Date: {started} to {ended}\n\
+         - Machine: `nproc` {nproc} ({cpu}), {memory} of memory; load average before the run {load} \
+         (1, 5, 15 min); the load generator runs on the same machine\n\
+         - N = {n}, {jurors} jurors, {applicants} applicants, {connections} connections, {duration} s per \
+         workload\n\n",
+        started = machine.started.format("%Y-%m-%d %H:%M UTC"),
+        ended = chrono::Utc::now().format("%H:%M UTC"),
+        dirty = if dirty {
+            " with uncommitted changes"
+        } else {
+            ""
+        },
+        command = command.join(" "),
+        binary = binary.display(),
+        load = machine.load_average,
+        n = args.n,
+        jurors = args.jurors,
+        applicants = args.applicants,
+        connections = args.connections,
+        duration = args.duration,
     )
 }
