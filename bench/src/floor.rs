@@ -49,7 +49,7 @@ pub async fn organizations(client: &Client, ctx: &Context) -> anyhow::Result<Vec
         );
         let id = body["items"][0]["id"]
             .as_str()
-            .and_then(|id| id.parse().ok())
+            .and_then(|id| id.parse::<Uuid>().ok())
             .ok_or_else(|| anyhow::anyhow!("GET /me/organizations: no organization in {body}"))?;
         ids.push(id);
     }
