@@ -32,6 +32,7 @@ mod journeys;
 mod juror_lists;
 mod lists;
 mod meetings;
+mod object_storage;
 mod operations;
 mod organizations;
 mod pages;
