@@ -2,7 +2,7 @@
 //! local S3-compatible server started with `.ci/s3-server run PORT`), as behind a load balancer. The
 //! connections, split across both, upload the `upload` workload's PDF for the given time; then every file
 //! uploaded is downloaded back through the OTHER instance and checked against the SHA-256 the uploading
-//! instance answered with.
+//! instance answered with. `CORDEE_S3_SERVER=s3rver` runs npm's s3rver instead of moto (see `.ci/s3-server`).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -105,11 +105,9 @@ pub async fn upload2(
         ("CORDEE__STORAGE__BACKEND", "s3"),
         ("CORDEE__STORAGE__S3__BUCKET", BUCKET),
         ("CORDEE__STORAGE__S3__ENDPOINT", s3.endpoint.as_str()),
-        ("CORDEE__STORAGE__S3__ACCESS_KEY_ID", "cordee-bench"),
-        (
-            "CORDEE__STORAGE__S3__SECRET_ACCESS_KEY",
-            "cordee-bench-secret",
-        ),
+        // What s3rver expects; moto takes any.
+        ("CORDEE__STORAGE__S3__ACCESS_KEY_ID", "S3RVER"),
+        ("CORDEE__STORAGE__S3__SECRET_ACCESS_KEY", "S3RVER"),
         ("CORDEE__STORAGE__S3__ALLOW_HTTP", "true"),
     ]
     .into_iter()
@@ -294,8 +292,9 @@ async fn measure(
 
     let rss = sampled.iter().map(|s| s.0).sum();
     let hwm = servers.iter().map(Server::peak_rss_kib).sum();
+    let s3_server = std::env::var("CORDEE_S3_SERVER").unwrap_or_else(|_| "moto".into());
     let note = format!(
-        "2 instances, one PostgreSQL, one S3 bucket (moto); {} uploads, {} checked through the other instance, {} failed",
+        "2 instances, one PostgreSQL, one S3 bucket ({s3_server}); {} uploads, {} checked through the other instance, {} failed",
         uploaded.len(),
         downloads.requests,
         downloads.errors
