@@ -443,11 +443,13 @@ pub fn full_ranking(
         .collect();
     let references =
         applications::references(conn, call_id).context("loading the call's references")?;
-    Ok(rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
-        .into_iter()
-        .map(|r| {
-            let reference = references.get(&r.application).cloned().flatten();
-            (r, reference)
-        })
-        .collect())
+    Ok(
+        rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
+            .into_iter()
+            .map(|r| {
+                let reference = references.get(&r.application).cloned().flatten();
+                (r, reference)
+            })
+            .collect(),
+    )
 }

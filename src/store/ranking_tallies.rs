@@ -299,8 +299,7 @@ pub fn rebuild_call(conn: &mut DbConn, call_id: Uuid) -> Result<usize, Error> {
             ))
             .load(conn)?;
     let pairs = conflicted_pairs(conn, call_id, false)?;
-    let mut by_application: BTreeMap<Uuid, (Subject, Vec<(Uid, String, String)>)> =
-        BTreeMap::new();
+    let mut by_application: BTreeMap<Uuid, (Subject, Vec<(Uid, String, String)>)> = BTreeMap::new();
     for (application, juror, stage, scores, reference, status) in submitted {
         by_application
             .entry(application.0)

@@ -6,11 +6,12 @@
 //! call's tallies from scratch finds the rows that were maintained.
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::evaluation::{assign, save_review, scores, set_website, submit_review};
-use crate::helpers::scenario::{Call, Juror, Scenario, Template};
+use crate::helpers::scenario::{account, add_eligible, Call, Juror, Scenario};
 use crate::helpers::*;
 
 /// One change made to the call.
@@ -65,7 +66,7 @@ fn step(applications: usize, jurors: usize) -> impl Strategy<Value = Step> {
 
 /// A call size and a sequence of steps on it.
 fn plan() -> impl Strategy<Value = (usize, usize, Vec<Step>)> {
-    (3usize..=6, 2usize..=4).prop_flat_map(|(applications, jurors)| {
+    (3usize..=5, 2usize..=4).prop_flat_map(|(applications, jurors)| {
         (
             Just(applications),
             Just(jurors),
@@ -175,7 +176,10 @@ async fn apply(app: &TestApp, call: &Call, jurors: &[Juror], step: &Step) {
         Step::Withdraw { application } => {
             let (status, body) = app
                 .post(
-                    &format!("/api/v1/applications/{}/withdraw", call.applications[*application]),
+                    &format!(
+                        "/api/v1/applications/{}/withdraw",
+                        call.applications[*application]
+                    ),
                     Some(&call.founders[*application]),
                     json!({"reason": "nous renonçons"}),
                 )
@@ -190,24 +194,49 @@ fn as_read(value: &Value) -> Value {
     serde_json::from_str(&value.to_string()).unwrap()
 }
 
-/// Runs one plan on a fresh application and database, then compares the served ranking with the full
-/// recomputation and the maintained tallies with rebuilt ones.
-async fn run(applications: usize, jurors: usize, steps: &[Step]) {
-    let app = TestApp::spawn().await;
-    let built = Scenario::new(&app)
-        .call(Template::Atl)
-        .eligible(applications)
-        .jurors(jurors)
-        .build()
+/// Runs plan number `n` on a new call of its own (on the test's one application and database), then
+/// compares the served ranking with the full recomputation and the maintained tallies with rebuilt ones.
+async fn run(
+    app: &TestApp,
+    admin: &str,
+    pool: &[Juror],
+    n: usize,
+    applications: usize,
+    jurors: usize,
+    steps: &[Step],
+) {
+    let opened = app
+        .open_call(admin, "alpes-tourisme-lab", &format!("tallies-{n}"))
         .await;
-    let (call, jurors) = (built.call, built.jurors);
+    let mut call = Call {
+        admin: admin.to_owned(),
+        id: opened["id"].as_str().unwrap().to_owned(),
+        applications: Vec::new(),
+        references: Vec::new(),
+        founders: Vec::new(),
+        organizations: Vec::new(),
+    };
+    for i in 0..applications {
+        add_eligible(app, &mut call, n * 10 + i).await;
+    }
+    let jurors = &pool[..jurors];
+    for juror in jurors {
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/calls/{}/jurors", call.id),
+                Some(admin),
+                json!({"user_id": juror.id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
     for application in &call.applications {
-        for juror in &jurors {
-            assign(&app, &call, application, juror).await;
+        for juror in jurors {
+            assign(app, &call, application, juror).await;
         }
     }
     for step in steps {
-        apply(&app, &call, &jurors, step).await;
+        apply(app, &call, jurors, step).await;
     }
 
     for normalize in ["none", "zscore"] {
@@ -226,9 +255,8 @@ async fn run(applications: usize, jurors: usize, steps: &[Step]) {
         let expected = tokio::task::spawn_blocking(move || {
             let db = cordee::db::Db::connect(&settings).unwrap();
             let mut conn = db.write_connection().unwrap();
-            let full =
-                cordee::service::reviews::full_ranking(&mut conn, call_id, Some("written"))
-                    .unwrap();
+            let full = cordee::service::reviews::full_ranking(&mut conn, call_id, Some("written"))
+                .unwrap();
             let order = cordee::api::ranking::RankingOrder::parse(Some(normalize)).unwrap();
             let entries: Vec<cordee::api::ranking::RankingEntry> = full
                 .into_iter()
@@ -265,28 +293,49 @@ async fn run(applications: usize, jurors: usize, steps: &[Step]) {
         })
         .unwrap();
         let rebuilt = cordee::store::ranking_tallies::of_call(&mut conn, call_id).unwrap();
-        assert_eq!(maintained, rebuilt, "the maintained tallies are the rebuilt ones");
+        assert_eq!(
+            maintained, rebuilt,
+            "the maintained tallies are the rebuilt ones"
+        );
     })
     .await
     .unwrap();
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
+/// Random plans, each on a call of its own in one running application (a fresh database per plan would
+/// cost more than the plan).
+#[test]
+fn the_maintained_ranking_is_the_full_recomputation() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = runtime.block_on(TestApp::spawn());
+    let admin = runtime.block_on(app.admin("staff@example.org"));
+    // The jurors sit on every plan's call (each plan's applicants are its own).
+    let pool: Vec<Juror> = runtime.block_on(async {
+        let mut pool = Vec::new();
+        for k in 0..4 {
+            pool.push(account(&app, &format!("juror{k}@jury-{k}.example")).await);
+        }
+        pool
+    });
+    let plans = std::cell::Cell::new(0);
+    let mut runner = TestRunner::new(ProptestConfig {
         cases: 12,
         max_shrink_iters: 20,
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn the_maintained_ranking_is_the_full_recomputation((applications, jurors, steps) in plan()) {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(run(applications, jurors, &steps));
+    });
+    let outcome = runner.run(&plan(), |(applications, jurors, steps)| {
+        let n = plans.get();
+        plans.set(n + 1);
+        runtime.block_on(run(&app, &admin, &pool, n, applications, jurors, &steps));
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
     }
 }
 

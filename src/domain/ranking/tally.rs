@@ -14,8 +14,8 @@ use std::fmt::Write;
 use uuid::Uuid;
 
 use super::{
-    compare_ranked, mean, sample_stddev, weighted_score_in_order, RankedApplication, WeightedReview,
-    ZERO_SPREAD,
+    compare_ranked, mean, sample_stddev, weighted_score_in_order, RankedApplication,
+    WeightedReview, ZERO_SPREAD,
 };
 use crate::domain::form::Stage;
 
@@ -59,7 +59,11 @@ pub fn tally(stage: &Stage, application_withdrawn: bool, reviews: &[Submitted]) 
         .filter(|review| !review.conflicted)
         .filter_map(|review| {
             let scores = review.scores.as_deref()?;
-            Some((review.juror, scores, weighted_score_in_order(stage, scores)?))
+            Some((
+                review.juror,
+                scores,
+                weighted_score_in_order(stage, scores)?,
+            ))
         })
         .collect();
     if counted.is_empty() {
@@ -286,7 +290,11 @@ mod tests {
         assert_eq!(only.reviews, 1);
         assert_eq!(only.jurors, vec![(id(3), 50.0)]);
         assert_eq!(tally(&stage(), true, &reviews), None, "withdrawn");
-        assert_eq!(tally(&stage(), false, &reviews[..2]), None, "nothing counts");
+        assert_eq!(
+            tally(&stage(), false, &reviews[..2]),
+            None,
+            "nothing counts"
+        );
         // A score list of the wrong length (the grid changed) has no weighted score.
         let short = [Submitted {
             juror: id(4),
@@ -298,7 +306,14 @@ mod tests {
 
     #[test]
     fn stored_text_reads_back_to_the_same_bits() {
-        let awkward = [0.1 + 0.2, 1.0 / 3.0, 100.0, 0.0, 5e-324, 123_456.789_012_345_68];
+        let awkward = [
+            0.1 + 0.2,
+            1.0 / 3.0,
+            100.0,
+            0.0,
+            5e-324,
+            123_456.789_012_345_68,
+        ];
         let criteria: BTreeMap<String, (f64, f64)> = awkward
             .iter()
             .enumerate()
