@@ -196,7 +196,7 @@ fn recompute(
     if let Some(stage) = only {
         query = query.filter(reviews::stage.eq(stage));
     }
-    let submitted: Vec<(Uid, String, String)> = if subject.withdrawn {
+    let submitted: Vec<Reviewed> = if subject.withdrawn {
         Vec::new()
     } else {
         query.load(conn)?
@@ -222,11 +222,14 @@ fn recompute(
     insert(conn, &rows)
 }
 
+/// A submitted review as a refresh reads it: (juror, stage, scores as JSON text).
+type Reviewed = (Uid, String, String);
+
 /// The tally at `stage` of one application's submitted reviews `(juror, stage, scores as JSON text)`.
 fn stage_tally(
     stage: &Stage,
     withdrawn: bool,
-    submitted: &[(Uid, String, String)],
+    submitted: &[Reviewed],
     conflicted: &HashSet<Uuid>,
 ) -> Option<Tally> {
     let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
@@ -247,7 +250,7 @@ fn stage_tally(
 fn conflicted_jurors(
     conn: &mut DbConn,
     subject: &Subject,
-    submitted: &[(Uid, String, String)],
+    submitted: &[Reviewed],
 ) -> QueryResult<HashSet<Uuid>> {
     if submitted.is_empty() {
         return Ok(HashSet::new());
@@ -299,7 +302,7 @@ pub fn rebuild_call(conn: &mut DbConn, call_id: Uuid) -> Result<usize, Error> {
             ))
             .load(conn)?;
     let pairs = conflicted_pairs(conn, call_id, false)?;
-    let mut by_application: BTreeMap<Uuid, (Subject, Vec<(Uid, String, String)>)> = BTreeMap::new();
+    let mut by_application: BTreeMap<Uuid, (Subject, Vec<Reviewed>)> = BTreeMap::new();
     for (application, juror, stage, scores, reference, status) in submitted {
         by_application
             .entry(application.0)

@@ -69,7 +69,7 @@ pub fn tally(stage: &Stage, application_withdrawn: bool, reviews: &[Submitted]) 
     if counted.is_empty() {
         return None;
     }
-    counted.sort_by(|a, b| a.0.cmp(&b.0));
+    counted.sort_by_key(|review| review.0);
     let weighted: Vec<f64> = counted.iter().map(|(_, _, w)| *w).collect();
     let criteria = stage
         .criteria
@@ -113,7 +113,7 @@ pub fn rank_tallies(
 ) -> (Vec<RankedApplication>, Vec<WeightedReview>) {
     let mut order: Vec<&(Uuid, Tally)> = tallies.iter().collect();
     if !order.windows(2).all(|w| w[0].0 < w[1].0) {
-        order.sort_by(|a, b| a.0.cmp(&b.0));
+        order.sort_by_key(|line| line.0);
     }
     let mut by_juror: HashMap<Uuid, Vec<f64>> = HashMap::new();
     for (_, tally) in &order {
