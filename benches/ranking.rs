@@ -129,7 +129,7 @@ fn main() {
                     )
                 })
                 .collect();
-            rank_tallies(&tallies, 15.0).0
+            rank_tallies(tallies, 15.0).0
         });
         let (full_median, full_worst, full) =
             time(|| rank_applications(&stage, &[], &reviews, 15.0));

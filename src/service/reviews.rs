@@ -382,7 +382,7 @@ pub fn stage_ranking(
             (line.application, line.tally)
         })
         .collect();
-    let (ranking, reviews) = rank_tallies(&tallies, DISAGREEMENT_THRESHOLD);
+    let (ranking, reviews) = rank_tallies(tallies, DISAGREEMENT_THRESHOLD);
     let ranking = ranking
         .into_iter()
         .map(|r| {

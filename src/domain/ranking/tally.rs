@@ -108,15 +108,14 @@ fn sums(values: &[f64]) -> (f64, f64) {
 /// juror order its mean, spread and mean z-score; only the per-criterion sums come ready-made, added in
 /// the same juror order.
 pub fn rank_tallies(
-    tallies: &[(Uuid, Tally)],
+    mut tallies: Vec<(Uuid, Tally)>,
     disagreement_threshold: f64,
 ) -> (Vec<RankedApplication>, Vec<WeightedReview>) {
-    let mut order: Vec<&(Uuid, Tally)> = tallies.iter().collect();
-    if !order.windows(2).all(|w| w[0].0 < w[1].0) {
-        order.sort_by_key(|line| line.0);
+    if !tallies.windows(2).all(|w| w[0].0 < w[1].0) {
+        tallies.sort_by_key(|line| line.0);
     }
     let mut by_juror: HashMap<Uuid, Vec<f64>> = HashMap::new();
-    for (_, tally) in &order {
+    for (_, tally) in &tallies {
         for (juror, weighted) in &tally.jurors {
             by_juror.entry(*juror).or_default().push(*weighted);
         }
@@ -129,31 +128,31 @@ pub fn rank_tallies(
         Some((mean, Some(sd))) if *sd > ZERO_SPREAD => (weighted - mean) / sd,
         _ => 0.0,
     };
-    let mut reviews = Vec::with_capacity(order.iter().map(|(_, t)| t.jurors.len()).sum());
-    let mut ranking: Vec<RankedApplication> = Vec::with_capacity(order.len());
+    let mut reviews = Vec::with_capacity(tallies.iter().map(|(_, t)| t.jurors.len()).sum());
+    let mut ranking: Vec<RankedApplication> = Vec::with_capacity(tallies.len());
     let mut weighted: Vec<f64> = Vec::new();
     let mut z: Vec<f64> = Vec::new();
-    for (application, tally) in order {
+    for (application, tally) in tallies {
+        let n = tally.jurors.len() as f64;
         weighted.clear();
         weighted.extend(tally.jurors.iter().map(|(_, w)| *w));
         z.clear();
         z.extend(tally.jurors.iter().map(|(juror, w)| z_score(juror, *w)));
         reviews.extend(tally.jurors.iter().map(|(juror, w)| WeightedReview {
-            application: *application,
+            application,
             juror: *juror,
             weighted: *w,
         }));
-        let n = tally.jurors.len() as f64;
         let stddev = sample_stddev(&weighted);
         ranking.push(RankedApplication {
-            application: *application,
+            application,
             n_reviews: tally.jurors.len(),
             score: mean(&weighted),
             normalized_score: mean(&z).map(|z| (50.0 + 10.0 * z).clamp(0.0, 100.0)),
             criteria: tally
                 .criteria
-                .iter()
-                .map(|(key, (sum, _))| (key.clone(), sum / n))
+                .into_iter()
+                .map(|(key, (sum, _))| (key, sum / n))
                 .collect(),
             stddev,
             disagreement: stddev.is_some_and(|sd| sd > disagreement_threshold),
@@ -401,7 +400,7 @@ mod tests {
                 }
             }
             tallies.reverse();
-            let (ranking, weighted) = rank_tallies(&tallies, 15.0);
+            let (ranking, weighted) = rank_tallies(tallies, 15.0);
             prop_assert_eq!(&ranking, &expected);
             for (a, b) in ranking.iter().zip(&expected) {
                 prop_assert_eq!(a.score.map(f64::to_bits), b.score.map(f64::to_bits));
