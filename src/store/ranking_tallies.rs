@@ -123,7 +123,7 @@ pub fn of_stage(conn: &mut DbConn, call_id: Uuid, stage: &str) -> QueryResult<Ve
 
 /// Recomputes the application's tally at `stage` (already loaded with its call, as a review's submission
 /// has them): reads its submitted reviews of the stage and the conflicts of their jurors, then replaces the
-/// row (at most five statements).
+/// row (at most six statements, the lock included).
 pub fn refresh_with(conn: &mut DbConn, subject: &Subject, stage: &Stage) -> QueryResult<()> {
     recompute(conn, subject, std::slice::from_ref(stage), Some(&stage.key))
 }
@@ -178,12 +178,17 @@ fn load(conn: &mut DbConn, application_id: Uuid) -> Result<Option<(Subject, Vec<
 
 /// Replaces the application's rows at `stages` (all its rows when `only` is `None`, the row of stage `only`
 /// otherwise) with the tallies of its submitted reviews.
+///
+/// The application's row is locked first (PostgreSQL): of two jurors submitting reviews of one application at
+/// once, the second waits for the first to commit, then reads both reviews, so neither tally misses the
+/// other's review and the two never insert the same row.
 fn recompute(
     conn: &mut DbConn,
     subject: &Subject,
     stages: &[Stage],
     only: Option<&str>,
 ) -> QueryResult<()> {
+    crate::store::applications::lock(conn, subject.id)?;
     let mut query = reviews::table
         .filter(reviews::application_id.eq(Uid(subject.id)))
         .filter(reviews::status.eq(ReviewStatus::Submitted))

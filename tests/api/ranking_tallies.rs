@@ -393,3 +393,42 @@ async fn tallies_missing_after_an_upgrade_are_built_at_start_up() {
     let (_, after) = app.get(&ranking, Some(&call.admin)).await;
     assert_eq!(after, before);
 }
+
+/// Jurors submitting their reviews of one application at the same moment: every submission succeeds and the
+/// application's tally counts every review (the second refresh waits for the first, then reads both).
+#[tokio::test]
+async fn reviews_submitted_at_once_all_count() {
+    let app = TestApp::spawn().await;
+    let built = Scenario::new(&app).eligible(1).jurors(4).build().await;
+    let (call, jurors) = (built.call, built.jurors);
+    let application = &call.applications[0];
+    for (k, juror) in jurors.iter().enumerate() {
+        assign(&app, &call, application, juror).await;
+        let given = [k as f64, 1.0, 2.0, 3.0, 4.5];
+        let (status, body) = save_review(
+            &app,
+            juror,
+            application,
+            json!({"stage": "written", "scores": scores(given)}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let submitted = futures_util::future::join_all(
+        jurors
+            .iter()
+            .map(|juror| submit_review(&app, juror, application)),
+    )
+    .await;
+    for (status, body) in submitted {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, ranking) = app
+        .get(
+            &format!("/api/v1/calls/{}/ranking", call.id),
+            Some(&call.admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ranking}");
+    assert_eq!(ranking[0]["n_reviews"], 4, "{ranking}");
+}
