@@ -37,6 +37,7 @@ mod operations;
 mod organizations;
 mod pages;
 mod personal_data;
+mod ranking_tallies;
 mod review_packs;
 mod score_sheets;
 mod smtp_faults;
