@@ -7,7 +7,8 @@
 //! renamed into place before the row naming it commits, so every file the snapshot references exists unless
 //! it was deleted since; the backup then starts again from a fresh snapshot, and fails if that keeps
 //! happening. PostgreSQL is backed up with `pg_dump`; `--attachments-only` archives the files on either
-//! database.
+//! database. The files are read from, and restored to, the storage the settings name (a folder or an S3
+//! bucket): an archive made from one restores onto the other.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
@@ -26,6 +27,8 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 use crate::db::schema::attachments;
 use crate::db::{sqlite_path, Backend, Db, DbConn};
+use crate::storage::blocking::{move_file, Source};
+use crate::storage::{Blocking, Storage};
 
 /// The archive's layout version, written in the manifest.
 pub const FORMAT: u32 = 1;
@@ -82,7 +85,8 @@ pub struct BackupSummary {
 pub struct RestoreSummary {
     pub manifest: Manifest,
     pub database_path: Option<PathBuf>,
-    pub storage_dir: PathBuf,
+    /// Where the files went: the folder, or `s3://bucket/prefix`.
+    pub storage: String,
 }
 
 /// Why a snapshot could not be archived.
@@ -136,6 +140,7 @@ pub fn backup(
             output.display()
         );
     }
+    let files = Blocking::new(Storage::from_settings(&settings.storage)?)?;
     let parent = parent_of(output);
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create the folder {}", parent.display()))?;
@@ -178,13 +183,7 @@ pub fn backup(
             attachment_bytes: 0,
             attachments: Vec::new(),
         };
-        match write_archive(
-            &partial,
-            manifest,
-            snapshot.as_deref(),
-            &settings.storage.dir,
-            &referenced,
-        ) {
+        match write_archive(&partial, manifest, snapshot.as_deref(), &files, &referenced) {
             Ok(manifest) => {
                 std::fs::rename(&partial, output)
                     .with_context(|| format!("cannot write {}", output.display()))?;
@@ -203,8 +202,8 @@ pub fn backup(
             }
             Err(ArchiveError::Missing(name)) => bail!(
                 "the attachment file {name} that the database references is missing from {} \
-                 (after {ATTEMPTS} snapshots): the storage folder and the database disagree",
-                settings.storage.dir.display()
+                 (after {ATTEMPTS} snapshots): the storage and the database disagree",
+                files.storage().describe()
             ),
             Err(ArchiveError::Other(err)) => return Err(err),
         }
@@ -289,7 +288,7 @@ fn write_archive(
     target: &Path,
     mut manifest: Manifest,
     snapshot: Option<&Path>,
-    storage_dir: &Path,
+    files: &Blocking,
     referenced: &[Referenced],
 ) -> Result<Manifest, ArchiveError> {
     // 0600: the archive holds password hashes, personal data and webhook secrets.
@@ -298,7 +297,12 @@ fn write_archive(
     let mut tar = tar::Builder::new(gzip);
     tar.mode(tar::HeaderMode::Deterministic);
     if let Some(snapshot) = snapshot {
-        let source = File::open(snapshot)?;
+        let file = File::open(snapshot)?;
+        let size = file.metadata()?.len();
+        let source = Source {
+            reader: Box::new(file),
+            size,
+        };
         manifest.database = Some(append(&mut tar, DATABASE, source)?);
     }
     for row in referenced {
@@ -309,13 +313,10 @@ fn write_archive(
             )
             .into());
         }
-        let path = crate::storage::path_of(storage_dir, &row.storage_name);
-        let source = match File::open(&path) {
-            Ok(source) => source,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ArchiveError::Missing(row.storage_name.clone()))
-            }
-            Err(err) => return Err(anyhow!("cannot read {}: {err}", path.display()).into()),
+        let source = match files.open(&row.storage_name) {
+            Ok(Some(source)) => source,
+            Ok(None) => return Err(ArchiveError::Missing(row.storage_name.clone())),
+            Err(err) => return Err(anyhow!("cannot read {}: {err}", row.storage_name).into()),
         };
         let archived = append(
             &mut tar,
@@ -325,8 +326,8 @@ fn write_archive(
         if archived.sha256 != row.sha256 || archived.size as i64 != row.size {
             return Err(anyhow!(
                 "the attachment file {} does not match its row (size {} vs {}, SHA-256 {} vs {}): it was \
-                 changed or damaged on disk",
-                path.display(),
+                 changed or damaged in storage",
+                row.storage_name,
                 archived.size,
                 row.size,
                 archived.sha256,
@@ -363,10 +364,10 @@ fn entry_header(size: u64) -> tar::Header {
 fn append<W: Write>(
     tar: &mut tar::Builder<W>,
     path: &str,
-    source: File,
+    source: Source,
 ) -> Result<ArchivedFile, ArchiveError> {
-    let size = source.metadata()?.len();
-    let mut reader = Hashing::new(BufReader::new(source).take(size));
+    let size = source.size;
+    let mut reader = Hashing::new(BufReader::new(source.reader).take(size));
     let mut header = entry_header(size);
     tar.append_data(&mut header, path, &mut reader)?;
     if reader.count != size {
@@ -425,24 +426,29 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-/// Restores the archive `input` where the settings say: the SQLite database file and the attachment files.
-/// Refuses to replace an existing non-empty database or storage folder unless `force` (which deletes them
-/// first). Every file is checked against the manifest before anything is put in place. Stop the server
-/// first.
+/// Restores the archive `input` where the settings say: the SQLite database file and the attachment files
+/// (into the folder, or uploaded to the bucket). Refuses to replace an existing non-empty database or
+/// storage unless `force` (which deletes them first). Every file is checked against the manifest before
+/// anything is put in place. Stop the server first.
 pub fn restore(settings: &Settings, input: &Path, force: bool) -> anyhow::Result<RestoreSummary> {
     let url = settings.database.url.expose_secret();
     let backend = Backend::from_url(url);
-    let storage_dir = settings.storage.dir.clone();
-    let storage_parent = parent_of(&storage_dir);
-    std::fs::create_dir_all(&storage_parent)
-        .with_context(|| format!("cannot create the folder {}", storage_parent.display()))?;
+    let files = Blocking::new(Storage::from_settings(&settings.storage)?)?;
+    // Staged beside the folder the files go to, so that they are renamed into place; beside the archive
+    // when they go to a bucket.
+    let staging_parent = match files.storage() {
+        Storage::Fs(folder) => parent_of(folder.dir()),
+        Storage::S3(_) => parent_of(input),
+    };
+    std::fs::create_dir_all(&staging_parent)
+        .with_context(|| format!("cannot create the folder {}", staging_parent.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(".cordee-restore-")
-        .tempdir_in(&storage_parent)
+        .tempdir_in(&staging_parent)
         .with_context(|| {
             format!(
                 "cannot create a temporary folder in {}",
-                storage_parent.display()
+                staging_parent.display()
             )
         })?;
     let (manifest, extracted) = extract(input, staging.path())?;
@@ -478,10 +484,13 @@ pub fn restore(settings: &Settings, input: &Path, force: bool) -> anyhow::Result
             );
         }
     }
-    if is_non_empty_dir(&storage_dir)? && !force {
+    let present = files
+        .list()
+        .with_context(|| format!("cannot list {}", files.storage().describe()))?;
+    if !present.is_empty() && !force {
         bail!(
-            "the storage folder {} is not empty: restore elsewhere or pass --force to replace its files",
-            storage_dir.display()
+            "the storage {} is not empty: restore elsewhere or pass --force to replace its files",
+            files.storage().describe()
         );
     }
     if let Some(path) = &database_path {
@@ -494,16 +503,15 @@ pub fn restore(settings: &Settings, input: &Path, force: bool) -> anyhow::Result
         }
         move_file(&staging.path().join(DATABASE), path)?;
     }
-    if force && storage_dir.is_dir() && manifest.database.is_some() {
-        for entry in std::fs::read_dir(&storage_dir)? {
-            let entry = entry?;
-            if entry.file_type()?.is_file() {
-                std::fs::remove_file(entry.path())?;
-            }
+    if force && manifest.database.is_some() {
+        for stored in &present {
+            files.delete(&stored.name)?;
         }
     }
-    crate::private_fs::create_dir_all(&storage_dir)
-        .with_context(|| format!("cannot create the folder {}", storage_dir.display()))?;
+    if let Storage::Fs(folder) = files.storage() {
+        crate::private_fs::create_dir_all(folder.dir())
+            .with_context(|| format!("cannot create the folder {}", folder.dir().display()))?;
+    }
     for file in &manifest.attachments {
         // Checked by `check_manifest` before anything was put in place.
         let name = file.path.strip_prefix(ATTACHMENTS).ok_or_else(|| {
@@ -512,12 +520,12 @@ pub fn restore(settings: &Settings, input: &Path, force: bool) -> anyhow::Result
                 file.path
             )
         })?;
-        move_file(&staging.path().join(&file.path), &storage_dir.join(name))?;
+        files.put_file(name, &staging.path().join(&file.path), &file.sha256)?;
     }
     Ok(RestoreSummary {
         manifest,
         database_path,
-        storage_dir,
+        storage: files.storage().describe(),
     })
 }
 
@@ -651,33 +659,12 @@ fn check_manifest(manifest: &Manifest) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn is_non_empty_dir(dir: &Path) -> anyhow::Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_some()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(err) => Err(anyhow!("cannot read {}: {err}", dir.display())),
-    }
-}
-
 fn remove_if_present(path: &Path) -> anyhow::Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(err) => Err(anyhow!("cannot remove {}: {err}", path.display())),
     }
-}
-
-/// Renames `from` to `to`, copying when they are on different file systems.
-fn move_file(from: &Path, to: &Path) -> anyhow::Result<()> {
-    if std::fs::rename(from, to).is_ok() {
-        return Ok(());
-    }
-    std::fs::copy(from, to)
-        .and_then(|_| crate::private_fs::restrict(to))
-        .and_then(|_| File::open(to)?.sync_all())
-        .with_context(|| format!("cannot write {}", to.display()))?;
-    std::fs::remove_file(from)?;
-    Ok(())
 }
 
 #[cfg(test)]

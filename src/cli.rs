@@ -340,7 +340,7 @@ pub fn restore(settings: &Settings, input: &std::path::Path, force: bool) -> any
         "restored {} attachment files ({} bytes) to {}; every checksum matches the backup of {} (Cordée {})",
         manifest.attachment_count,
         manifest.attachment_bytes,
-        summary.storage_dir.display(),
+        summary.storage,
         manifest.created_at.to_rfc3339(),
         manifest.cordee_version,
     );

@@ -71,12 +71,59 @@ pub struct DatabaseSettings {
 /// Where attachment files live, and how many an application and a person may send.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StorageSettings {
+    /// Files under `dir` (the default), or objects in an S3-compatible bucket (`s3`).
+    #[serde(default)]
+    pub backend: StorageBackend,
     pub dir: PathBuf,
+    /// The bucket, when `backend` is `s3`.
+    #[serde(default)]
+    pub s3: S3Settings,
     pub sweep_grace_seconds: u64,
     pub max_files_per_application: u32,
     pub max_bytes_per_application: u64,
     pub uploads_per_minute_per_user: u32,
     pub uploads_per_minute_per_address: u32,
+}
+
+/// Where attachment files are kept.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// Files under `storage.dir`.
+    #[default]
+    Fs,
+    /// Objects in the bucket `storage.s3` names (Amazon S3 or a compatible server).
+    S3,
+}
+
+/// An S3-compatible bucket for attachment files.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// The server's URL (`http://127.0.0.1:9000`); empty for Amazon S3 itself.
+    pub endpoint: String,
+    pub region: String,
+    /// Empty: the credentials of the environment the server runs in (instance profile…).
+    pub access_key_id: SecretString,
+    pub secret_access_key: SecretString,
+    /// Whether a plain `http://` endpoint is allowed (a server on the same host or private network).
+    pub allow_http: bool,
+    /// What every object key starts with, inside the bucket (`attachments/`).
+    pub prefix: String,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            bucket: String::new(),
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: SecretString::from(""),
+            secret_access_key: SecretString::from(""),
+            allow_http: false,
+            prefix: "attachments/".into(),
+        }
+    }
 }
 
 /// How email leaves Cordée.

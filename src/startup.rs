@@ -28,6 +28,7 @@ use crate::notify::templates::Templates;
 use crate::notify::transport::Transport;
 use crate::notify::worker::Worker;
 use crate::state::AppState;
+use crate::storage::Storage;
 use crate::telemetry::RequestSpan;
 
 /// The `endpoint` label of requests to paths that match no route.
@@ -50,11 +51,22 @@ impl Application {
     /// Starts Cordée with the given clock: connects, migrates, binds and spawns the worker.
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let db_settings = settings.database.clone();
-        let storage = settings.storage.clone();
+        let storage = Storage::from_settings(&settings.storage)?;
+        let sweep = (
+            storage.clone(),
+            settings.storage.sweep_grace_seconds,
+            clock.clone(),
+        );
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::connect(&db_settings)?;
             db.migrate()?;
-            crate::jobs::files::sweep_at_start(&mut *db.write_connection()?, &storage)?;
+            let (storage, grace_seconds, clock) = sweep;
+            crate::jobs::files::sweep_at_start(
+                &mut *db.write_connection()?,
+                storage,
+                grace_seconds,
+                &clock,
+            )?;
             Ok(db)
         })
         .await??;
@@ -62,13 +74,13 @@ impl Application {
         let hasher =
             tokio::task::spawn_blocking(move || PasswordHasherPool::new(max_hashes)).await??;
         let transport = Transport::from_settings(&settings.email)?;
-        Self::start(settings, clock, db, hasher, transport)
+        Self::start(settings, clock, (db, storage), hasher, transport)
     }
 
     fn start(
         settings: Settings,
         clock: Clock,
-        db: Db,
+        (db, storage): (Db, Storage),
         hasher: PasswordHasherPool,
         transport: Transport,
     ) -> anyhow::Result<Application> {
@@ -97,6 +109,7 @@ impl Application {
             )),
             settings: settings.clone(),
             db,
+            storage,
             clock: clock.clone(),
             hasher,
             outbox_wakeup: wakeup.clone(),

@@ -11,11 +11,14 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::notify::templates::Templates;
+use crate::storage::Storage;
 
 /// The application's shared state, built once at start-up.
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
+    /// Where attachment files are kept (a folder or a bucket).
+    pub storage: Storage,
     pub clock: Clock,
     pub hasher: PasswordHasherPool,
     /// Rate limits of login, registration, password reset and uploads.

@@ -47,7 +47,7 @@ impl Outcome {
         }
     }
 
-    fn merge(&mut self, other: Outcome) {
+    pub(crate) fn merge(&mut self, other: Outcome) {
         let _ = self.latency.add(&other.latency);
         self.requests += other.requests;
         self.errors += other.errors;

@@ -6,6 +6,7 @@
 //! `cargo run --release -p cordee-bench -- --database both --n 10000`
 
 mod floor;
+mod instances;
 mod load;
 mod pack;
 mod report;
@@ -35,6 +36,8 @@ enum Database {
 }
 
 const ALL_WORKLOADS: &str = "pack,detail,list,review,submit,upload,login,ranking,soak";
+/// Workloads run only when asked for: `upload2` (PostgreSQL only) needs Python for its S3 server.
+const MORE_WORKLOADS: &str = "upload2";
 
 /// Benchmarks the Cordée server over HTTP on SQLite and PostgreSQL.
 #[derive(Debug, Parser)]
@@ -111,8 +114,11 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     for w in &args.workloads {
         anyhow::ensure!(
-            ALL_WORKLOADS.split(',').any(|k| k == w),
-            "unknown workload {w} (known: {ALL_WORKLOADS})"
+            ALL_WORKLOADS
+                .split(',')
+                .chain([MORE_WORKLOADS])
+                .any(|k| k == w),
+            "unknown workload {w} (known: {ALL_WORKLOADS},{MORE_WORKLOADS})"
         );
     }
     let binary = match &args.server_bin {
@@ -245,8 +251,10 @@ async fn run(
         binary,
         database_url: url,
         work_dir: dir,
+        env: &[],
     })
     .await?;
+    let upload2 = (wants(args, "upload2") && wal.is_none()).then(|| seeded.clone());
     let result = measure(args, database, &server, seeded, wal).await;
     let final_hwm = server.peak_rss_kib();
     let tail = server.log_tail();
@@ -254,8 +262,19 @@ async fn run(
         eprintln!("[{database}] the server's log ends with:\n{tail}");
     }
     let stopped = server.stop();
-    let (seed_seconds, rows) = result?;
+    let (seed_seconds, mut rows) = result?;
     stopped?;
+    if let Some(seeded) = upload2 {
+        let shape = (
+            args.connections,
+            Duration::from_secs(args.duration),
+            args.upload_kib,
+        );
+        for row in instances::upload2(binary, url, dir, &seeded, shape).await? {
+            report_progress(database, &row.workload, &row.outcome);
+            rows.push(row);
+        }
+    }
     Ok(Section {
         database,
         n: args.n,

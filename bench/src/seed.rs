@@ -316,6 +316,9 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
         }
         insert_batches!(conn, assignments::table, &assigned);
         insert_batches!(conn, reviews::table, &written);
+        // The reviews went in directly, not through the use case that keeps the ranking current.
+        cordee::store::ranking_tallies::rebuild_call(conn, *call.id)
+            .map_err(|e| anyhow::anyhow!("building the ranking tallies: {e}"))?;
 
         let owned = |range: std::ops::Range<usize>| -> Vec<(Uuid, usize)> {
             range.map(|i| (*apps[i].id, i % plan.applicants)).collect()

@@ -44,6 +44,8 @@ pub struct ServerConfig<'a> {
     pub binary: &'a Path,
     pub database_url: &'a str,
     pub work_dir: &'a Path,
+    /// More `CORDEE__…` variables (they win over the ones above).
+    pub env: &'a [(String, String)],
 }
 
 impl Server {
@@ -90,6 +92,7 @@ impl Server {
                 "1000000000000000",
             )
             .env("CORDEE__LOG__LEVEL", "warn")
+            .envs(config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file)

@@ -24,7 +24,7 @@ pub struct Context {
     upload_body: bytes::Bytes,
 }
 
-const BOUNDARY: &str = "cordee-bench-boundary-7MA4YWxkTrZu0gW";
+pub(crate) const BOUNDARY: &str = "cordee-bench-boundary-7MA4YWxkTrZu0gW";
 
 impl Context {
     /// Builds the context; `upload_kib` is the size of the uploaded PDF.
@@ -252,7 +252,7 @@ pub async fn login(client: &Client, base: &str, email: &str) -> anyhow::Result<S
 }
 
 /// A multipart body with the parts `field` (the pitch deck) and `file` (a PDF of `size` bytes).
-fn multipart_pdf(size: usize) -> bytes::Bytes {
+pub(crate) fn multipart_pdf(size: usize) -> bytes::Bytes {
     let mut pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n".to_vec();
     let trailer = b"trailer << /Root 1 0 R >>\n%%EOF\n";
     while pdf.len() + trailer.len() < size {

@@ -1,4 +1,5 @@
-//! Attachments: files for the form's file fields, streamed to disk and checked by their content.
+//! Attachments: files for the form's file fields, streamed to the storage (a folder or a bucket) and checked
+//! by their content.
 
 use actix_files::NamedFile;
 use actix_multipart::Multipart;
@@ -16,7 +17,7 @@ use crate::domain::form::Field;
 use crate::error::{Error, Problem};
 use crate::service::attachments::{self as use_case, Upload, Usage};
 use crate::state::AppState;
-use crate::storage;
+use crate::storage::{self, Download};
 
 /// The form's file field `key`, once the caller may change the application and it has room for a file.
 async fn file_field(
@@ -33,12 +34,11 @@ async fn file_field(
         .await
 }
 
-/// Reads the multipart parts: `field` then `file` (streamed to a temporary file).
+/// Reads the multipart parts: `field` then `file` (streamed to the storage).
 async fn read_parts(
     state: &AppState,
     caller: &Principal,
     id: Uuid,
-    dir: &std::path::Path,
     payload: &mut Multipart,
     field: &mut Option<(Field, Usage)>,
     received: &mut Option<(storage::Received, String)>,
@@ -86,7 +86,7 @@ async fn read_parts(
                 let field_max = field.max_size.unwrap_or(20 * 1024 * 1024);
                 let quota = &state.settings.storage;
                 let max_size = field_max.min(usage.room(quota));
-                let file = match storage::receive(dir, &mut part, max_size, idle).await {
+                let file = match state.storage.receive(&mut part, max_size, idle).await {
                     Err(Error::PayloadTooLarge(_)) if max_size < field_max => {
                         return Err(usage.over_bytes(quota))
                     }
@@ -155,27 +155,26 @@ pub async fn upload(
     match keep(&state, caller, id, (&field, &file), filename).await {
         Ok(view) => Ok(HttpResponse::Created().json(view)),
         Err(err) => {
-            let _ = tokio::fs::remove_file(&file.temp_path).await;
+            state.storage.discard(&file).await;
             Err(err)
         }
     }
 }
 
-/// Receives the multipart parts: the form's file field, the file (in a temporary file) and its name.
+/// Receives the multipart parts: the form's file field, the file (received, not kept yet) and its name.
 async fn receive(
     state: &AppState,
     caller: &Principal,
     id: Uuid,
     payload: &mut Multipart,
 ) -> Result<(Field, storage::Received, String), Error> {
-    let dir = state.settings.storage.dir.clone();
     let mut field: Option<(Field, Usage)> = None;
     let mut received: Option<(storage::Received, String)> = None;
-    let read = read_parts(state, caller, id, &dir, payload, &mut field, &mut received).await;
+    let read = read_parts(state, caller, id, payload, &mut field, &mut received).await;
     if let Err(err) = read {
         // A part after the file failed: the file received so far goes too.
         if let Some((file, _)) = &received {
-            let _ = tokio::fs::remove_file(&file.temp_path).await;
+            state.storage.discard(file).await;
         }
         return Err(err);
     }
@@ -189,8 +188,8 @@ async fn receive(
     Ok((field, file, filename))
 }
 
-/// Keeps a received file if its content suits the field ([`use_case::keep`]); the caller removes the
-/// temporary file when this fails.
+/// Keeps a received file if its content suits the field ([`use_case::keep`]); the caller discards the
+/// file when this fails.
 async fn keep(
     state: &AppState,
     caller: Principal,
@@ -209,11 +208,14 @@ async fn keep(
     };
     let attachment = use_case::attachment(&caller, new, now);
     let view = AttachmentView::from(&attachment);
-    let temp_path = file.temp_path.clone();
     let quota = state.settings.storage.clone();
+    let storage = state.storage.clone();
+    let name = file.name.clone();
     state
         .db
-        .write(move |conn| use_case::keep(conn, &caller, &attachment, &quota, &temp_path, now))
+        .write(move |conn| {
+            use_case::keep(conn, &caller, &attachment, &quota, (&storage, &name), now)
+        })
         .await?;
     Ok(view)
 }
@@ -239,10 +241,13 @@ pub async fn download(
         .db
         .read(move |conn| use_case::readable(conn, &caller, id, attachment_id))
         .await?;
-    let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
-    let file = NamedFile::open_async(&path)
+    let missing =
+        |e: std::io::Error| Error::Internal(anyhow::anyhow!("attachment file missing: {e}"));
+    let download = state
+        .storage
+        .download(&attachment.storage_name)
         .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("attachment file missing: {e}")))?;
+        .map_err(missing)?;
     let mime = attachment
         .content_type
         .parse()
@@ -256,10 +261,19 @@ pub async fn download(
             value: storage::safe_filename(Some(&attachment.filename)).into_bytes(),
         })],
     };
-    let mut response = file
-        .set_content_type(mime)
-        .set_content_disposition(disposition)
-        .into_response(&req);
+    let mut response = match download {
+        Download::File(path) => NamedFile::open_async(&path)
+            .await
+            .map_err(missing)?
+            .set_content_type(mime)
+            .set_content_disposition(disposition)
+            .into_response(&req),
+        Download::Stream { size, body } => HttpResponse::Ok()
+            .content_type(mime)
+            .insert_header(disposition)
+            .no_chunking(size)
+            .streaming(body),
+    };
     response.headers_mut().insert(
         actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
         actix_web::http::header::HeaderValue::from_static("nosniff"),
@@ -292,9 +306,6 @@ pub async fn remove(
         .db
         .write(move |conn| use_case::remove(conn, &caller, id, attachment_id, now))
         .await?;
-    let path = storage::path_of(&state.settings.storage.dir, &attachment.storage_name);
-    if let Err(err) = tokio::fs::remove_file(&path).await {
-        tracing::warn!(error = %err, "could not delete an attachment file; the start-up sweep will");
-    }
+    state.storage.remove(&[attachment.storage_name]).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -94,7 +94,7 @@ pub async fn download_pack(
         disposition: DispositionType::Attachment,
         parameters: vec![DispositionParam::Filename(pack.file_name())],
     };
-    let body = service::packs::stream(state.db.clone(), state.settings.storage.dir.clone(), pack);
+    let body = service::packs::stream(state.db.clone(), state.storage.clone(), pack);
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header(disposition)

@@ -84,7 +84,7 @@ pub async fn delete_me(
         .write(move |conn| accounts::delete_account(conn, user_id, &unusable_hash, now))
         .await?;
     state.token_cache.forget_user(user_id);
-    retention::remove_attachment_files(&state.settings.storage.dir, &erased.files).await;
+    state.storage.remove(&erased.files).await;
     if state.settings.email.transport == TransportKind::File {
         transport::remove_eml_copies(&state.settings.email.file_dir, &erased.emails).await;
     }

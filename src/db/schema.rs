@@ -680,6 +680,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    ranking_tallies (call_id, stage, application_id) {
+        call_id -> DbUuid,
+        stage -> Text,
+        application_id -> DbUuid,
+        reference -> Nullable<Text>,
+        reviews -> Integer,
+        weighted_sum -> Double,
+        weighted_sumsq -> Double,
+        criteria -> Text,
+        jurors -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::types::*;
+
+    ranking_tallies_pending (call_id) {
+        call_id -> DbUuid,
+    }
+}
+
 diesel::joinable!(meetings -> calls (call_id));
 diesel::joinable!(meeting_attendance -> meetings (meeting_id));
 diesel::joinable!(meeting_attendance -> users (user_id));
@@ -726,4 +752,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     decision_versions,
     appeals,
     pitch_slots,
+    ranking_tallies,
+    ranking_tallies_pending,
 );

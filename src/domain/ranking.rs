@@ -26,6 +26,8 @@ use uuid::Uuid;
 
 use super::form::Stage;
 
+pub mod tally;
+
 /// Standard deviations at or below this (on the 0–100 scale) are rounding noise and count as zero.
 const ZERO_SPREAD: f64 = 1e-9;
 /// Scores are compared for ranking on a grid of this many steps per point, so that values differing only by

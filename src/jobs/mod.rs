@@ -15,14 +15,15 @@ use crate::notify::worker::Worker;
 /// Runs every job until `shutdown` turns true; the batch in hand is finished first.
 pub async fn run(worker: Worker, mut shutdown: watch::Receiver<bool>) {
     let poll = Duration::from_millis(worker.settings.poll_interval_ms.max(10));
-    let storage = worker.state.settings.storage.clone();
     // Start-up has swept once; the background sweep catches the orphans of a crash without a restart.
-    let mut sweep = files::SweepSchedule::new(&storage);
+    let mut sweep = files::SweepSchedule::new(&worker.state.settings.storage);
     loop {
         if *shutdown.borrow() {
             break;
         }
-        sweep.sweep_if_due(&worker.db, &storage).await;
+        sweep
+            .sweep_if_due(&worker.db, &worker.state.storage, &worker.clock)
+            .await;
         if let Err(err) = worker.queue_reminders().await {
             tracing::warn!(error = %err, "reminders: could not queue");
         }

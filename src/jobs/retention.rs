@@ -3,8 +3,6 @@
 //! The background loop (`jobs::run`) runs it on every pass when `privacy.retention_enabled`; staff can run it
 //! at once through the API.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -13,7 +11,6 @@ use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::error::Error;
 use crate::state::AppState;
-use crate::storage;
 use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::personal::retention::{self, Anonymised};
 
@@ -42,7 +39,7 @@ pub async fn run(state: &AppState) -> Result<usize, Error> {
             .write(move |conn| anonymise_batch(conn, &batch_settings, now))
             .await?;
         let files: Vec<String> = done.iter().flat_map(|a| a.files.clone()).collect();
-        remove_attachment_files(&state.settings.storage.dir, &files).await;
+        state.storage.remove(&files).await;
         if state.settings.email.transport == TransportKind::File {
             let emails: Vec<String> = done.iter().flat_map(|a| a.emails.clone()).collect();
             crate::notify::transport::remove_eml_copies(&state.settings.email.file_dir, &emails)
@@ -79,19 +76,4 @@ fn anonymise_batch(
         done.push(anonymised);
     }
     Ok(done)
-}
-
-/// Removes attachment files whose rows were deleted by a committed transaction. A file that cannot be
-/// removed now is left to the start-up sweep, which deletes files without a row.
-pub async fn remove_attachment_files(dir: &Path, names: &[String]) {
-    for name in names {
-        let path = storage::path_of(dir, name);
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "could not delete an attachment file; the start-up sweep will")
-            }
-        }
-    }
 }

@@ -449,6 +449,8 @@ pub fn withdraw(
     if before.status.published_outcome().is_some() {
         decision_history::record_withdrawal(conn, caller, &before, reason.clone(), now)?;
     }
+    // A withdrawn application leaves every ranking of its call.
+    crate::store::ranking_tallies::refresh_application(conn, id)?;
     let about = About {
         call: &call,
         organization: &organization,

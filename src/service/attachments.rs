@@ -1,8 +1,6 @@
 //! Attachments, the use cases: which form field a file goes to and whether the application has room for
-//! it, keeping a received file (its row, the journal, and its move to the storage directory before the
-//! commit), reading one, deleting one. Receiving the bytes stays in the handler ([`crate::storage`]).
-
-use std::path::Path;
+//! it, keeping a received file (its row, the journal, and putting it in place before the commit), reading
+//! one, deleting one. Receiving the bytes stays in the handler ([`crate::storage`]).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -19,7 +17,7 @@ use crate::domain::refusal::Refusal;
 use crate::error::Error;
 use crate::service::applications::{load, load_for_applicant, read_facts};
 use crate::service::finalists;
-use crate::storage::{self, Received};
+use crate::storage::{Received, Storage};
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls;
 use crate::store::journal::{Entity, Happened};
@@ -171,21 +169,21 @@ pub fn attachment(caller: &Principal, upload: Upload<'_>, now: DateTime<Utc>) ->
         content_type: upload.content_type,
         size: upload.file.size as i64,
         sha256: upload.file.sha256.clone(),
-        storage_name: Uuid::now_v7().simple().to_string(),
+        storage_name: upload.file.name.clone(),
         uploaded_by: Some(Uid(caller.user_id)),
         created_at: Ts(now),
     }
 }
 
-/// Keeps `attachment`, received at `temp_path`: checks again, under the application's lock, that it is
-/// editable and has room (another upload may have landed meanwhile), stores the row, records the upload
-/// and moves the file into `dir`.
+/// Keeps `attachment`, received as `name` in `storage`: checks again, under the application's lock, that
+/// it is editable and has room (another upload may have landed meanwhile), stores the row, records the
+/// upload and puts the file in place ([`Storage::keep`]).
 pub fn keep(
     conn: &mut DbConn,
     caller: &Principal,
     attachment: &Attachment,
     quota: &StorageSettings,
-    temp_path: &Path,
+    (storage, name): (&Storage, &str),
     now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let id = *attachment.application_id;
@@ -198,10 +196,9 @@ pub fn keep(
         .after(json!({"attachment_id": attachment.id, "field": attachment.field, "filename": attachment.filename, "size": attachment.size, "sha256": attachment.sha256}))
         .record(conn, now)
         .context("recording the upload")?;
-    // Renamed before the commit: a crash in between leaves a file without a row, which the start-up
-    // sweep removes, never a row without its file.
-    let final_path = storage::path_of(&quota.dir, &attachment.storage_name);
-    std::fs::rename(temp_path, &final_path).map_err(|e| Error::Internal(e.into()))?;
+    // In place before the commit: a crash in between leaves a file without a row, which the sweep
+    // removes, never a row without its file.
+    storage.keep(name).map_err(|e| Error::Internal(e.into()))?;
     Ok(())
 }
 

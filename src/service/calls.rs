@@ -108,6 +108,11 @@ where
     if !calls::update(conn, &after, before.version)? {
         return Err(Error::PreconditionFailed);
     }
+    // Criteria or weights freeze with the first submitted application, so reviews rarely exist here; if some
+    // do, the call's ranking tallies follow the new grid.
+    if !same_grids(&before.stages()?, &after.stages()?) {
+        crate::store::ranking_tallies::rebuild_call(conn, id)?;
+    }
     Happened::new(Action::CallUpdated, Some(actor.user_id), Entity::Call(id))
         .before(serde_json::to_value(&before).map_err(anyhow::Error::from)?)
         .after(serde_json::to_value(&after).map_err(anyhow::Error::from)?)

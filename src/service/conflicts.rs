@@ -5,7 +5,7 @@
 //! Access checks, reviews and the ranking never run detection: they read the records
 //! ([`crate::store::conflicts`]), so nothing an applicant edits later voids a review on its own.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -24,7 +24,7 @@ use crate::notify::{queue, Email};
 use crate::state::AppState;
 use crate::store::conflicts::{self as records, Conflict, DetectedConflict};
 use crate::store::journal::{Entity, Happened};
-use crate::store::{self, applications, calls, users};
+use crate::store::{self, applications, calls, ranking_tallies, users};
 
 /// Which pairs a detection looks at.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +72,7 @@ pub fn detect(
     let facts = records::applicant_facts(conn, call_id, scope.application)?;
     let juror_ids: Vec<Uuid> = jurors.iter().map(|j| *j.user_id).collect();
     let memberships = records::organizations_of(conn, &juror_ids)?;
-    let mut recorded = Vec::new();
+    let mut recorded: Vec<DetectedConflict> = Vec::new();
     for juror in &jurors {
         let sirens: Vec<String> = crate::domain::conflict::affiliations_of(&juror.affiliations.0)?
             .into_iter()
@@ -115,6 +115,15 @@ pub fn detect(
                 }
             }
         }
+    }
+    // A conflict that applies at once takes the juror's reviews out of the application's ranking.
+    let applying: BTreeSet<Uuid> = recorded
+        .iter()
+        .filter(|r| r.status.applies())
+        .map(|r| *r.application_id)
+        .collect();
+    for application in applying {
+        ranking_tallies::refresh_application(conn, application)?;
     }
     Ok(recorded)
 }
@@ -249,6 +258,7 @@ pub fn declare(
         created_at: Ts(now),
     };
     records::declare_conflict(conn, &conflict)?;
+    ranking_tallies::refresh_application(conn, application_id)?;
     let withdrawn = store::assignments::remove_assignments(conn, application_id, juror_id)?;
     Happened::new(
         Action::ConflictDeclared,
@@ -280,6 +290,7 @@ pub fn decide(
     if !records::decide(conn, conflict_id, before, after, actor, now)? {
         return Err(Refusal::NotFlagged(None).into());
     }
+    ranking_tallies::refresh_application(conn, *record.application_id)?;
     let withdrawn = if after.applies() {
         store::assignments::remove_assignments(conn, *record.application_id, *record.juror_id)?
     } else {

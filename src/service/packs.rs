@@ -13,7 +13,6 @@ mod archive;
 mod page;
 
 use std::io;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
@@ -30,7 +29,7 @@ use crate::domain::score_sheet::{self, SheetRow};
 use crate::error::Error;
 use crate::notify::applications::localized;
 use crate::service::assignments::visible_assignments;
-use crate::storage;
+use crate::storage::{Blocking, Storage};
 use crate::store::applications::Attachment;
 use crate::store::journal::{Entity, Happened};
 use crate::store::{calls, packs, users};
@@ -142,11 +141,11 @@ pub fn open(
     })
 }
 
-/// Writes `pack` as a ZIP, attachments read from `dir`, and returns the stream of its bytes. The writing
+/// Writes `pack` as a ZIP, attachments read from `storage`, and returns the stream of its bytes. The writing
 /// runs on a blocking thread and waits while the client is slow; if the client goes away it stops. If it
 /// fails half-way, the stream ends with an error (the client sees a broken download, never a short pack
 /// that looks whole).
-pub fn stream(db: Db, dir: PathBuf, pack: Pack) -> impl Stream<Item = Chunk> + 'static {
+pub fn stream(db: Db, storage: Storage, pack: Pack) -> impl Stream<Item = Chunk> + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -156,7 +155,10 @@ pub fn stream(db: Db, dir: PathBuf, pack: Pack) -> impl Stream<Item = Chunk> + '
             runtime: &runtime,
             db: &db,
         };
-        let failed = match write_pack(&reader, &dir, &pack, &mut archive) {
+        let written = Blocking::new(storage)
+            .map_err(io_error)
+            .and_then(|files| write_pack(&reader, &files, &pack, &mut archive));
+        let failed = match written {
             Ok(()) => archive.finish().err().map(io_error),
             Err(err) => {
                 // What the archive still writes as it drops is discarded: the client only sees the error.
@@ -198,7 +200,7 @@ impl Reader<'_> {
 /// Writes every file of the pack: `scores.csv`, a folder per application, then `manifest.json`.
 fn write_pack(
     db: &Reader<'_>,
-    dir: &Path,
+    files: &Blocking,
     pack: &Pack,
     archive: &mut Archive<ChannelWriter>,
 ) -> Result<(), Error> {
@@ -219,22 +221,33 @@ fn write_pack(
                 continue;
             };
             let mut folder = Folder::new();
-            let files: Vec<(Attachment, String)> = attachments
-                .iter()
-                .filter(|a| a.application_id == application.id && kept(dir, a))
-                .map(|a| (a.clone(), folder.name(&a.filename)))
-                .collect();
-            let html = renderer.page(pack, &application, &organization, &files)?;
+            let mut packed: Vec<(Attachment, String)> = Vec::new();
+            for attachment in attachments.iter() {
+                if attachment.application_id == application.id && kept(files, attachment)? {
+                    packed.push((attachment.clone(), folder.name(&attachment.filename)));
+                }
+            }
+            let html = renderer.page(pack, &application, &organization, &packed)?;
             let path = format!("{}/{PAGE_NAME}", item.folder);
             let page = archive
                 .add(&path, Kind::Compressed, html.as_bytes())
                 .map_err(io_error)?;
             let mut entries = vec![manifest_file(page, "answers")];
-            for (attachment, name) in &files {
+            for (attachment, name) in &packed {
                 let path = format!("{}/{name}", item.folder);
-                let source = storage::path_of(dir, &attachment.storage_name);
+                let source = files
+                    .open(&attachment.storage_name)
+                    .and_then(|source| {
+                        source.ok_or_else(|| {
+                            io::Error::new(
+                                io::ErrorKind::NotFound,
+                                "an attachment's file went missing",
+                            )
+                        })
+                    })
+                    .map_err(io_error)?;
                 let written = archive
-                    .add_file(&path, Kind::Stored, &source)
+                    .add_file(&path, Kind::Stored, source.reader)
                     .map_err(io_error)?;
                 entries.push(ManifestFile {
                     field: Some(attachment.field.clone()),
@@ -314,12 +327,12 @@ fn write_sheet(
 
 /// Whether an attachment's file is there to be packed; a missing one (an operator's mistake) is left out
 /// of the pack, and logged, rather than failing every download that holds it.
-fn kept(dir: &Path, attachment: &Attachment) -> bool {
-    let present = storage::path_of(dir, &attachment.storage_name).is_file();
+fn kept(files: &Blocking, attachment: &Attachment) -> Result<bool, Error> {
+    let present = files.exists(&attachment.storage_name).map_err(io_error)?;
     if !present {
         tracing::warn!(attachment_id = %*attachment.id, "an attachment's file is missing: left out of a review pack");
     }
-    present
+    Ok(present)
 }
 
 fn io_error(err: io::Error) -> Error {

@@ -1,8 +1,9 @@
 //! Reviews as use cases: an assigned juror saves a draft and submits it (locked), staff reopen a submitted
-//! one, anyone allowed lists them, and a stage is ranked from the submitted scores with the domain's
-//! [`rank_applications`] (the function its unit and property tests exercise).
+//! one, anyone allowed lists them, and a stage is ranked from the tallies kept as reviews are submitted and
+//! reopened ([`stage_ranking`]), the same ranking to the bit as the domain's [`rank_applications`] on the
+//! submitted scores ([`full_ranking`], the reference).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -15,6 +16,7 @@ use crate::db::DbConn;
 use crate::domain::action::Action;
 use crate::domain::check::Check;
 use crate::domain::form::Stage;
+use crate::domain::ranking::tally::{rank_tallies, Tally};
 use crate::domain::ranking::{
     rank_applications, weighted_score, RankedApplication, ReviewScores, WeightedReview,
 };
@@ -25,7 +27,7 @@ use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::reviews::{self, Review};
-use crate::store::{assignments, conflicts};
+use crate::store::{assignments, conflicts, ranking_tallies};
 
 /// A review with its scores (criterion key → score).
 pub type ScoredReview = (Review, BTreeMap<String, f64>);
@@ -231,6 +233,15 @@ pub fn submit(
     if !reviews::save_review(conn, &review, &scores, Some(before_version))? {
         return Err(Refusal::ReviewAlreadySubmitted.into());
     }
+    // The review now counts: the application's tally at the stage is recomputed with it.
+    let subject = ranking_tallies::Subject {
+        id: application_id,
+        call_id: *app.call_id,
+        reference: app.reference.clone(),
+        withdrawn: app.status.is_withdrawn(),
+    };
+    ranking_tallies::refresh_with(conn, &subject, &stage)
+        .context("refreshing the application's ranking tally")?;
     Happened::new(
         Action::ReviewSubmitted,
         Some(caller.user_id),
@@ -302,6 +313,8 @@ pub fn reopen(
     if !reviews::save_review(conn, &review, &scores, Some(before_version))? {
         return Err(Refusal::ReviewNotSubmitted.into());
     }
+    // A draft does not count: the tally is recomputed without it.
+    ranking_tallies::refresh(conn, application_id, &review.stage)?;
     Happened::new(
         Action::ReviewReopened,
         Some(actor.user_id),
@@ -345,14 +358,54 @@ pub fn rank_stage(
 
 /// The ranking of a stage (the first one by default) with what it was computed from — the submitted reviews
 /// that score every criterion (withdrawn applications left out), minus those of jurors with a recorded
-/// conflict (declared, or detected and active), ranked by [`rank_applications`]: the one code path of the
-/// ranking route, its CSV and the deliberation view. 404 for an unknown call, 409 for a call without a jury,
-/// 422 `unknown_stage`.
+/// conflict (declared, or detected and active): the one code path of the ranking route, its CSV and the
+/// deliberation view. It reads the stage's maintained tallies (`store/ranking_tallies.rs`, one range read)
+/// and ranks them with [`rank_tallies`], which gives, to the bit, what [`rank_applications`] gives on the
+/// reviews themselves ([`full_ranking`]). 404 for an unknown call, 409 for a call without a jury, 422
+/// `unknown_stage`.
 pub fn stage_ranking(
     conn: &mut DbConn,
     call_id: Uuid,
     stage: Option<&str>,
 ) -> Result<StageRanking, Error> {
+    let (stages, index) = ranked_stage(conn, call_id, stage)?;
+    let stage = &stages[index];
+    let tallies = ranking_tallies::of_stage(conn, call_id, &stage.key)
+        .context("loading the stage's ranking tallies")?;
+    let conflicted = conflicts::conflicted_pairs(conn, call_id, false)
+        .context("loading the call's conflicts")?;
+    let mut references: HashMap<Uuid, Option<String>> = HashMap::with_capacity(tallies.len());
+    let tallies: Vec<(Uuid, Tally)> = tallies
+        .into_iter()
+        .map(|line| {
+            references.insert(line.application, line.reference);
+            (line.application, line.tally)
+        })
+        .collect();
+    let (ranking, reviews) = rank_tallies(tallies, DISAGREEMENT_THRESHOLD);
+    let ranking = ranking
+        .into_iter()
+        .map(|r| {
+            let reference = references.remove(&r.application).flatten();
+            (r, reference)
+        })
+        .collect();
+    Ok(StageRanking {
+        next_stage: stages.get(index + 1).map(|s| s.key.clone()),
+        stage: stage.clone(),
+        ranking,
+        reviews,
+        conflicted,
+    })
+}
+
+/// The call's stages and the index of the stage asked (the first by default); 404, 409 or 422 as
+/// [`stage_ranking`] says.
+fn ranked_stage(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+) -> Result<(Vec<Stage>, usize), Error> {
     let call = calls::find(conn, call_id)?.ok_or(Error::NotFound)?;
     call.kind.allows_jury_work()?;
     let stages = call.stages()?;
@@ -361,6 +414,17 @@ pub fn stage_ranking(
         Some(key) => stages.iter().position(|s| s.key == key),
     }
     .ok_or_else(|| Error::field("stage", "unknown_stage", "the call has no such stage"))?;
+    Ok((stages, index))
+}
+
+/// The ranking of a stage recomputed from every submitted review, as it was before tallies were kept: the
+/// reference the maintained ranking is checked against (tests and benchmarks), never served.
+pub fn full_ranking(
+    conn: &mut DbConn,
+    call_id: Uuid,
+    stage: Option<&str>,
+) -> Result<Vec<(RankedApplication, Option<String>)>, Error> {
+    let (stages, index) = ranked_stage(conn, call_id, stage)?;
     let stage = &stages[index];
     let keys: Vec<&str> = stage.criteria.iter().map(|c| c.key.as_str()).collect();
     let conflicted = conflicts::conflicted_pairs(conn, call_id, false)
@@ -379,28 +443,13 @@ pub fn stage_ranking(
         .collect();
     let references =
         applications::references(conn, call_id).context("loading the call's references")?;
-    let ranking = rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
-        .into_iter()
-        .map(|r| {
-            let reference = references.get(&r.application).cloned().flatten();
-            (r, reference)
-        })
-        .collect();
-    let reviews = scores
-        .iter()
-        .filter_map(|r| {
-            Some(WeightedReview {
-                application: r.application,
-                juror: r.juror,
-                weighted: weighted_score(stage, &r.scores)?,
+    Ok(
+        rank_applications(stage, &[], &scores, DISAGREEMENT_THRESHOLD)
+            .into_iter()
+            .map(|r| {
+                let reference = references.get(&r.application).cloned().flatten();
+                (r, reference)
             })
-        })
-        .collect();
-    Ok(StageRanking {
-        next_stage: stages.get(index + 1).map(|s| s.key.clone()),
-        stage: stage.clone(),
-        ranking,
-        reviews,
-        conflicted,
-    })
+            .collect(),
+    )
 }

@@ -1,23 +1,246 @@
-//! Attachment files on disk: streamed in under a temporary name while hashed and measured, checked against
-//! their magic bytes, then kept under a generated name. The database row is the truth; a start-up sweep
+//! Attachment files: kept as files under `storage.dir` ([`fs`]) or as objects in an S3-compatible bucket
+//! ([`s3`]), behind one [`Storage`]. An upload is streamed in while hashed and measured (never held whole),
+//! checked against its magic bytes, and kept under a generated name. The database row is the truth; a sweep
 //! removes files without one.
 
-use std::path::{Path, PathBuf};
+pub mod blocking;
+pub mod fs;
+pub mod s3;
 
+use std::io;
+use std::path::PathBuf;
+
+use actix_web::web::Bytes;
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+use crate::config::{StorageBackend, StorageSettings};
 use crate::error::Error;
 
-/// A file received in full under a temporary name.
+pub use blocking::Blocking;
+
+/// Where attachment files are kept, as the settings say; cheap to clone.
+#[derive(Clone)]
+pub enum Storage {
+    Fs(fs::Folder),
+    S3(s3::Bucket),
+}
+
+/// A file received in full: on disk under a temporary name until [`Storage::keep`], or already the object
+/// it will stay on S3. Either way [`Storage::discard`] removes it when it is not kept.
 pub struct Received {
-    pub temp_path: PathBuf,
+    /// The generated name it is kept under (the attachment row's `storage_name`).
+    pub name: String,
     pub size: u64,
     pub sha256: String,
     /// The type recognised from the file's first bytes, if any.
     pub detected_type: Option<String>,
+}
+
+/// An attachment's bytes, for a download.
+pub enum Download {
+    /// A file on disk (served with ranges and validators).
+    File(PathBuf),
+    /// An object's bytes as they arrive, and how many there are.
+    Stream {
+        size: u64,
+        body: BoxStream<'static, io::Result<Bytes>>,
+    },
+}
+
+/// One kept file or object, as a sweep sees it.
+pub struct Stored {
+    pub name: String,
+    pub modified: std::time::SystemTime,
+}
+
+/// How many bytes of a file's start decide its type.
+const HEAD_BYTES: usize = 8192;
+
+/// What a streamed upload has seen so far: its size, its hash and its first bytes.
+struct Measure {
+    hasher: Sha256,
+    size: u64,
+    head: Vec<u8>,
+    max_size: u64,
+}
+
+impl Measure {
+    fn new(max_size: u64) -> Measure {
+        Measure {
+            hasher: Sha256::new(),
+            size: 0,
+            head: Vec::with_capacity(HEAD_BYTES),
+            max_size,
+        }
+    }
+
+    /// Counts and hashes `chunk`; 413 once the file is over `max_size`.
+    fn add(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.size += chunk.len() as u64;
+        if self.size > self.max_size {
+            return Err(Error::PayloadTooLarge(format!(
+                "the file is over the {}-byte limit of this field",
+                self.max_size
+            )));
+        }
+        if self.head.len() < HEAD_BYTES {
+            let take = (HEAD_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    fn sha256(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    fn received(self, name: String) -> Received {
+        let sha256 = self.sha256();
+        Received {
+            name,
+            size: self.size,
+            sha256,
+            detected_type: infer::get(&self.head).map(|t| t.mime_type().to_owned()),
+        }
+    }
+}
+
+/// The next piece of an upload: 400 when the client's body broke off.
+fn upload_chunk<E: std::fmt::Display>(chunk: Result<Bytes, E>) -> Result<Bytes, Error> {
+    chunk.map_err(|e| Error::BadRequest(format!("the upload was interrupted: {e}")))
+}
+
+impl Storage {
+    /// The storage the settings describe; an `s3` backend without a bucket is refused.
+    pub fn from_settings(settings: &StorageSettings) -> anyhow::Result<Storage> {
+        Ok(match settings.backend {
+            StorageBackend::Fs => Storage::Fs(fs::Folder::new(settings.dir.clone())),
+            StorageBackend::S3 => Storage::S3(s3::Bucket::new(&settings.s3)?),
+        })
+    }
+
+    /// Where the files are, for messages: the folder, or `s3://bucket/prefix`.
+    pub fn describe(&self) -> String {
+        match self {
+            Storage::Fs(folder) => folder.dir().display().to_string(),
+            Storage::S3(bucket) => bucket.describe(),
+        }
+    }
+
+    /// Streams an upload in, at most `max_size` bytes (413 beyond, nothing left behind; 408 when it pauses
+    /// longer than `idle`); any error removes what was written.
+    pub async fn receive<S, E>(
+        &self,
+        mut stream: S,
+        max_size: u64,
+        idle: std::time::Duration,
+    ) -> Result<Received, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let name = Uuid::now_v7().simple().to_string();
+        let measure = Measure::new(max_size);
+        let measure = match self {
+            Storage::Fs(folder) => folder.receive(&name, &mut stream, measure, idle).await?,
+            Storage::S3(bucket) => bucket.receive(&name, &mut stream, measure, idle).await?,
+        };
+        Ok(measure.received(name))
+    }
+
+    /// Puts a received file in place under its name (on disk, a rename; an object is already in place).
+    /// Called before the row naming it commits, so that a row never names a missing file.
+    pub fn keep(&self, name: &str) -> io::Result<()> {
+        match self {
+            Storage::Fs(folder) => folder.keep(name),
+            Storage::S3(_) => Ok(()),
+        }
+    }
+
+    /// Removes a received file that is not kept (refused, or its row failed); a failure is logged and left
+    /// to the sweep.
+    pub async fn discard(&self, file: &Received) {
+        let result = match self {
+            Storage::Fs(folder) => folder.discard(&file.name).await,
+            Storage::S3(bucket) => bucket.delete(&file.name).await,
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "could not remove a file that was not kept; the sweep will");
+        }
+    }
+
+    /// Deletes the files `names` (their rows are gone); one already missing is fine, one that cannot be
+    /// deleted now is logged and left to the sweep.
+    pub async fn remove(&self, names: &[String]) {
+        for name in names {
+            let result = match self {
+                Storage::Fs(folder) => folder.delete(name).await,
+                Storage::S3(bucket) => bucket.delete(name).await,
+            };
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "could not delete an attachment file; the sweep will");
+            }
+        }
+    }
+
+    /// The bytes of the kept file `name`, for a download.
+    pub async fn download(&self, name: &str) -> io::Result<Download> {
+        match self {
+            Storage::Fs(folder) => Ok(Download::File(folder.path_of(name))),
+            Storage::S3(bucket) => bucket.download(name).await,
+        }
+    }
+
+    /// Every kept file and object, with when it was last written.
+    pub async fn list(&self) -> io::Result<Vec<Stored>> {
+        match self {
+            Storage::Fs(folder) => {
+                let folder = folder.clone();
+                tokio::task::spawn_blocking(move || folder.list())
+                    .await
+                    .map_err(io::Error::other)?
+            }
+            Storage::S3(bucket) => bucket.list().await,
+        }
+    }
+
+    /// Deletes the files and objects that `known` does not name, once older than `grace` at `now` (another
+    /// instance may be finishing an upload right now); returns how many went.
+    pub async fn sweep(
+        &self,
+        known: &std::collections::HashSet<String>,
+        grace: std::time::Duration,
+        now: std::time::SystemTime,
+    ) -> io::Result<usize> {
+        let mut removed = 0;
+        for stored in self.list().await? {
+            if orphan(&stored, known, grace, now) {
+                match self {
+                    Storage::Fs(folder) => folder.delete(&stored.name).await?,
+                    Storage::S3(bucket) => bucket.delete(&stored.name).await?,
+                }
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Whether a sweep deletes `stored`: no row names it and it is older than `grace` at `now`.
+fn orphan(
+    stored: &Stored,
+    known: &std::collections::HashSet<String>,
+    grace: std::time::Duration,
+    now: std::time::SystemTime,
+) -> bool {
+    let old_enough = now
+        .duration_since(stored.modified)
+        .is_ok_and(|age| age >= grace);
+    old_enough && !known.contains(&stored.name)
 }
 
 /// The next chunk of a request body; 408 when none arrives within `idle`, so that a client sending its body
@@ -34,82 +257,6 @@ where
                 idle.as_millis()
             ))
         })
-}
-
-/// Writes `stream` to a temporary file in `dir`, at most `max_size` bytes (413 beyond, nothing left
-/// behind; 408 when it pauses longer than `idle`); any read error also removes the partial file.
-pub async fn receive<S, E>(
-    dir: &Path,
-    mut stream: S,
-    max_size: u64,
-    idle: std::time::Duration,
-) -> Result<Received, Error>
-where
-    S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    crate::private_fs::create_dir_all_async(dir)
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let temp_path = dir.join(format!("{}.part", Uuid::now_v7()));
-    let result = write(&temp_path, &mut stream, max_size, idle).await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&temp_path).await;
-    }
-    let (size, sha256, head) = result?;
-    let detected_type = infer::get(&head).map(|t| t.mime_type().to_owned());
-    Ok(Received {
-        temp_path,
-        size,
-        sha256,
-        detected_type,
-    })
-}
-
-async fn write<S, E>(
-    path: &Path,
-    stream: &mut S,
-    max_size: u64,
-    idle: std::time::Duration,
-) -> Result<(u64, String, Vec<u8>), Error>
-where
-    S: Stream<Item = Result<actix_web::web::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    // 0600: the file keeps this mode when it is renamed into place.
-    let mut file = crate::private_fs::create_file_async(path)
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let mut hasher = Sha256::new();
-    let mut size: u64 = 0;
-    let mut head = Vec::with_capacity(8192);
-    while let Some(chunk) = next_chunk(stream, idle).await? {
-        let chunk =
-            chunk.map_err(|e| Error::BadRequest(format!("the upload was interrupted: {e}")))?;
-        size += chunk.len() as u64;
-        if size > max_size {
-            return Err(Error::PayloadTooLarge(format!(
-                "the file is over the {max_size}-byte limit of this field"
-            )));
-        }
-        if head.len() < 8192 {
-            let take = (8192 - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
-        hasher.update(&chunk);
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
-    }
-    file.sync_all()
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    Ok((size, hex::encode(hasher.finalize()), head))
-}
-
-/// Where a kept file lives.
-pub fn path_of(dir: &Path, storage_name: &str) -> PathBuf {
-    dir.join(storage_name)
 }
 
 /// A file name safe to show and to send back in Content-Disposition: the last path segment, without
@@ -133,34 +280,6 @@ pub fn safe_filename(raw: Option<&str>) -> String {
     } else {
         cleaned
     }
-}
-
-/// Removes temporary files and files that no attachment row names (left by a crash mid-upload), once they
-/// are older than `grace` (another instance may be finishing an upload right now).
-pub fn sweep(
-    dir: &Path,
-    known: &std::collections::HashSet<String>,
-    grace: std::time::Duration,
-) -> std::io::Result<usize> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(0);
-    };
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let metadata = entry.metadata()?;
-        let old_enough = metadata
-            .modified()
-            .ok()
-            .and_then(|m| m.elapsed().ok())
-            .is_some_and(|age| age >= grace);
-        if metadata.is_file() && old_enough && !known.contains(&name) {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]

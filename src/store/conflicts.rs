@@ -164,7 +164,7 @@ pub fn decide(
 }
 
 /// The statuses of detected conflicts that keep a juror away from an application.
-fn applying() -> Vec<DetectedStatus> {
+pub(crate) fn applying() -> Vec<DetectedStatus> {
     [
         DetectedStatus::Active,
         DetectedStatus::Flagged,

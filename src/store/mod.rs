@@ -24,6 +24,7 @@ pub mod packs;
 pub mod pairings;
 pub mod personal;
 pub mod pitch_slots;
+pub mod ranking_tallies;
 pub mod reviews;
 pub mod staff;
 pub mod stats;

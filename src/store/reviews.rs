@@ -313,7 +313,7 @@ pub fn submitted_scores(
 }
 
 /// The scores of `criteria`, in that order, from a review's stored JSON; `None` when one is missing.
-fn scores_in_order(json: &str, criteria: &[&str]) -> Option<Vec<f64>> {
+pub(crate) fn scores_in_order(json: &str, criteria: &[&str]) -> Option<Vec<f64>> {
     // Criterion keys are plain identifiers, so they borrow from the text; anything else takes the long way.
     match serde_json::from_str::<std::collections::HashMap<&str, f64>>(json) {
         Ok(scores) => criteria.iter().map(|c| scores.get(c).copied()).collect(),

@@ -4,7 +4,6 @@
 //! Runs on a blocking thread: writing waits while the client is slow to read.
 
 use std::io::{self, Read, Write};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -165,9 +164,8 @@ impl<W: Write> Archive<W> {
         self.end()
     }
 
-    /// Adds a file from disk, read in chunks.
-    pub fn add_file(&mut self, path: &str, kind: Kind, source: &Path) -> io::Result<Written> {
-        let mut file = std::fs::File::open(source)?;
+    /// Adds a file from `file` (on disk or in a bucket), read in chunks.
+    pub fn add_file(&mut self, path: &str, kind: Kind, mut file: impl Read) -> io::Result<Written> {
         self.start(path, kind)?;
         let mut buffer = vec![0; CHUNK_BYTES];
         loop {
@@ -222,7 +220,11 @@ mod tests {
             .add("ATL-1/page.html", Kind::Compressed, b"<p>Bonjour</p>")
             .unwrap();
         let deck = archive
-            .add_file("ATL-1/deck.pdf", Kind::Stored, &source)
+            .add_file(
+                "ATL-1/deck.pdf",
+                Kind::Stored,
+                std::fs::File::open(&source).unwrap(),
+            )
             .unwrap();
         let bytes = archive.finish().unwrap();
         assert_eq!(deck.size, 200_000);

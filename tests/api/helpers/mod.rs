@@ -9,6 +9,7 @@ mod http;
 mod mailbox;
 pub mod receiver;
 pub mod routes;
+pub mod s3;
 pub mod scenario;
 
 pub use app::*;

@@ -1,0 +1,2 @@
+DROP TABLE ranking_tallies_pending;
+DROP TABLE ranking_tallies;
