@@ -24,7 +24,7 @@ use crate::store::users::{self, User};
 /// Applies the pending migrations and says which.
 pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database)?;
-    let applied = db.migrate()?;
+    let applied = crate::service::upgrade::migrate(&db)?;
     if applied.is_empty() {
         println!("the database is up to date");
     }
@@ -47,7 +47,7 @@ pub fn create_admin(
     let name =
         DisplayName::parse(display_name).map_err(|e| anyhow::anyhow!("display name: {e}"))?;
     let db = Db::connect(&settings.database)?;
-    db.migrate()?;
+    crate::service::upgrade::migrate(&db)?;
     let hash = hash_now(password.expose()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut conn = db.write_connection()?;
     let created = write_tx(&mut conn, |conn| -> Result<Outcome, Error> {
@@ -126,7 +126,7 @@ fn record(conn: &mut crate::db::DbConn, user_id: Uuid, action: Action) -> Result
 /// nothing.
 pub fn demo(settings: &Settings) -> anyhow::Result<()> {
     let db = Db::connect(&settings.database)?;
-    db.migrate()?;
+    crate::service::upgrade::migrate(&db)?;
     let accounts = [
         ("admin@demo.cordee.localhost", "Claire Admin", "admin", None),
         (

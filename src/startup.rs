@@ -59,7 +59,7 @@ impl Application {
         );
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::connect(&db_settings)?;
-            db.migrate()?;
+            crate::service::upgrade::migrate(&db)?;
             let (storage, grace_seconds, clock) = sweep;
             crate::jobs::files::sweep_at_start(
                 &mut *db.write_connection()?,

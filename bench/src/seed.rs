@@ -116,7 +116,7 @@ pub fn seed(database: &DatabaseSettings, plan: &Plan) -> anyhow::Result<Seeded> 
     );
     let started = Instant::now();
     let db = Db::connect(database)?;
-    db.migrate()?;
+    cordee::service::upgrade::migrate(&db)?;
     eprintln!("  migrated in {:.1} s", started.elapsed().as_secs_f64());
     let hash = hash_now(PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
     let template = builtin_template("alpes-tourisme-lab")

@@ -235,18 +235,14 @@ impl Db {
         self.backend
     }
 
-    /// Applies the pending migrations of this database, then builds what they left to Rust (the ranking
-    /// tallies of calls reviewed before them); returns their names.
+    /// Applies the pending migrations of this database; returns their names. What the migrations leave to
+    /// Rust is done by `service::upgrade::migrate`, which every entry point calls instead.
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
         let mut conn = self
             .write
             .get()
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
-        let applied = run_migrations(&mut conn)?;
-        // What SQL cannot do portably: the ranking tallies of reviews written before them.
-        crate::store::ranking_tallies::build_pending(&mut conn)
-            .map_err(|e| anyhow::anyhow!("building the ranking tallies: {e}"))?;
-        Ok(applied)
+        run_migrations(&mut conn)
     }
 
     /// True when the database answers and no migration is pending.

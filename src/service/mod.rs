@@ -33,4 +33,5 @@ pub mod score_sheets;
 pub mod staff;
 pub mod stats;
 pub mod timeline;
+pub mod upgrade;
 pub mod webhooks;

@@ -6,7 +6,7 @@
 //! Callers refresh after their write: a review submitted or reopened ([`refresh_with`], [`refresh`]), a
 //! conflict declared, detected or decided and a withdrawal ([`refresh_application`]), a call's grid changed
 //! ([`rebuild_call`]). Calls whose reviews predate the table are built once after the migrations
-//! ([`build_pending`]).
+//! (`service::upgrade`, from [`pending_calls`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -354,20 +354,18 @@ fn insert(conn: &mut DbConn, rows: &[Row]) -> QueryResult<()> {
     Ok(())
 }
 
-/// Builds the tallies of the calls the migration listed as holding reviews from before them, each in its
-/// own transaction, and forgets them; returns how many calls. One empty read when there is nothing to do.
-pub fn build_pending(conn: &mut DbConn) -> Result<usize, Error> {
+/// The calls the migration listed as holding reviews from before the tallies, still to be built.
+pub fn pending_calls(conn: &mut DbConn) -> QueryResult<Vec<Uuid>> {
     let pending: Vec<Uid> = ranking_tallies_pending::table
         .select(ranking_tallies_pending::call_id)
         .load(conn)?;
-    for call_id in &pending {
-        crate::db::write_tx(conn, |conn| -> Result<(), Error> {
-            rebuild_call(conn, call_id.0)?;
-            diesel::delete(ranking_tallies_pending::table.find(*call_id)).execute(conn)?;
-            Ok(())
-        })?;
-    }
-    Ok(pending.len())
+    Ok(pending.into_iter().map(|id| id.0).collect())
+}
+
+/// Forgets a pending call once its tallies are built.
+pub fn forget_pending(conn: &mut DbConn, call_id: Uuid) -> QueryResult<()> {
+    diesel::delete(ranking_tallies_pending::table.find(Uid(call_id))).execute(conn)?;
+    Ok(())
 }
 
 /// Every stored tally of a call as `(stage, application, tally)`, in that order (to compare a maintained

@@ -380,11 +380,11 @@ async fn tallies_missing_after_an_upgrade_are_built_at_start_up() {
             ))
             .unwrap();
         }
-        db.migrate().unwrap();
+        cordee::service::upgrade::migrate(&db).unwrap();
         let mut conn = db.write_connection().unwrap();
         let rows = cordee::store::ranking_tallies::of_call(&mut conn, call_id).unwrap();
         // Running it again finds nothing to do.
-        let again = cordee::store::ranking_tallies::build_pending(&mut conn).unwrap();
+        let again = cordee::service::upgrade::build_pending_tallies(&mut conn).unwrap();
         (rows.len(), again)
     })
     .await

@@ -549,7 +549,7 @@ fn sqlite_instance(app: &TestApp, dir: &Path, name: &str) -> cordee::config::Set
     ));
     settings.storage.dir = dir.join(format!("{name}-attachments"));
     let db = cordee::db::Db::connect(&settings.database).expect("the database opens");
-    db.migrate().expect("migrations run");
+    cordee::service::upgrade::migrate(&db).expect("migrations run");
     settings
 }
 
