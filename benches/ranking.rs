@@ -1,5 +1,5 @@
 //! How long ranking a stage takes after the database, at 10,000 and 100,000 applications × 3 reviews (8
-//! jurors, 5 criteria): from the maintained tallies as stored (their text decoded, then
+//! jurors, 5 criteria): from the maintained tallies as stored (their bytes decoded, then
 //! `domain::ranking::tally::rank_tallies`, what `service::reviews::stage_ranking` does after its one range
 //! read), beside the full recomputation from every review (`domain::ranking::rank_applications`). Each
 //! timed over several runs (median, worst); the two rankings are checked equal to the bit. The database's
@@ -74,10 +74,11 @@ fn time<T>(mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
 
 fn main() {
     let stage = stage();
+    let keys: Vec<String> = stage.criteria.iter().map(|c| c.key.clone()).collect();
     for applications in [10_000u128, 100_000] {
         let mut reviews = Vec::new();
-        // The stored text of each application's tally, as the range read returns it.
-        let mut stored: Vec<(Uuid, i64, String, String)> = Vec::new();
+        // The stored bytes of each application's tally, as the range read returns them.
+        let mut stored: Vec<(Uuid, i64, Vec<u8>, Vec<u8>)> = Vec::new();
         for a in 0..applications {
             let application = Uuid::from_u128(1 + a);
             let mut own = Vec::new();
@@ -123,13 +124,13 @@ fn main() {
                             reviews: *n as usize,
                             weighted_sum,
                             weighted_sumsq: 0.0,
-                            criteria: decode_criteria(criteria).unwrap_or_default(),
+                            criteria: decode_criteria(criteria, keys.len()).unwrap_or_default(),
                             jurors,
                         },
                     )
                 })
                 .collect();
-            rank_tallies(tallies, 15.0).0
+            rank_tallies(tallies, &keys, 15.0).0
         });
         let (full_median, full_worst, full) =
             time(|| rank_applications(&stage, &[], &reviews, 15.0));

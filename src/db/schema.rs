@@ -692,8 +692,8 @@ diesel::table! {
         reviews -> Integer,
         weighted_sum -> Double,
         weighted_sumsq -> Double,
-        criteria -> Text,
-        jurors -> Text,
+        criteria -> Binary,
+        jurors -> Binary,
     }
 }
 

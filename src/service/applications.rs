@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::permissions::{
     can_act_for_applicant, can_manage_application, can_read_application, ApplicationFacts,
-    JurorFacts, MemberRole, Principal,
+    CallAccess, JurorFacts, MemberRole, Principal,
 };
 use crate::db::types::{Json, Ts, Uid};
 use crate::db::DbConn;
@@ -29,11 +29,11 @@ use crate::notify::emails;
 use crate::service::staff::load_call_access;
 use crate::service::{decision_history, editions};
 use crate::state::AppState;
+use crate::store::access::{self, Around};
 use crate::store::applications::{self, Application, Attachment};
 use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::organizations::{self, Organization};
-use crate::store::{assignments, conflicts};
 
 /// The application and the caller's role in its organization; 404 when it does not exist.
 pub fn load(
@@ -54,16 +54,38 @@ pub fn read_facts(
     app: &Application,
     membership: Option<MemberRole>,
 ) -> Result<ApplicationFacts, Error> {
-    let juror = JurorFacts {
-        assigned: assignments::is_assigned(conn, *app.id, caller.user_id, None)?,
-        conflicted: conflicts::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?,
-    };
     Ok(ApplicationFacts {
         membership,
-        juror: Some(juror),
-        call: load_call_access(conn, caller, *app.call_id)?,
+        ..facts_of(conn, caller, app)?
+    })
+}
+
+/// What decides whether `caller` may read `app`, their role in its organization included: one statement
+/// ([`access::recorded`]).
+pub fn facts_of(
+    conn: &mut DbConn,
+    caller: &Principal,
+    app: &Application,
+) -> Result<ApplicationFacts, Error> {
+    let recorded = access::recorded(conn, around(app), caller.user_id, None)?;
+    Ok(ApplicationFacts {
+        membership: recorded.membership,
+        juror: Some(JurorFacts {
+            assigned: recorded.assigned,
+            conflicted: recorded.conflicted,
+        }),
+        call: CallAccess::of(recorded.staff),
         draft: app.status == ApplicationStatus::Draft,
     })
+}
+
+/// The application as [`access::recorded`] looks around it.
+pub fn around(app: &Application) -> Around {
+    Around {
+        application_id: *app.id,
+        call_id: *app.call_id,
+        organization_id: *app.organization_id,
+    }
 }
 
 /// What decides whether `caller` may act on `app` as its call's staff: their role on the call, and whether
@@ -108,10 +130,10 @@ pub fn load_readable_with_facts(
     caller: &Principal,
     id: Uuid,
 ) -> Result<(Application, Option<MemberRole>, ApplicationFacts), Error> {
-    let (app, role) = load(conn, caller, id)?;
-    let facts = read_facts(conn, caller, &app, role)?;
+    let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+    let facts = facts_of(conn, caller, &app)?;
     can_read_application(caller, &facts)?;
-    Ok((app, role, facts))
+    Ok((app, facts.membership, facts))
 }
 
 /// The application, if `caller` may act for its applicant ([`can_act_for_applicant`]).

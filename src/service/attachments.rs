@@ -15,7 +15,7 @@ use crate::domain::action::Action;
 use crate::domain::form::{Field, FieldType};
 use crate::domain::refusal::Refusal;
 use crate::error::Error;
-use crate::service::applications::{load, load_for_applicant, read_facts};
+use crate::service::applications::{facts_of, load_for_applicant};
 use crate::service::finalists;
 use crate::storage::{Received, Storage};
 use crate::store::applications::{self, Application, Attachment};
@@ -209,8 +209,8 @@ pub fn readable(
     id: Uuid,
     attachment_id: Uuid,
 ) -> Result<Attachment, Error> {
-    let (app, role) = load(conn, caller, id)?;
-    can_read_attachment(caller, &read_facts(conn, caller, &app, role)?)?;
+    let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+    can_read_attachment(caller, &facts_of(conn, caller, &app)?)?;
     applications::find_attachment(conn, id, attachment_id)?.ok_or(Error::NotFound)
 }
 

@@ -3,7 +3,7 @@
 //! reopened ([`stage_ranking`]), the same ranking to the bit as the domain's [`rank_applications`] on the
 //! submitted scores ([`full_ranking`], the reference).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -27,7 +27,7 @@ use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
 use crate::store::journal::{Entity, Feed, Happened};
 use crate::store::reviews::{self, Review};
-use crate::store::{assignments, conflicts, ranking_tallies};
+use crate::store::{access, conflicts, ranking_tallies};
 
 /// A review with its scores (criterion key → score).
 pub type ScoredReview = (Review, BTreeMap<String, f64>);
@@ -50,9 +50,15 @@ fn juror_facts(
     app: &Application,
     stage: Option<&str>,
 ) -> Result<JurorFacts, Error> {
+    let recorded = access::recorded(
+        conn,
+        crate::service::applications::around(app),
+        caller.user_id,
+        stage,
+    )?;
     Ok(JurorFacts {
-        assigned: assignments::is_assigned(conn, *app.id, caller.user_id, stage)?,
-        conflicted: conflicts::is_conflicted(conn, *app.call_id, *app.id, caller.user_id)?,
+        assigned: recorded.assigned,
+        conflicted: recorded.conflicted,
     })
 }
 
@@ -370,23 +376,31 @@ pub fn stage_ranking(
 ) -> Result<StageRanking, Error> {
     let (stages, index) = ranked_stage(conn, call_id, stage)?;
     let stage = &stages[index];
-    let tallies = ranking_tallies::of_stage(conn, call_id, &stage.key)
+    let tallies = ranking_tallies::of_stage(conn, call_id, stage)
         .context("loading the stage's ranking tallies")?;
     let conflicted = conflicts::conflicted_pairs(conn, call_id, false)
         .context("loading the call's conflicts")?;
-    let mut references: HashMap<Uuid, Option<String>> = HashMap::with_capacity(tallies.len());
+    // The tallies come in application order; their references are kept in it, found again by binary search.
+    let mut references: Vec<(Uuid, Option<String>)> = Vec::with_capacity(tallies.len());
     let tallies: Vec<(Uuid, Tally)> = tallies
         .into_iter()
         .map(|line| {
-            references.insert(line.application, line.reference);
+            references.push((line.application, line.reference));
             (line.application, line.tally)
         })
         .collect();
-    let (ranking, reviews) = rank_tallies(tallies, DISAGREEMENT_THRESHOLD);
+    if !references.windows(2).all(|w| w[0].0 < w[1].0) {
+        references.sort_by_key(|(id, _)| *id);
+    }
+    let keys: Vec<String> = stage.criteria.iter().map(|c| c.key.clone()).collect();
+    let (ranking, reviews) = rank_tallies(tallies, &keys, DISAGREEMENT_THRESHOLD);
     let ranking = ranking
         .into_iter()
         .map(|r| {
-            let reference = references.remove(&r.application).flatten();
+            let reference = references
+                .binary_search_by_key(&r.application, |(id, _)| *id)
+                .ok()
+                .and_then(|i| references[i].1.take());
             (r, reference)
         })
         .collect();

@@ -163,6 +163,12 @@ pub fn decide(
     Ok(changed == 1)
 }
 
+/// The one status of a detected conflict that keeps a juror away from an application
+/// ([`DetectedStatus::applies`]), for the statements run on every read and review save: an equality keeps
+/// them prepared once per connection, where SQLite's `IN (…)` of [`applying`] is prepared anew each time.
+/// A test holds it to the domain's rule.
+pub(crate) const APPLYING: DetectedStatus = DetectedStatus::Active;
+
 /// The statuses of detected conflicts that keep a juror away from an application.
 pub(crate) fn applying() -> Vec<DetectedStatus> {
     [
@@ -449,4 +455,14 @@ pub fn organizations_of(
         map.entry(user.0).or_default().push(org.0);
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod applying_tests {
+    use super::*;
+
+    #[test]
+    fn the_applying_status_is_the_one_the_domain_says_applies() {
+        assert_eq!(applying(), vec![APPLYING]);
+    }
 }

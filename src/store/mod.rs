@@ -1,5 +1,6 @@
 //! Persistence, one file per aggregate. Functions take `&mut DbConn` so that callers own the transaction.
 
+pub mod access;
 pub mod appeals;
 pub mod applications;
 pub mod assignments;

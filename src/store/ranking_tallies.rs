@@ -43,8 +43,8 @@ struct Row {
     reviews: i32,
     weighted_sum: f64,
     weighted_sumsq: f64,
-    criteria: String,
-    jurors: String,
+    criteria: Vec<u8>,
+    jurors: Vec<u8>,
 }
 
 impl Row {
@@ -83,11 +83,12 @@ pub struct StoredTally {
 
 /// The tallies of a call's stage, in application order (one range read of the primary key), each decoded as
 /// it is read.
-pub fn of_stage(conn: &mut DbConn, call_id: Uuid, stage: &str) -> QueryResult<Vec<StoredTally>> {
-    type Line = (Uid, Option<String>, i32, f64, f64, String, String);
+pub fn of_stage(conn: &mut DbConn, call_id: Uuid, stage: &Stage) -> QueryResult<Vec<StoredTally>> {
+    type Line = (Uid, Option<String>, i32, f64, f64, Vec<u8>, Vec<u8>);
+    let count = stage.criteria.len();
     let rows = ranking_tallies::table
         .filter(ranking_tallies::call_id.eq(Uid(call_id)))
-        .filter(ranking_tallies::stage.eq(stage))
+        .filter(ranking_tallies::stage.eq(&stage.key))
         .order(ranking_tallies::application_id.asc())
         .select((
             ranking_tallies::application_id,
@@ -113,7 +114,7 @@ pub fn of_stage(conn: &mut DbConn, call_id: Uuid, stage: &str) -> QueryResult<Ve
                 reviews: usize::try_from(reviews).map_err(|_| unreadable())?,
                 weighted_sum: sum,
                 weighted_sumsq: sumsq,
-                criteria: tally::decode_criteria(&criteria).ok_or_else(unreadable)?,
+                criteria: tally::decode_criteria(&criteria, count).ok_or_else(unreadable)?,
                 jurors: tally::decode_jurors(&jurors).ok_or_else(unreadable)?,
             },
         })
@@ -370,17 +371,21 @@ pub fn forget_pending(conn: &mut DbConn, call_id: Uuid) -> QueryResult<()> {
 
 /// Every stored tally of a call as `(stage, application, tally)`, in that order (to compare a maintained
 /// call with a rebuilt one).
-pub fn of_call(conn: &mut DbConn, call_id: Uuid) -> QueryResult<Vec<(String, StoredTally)>> {
-    let stages: Vec<String> = ranking_tallies::table
-        .filter(ranking_tallies::call_id.eq(Uid(call_id)))
-        .select(ranking_tallies::stage)
-        .distinct()
-        .order(ranking_tallies::stage.asc())
-        .load(conn)?;
+pub fn of_call(conn: &mut DbConn, call_id: Uuid) -> Result<Vec<(String, StoredTally)>, Error> {
+    let Some(stored) = calls::table
+        .find(Uid(call_id))
+        .select(calls::stages)
+        .first::<Json>(conn)
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut stages: Vec<Stage> = crate::store::calls::stored(&stored)?;
+    stages.sort_by(|a, b| a.key.cmp(&b.key));
     let mut all = Vec::new();
     for stage in stages {
         for line in of_stage(conn, call_id, &stage)? {
-            all.push((stage.clone(), line));
+            all.push((stage.key.clone(), line));
         }
     }
     Ok(all)

@@ -8,8 +8,7 @@
 //!
 //! [`rank_applications`]: super::rank_applications
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
+use std::collections::HashMap;
 
 use uuid::Uuid;
 
@@ -39,8 +38,9 @@ pub struct Tally {
     pub weighted_sum: f64,
     /// Sum of the squares of their weighted scores, in juror-id order.
     pub weighted_sumsq: f64,
-    /// Per criterion key: sum and sum of squares of the raw scores, in juror-id order.
-    pub criteria: BTreeMap<String, (f64, f64)>,
+    /// Per criterion of the stage, in the stage's order: sum and sum of squares of the raw scores, added in
+    /// juror-id order.
+    pub criteria: Vec<(f64, f64)>,
     /// Each counted review as (juror, weighted score), sorted by juror id.
     pub jurors: Vec<(Uuid, f64)>,
 }
@@ -71,13 +71,10 @@ pub fn tally(stage: &Stage, application_withdrawn: bool, reviews: &[Submitted]) 
     }
     counted.sort_by_key(|review| review.0);
     let weighted: Vec<f64> = counted.iter().map(|(_, _, w)| *w).collect();
-    let criteria = stage
-        .criteria
-        .iter()
-        .enumerate()
-        .map(|(i, criterion)| {
+    let criteria = (0..stage.criteria.len())
+        .map(|i| {
             let values: Vec<f64> = counted.iter().map(|(_, scores, _)| scores[i]).collect();
-            (criterion.key.clone(), sums(&values))
+            sums(&values)
         })
         .collect();
     let (weighted_sum, weighted_sumsq) = sums(&weighted);
@@ -99,7 +96,7 @@ fn sums(values: &[f64]) -> (f64, f64) {
 }
 
 /// Ranks a stage from the tallies of its applications (those without a counted review have none), best
-/// first: the same lines, in the same order and to the bit, as
+/// first, `keys` naming the stage's criteria in the order of the tallies' sums: the same lines, in the same order and to the bit, as
 /// [`rank_applications`](super::rank_applications) on the reviews the tallies were made from. Also returns
 /// each counted review's weighted score, in (application, juror) order.
 ///
@@ -109,35 +106,53 @@ fn sums(values: &[f64]) -> (f64, f64) {
 /// the same juror order.
 pub fn rank_tallies(
     mut tallies: Vec<(Uuid, Tally)>,
+    keys: &[String],
     disagreement_threshold: f64,
 ) -> (Vec<RankedApplication>, Vec<WeightedReview>) {
     if !tallies.windows(2).all(|w| w[0].0 < w[1].0) {
         tallies.sort_by_key(|line| line.0);
     }
-    let mut by_juror: HashMap<Uuid, Vec<f64>> = HashMap::new();
+    // Each juror once in a dense index (one hash lookup per review), their weighted scores in application
+    // order, and each review's juror index for the second pass.
+    let total = tallies.iter().map(|(_, t)| t.jurors.len()).sum();
+    let mut index: HashMap<Uuid, usize> = HashMap::new();
+    let mut by_juror: Vec<Vec<f64>> = Vec::new();
+    let mut slots: Vec<usize> = Vec::with_capacity(total);
     for (_, tally) in &tallies {
         for (juror, weighted) in &tally.jurors {
-            by_juror.entry(*juror).or_default().push(*weighted);
+            let slot = *index.entry(*juror).or_insert_with(|| {
+                by_juror.push(Vec::new());
+                by_juror.len() - 1
+            });
+            by_juror[slot].push(*weighted);
+            slots.push(slot);
         }
     }
-    let juror_stats: HashMap<Uuid, (f64, Option<f64>)> = by_juror
-        .into_iter()
-        .filter_map(|(juror, values)| Some((juror, (mean(&values)?, sample_stddev(&values)))))
+    let juror_stats: Vec<(f64, Option<f64>)> = by_juror
+        .iter()
+        .map(|values| (mean(values).unwrap_or(0.0), sample_stddev(values)))
         .collect();
-    let z_score = |juror: &Uuid, weighted: f64| match juror_stats.get(juror) {
-        Some((mean, Some(sd))) if *sd > ZERO_SPREAD => (weighted - mean) / sd,
+    let z_score = |slot: usize, weighted: f64| match juror_stats[slot] {
+        (mean, Some(sd)) if sd > ZERO_SPREAD => (weighted - mean) / sd,
         _ => 0.0,
     };
-    let mut reviews = Vec::with_capacity(tallies.iter().map(|(_, t)| t.jurors.len()).sum());
+    let mut reviews = Vec::with_capacity(total);
     let mut ranking: Vec<RankedApplication> = Vec::with_capacity(tallies.len());
     let mut weighted: Vec<f64> = Vec::new();
     let mut z: Vec<f64> = Vec::new();
+    let mut slots = slots.into_iter();
     for (application, tally) in tallies {
         let n = tally.jurors.len() as f64;
         weighted.clear();
         weighted.extend(tally.jurors.iter().map(|(_, w)| *w));
         z.clear();
-        z.extend(tally.jurors.iter().map(|(juror, w)| z_score(juror, *w)));
+        z.extend(
+            tally
+                .jurors
+                .iter()
+                .zip(slots.by_ref())
+                .map(|((_, w), slot)| z_score(slot, *w)),
+        );
         reviews.extend(tally.jurors.iter().map(|(juror, w)| WeightedReview {
             application,
             juror: *juror,
@@ -149,10 +164,10 @@ pub fn rank_tallies(
             n_reviews: tally.jurors.len(),
             score: mean(&weighted),
             normalized_score: mean(&z).map(|z| (50.0 + 10.0 * z).clamp(0.0, 100.0)),
-            criteria: tally
-                .criteria
-                .into_iter()
-                .map(|(key, (sum, _))| (key, sum / n))
+            criteria: keys
+                .iter()
+                .zip(&tally.criteria)
+                .map(|(key, (sum, _))| (key.clone(), sum / n))
                 .collect(),
             stddev,
             disagreement: stddev.is_some_and(|sd| sd > disagreement_threshold),
@@ -162,62 +177,64 @@ pub fn rank_tallies(
     (ranking, reviews)
 }
 
-/// A tally's criteria as stored: `key:sum:sumsq` per criterion, `;`-separated (keys are identifiers, the
-/// numbers written so that they read back to the same bits).
-pub fn encode_criteria(criteria: &BTreeMap<String, (f64, f64)>) -> String {
-    let mut text = String::new();
-    for (i, (key, (sum, sumsq))) in criteria.iter().enumerate() {
-        if i > 0 {
-            text.push(';');
-        }
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{key}:{sum:?}:{sumsq:?}");
+/// A tally's criteria as stored: sum and sum of squares of each criterion in the stage's order, as
+/// little-endian IEEE 754 doubles (16 bytes a criterion; they read back to the same bits).
+pub fn encode_criteria(criteria: &[(f64, f64)]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(criteria.len() * 16);
+    for (sum, sumsq) in criteria {
+        bytes.extend_from_slice(&sum.to_le_bytes());
+        bytes.extend_from_slice(&sumsq.to_le_bytes());
     }
-    text
+    bytes
 }
 
-/// A tally's criteria read back ([`encode_criteria`]); `None` when the text is not one.
-pub fn decode_criteria(text: &str) -> Option<BTreeMap<String, (f64, f64)>> {
-    if text.is_empty() {
-        return Some(BTreeMap::new());
+/// A tally's criteria read back ([`encode_criteria`]) for a stage of `count` criteria; `None` when the
+/// bytes are not that many.
+pub fn decode_criteria(bytes: &[u8], count: usize) -> Option<Vec<(f64, f64)>> {
+    if bytes.len() != count * 16 {
+        return None;
     }
-    text.split(';')
-        .map(|part| {
-            let mut fields = part.split(':');
-            let key = fields.next()?;
-            let sum = fields.next()?.parse().ok()?;
-            let sumsq = fields.next()?.parse().ok()?;
-            fields
-                .next()
-                .is_none()
-                .then(|| (key.to_owned(), (sum, sumsq)))
-        })
-        .collect()
+    Some(
+        bytes
+            .chunks_exact(16)
+            .map(|pair| (double(&pair[..8]), double(&pair[8..])))
+            .collect(),
+    )
 }
 
-/// A tally's reviews as stored: `juror:weighted` per review, `;`-separated, in juror order.
-pub fn encode_jurors(jurors: &[(Uuid, f64)]) -> String {
-    let mut text = String::with_capacity(jurors.len() * 56);
-    for (i, (juror, weighted)) in jurors.iter().enumerate() {
-        if i > 0 {
-            text.push(';');
-        }
-        let _ = write!(text, "{juror}:{weighted:?}");
+/// A tally's reviews as stored: each juror's id (16 bytes) and weighted score (little-endian double), in
+/// juror order.
+pub fn encode_jurors(jurors: &[(Uuid, f64)]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(jurors.len() * 24);
+    for (juror, weighted) in jurors {
+        bytes.extend_from_slice(juror.as_bytes());
+        bytes.extend_from_slice(&weighted.to_le_bytes());
     }
-    text
+    bytes
 }
 
-/// A tally's reviews read back ([`encode_jurors`]); `None` when the text is not one.
-pub fn decode_jurors(text: &str) -> Option<Vec<(Uuid, f64)>> {
-    if text.is_empty() {
-        return Some(Vec::new());
+/// A tally's reviews read back ([`encode_jurors`]); `None` when the bytes are not whole reviews.
+pub fn decode_jurors(bytes: &[u8]) -> Option<Vec<(Uuid, f64)>> {
+    if !bytes.len().is_multiple_of(24) {
+        return None;
     }
-    text.split(';')
-        .map(|part| {
-            let (juror, weighted) = part.split_once(':')?;
-            Some((Uuid::parse_str(juror).ok()?, weighted.parse().ok()?))
-        })
-        .collect()
+    Some(
+        bytes
+            .chunks_exact(24)
+            .map(|review| {
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&review[..16]);
+                (Uuid::from_bytes(id), double(&review[16..]))
+            })
+            .collect(),
+    )
+}
+
+/// The little-endian double of 8 bytes (the callers slice exactly 8).
+fn double(bytes: &[u8]) -> f64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(bytes);
+    f64::from_le_bytes(raw)
 }
 
 #[cfg(test)]
@@ -274,8 +291,7 @@ mod tests {
         assert_eq!(tally.jurors, vec![(id(1), 30.0), (id(2), 50.0)]);
         assert_eq!(tally.weighted_sum, 80.0);
         assert_eq!(tally.weighted_sumsq, 900.0 + 2500.0);
-        assert_eq!(tally.criteria["a"], (15.0, 125.0));
-        assert_eq!(tally.criteria["b"], (12.0, 122.0));
+        assert_eq!(tally.criteria, vec![(15.0, 125.0), (12.0, 122.0)]);
     }
 
     #[test]
@@ -304,7 +320,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_text_reads_back_to_the_same_bits() {
+    fn stored_bytes_read_back_to_the_same_bits() {
         let awkward = [
             0.1 + 0.2,
             1.0 / 3.0,
@@ -313,15 +329,12 @@ mod tests {
             5e-324,
             123_456.789_012_345_68,
         ];
-        let criteria: BTreeMap<String, (f64, f64)> = awkward
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("c_{i}"), (*v, v * v)))
-            .collect();
-        let back = decode_criteria(&encode_criteria(&criteria)).expect("reads back");
-        for (key, (sum, sumsq)) in &criteria {
-            assert_eq!(back[key].0.to_bits(), sum.to_bits());
-            assert_eq!(back[key].1.to_bits(), sumsq.to_bits());
+        let criteria: Vec<(f64, f64)> = awkward.iter().map(|v| (*v, v * v)).collect();
+        let back =
+            decode_criteria(&encode_criteria(&criteria), criteria.len()).expect("reads back");
+        for ((sum, sumsq), (a, b)) in criteria.iter().zip(&back) {
+            assert_eq!(a.to_bits(), sum.to_bits());
+            assert_eq!(b.to_bits(), sumsq.to_bits());
         }
         let jurors: Vec<(Uuid, f64)> = awkward
             .iter()
@@ -334,8 +347,9 @@ mod tests {
             assert_eq!(a, b);
             assert_eq!(x.to_bits(), y.to_bits());
         }
-        assert_eq!(decode_jurors("not-a-juror:1"), None);
-        assert_eq!(decode_criteria("a:1"), None);
+        assert_eq!(decode_jurors(&[0u8; 23]), None, "not a whole review");
+        let two = encode_criteria(&criteria[..2]);
+        assert_eq!(decode_criteria(&two, 3), None, "a stage of another size");
     }
 
     /// Reviews of up to 8 applications by up to 5 jurors, some conflicted, some incomplete.
@@ -390,9 +404,9 @@ mod tests {
                     .map(|(_, juror, scores, conflicted)| submitted(*juror, *scores, *conflicted))
                     .collect();
                 if let Some(t) = tally(&stage, app == withdrawn, &own) {
-                    // Through the stored text, as the ranking reads it.
+                    // Through the stored bytes, as the ranking reads them.
                     let stored = Tally {
-                        criteria: decode_criteria(&encode_criteria(&t.criteria)).unwrap(),
+                        criteria: decode_criteria(&encode_criteria(&t.criteria), 2).unwrap(),
                         jurors: decode_jurors(&encode_jurors(&t.jurors)).unwrap(),
                         ..t
                     };
@@ -400,7 +414,8 @@ mod tests {
                 }
             }
             tallies.reverse();
-            let (ranking, weighted) = rank_tallies(tallies, 15.0);
+            let keys = ["a".to_owned(), "b".to_owned()];
+            let (ranking, weighted) = rank_tallies(tallies, &keys, 15.0);
             prop_assert_eq!(&ranking, &expected);
             for (a, b) in ranking.iter().zip(&expected) {
                 prop_assert_eq!(a.score.map(f64::to_bits), b.score.map(f64::to_bits));
