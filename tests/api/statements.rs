@@ -261,3 +261,88 @@ async fn the_pairings_of_an_application_run_the_same_statements_whatever_their_n
 
     assert_eq!(few, many, "a longer list runs more statements: N+1");
 }
+
+/// How many statements a request ran, with its status.
+async fn statements_of(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, u64) {
+    let mut request = app.request(method, path, Some(token));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let count = response.headers()["x-sql-statements"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (response.status(), count)
+}
+
+/// The facts that decide who may read or review an application (membership, assignment, conflicts, the
+/// call's staff) are read in one statement, whoever asks: the two hottest requests stay at a fixed few.
+#[tokio::test]
+async fn reading_an_application_and_saving_a_review_run_a_fixed_few_statements() {
+    let app = TestApp::spawn_with(Options {
+        configure: Box::new(|s| s.auth.token_cache_seconds = 0),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin("staff@example.org").await;
+    let call = app
+        .open_call(&admin, "experimentation-montagne", "exp-2026")
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let stage = call["stages"][0]["key"].as_str().unwrap();
+    let id = eligible_territory(&app, &admin, call_id, "mairie@chamonix.fr", "Chamonix").await;
+    let applicant = app.login("mairie@chamonix.fr", PASSWORD).await;
+    let juror = app.applicant("juror@jury-a.fr").await;
+    let (_, me) = app.get("/api/v1/me", Some(&juror)).await;
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/jurors"),
+            Some(&admin),
+            json!({"user_id": me["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/calls/{call_id}/assignments"),
+            Some(&admin),
+            json!({"application_id": id, "juror_id": me["id"], "stage": stage}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let scores: serde_json::Map<String, serde_json::Value> = call["stages"][0]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().to_owned(), c["min"].clone()))
+        .collect();
+
+    let detail = format!("/api/v1/applications/{id}");
+    let mut reads = Vec::new();
+    for token in [&applicant, &juror, &admin] {
+        let (status, n) = statements_of(&app, Method::GET, &detail, token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        reads.push(n);
+    }
+    // The token (the cache is off), the application, the facts, its attachments, its partner and, for those
+    // who may see one (not a juror), its published decision.
+    assert_eq!(reads, vec![6, 5, 6], "statements of a detail read");
+
+    let review = format!("/api/v1/applications/{id}/reviews/mine");
+    let body = json!({"stage": stage, "scores": scores});
+    let (status, first) =
+        statements_of(&app, Method::PUT, &review, &juror, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, again) = statements_of(&app, Method::PUT, &review, &juror, Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    // The same whether the review is new or saved again; the juror's facts are one of them (three before).
+    assert_eq!((first, again), (10, 10), "statements of a review save");
+}
