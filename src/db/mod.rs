@@ -4,6 +4,7 @@
 pub mod schema;
 pub mod statements;
 pub mod types;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,6 +175,8 @@ pub struct Db {
     /// own: under a burst the blocking threads (and the memory each one's allocator keeps) stay few.
     readers: Arc<Semaphore>,
     writers: Arc<Semaphore>,
+    /// SQLite's writer thread (`writer.rs`); PostgreSQL's writes share the pool instead.
+    writer: Option<writer::Writer>,
 }
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -241,12 +244,17 @@ impl Db {
             Backend::Sqlite => 1,
             Backend::Postgres => settings.pool_size.max(1) as usize,
         };
+        let writer = match backend {
+            Backend::Sqlite => Some(writer::Writer::start(write.clone())?),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             read,
             write,
             backend,
             readers: Arc::new(Semaphore::new(settings.pool_size.max(1) as usize)),
             writers: Arc::new(Semaphore::new(writers)),
+            writer,
         })
     }
 
@@ -297,15 +305,20 @@ impl Db {
         .await
     }
 
-    /// Runs `f` inside a write transaction (BEGIN IMMEDIATE on SQLite), off the async worker threads;
-    /// commits when `f` returns `Ok`, rolls back otherwise.
+    /// Runs `f` inside a write transaction, off the async worker threads; commits when `f` returns `Ok`,
+    /// rolls back otherwise. On SQLite `f` runs on the writer thread, in a savepoint of a transaction
+    /// (BEGIN IMMEDIATE) shared with the writes that queued beside it, and its `Ok` comes back once that
+    /// transaction committed (`writer.rs`).
     pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
         F: FnOnce(&mut DbConn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.write.clone();
         let counter = statements::of_this_request();
+        if let Some(writer) = &self.writer {
+            return writer.write(counter, f).await;
+        }
+        let pool = self.write.clone();
         let permit = acquire(&self.writers).await?;
         run_blocking(move || {
             let mut conn = pool.get().map_err(Error::from)?;

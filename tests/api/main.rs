@@ -48,3 +48,4 @@ mod trust_evaluation;
 mod trust_memberships;
 mod trust_personal;
 mod trust_races;
+mod writes;
