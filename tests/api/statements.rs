@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::helpers::scenario::Scenario;
 use crate::helpers::*;
 
 /// How many statements `GET path` ran.
@@ -292,33 +293,26 @@ async fn reading_an_application_and_saving_a_review_run_a_fixed_few_statements()
         ..Default::default()
     })
     .await;
-    let admin = app.admin("staff@example.org").await;
-    let call = app
-        .open_call(&admin, "experimentation-montagne", "exp-2026")
+    let (call, [juror]) = Scenario::new(&app)
+        .eligible(1)
+        .jurors(1)
+        .build()
+        .await
+        .into_parts();
+    let (admin, applicant, id) = (&call.admin, &call.founders[0], &call.applications[0]);
+    let (_, grid) = app
+        .get(&format!("/api/v1/calls/{}", call.id), Some(admin))
         .await;
-    let call_id = call["id"].as_str().unwrap();
-    let stage = call["stages"][0]["key"].as_str().unwrap();
-    let id = eligible_territory(&app, &admin, call_id, "mairie@chamonix.fr", "Chamonix").await;
-    let applicant = app.login("mairie@chamonix.fr", PASSWORD).await;
-    let juror = app.applicant("juror@jury-a.fr").await;
-    let (_, me) = app.get("/api/v1/me", Some(&juror)).await;
+    let stage = grid["stages"][0]["key"].as_str().unwrap();
     let (status, body) = app
         .post(
-            &format!("/api/v1/calls/{call_id}/jurors"),
-            Some(&admin),
-            json!({"user_id": me["id"]}),
+            &format!("/api/v1/calls/{}/assignments", call.id),
+            Some(admin),
+            json!({"application_id": id, "juror_id": juror.id, "stage": stage}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = app
-        .post(
-            &format!("/api/v1/calls/{call_id}/assignments"),
-            Some(&admin),
-            json!({"application_id": id, "juror_id": me["id"], "stage": stage}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let scores: serde_json::Map<String, serde_json::Value> = call["stages"][0]["criteria"]
+    let scores: serde_json::Map<String, serde_json::Value> = grid["stages"][0]["criteria"]
         .as_array()
         .unwrap()
         .iter()
@@ -327,7 +321,7 @@ async fn reading_an_application_and_saving_a_review_run_a_fixed_few_statements()
 
     let detail = format!("/api/v1/applications/{id}");
     let mut reads = Vec::new();
-    for token in [&applicant, &juror, &admin] {
+    for token in [applicant, &juror.token, admin] {
         let (status, n) = statements_of(&app, Method::GET, &detail, token, None).await;
         assert_eq!(status, StatusCode::OK);
         reads.push(n);
@@ -339,9 +333,9 @@ async fn reading_an_application_and_saving_a_review_run_a_fixed_few_statements()
     let review = format!("/api/v1/applications/{id}/reviews/mine");
     let body = json!({"stage": stage, "scores": scores});
     let (status, first) =
-        statements_of(&app, Method::PUT, &review, &juror, Some(body.clone())).await;
+        statements_of(&app, Method::PUT, &review, &juror.token, Some(body.clone())).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, again) = statements_of(&app, Method::PUT, &review, &juror, Some(body)).await;
+    let (status, again) = statements_of(&app, Method::PUT, &review, &juror.token, Some(body)).await;
     assert_eq!(status, StatusCode::OK);
     // The same whether the review is new or saved again; the juror's facts are one of them (three before).
     assert_eq!((first, again), (10, 10), "statements of a review save");
