@@ -46,21 +46,8 @@ pub fn load(
     Ok((app, role))
 }
 
-/// What decides whether `caller` may read `app`: their role in its organization, and whether they are an
-/// assigned juror kept away by no conflict.
-pub fn read_facts(
-    conn: &mut DbConn,
-    caller: &Principal,
-    app: &Application,
-    membership: Option<MemberRole>,
-) -> Result<ApplicationFacts, Error> {
-    Ok(ApplicationFacts {
-        membership,
-        ..facts_of(conn, caller, app)?
-    })
-}
-
-/// What decides whether `caller` may read `app`, their role in its organization included: one statement
+/// What decides whether `caller` may read `app`: their role in its organization, whether they are an
+/// assigned juror kept away by no conflict, their role on its call's staff; one statement
 /// ([`access::recorded`]).
 pub fn facts_of(
     conn: &mut DbConn,

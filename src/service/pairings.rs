@@ -20,7 +20,7 @@ use crate::domain::pairing::{self, Answers, Response, Step};
 use crate::error::Error;
 use crate::notify::applications::About;
 use crate::notify::emails::PairingUpdate;
-use crate::service::applications::{load, read_facts, staff_facts};
+use crate::service::applications::{facts_of, staff_facts};
 use crate::state::AppState;
 use crate::store::applications::{self, Application};
 use crate::store::calls::{self, Call};
@@ -74,7 +74,7 @@ pub fn propose(
     partner_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(Pairing, Organization), Error> {
-    let (app, territory_role) = load(conn, caller, id)?;
+    let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
     let call = calls::find(conn, *app.call_id)?.ok_or(Error::NotFound)?;
     let partner = organizations::find(conn, partner_id)?;
     let partner_can_pair = partner
@@ -89,7 +89,7 @@ pub fn propose(
     let manages_call = can_manage_application(caller, &staff_facts(conn, caller, &app)?).is_ok();
     let reads_application = partner_membership.is_none()
         && !manages_call
-        && can_read_application(caller, &read_facts(conn, caller, &app, territory_role)?).is_ok();
+        && can_read_application(caller, &facts_of(conn, caller, &app)?).is_ok();
     let proposer = can_propose_pairing(
         caller,
         PairingProposal {
@@ -233,9 +233,8 @@ pub fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<(Pairing, Organization)>, Error> {
-    let (app, role) = load(conn, caller, id)?;
-    let reads_application =
-        can_read_application(caller, &read_facts(conn, caller, &app, role)?).is_ok();
+    let app = applications::find(conn, id)?.ok_or(Error::NotFound)?;
+    let reads_application = can_read_application(caller, &facts_of(conn, caller, &app)?).is_ok();
     let partner_member = match visible_pairings(caller, reads_application) {
         VisiblePairings::All => None,
         VisiblePairings::OfPartnersWithMember(user_id) => Some(user_id),

@@ -74,24 +74,6 @@ pub fn page_of_call(
     query.load(conn)
 }
 
-/// Whether the juror is assigned the application (for `stage`, or for any stage).
-pub fn is_assigned(
-    conn: &mut DbConn,
-    application_id: Uuid,
-    juror_id: Uuid,
-    stage: Option<&str>,
-) -> QueryResult<bool> {
-    let mut query = assignments::table
-        .filter(assignments::application_id.eq(Uid(application_id)))
-        .filter(assignments::juror_id.eq(Uid(juror_id)))
-        .select(assignments::id)
-        .into_boxed();
-    if let Some(stage) = stage {
-        query = query.filter(assignments::stage.eq(stage.to_owned()));
-    }
-    Ok(query.first::<Uid>(conn).optional()?.is_some())
-}
-
 /// A juror's assignment with the state of their review.
 #[derive(Debug, Clone, Queryable)]
 pub struct MyAssignment {

@@ -10,22 +10,35 @@ use serde_json::json;
 use crate::helpers::scenario::Scenario;
 use crate::helpers::*;
 
-/// How many statements `GET path` ran.
+/// How many statements `GET path` ran (answered 200).
 async fn statements(app: &TestApp, path: &str, token: &str) -> u64 {
-    let response = app
-        .request(Method::GET, path, Some(token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    response
+    let (status, count) = statements_of(app, Method::GET, path, token, None).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    count
+}
+
+/// How many statements a request ran, with its status.
+async fn statements_of(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, u64) {
+    let mut request = app.request(method, path, Some(token));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let count = response
         .headers()
         .get("x-sql-statements")
         .expect("the test settings turn the statement count on")
         .to_str()
         .unwrap()
         .parse()
-        .unwrap()
+        .unwrap();
+    (response.status(), count)
 }
 
 /// The people and ids the lists are read with.
@@ -261,27 +274,6 @@ async fn the_pairings_of_an_application_run_the_same_statements_whatever_their_n
     let many = measure().await;
 
     assert_eq!(few, many, "a longer list runs more statements: N+1");
-}
-
-/// How many statements a request ran, with its status.
-async fn statements_of(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> (StatusCode, u64) {
-    let mut request = app.request(method, path, Some(token));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let count = response.headers()["x-sql-statements"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (response.status(), count)
 }
 
 /// The facts that decide who may read or review an application (membership, assignment, conflicts, the

@@ -96,9 +96,9 @@ fn sums(values: &[f64]) -> (f64, f64) {
 }
 
 /// Ranks a stage from the tallies of its applications (those without a counted review have none), best
-/// first, `keys` naming the stage's criteria in the order of the tallies' sums: the same lines, in the same order and to the bit, as
-/// [`rank_applications`](super::rank_applications) on the reviews the tallies were made from. Also returns
-/// each counted review's weighted score, in (application, juror) order.
+/// first, `keys` naming the stage's criteria in the order of the tallies' sums: the same lines, in the
+/// same order and to the bit, as [`rank_applications`](super::rank_applications) on the reviews the tallies
+/// were made from. Also returns each counted review's weighted score, in (application, juror) order.
 ///
 /// The arithmetic is [`rank_weighted`](super::rank_weighted)'s, value for value and in its order: each
 /// juror's weighted scores in application order give the juror's mean and spread, each application's in
